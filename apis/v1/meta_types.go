@@ -1,0 +1,106 @@
+package v1
+
+import "time"
+
+// APIVersion is the apiVersion of every Minkube object.
+const APIVersion = "minkube.io/v1"
+
+// Kinds of object.
+const (
+	KindTask       = "Task"
+	KindTaskList   = "TaskList"
+	KindWorker     = "Worker"
+	KindWorkerList = "WorkerList"
+	KindEvent      = "Event"
+	KindEventList  = "EventList"
+	KindStatus     = "Status"
+)
+
+// AnnotationSource records the manifest file (relative to the manifests
+// directory) that a Task was applied from by the directory sync.
+const AnnotationSource = "minkube.io/source"
+
+// TypeMeta names the schema of an object.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+}
+
+// ObjectMeta is the metadata every stored object carries. Name, Labels and
+// Annotations are the user's; the rest is set by the system.
+type ObjectMeta struct {
+	// Name is unique per kind; a DNS-1123 label.
+	Name string `json:"name"`
+	// Labels are Kubernetes-syntax key/value pairs used by selectors.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations are free-form key/value pairs.
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// UID identifies this incarnation of the object; a delete and a create
+	// of the same name give a new UID.
+	UID string `json:"uid,omitempty"`
+	// ResourceVersion is the store revision of the last write. A write that
+	// carries it is a compare-and-swap.
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// Generation is bumped on every spec change, never on a status change.
+	Generation int64 `json:"generation,omitempty"`
+	// CreationTimestamp is when the object was first stored.
+	CreationTimestamp *time.Time `json:"creationTimestamp,omitempty"`
+	// DeletionTimestamp is set when a graceful delete was asked for; the
+	// object is gone once its container has stopped.
+	DeletionTimestamp *time.Time `json:"deletionTimestamp,omitempty"`
+}
+
+// ListMeta is the metadata of a list: the store revision it was read at,
+// from which a watch can resume.
+type ListMeta struct {
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+}
+
+// ConditionStatus is "True", "False" or "Unknown".
+type ConditionStatus string
+
+// Condition statuses.
+const (
+	ConditionTrue    ConditionStatus = "True"
+	ConditionFalse   ConditionStatus = "False"
+	ConditionUnknown ConditionStatus = "Unknown"
+)
+
+// Condition is one observation about an object, in the Kubernetes shape.
+type Condition struct {
+	Type               string          `json:"type"`
+	Status             ConditionStatus `json:"status"`
+	Reason             string          `json:"reason,omitempty"`
+	Message            string          `json:"message,omitempty"`
+	LastTransitionTime *time.Time      `json:"lastTransitionTime,omitempty"`
+}
+
+// SetCondition sets (or adds) the condition of c.Type in conds. The
+// transition time moves only when the status changes.
+func SetCondition(conds []Condition, c Condition, now time.Time) []Condition {
+	for i := range conds {
+		if conds[i].Type != c.Type {
+			continue
+		}
+		if conds[i].Status == c.Status && conds[i].LastTransitionTime != nil {
+			c.LastTransitionTime = conds[i].LastTransitionTime
+		} else {
+			c.LastTransitionTime = &now
+		}
+		conds[i] = c
+		return conds
+	}
+	c.LastTransitionTime = &now
+	return append(conds, c)
+}
+
+// FindCondition returns the condition of type t, or nil.
+func FindCondition(conds []Condition, t string) *Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}

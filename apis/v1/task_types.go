@@ -1,0 +1,178 @@
+package v1
+
+import "time"
+
+// Task is one container that Minkube keeps running on some worker.
+type Task struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     TaskSpec   `json:"spec"`
+	Status   TaskStatus `json:"status,omitempty"`
+}
+
+// TaskSpec defines the desired state of a Task.
+type TaskSpec struct {
+	// Image is a Docker image reference.
+	Image string `json:"image" validate:"required,imageref"`
+	// Command replaces the image ENTRYPOINT.
+	Command []string `json:"command,omitempty"`
+	// Args replaces the image CMD.
+	Args []string `json:"args,omitempty"`
+	// Env is the container's environment.
+	Env []EnvVar `json:"env,omitempty" validate:"dive"`
+	// Ports are the container ports published on the worker.
+	Ports []Port `json:"ports,omitempty" validate:"dive"`
+	// Resources are limits and scheduling requests.
+	Resources Resources `json:"resources,omitempty"`
+	// RestartPolicy is Always (default), OnFailure or Never.
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty" validate:"omitempty,oneof=Always OnFailure Never"`
+	// HealthCheck, when set, decides the Ready condition.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+	// NodeSelector lists worker labels that must match.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name  string `json:"name" validate:"required,envname"`
+	Value string `json:"value,omitempty"`
+}
+
+// Protocol is TCP or UDP.
+type Protocol string
+
+// Protocols.
+const (
+	ProtocolTCP Protocol = "TCP"
+	ProtocolUDP Protocol = "UDP"
+)
+
+// Port is a container port and, optionally, the host port it is published on.
+type Port struct {
+	// Name is a DNS-1123 label, used in SRV records.
+	Name string `json:"name,omitempty" validate:"omitempty,dns1123label"`
+	// ContainerPort is 1..65535.
+	ContainerPort int32 `json:"containerPort" validate:"min=1,max=65535"`
+	// HostPort is 1..65535; absent means the worker picks a free port.
+	HostPort int32 `json:"hostPort,omitempty" validate:"omitempty,min=1,max=65535"`
+	// Protocol is TCP (default) or UDP.
+	Protocol Protocol `json:"protocol,omitempty" validate:"omitempty,oneof=TCP UDP"`
+}
+
+// Resources are Kubernetes quantities (500m, 256Mi, 1Gi).
+type Resources struct {
+	// CPU is the CPU limit and scheduling request.
+	CPU string `json:"cpu,omitempty" validate:"omitempty,quantity"`
+	// Memory is the memory limit and scheduling request.
+	Memory string `json:"memory,omitempty" validate:"omitempty,quantity"`
+	// Disk is the free disk the worker must have to accept the Task.
+	Disk string `json:"disk,omitempty" validate:"omitempty,quantity"`
+}
+
+// RestartPolicy says when a stopped container is started again.
+type RestartPolicy string
+
+// Restart policies.
+const (
+	RestartAlways    RestartPolicy = "Always"
+	RestartOnFailure RestartPolicy = "OnFailure"
+	RestartNever     RestartPolicy = "Never"
+)
+
+// HealthCheck is one of HTTP, TCP or Exec, with its timing.
+type HealthCheck struct {
+	HTTP             *HTTPCheck `json:"http,omitempty"`
+	TCP              *TCPCheck  `json:"tcp,omitempty"`
+	Exec             *ExecCheck `json:"exec,omitempty"`
+	PeriodSeconds    int32      `json:"periodSeconds,omitempty" validate:"min=0"`
+	TimeoutSeconds   int32      `json:"timeoutSeconds,omitempty" validate:"min=0"`
+	FailureThreshold int32      `json:"failureThreshold,omitempty" validate:"min=0"`
+}
+
+// HTTPCheck passes on a 2xx or 3xx answer to GET Path on Port.
+type HTTPCheck struct {
+	Path string `json:"path,omitempty"`
+	// Port is a port name of the Task or a number.
+	Port string `json:"port"`
+}
+
+// TCPCheck passes when a connection to Port opens.
+type TCPCheck struct {
+	// Port is a port name of the Task or a number.
+	Port string `json:"port"`
+}
+
+// ExecCheck passes when Command exits 0 inside the container.
+type ExecCheck struct {
+	Command []string `json:"command"`
+}
+
+// Phase is the coarse state of a Task.
+type Phase string
+
+// Task phases; Succeeded and Failed are terminal.
+const (
+	PhasePending   Phase = "Pending"
+	PhaseScheduled Phase = "Scheduled"
+	PhaseRunning   Phase = "Running"
+	PhaseSucceeded Phase = "Succeeded"
+	PhaseFailed    Phase = "Failed"
+	PhaseUnknown   Phase = "Unknown"
+)
+
+// Terminal reports whether no further transition can leave p.
+func (p Phase) Terminal() bool { return p == PhaseSucceeded || p == PhaseFailed }
+
+// Reasons: machine words in Status.Reason and Condition.Reason.
+const (
+	ReasonUnschedulable    = "Unschedulable"
+	ReasonErrImagePull     = "ErrImagePull"
+	ReasonImagePullBackOff = "ImagePullBackOff"
+	ReasonCrashLoopBackOff = "CrashLoopBackOff"
+	ReasonInsufficientDisk = "InsufficientDisk"
+	ReasonUnhealthy        = "Unhealthy"
+	ReasonWorkerLost       = "WorkerLost"
+	ReasonContainerCreate  = "ContainerCreating"
+	ReasonStartError       = "StartError"
+	ReasonCompleted        = "Completed"
+	ReasonError            = "Error"
+)
+
+// Condition types of a Task.
+const (
+	TaskScheduled = "Scheduled"
+	TaskStarted   = "Started"
+	TaskReady     = "Ready"
+)
+
+// TaskStatus is the observed state of a Task; written by the system only.
+type TaskStatus struct {
+	Phase              Phase        `json:"phase,omitempty"`
+	Reason             string       `json:"reason,omitempty"`
+	Message            string       `json:"message,omitempty"`
+	Worker             string       `json:"worker,omitempty"`
+	ContainerID        string       `json:"containerID,omitempty"`
+	HostIP             string       `json:"hostIP,omitempty"`
+	Ports              []PortStatus `json:"ports,omitempty"`
+	RestartCount       int32        `json:"restartCount,omitempty"`
+	ExitCode           *int32       `json:"exitCode,omitempty"`
+	StartedAt          *time.Time   `json:"startedAt,omitempty"`
+	FinishedAt         *time.Time   `json:"finishedAt,omitempty"`
+	ObservedGeneration int64        `json:"observedGeneration,omitempty"`
+	Conditions         []Condition  `json:"conditions,omitempty"`
+}
+
+// PortStatus is where a container port was published.
+type PortStatus struct {
+	Name          string   `json:"name,omitempty"`
+	ContainerPort int32    `json:"containerPort"`
+	HostPort      int32    `json:"hostPort,omitempty"`
+	Protocol      Protocol `json:"protocol,omitempty"`
+}
+
+// TaskList is a list of Tasks read at one store revision.
+type TaskList struct {
+	TypeMeta `json:",inline"`
+	Metadata ListMeta `json:"metadata"`
+	Items    []Task   `json:"items"`
+}

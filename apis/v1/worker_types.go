@@ -1,0 +1,113 @@
+package v1
+
+import "time"
+
+// Worker is a host that runs Tasks. It is created by registration and never
+// applied by users.
+type Worker struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta   `json:"metadata"`
+	Spec     WorkerSpec   `json:"spec"`
+	Status   WorkerStatus `json:"status,omitempty"`
+}
+
+// WorkerSpec defines how the manager reaches and uses a worker.
+type WorkerSpec struct {
+	// Address is host:port of the worker's API.
+	Address string `json:"address"`
+	// Unschedulable is set by cordon and drain.
+	Unschedulable bool `json:"unschedulable,omitempty"`
+}
+
+// WorkerPhase is Ready or NotReady.
+type WorkerPhase string
+
+// Worker phases.
+const (
+	WorkerReady    WorkerPhase = "Ready"
+	WorkerNotReady WorkerPhase = "NotReady"
+)
+
+// WorkerStatus is the observed state of a worker.
+type WorkerStatus struct {
+	Phase             WorkerPhase `json:"phase,omitempty"`
+	LastHeartbeatTime *time.Time  `json:"lastHeartbeatTime,omitempty"`
+	// Capacity is what the host has: cpu, memory, disk.
+	Capacity ResourceList `json:"capacity,omitempty"`
+	// Allocated is the sum of the resources of its tasks.
+	Allocated ResourceList `json:"allocated,omitempty"`
+	Stats     WorkerStats  `json:"stats,omitempty"`
+	Tasks     int          `json:"tasks"`
+}
+
+// ResourceList maps a resource name (cpu, memory, disk) to a quantity.
+type ResourceList map[string]string
+
+// Resource names in a ResourceList.
+const (
+	ResourceCPU    = "cpu"
+	ResourceMemory = "memory"
+	ResourceDisk   = "disk"
+)
+
+// WorkerStats is a sample of the worker host's load.
+type WorkerStats struct {
+	CPUPercent      float64 `json:"cpuPercent"`
+	MemoryTotal     int64   `json:"memoryTotal,omitempty"`
+	MemoryAvailable int64   `json:"memoryAvailable"`
+	DiskTotal       int64   `json:"diskTotal,omitempty"`
+	DiskFree        int64   `json:"diskFree"`
+	Load1           float64 `json:"load1"`
+	CPUs            int     `json:"cpus,omitempty"`
+	Tasks           int     `json:"tasks"`
+}
+
+// WorkerList is a list of Workers read at one store revision.
+type WorkerList struct {
+	TypeMeta `json:",inline"`
+	Metadata ListMeta `json:"metadata"`
+	Items    []Worker `json:"items"`
+}
+
+// RegisterRequest is the body of POST /api/v1/workers: a worker asking to
+// join, authenticated by the join token.
+type RegisterRequest struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Stats   WorkerStats       `json:"stats"`
+}
+
+// RegisterResponse carries the credentials a registered worker uses from
+// then on, and the token the manager will present to the worker's API.
+type RegisterResponse struct {
+	Worker Worker `json:"worker"`
+	// Token authenticates the worker to the manager.
+	Token string `json:"token"`
+	// ManagerToken is what the manager presents when it calls the worker.
+	ManagerToken string `json:"managerToken"`
+}
+
+// TaskReport is what a worker observes of one Task it holds.
+type TaskReport struct {
+	UID        string     `json:"uid"`
+	Name       string     `json:"name"`
+	Generation int64      `json:"generation"`
+	Status     TaskStatus `json:"status"`
+}
+
+// StatusReport is the body of PUT /api/v1/workers/:name/status: a heartbeat
+// with the worker's stats and the status of its tasks. Full is true when
+// Tasks lists every task the worker holds; otherwise it lists only those
+// whose status changed since the last report.
+type StatusReport struct {
+	Stats WorkerStats  `json:"stats"`
+	Full  bool         `json:"full"`
+	Tasks []TaskReport `json:"tasks"`
+}
+
+// StatusReply answers a StatusReport: the UIDs of tasks the worker holds
+// that are no longer its own and must be stopped.
+type StatusReply struct {
+	Stop []string `json:"stop,omitempty"`
+}

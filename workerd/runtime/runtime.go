@@ -1,0 +1,123 @@
+// Package runtime defines what workerd needs from a container engine: the
+// Runtime interface and the types it speaks in. The docker subpackage is
+// the real implementation; tests may add fakes.
+package runtime
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Container labels that every Minkube task container carries.
+const (
+	LabelTaskUID  = "io.minkube.task.uid"
+	LabelTaskName = "io.minkube.task.name"
+	LabelSpecHash = "io.minkube.spec-hash"
+	LabelWorker   = "io.minkube.worker"
+)
+
+// PortBinding publishes a container port on the host.
+type PortBinding struct {
+	ContainerPort int32
+	// HostPort 0 asks the engine for a free port; Inspect reports the one
+	// it chose.
+	HostPort int32
+	// Protocol is "tcp" or "udp" (lower case, as Docker has it).
+	Protocol string
+	// HostIP is the address to bind; empty means all addresses.
+	HostIP string
+}
+
+// ContainerSpec is everything needed to create a container.
+type ContainerSpec struct {
+	Name       string
+	Image      string
+	Entrypoint []string // nil keeps the image ENTRYPOINT
+	Cmd        []string // nil keeps the image CMD
+	Env        []string // KEY=VALUE
+	Labels     map[string]string
+	Ports      []PortBinding
+	NanoCPUs   int64 // 0 = no limit
+	Memory     int64 // bytes; 0 = no limit
+}
+
+// State is what the engine says of a container.
+type State struct {
+	// Status is the engine's word: created, running, paused, restarting,
+	// removing, exited or dead.
+	Status     string
+	Running    bool
+	ExitCode   int
+	OOMKilled  bool
+	Error      string
+	StartedAt  time.Time // zero if never started
+	FinishedAt time.Time // zero if not finished
+}
+
+// Container is a container as the engine reports it.
+type Container struct {
+	ID     string
+	Name   string
+	Image  string
+	Labels map[string]string
+	State  State
+	// Ports are the bindings in force, with the host ports the engine chose.
+	Ports []PortBinding
+}
+
+// EventAction is what happened to a container.
+type EventAction string
+
+// Event actions workerd reacts to.
+const (
+	ActionStart   EventAction = "start"
+	ActionDie     EventAction = "die"
+	ActionStop    EventAction = "stop"
+	ActionDestroy EventAction = "destroy"
+	ActionOOM     EventAction = "oom"
+	ActionKill    EventAction = "kill"
+)
+
+// Event is one container event from the engine.
+type Event struct {
+	ContainerID string
+	Action      EventAction
+	Labels      map[string]string
+}
+
+// Runtime runs containers. Errors are wrapped with the image or container
+// they concern; ErrNotFound and ErrImagePull are matchable with errors.Is.
+type Runtime interface {
+	// EnsureImage pulls the image only when the engine does not have it. A
+	// failed pull returns an error wrapping ErrImagePull with the engine's
+	// message.
+	EnsureImage(ctx context.Context, ref string) error
+	// Create creates (does not start) a container and returns its ID.
+	Create(ctx context.Context, spec ContainerSpec) (string, error)
+	// Start starts a created or stopped container.
+	Start(ctx context.Context, id string) error
+	// Stop sends SIGTERM, waits up to grace, then SIGKILL. Stopping a
+	// stopped container is not an error.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove removes the container, killing it if it still runs. It
+	// returns ErrNotFound when there is no such container.
+	Remove(ctx context.Context, id string) error
+	// Inspect returns the container. It returns ErrNotFound when there is
+	// no such container.
+	Inspect(ctx context.Context, id string) (Container, error)
+	// List returns every container, running or not, that carries all the
+	// given labels (a label with an empty value matches any value).
+	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Events streams container events for containers carrying all the given
+	// labels until ctx ends. The error channel receives at most one error,
+	// after which both channels are closed.
+	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
+	// Logs returns the container's combined stdout and stderr as plain
+	// text; tail < 0 means all lines. With follow, the reader goes on until
+	// the container stops or ctx ends.
+	Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error)
+	// Exec runs cmd in the running container and returns its exit code and
+	// combined output.
+	Exec(ctx context.Context, id string, cmd []string) (int, []byte, error)
+}
