@@ -52,9 +52,9 @@ type Port struct {
 	// Name is a DNS-1123 label, used in SRV records.
 	Name string `json:"name,omitempty" validate:"omitempty,dns1123label"`
 	// ContainerPort is 1..65535.
-	ContainerPort int32 `json:"containerPort" validate:"min=1,max=65535"`
+	ContainerPort int32 `json:"containerPort" validate:"port"`
 	// HostPort is 1..65535; absent means the worker picks a free port.
-	HostPort int32 `json:"hostPort,omitempty" validate:"omitempty,min=1,max=65535"`
+	HostPort int32 `json:"hostPort,omitempty" validate:"omitempty,port"`
 	// Protocol is TCP (default) or UDP.
 	Protocol Protocol `json:"protocol,omitempty" validate:"omitempty,oneof=TCP UDP"`
 }

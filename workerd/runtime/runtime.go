@@ -46,13 +46,15 @@ type ContainerSpec struct {
 type State struct {
 	// Status is the engine's word: created, running, paused, restarting,
 	// removing, exited or dead.
-	Status     string
-	Running    bool
-	ExitCode   int
-	OOMKilled  bool
-	Error      string
-	StartedAt  time.Time // zero if never started
-	FinishedAt time.Time // zero if not finished
+	Status    string
+	Running   bool
+	ExitCode  int
+	OOMKilled bool
+	Error     string
+	StartedAt time.Time // zero if never started
+	// FinishedAt is when the last run ended; zero if none has. For a
+	// stopped container it is never before StartedAt.
+	FinishedAt time.Time
 }
 
 // Container is a container as the engine reports it.
@@ -83,7 +85,10 @@ const (
 type Event struct {
 	ContainerID string
 	Action      EventAction
-	Labels      map[string]string
+	// Labels are the container's labels plus the engine's attributes of
+	// the event: image and name, and on die the exit code under
+	// EventAttrExitCode (read it with ExitCode).
+	Labels map[string]string
 }
 
 // Runtime runs containers. Errors are wrapped with the image or container
@@ -93,12 +98,16 @@ type Runtime interface {
 	// failed pull returns an error wrapping ErrImagePull with the engine's
 	// message.
 	EnsureImage(ctx context.Context, ref string) error
-	// Create creates (does not start) a container and returns its ID.
+	// Create creates (does not start) a container and returns its ID. The
+	// image must be present (see EnsureImage). No restart policy is set:
+	// restarts are the caller's.
 	Create(ctx context.Context, spec ContainerSpec) (string, error)
-	// Start starts a created or stopped container.
+	// Start starts a created or stopped container. It returns ErrNotFound
+	// when there is no such container.
 	Start(ctx context.Context, id string) error
-	// Stop sends SIGTERM, waits up to grace, then SIGKILL. Stopping a
-	// stopped container is not an error.
+	// Stop sends SIGTERM, waits up to grace, then SIGKILL, and returns once
+	// the container has stopped. Stopping a stopped container is not an
+	// error. It returns ErrNotFound when there is no such container.
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	// Remove removes the container, killing it if it still runs. It
 	// returns ErrNotFound when there is no such container.
@@ -107,17 +116,23 @@ type Runtime interface {
 	// no such container.
 	Inspect(ctx context.Context, id string) (Container, error)
 	// List returns every container, running or not, that carries all the
-	// given labels (a label with an empty value matches any value).
+	// given labels (a label with an empty value matches any value), each as
+	// complete as Inspect reports it.
 	List(ctx context.Context, labels map[string]string) ([]Container, error)
-	// Events streams container events for containers carrying all the given
-	// labels until ctx ends. The error channel receives at most one error,
-	// after which both channels are closed.
+	// Events streams container events (the actions listed above) for
+	// containers carrying all the given labels, from when it returns until
+	// ctx ends. The error channel receives at most one error, after which
+	// both channels are closed; when ctx ends both close with no error.
+	// Reconnecting, and relisting for what was missed, is the caller's.
 	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
 	// Logs returns the container's combined stdout and stderr as plain
 	// text; tail < 0 means all lines. With follow, the reader goes on until
-	// the container stops or ctx ends.
+	// the container stops or ctx ends. The caller closes the reader. It
+	// returns ErrNotFound when there is no such container.
 	Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error)
 	// Exec runs cmd in the running container and returns its exit code and
-	// combined output.
+	// combined output. A command the container cannot run gives exit code
+	// 126 or 127 rather than an error. When ctx ends first it returns ctx's
+	// error. It returns ErrNotFound when there is no such container.
 	Exec(ctx context.Context, id string, cmd []string) (int, []byte, error)
 }

@@ -1,0 +1,84 @@
+package v1
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// nodeToAny turns a node tree from jsonToNode into what encoding/json
+// decodes with UseNumber: later duplicate keys win.
+func nodeToAny(n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = nodeToAny(n.Content[i+1])
+		}
+		return m
+	case yaml.SequenceNode:
+		l := []any{}
+		for _, c := range n.Content {
+			l = append(l, nodeToAny(c))
+		}
+		return l
+	}
+	switch n.Tag {
+	case tagStr:
+		return n.Value
+	case tagInt, tagFloat:
+		return json.Number(n.Value)
+	case tagBool:
+		return n.Value == "true"
+	default:
+		return nil
+	}
+}
+
+// FuzzJSONToNode holds the hand-written JSON parser to encoding/json: the
+// same inputs are valid, and they give the same values.
+func FuzzJSONToNode(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `""`, `0`, `-0.5e+10`, `true`, `null`, ` {"a": [1, 2.5, "x", {"b": null}], "c": false} `,
+		`{"a":"\u00e9\/\"\\\b\f\n\r\t"}`, `"\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00x"`, "\"\xff\"",
+		`{"a":1,"a":2}`, `01`, `1.`, `.5`, `-`, `1e`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `"\x"`, "\"\t\"",
+		`{} {}`, `[`, `"abc`, `nul`, `tru`, `"\u12"`, `1E-3`, `-01`, "\n\n{\n\"k\": [\n1\n]\n}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := jsonToNode(data)
+		if valid := json.Valid(data); valid != (err == nil) {
+			t.Fatalf("json.Valid = %v, jsonToNode error = %v", valid, err)
+		}
+		if err != nil {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var want any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("encoding/json: %v", err)
+		}
+		if got := nodeToAny(n); !reflect.DeepEqual(got, want) {
+			t.Fatalf("jsonToNode gave %#v, encoding/json %#v", got, want)
+		}
+	})
+}
+
+func TestJSONToNode_Lines(t *testing.T) {
+	_, err := jsonToNode([]byte("{\n\"a\": 1,\n\"b\": ?\n}"))
+	if err == nil || err.Error() != `line 3: unexpected '?', expected a value` {
+		t.Errorf("error = %v", err)
+	}
+	n, err := jsonToNode([]byte("{\n\"a\":\n[1,\n2]}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Content[0].Line != 2 || n.Content[1].Content[1].Line != 4 {
+		t.Errorf("lines: key %d, second item %d", n.Content[0].Line, n.Content[1].Content[1].Line)
+	}
+}

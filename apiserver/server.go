@@ -1,0 +1,255 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/store"
+)
+
+// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+const MaxBodyBytes = 1 << 20
+
+// ApplyResultHeader names the header that says what an apply did.
+const ApplyResultHeader = "Minkube-Apply-Result"
+
+// VersionInfo is served at /version.
+type VersionInfo struct {
+	Version   string `json:"version"`
+	GitCommit string `json:"gitCommit"`
+	GoVersion string `json:"goVersion"`
+}
+
+// WorkerLogs opens a task container's logs on the worker that runs it.
+// It is defined here, by its user, and implemented over the worker API.
+type WorkerLogs interface {
+	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, follow bool, tail int) (io.ReadCloser, error)
+}
+
+// Options configures a Server.
+type Options struct {
+	// State holds the typed resources and caches; its caches must be
+	// started by the caller.
+	State *store.State
+	// AdminToken authenticates mkctl and other admins.
+	AdminToken string
+	// JoinToken authenticates workers that register.
+	JoinToken string
+	// Logs proxies container logs from workers.
+	Logs    WorkerLogs
+	Version VersionInfo
+	Logger  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Ready reports whether this manager can serve writes (/readyz); when
+	// nil the server is ready once the caches have synced.
+	Ready func() bool
+}
+
+// Server is the manager's HTTP API.
+type Server struct {
+	st      *store.State
+	admin   string
+	join    string
+	logs    WorkerLogs
+	version VersionInfo
+	log     *slog.Logger
+	now     func() time.Time
+	ready   func() bool
+	router  *httprouter.Router
+}
+
+// New returns a Server; serve its Handler.
+func New(opts Options) (*Server, error) {
+	if opts.State == nil {
+		return nil, errors.New("apiserver: Options.State is required")
+	}
+	if opts.AdminToken == "" || opts.JoinToken == "" {
+		return nil, errors.New("apiserver: admin and join tokens are required")
+	}
+	s := &Server{
+		st:      opts.State,
+		admin:   opts.AdminToken,
+		join:    opts.JoinToken,
+		logs:    opts.Logs,
+		version: opts.Version,
+		log:     opts.Logger,
+		now:     opts.Now,
+		ready:   opts.Ready,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ready == nil {
+		s.ready = opts.State.HasSynced
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.router }
+
+type role int
+
+const (
+	roleAdmin role = iota + 1
+	roleJoin
+	roleWorker // may act only on the worker named in the path
+)
+
+// handlerFunc is a route handler whose error goes through writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
+
+func (s *Server) routes() {
+	r := httprouter.New()
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, newStatus(http.StatusNotFound, v1.StatusReasonNotFound, "no route for %s %s", req.Method, req.URL.Path))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, newStatus(http.StatusMethodNotAllowed, v1.StatusReasonBadRequest, "method %s not allowed on %s", req.Method, req.URL.Path))
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		s.log.Error("panic in handler", "method", req.Method, "path", req.URL.Path, "panic", v)
+		s.writeError(w, req, newStatus(http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error"))
+	}
+
+	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	r.GET("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		if !s.ready() {
+			writeText(w, http.StatusServiceUnavailable, "not ready\n")
+			return
+		}
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+		writeJSON(w, http.StatusOK, s.version)
+		return nil
+	})
+
+	s.handle(r, http.MethodGet, "/api/v1/tasks", roleAdmin, s.listTasks)
+	s.handle(r, http.MethodPost, "/api/v1/tasks", roleAdmin, s.createTask)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleAdmin, s.getTask)
+	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
+	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+
+	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
+	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
+	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
+	s.router = r
+}
+
+// handle registers a route behind authentication for the given role. The
+// admin token is accepted everywhere.
+func (s *Server) handle(r *httprouter.Router, method, path string, who role, h handlerFunc) {
+	r.Handle(method, path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		if err := h(w, req, p); err != nil {
+			s.writeError(w, req, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request, who role, name string) error {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || token == "" {
+		return errUnauthorized("missing bearer token: send Authorization: Bearer TOKEN")
+	}
+	if equalToken(token, s.admin) {
+		return nil
+	}
+	switch who {
+	case roleJoin:
+		if equalToken(token, s.join) {
+			return nil
+		}
+	case roleWorker:
+		if cred, ok := s.st.CredentialCache.Get(name); ok && equalToken(hashToken(token), cred.TokenHash) {
+			return nil
+		}
+		if s.workerTokenValid(token) {
+			return errForbidden("this token belongs to another worker than %q", name)
+		}
+	case roleAdmin:
+		if equalToken(token, s.join) || s.workerTokenValid(token) {
+			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
+		}
+	}
+	return errUnauthorized("invalid bearer token")
+}
+
+// workerTokenValid reports whether token belongs to any worker; used only
+// to tell 403 from 401, on the error path.
+func (s *Server) workerTokenValid(token string) bool {
+	h := hashToken(token)
+	for _, c := range s.st.CredentialCache.List() {
+		if equalToken(h, c.TokenHash) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalToken(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// decodeJSON reads a JSON body into v, strictly.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return errBadRequest("malformed JSON body: %v", err)
+	}
+	if dec.More() {
+		return errBadRequest("malformed JSON body: more than one JSON value")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v) // the client went away; nothing to tell it
+}
+
+func writeText(w http.ResponseWriter, code int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, text)
+}

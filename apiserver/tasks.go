@@ -1,0 +1,252 @@
+package apiserver
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+	"k8s.io/apimachinery/pkg/labels"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/store"
+)
+
+// taskFilter selects tasks by label selector and worker.
+type taskFilter struct {
+	selector labels.Selector
+	worker   string
+}
+
+func parseTaskFilter(r *http.Request) (taskFilter, error) {
+	q := r.URL.Query()
+	f := taskFilter{selector: labels.Everything(), worker: q.Get("worker")}
+	if s := q.Get("labelSelector"); s != "" {
+		sel, err := labels.Parse(s)
+		if err != nil {
+			return f, errBadRequest("labelSelector %q: %v", s, err)
+		}
+		f.selector = sel
+	}
+	return f, nil
+}
+
+func (f taskFilter) match(t *v1.Task) bool {
+	if f.worker != "" && t.Status.Worker != f.worker {
+		return false
+	}
+	return f.selector.Empty() || f.selector.Matches(labels.Set(t.Metadata.Labels))
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	f, err := parseTaskFilter(r)
+	if err != nil {
+		return err
+	}
+	if watch, _ := strconv.ParseBool(r.URL.Query().Get("watch")); watch {
+		return s.watchTasks(w, r, f)
+	}
+	var items []*v1.Task
+	var rev int64
+	if f.worker != "" && f.selector.Empty() {
+		items, rev = s.st.TaskCache.ByIndex(store.IndexWorker, f.worker), s.st.TaskCache.Revision()
+	} else {
+		items, rev = s.st.TaskCache.ListRevision()
+	}
+	writeJSON(w, http.StatusOK, taskList(items, rev, f))
+	return nil
+}
+
+func taskList(items []*v1.Task, rev int64, f taskFilter) *v1.TaskList {
+	list := &v1.TaskList{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList},
+		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)},
+		Items:    make([]v1.Task, 0, len(items)),
+	}
+	for _, t := range items {
+		if f.match(t) {
+			list.Items = append(list.Items, *t)
+		}
+	}
+	return list
+}
+
+func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	t, ok := s.st.TaskCache.Get(name)
+	if !ok {
+		return errNotFound("task", name)
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// readTask decodes and validates a Task body. The name in the URL, when
+// given, must match metadata.name.
+func readTask(r *http.Request, urlName string) (*v1.Task, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
+		return nil, errBadRequest("reading the request body: %v", err)
+	}
+	if len(data) == 0 {
+		return nil, errBadRequest("empty request body: send a Task as JSON")
+	}
+	t, ferrs := v1.DecodeTask(data)
+	if t == nil {
+		if len(ferrs) > 0 {
+			return nil, errBadRequest("malformed JSON body: %v", ferrs)
+		}
+		return nil, errBadRequest("malformed JSON body")
+	}
+	name := t.Metadata.Name
+	if name == "" {
+		name = urlName
+	}
+	if len(ferrs) > 0 {
+		return nil, errInvalid("Task", name, ferrs)
+	}
+	if urlName != "" && t.Metadata.Name != "" && t.Metadata.Name != urlName {
+		return nil, errBadRequest("metadata.name %q does not match the name %q in the URL", t.Metadata.Name, urlName)
+	}
+	if t.Metadata.Name == "" {
+		t.Metadata.Name = urlName
+	}
+	v1.SetTaskDefaults(t)
+	if ferrs := v1.ValidateTask(t); len(ferrs) > 0 {
+		return nil, errInvalid("Task", name, ferrs)
+	}
+	return t, nil
+}
+
+func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	in, err := readTask(r, "")
+	if err != nil {
+		return err
+	}
+	return s.apply(w, r, in, store.ApplyOptions{CreateOnly: true})
+}
+
+// applyTask creates the task or updates its spec, labels and annotations.
+// The status of the body is ignored: status is the system's.
+func (s *Server) applyTask(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+	in, err := readTask(r, p.ByName("name"))
+	if err != nil {
+		return err
+	}
+	return s.apply(w, r, in, store.ApplyOptions{})
+}
+
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {
+	opts.DryRun = dryRun(r)
+	opts.Now = s.now
+	out, result, err := s.st.ApplyTask(r.Context(), in, opts)
+	if err != nil {
+		return err
+	}
+	if !opts.DryRun && result != store.Unchanged {
+		s.waitCache(r, out)
+	}
+	code := http.StatusOK
+	if result == store.Created {
+		code = http.StatusCreated
+	}
+	w.Header().Set(ApplyResultHeader, string(result))
+	writeJSON(w, code, out)
+	return nil
+}
+
+func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	now := s.now().UTC()
+	out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), name, func(t *v1.Task) (*v1.Task, error) {
+		if t.Metadata.DeletionTimestamp != nil {
+			return nil, nil
+		}
+		t.Metadata.DeletionTimestamp = &now
+		return t, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("task", name)
+	}
+	if err != nil {
+		return err
+	}
+	s.waitCache(r, out)
+	writeJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	t, ok := s.st.TaskCache.Get(name)
+	if !ok {
+		return errNotFound("task", name)
+	}
+	q := r.URL.Query()
+	follow, _ := strconv.ParseBool(q.Get("follow"))
+	tail := -1
+	if v := q.Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			return errBadRequest("tail %q: must be a whole number", v)
+		}
+		tail = n
+	}
+	if t.Status.Worker == "" {
+		return errBadRequest("task %q has no worker yet (phase %s); its logs appear once it runs", name, t.Status.Phase)
+	}
+	wk, ok := s.st.WorkerCache.Get(t.Status.Worker)
+	cred, okc := s.st.CredentialCache.Get(t.Status.Worker)
+	if !ok || !okc || s.logs == nil {
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
+			"worker %q of task %q is not registered", t.Status.Worker, name)
+	}
+	rc, err := s.logs.TaskLogs(r.Context(), wk, cred, t.Metadata.UID, follow, tail)
+	if err != nil {
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
+			"logs of task %q from worker %q: %v", name, wk.Metadata.Name, err)
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	flushCopy(w, rc)
+	return nil
+}
+
+// flushCopy copies src to w, flushing after every read so a follower sees
+// lines as they come.
+func flushCopy(w http.ResponseWriter, src io.Reader) {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// waitCache makes a write visible to reads that follow it from the same
+// client (read-your-writes), waiting for the cache to reach its revision.
+func (s *Server) waitCache(r *http.Request, t *v1.Task) {
+	rev, err := store.ParseResourceVersion(t.Metadata.ResourceVersion)
+	if err != nil || rev == 0 {
+		return
+	}
+	_ = s.st.TaskCache.WaitForRevision(r.Context(), rev) // the write stands; a lagging read is all that is lost
+}
+
+func dryRun(r *http.Request) bool {
+	return r.URL.Query().Get("dryRun") == "All"
+}

@@ -1,0 +1,287 @@
+package apiserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"k8s.io/apimachinery/pkg/labels"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/store"
+)
+
+// reportWriters bounds the task status writes one heartbeat makes at once.
+const reportWriters = 16
+
+func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var req v1.RegisterRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var causes v1.FieldErrors
+	if err := v1.ValidateWorkerName(req.Name); err != nil {
+		causes = append(causes, v1.FieldError{Field: "name", Message: err.Error()})
+	}
+	if _, port, err := net.SplitHostPort(req.Address); err != nil || port == "" || port == "0" {
+		causes = append(causes, v1.FieldError{Field: "address", Message: "must be HOST:PORT where the manager reaches the worker's API"})
+	}
+	causes = append(causes, v1.ValidateLabels(req.Labels, "labels")...)
+	if len(causes) > 0 {
+		return errInvalid("Worker", req.Name, causes)
+	}
+
+	token, managerToken := randomToken(), randomToken()
+	cred := &v1.Credential{
+		TypeMeta:     v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindCredential},
+		Metadata:     v1.ObjectMeta{Name: req.Name},
+		TokenHash:    hashToken(token),
+		ManagerToken: managerToken,
+	}
+	if _, err := s.st.Credentials.Update(r.Context(), cred); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.st.Credentials.Create(r.Context(), cred); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+
+	now := s.now().UTC()
+	created := false
+	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), req.Name, func(wk *v1.Worker) (*v1.Worker, error) {
+		applyRegistration(wk, &req, now)
+		return wk, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		wk := &v1.Worker{
+			TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorker},
+			Metadata: v1.ObjectMeta{Name: req.Name, UID: store.NewUID(), CreationTimestamp: &now},
+		}
+		applyRegistration(wk, &req, now)
+		out, err = s.st.Workers.Create(r.Context(), wk)
+		created = true
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("worker registered", "worker", req.Name, "address", req.Address, "new", created)
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken})
+	return nil
+}
+
+// applyRegistration records what a registering worker says of itself.
+func applyRegistration(wk *v1.Worker, req *v1.RegisterRequest, now time.Time) {
+	wk.Metadata.Labels = req.Labels
+	wk.Spec.Address = req.Address
+	wk.Status.Phase = v1.WorkerReady
+	wk.Status.LastHeartbeatTime = &now
+	wk.Status.Stats = req.Stats
+	wk.Status.Capacity = capacity(req.Stats)
+}
+
+// capacity derives what a worker host has from its stats.
+func capacity(st v1.WorkerStats) v1.ResourceList {
+	return v1.ResourceList{
+		v1.ResourceCPU:    strconv.Itoa(st.CPUs),
+		v1.ResourceMemory: v1.FormatQuantity(st.MemoryTotal),
+		v1.ResourceDisk:   v1.FormatQuantity(st.DiskTotal),
+	}
+}
+
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) listWorkers(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	items, rev := s.st.WorkerCache.ListRevision()
+	list := &v1.WorkerList{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorkerList},
+		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)},
+		Items:    make([]v1.Worker, 0, len(items)),
+	}
+	for _, wk := range items {
+		list.Items = append(list.Items, *wk)
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) getWorker(w http.ResponseWriter, _ *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	wk, ok := s.st.WorkerCache.Get(name)
+	if !ok {
+		return errNotFound("worker", name)
+	}
+	writeJSON(w, http.StatusOK, wk)
+	return nil
+}
+
+// workerTasks lists the tasks assigned to a worker: its reconcile source.
+func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	if _, ok := s.st.WorkerCache.Get(name); !ok {
+		return errNotFound("worker", name)
+	}
+	rev := s.st.TaskCache.Revision()
+	writeJSON(w, http.StatusOK, taskList(s.st.TaskCache.ByIndex(store.IndexWorker, name), rev, taskFilter{selector: labels.Everything(), worker: name}))
+	return nil
+}
+
+// reportStatus takes a worker's heartbeat: it records the worker's stats
+// and the status of the tasks it reports, and answers with the tasks the
+// worker holds that are no longer its own.
+func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+	name := p.ByName("name")
+	var rep v1.StatusReport
+	if err := decodeJSON(r, &rep); err != nil {
+		return err
+	}
+	if _, ok := s.st.WorkerCache.Get(name); !ok {
+		return errNotFound("worker", name)
+	}
+	now := s.now().UTC()
+	if err := s.recordHeartbeat(r, name, &rep, now); err != nil {
+		return err
+	}
+
+	var reply v1.StatusReply
+	var writes []v1.TaskReport
+	for _, tr := range rep.Tasks {
+		t, ok := s.st.TaskCache.Get(tr.Name)
+		switch {
+		case !ok, t.Metadata.UID != tr.UID, t.Status.Worker != "" && t.Status.Worker != name:
+			reply.Stop = append(reply.Stop, tr.UID)
+		case t.Status.Worker == "":
+			// Accepted a moment ago; the scheduler is recording the
+			// assignment. The next report speaks of it.
+		case tr.Generation < t.Status.ObservedGeneration:
+			// Sent before the worker took the newer spec; the next report
+			// speaks of it.
+		default:
+			if _, changed := mergeReport(t, name, tr); changed {
+				writes = append(writes, tr)
+			}
+		}
+	}
+	if err := s.writeReports(r, name, writes); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, reply)
+	return nil
+}
+
+// recordHeartbeat marks the worker Ready with its latest stats. A partial
+// report refreshes the worker object only when it is not already Ready.
+func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
+	if cur, ok := s.st.WorkerCache.Get(name); ok && !rep.Full && cur.Status.Phase == v1.WorkerReady {
+		return nil
+	}
+	assigned := s.st.TaskCache.ByIndex(store.IndexWorker, name)
+	_, err := s.st.Workers.GuaranteedUpdate(r.Context(), name, func(wk *v1.Worker) (*v1.Worker, error) {
+		wk.Status.Phase = v1.WorkerReady
+		wk.Status.LastHeartbeatTime = &now
+		wk.Status.Stats = rep.Stats
+		wk.Status.Capacity = capacity(rep.Stats)
+		wk.Status.Allocated = allocated(assigned)
+		wk.Status.Tasks = len(assigned)
+		return wk, nil
+	})
+	return err
+}
+
+// allocated sums the resources of tasks that hold a place on a worker.
+func allocated(tasks []*v1.Task) v1.ResourceList {
+	var cpu, mem, disk int64
+	for _, t := range tasks {
+		if t.Status.Phase.Terminal() {
+			continue
+		}
+		cpu += t.Spec.Resources.MilliCPU()
+		mem += t.Spec.Resources.MemoryBytes()
+		disk += t.Spec.Resources.DiskBytes()
+	}
+	return v1.ResourceList{
+		v1.ResourceCPU:    strconv.FormatInt(cpu, 10) + "m",
+		v1.ResourceMemory: v1.FormatQuantity(mem),
+		v1.ResourceDisk:   v1.FormatQuantity(disk),
+	}
+}
+
+// writeReports stores reported task statuses, a few at a time. Each write
+// re-reads the task, so a report that became stale meanwhile is dropped.
+func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskReport) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, reportWriters)
+	)
+	for _, tr := range reports {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
+				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.ObservedGeneration {
+					return nil, nil
+				}
+				st, changed := mergeReport(t, worker, tr)
+				if !changed {
+					return nil, nil
+				}
+				t.Status = st
+				return t, nil
+			})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// mergeReport returns the status a worker's report gives the task. The
+// worker owns what it observes; the manager keeps what it decided: the
+// worker, the Scheduled condition and the generation it pushed.
+func mergeReport(t *v1.Task, worker string, tr v1.TaskReport) (v1.TaskStatus, bool) {
+	st := tr.Status
+	st.Worker = worker
+	if st.HostIP == "" {
+		st.HostIP = t.Status.HostIP
+	}
+	if st.ObservedGeneration < t.Status.ObservedGeneration {
+		st.ObservedGeneration = t.Status.ObservedGeneration
+	}
+	conds := make([]v1.Condition, 0, len(st.Conditions)+1)
+	if c := v1.FindCondition(t.Status.Conditions, v1.TaskScheduled); c != nil {
+		conds = append(conds, *c)
+	}
+	for _, c := range st.Conditions {
+		if c.Type != v1.TaskScheduled {
+			conds = append(conds, c)
+		}
+	}
+	st.Conditions = conds
+	return st, !reflect.DeepEqual(st, t.Status)
+}

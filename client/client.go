@@ -1,0 +1,358 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// DefaultServer is the manager address used when nothing else names one.
+const DefaultServer = "http://127.0.0.1:7070"
+
+// applyResultHeader carries the outcome of an apply.
+const applyResultHeader = "Minkube-Apply-Result"
+
+// Client calls the manager's HTTP API. It is safe for concurrent use.
+type Client struct {
+	r *requester
+}
+
+// New returns a client of the manager at server ("http://127.0.0.1:7070",
+// or "127.0.0.1:7070" for plain HTTP) that authenticates with token. It
+// fails only when server is not a usable address; nothing is sent yet.
+func New(server, token string, opts ...Option) (*Client, error) {
+	r, err := newRequester(server, token, "the manager", managerHTTPClient(), opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{r: r}, nil
+}
+
+// Server returns the base URL the client calls, e.g. "http://127.0.0.1:7070".
+func (c *Client) Server() string { return c.r.base.String() }
+
+// ListOptions filters a list or a watch of Tasks.
+type ListOptions struct {
+	// LabelSelector is a Kubernetes label selector ("app=web,tier!=db").
+	LabelSelector string
+	// Worker keeps only the Tasks assigned to this worker.
+	Worker string
+}
+
+func (o ListOptions) query() url.Values {
+	q := url.Values{}
+	if o.LabelSelector != "" {
+		q.Set("labelSelector", o.LabelSelector)
+	}
+	if o.Worker != "" {
+		q.Set("worker", o.Worker)
+	}
+	return q
+}
+
+// ApplyOptions modify an apply.
+type ApplyOptions struct {
+	// DryRun asks the server to validate and report the outcome without
+	// storing anything.
+	DryRun bool
+}
+
+// ApplyResult says what an apply did.
+type ApplyResult string
+
+// Apply results.
+const (
+	// Created means the Task did not exist and was stored.
+	Created ApplyResult = "created"
+	// Configured means the Task existed and its spec, labels or
+	// annotations changed.
+	Configured ApplyResult = "configured"
+	// Unchanged means the Task existed exactly as applied.
+	Unchanged ApplyResult = "unchanged"
+)
+
+// LogOptions select which container log lines are returned.
+type LogOptions struct {
+	// Follow keeps the stream open and sends new lines as they are written.
+	Follow bool
+	// Tail, when positive, starts from the last Tail lines; 0 means all.
+	Tail int
+}
+
+func (o LogOptions) query() url.Values {
+	q := url.Values{}
+	if o.Follow {
+		q.Set("follow", "true")
+	}
+	if o.Tail > 0 {
+		q.Set("tail", strconv.Itoa(o.Tail))
+	}
+	return q
+}
+
+// VersionInfo is the build of a Minkube binary, as served at /version.
+type VersionInfo struct {
+	Version   string `json:"version"`
+	GitCommit string `json:"gitCommit"`
+	GoVersion string `json:"goVersion"`
+}
+
+// ListTasks returns the Tasks that match opts, read at one store revision
+// (the list's metadata.resourceVersion, from which WatchTasks can resume).
+func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (*v1.TaskList, error) {
+	var list v1.TaskList
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// GetTask returns the Task called name. It returns a NotFound *v1.Status
+// when there is none.
+func (c *Client) GetTask(ctx context.Context, name string) (*v1.Task, error) {
+	seg, err := pathEscape("task", name)
+	if err != nil {
+		return nil, err
+	}
+	var t v1.Task
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg}, &t, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ApplyTask creates task, or updates the spec, labels and annotations of the
+// Task of the same name, and returns the stored Task and what was done. Its
+// status is ignored. When task carries metadata.resourceVersion the write is
+// a compare-and-swap and a stale one returns a Conflict *v1.Status. An
+// invalid task returns an Invalid *v1.Status listing every cause. task is
+// not modified.
+func (c *Client) ApplyTask(ctx context.Context, task *v1.Task, opts ApplyOptions) (*v1.Task, ApplyResult, error) {
+	seg, err := pathEscape("task", task.Metadata.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	q := url.Values{}
+	if opts.DryRun {
+		q.Set("dryRun", "All")
+	}
+	var out v1.Task
+	resp, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/tasks/" + seg, query: q, body: withTaskKind(task)}, &out, maxObjectBytes)
+	if err != nil {
+		return nil, "", err
+	}
+	result := ApplyResult(resp.Header.Get(applyResultHeader))
+	if result == "" {
+		result = Configured
+		if resp.StatusCode == http.StatusCreated {
+			result = Created
+		}
+	}
+	return &out, result, nil
+}
+
+// CreateTask stores a new Task and returns it as stored. It returns an
+// AlreadyExists *v1.Status when a Task of that name exists, and an Invalid
+// one when task is invalid. task is not modified.
+func (c *Client) CreateTask(ctx context.Context, task *v1.Task) (*v1.Task, error) {
+	var out v1.Task
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/tasks", body: withTaskKind(task)}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteTask asks for a graceful delete of the Task called name and returns
+// it with its deletionTimestamp set; the Task is gone once its container has
+// stopped. It returns a NotFound *v1.Status when there is none.
+func (c *Client) DeleteTask(ctx context.Context, name string) (*v1.Task, error) {
+	seg, err := pathEscape("task", name)
+	if err != nil {
+		return nil, err
+	}
+	var t v1.Task
+	if _, err := c.r.call(ctx, request{method: http.MethodDelete, path: "/api/v1/tasks/" + seg}, &t, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// WatchTasks streams every change to the Tasks that match opts after
+// resourceVersion (usually a list's metadata.resourceVersion; "" means from
+// now on). The watch lasts until ctx ends, the server ends it, or Close is
+// called. It returns a Gone *v1.Status (IsGone) when resourceVersion is no
+// longer kept; the Watcher's Next returns the same when the server ends the
+// watch for that reason later.
+func (c *Client) WatchTasks(ctx context.Context, resourceVersion string, opts ListOptions) (*Watcher[*v1.Task], error) {
+	q := opts.query()
+	q.Set("watch", "true")
+	if resourceVersion != "" {
+		q.Set("resourceVersion", resourceVersion)
+	}
+	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: q})
+	if err != nil {
+		return nil, err
+	}
+	return newWatcher[*v1.Task](ctx, resp.Body, resourceVersion, c.r), nil
+}
+
+// TaskLogs returns the container log of the Task called name as plain text,
+// proxied by the manager from the Task's worker. The caller closes the
+// stream; with opts.Follow it stays open until ctx ends or the container
+// stops. It returns a NotFound *v1.Status when there is no such Task.
+func (c *Client) TaskLogs(ctx context.Context, name string, opts LogOptions) (io.ReadCloser, error) {
+	seg, err := pathEscape("task", name)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.query()})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// ListEvents returns the recorded events about the Task called task, or
+// every event when task is "".
+func (c *Client) ListEvents(ctx context.Context, task string) (*v1.EventList, error) {
+	q := url.Values{}
+	if task != "" {
+		q.Set("task", task)
+	}
+	var list v1.EventList
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/events", query: q}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// RegisterWorker registers (or re-registers) a worker, authenticating this
+// one call with joinToken instead of the client's token, and returns the
+// worker's credentials. It returns an Unauthorized *v1.Status when the join
+// token is wrong.
+func (c *Client) RegisterWorker(ctx context.Context, joinToken string, req v1.RegisterRequest) (*v1.RegisterResponse, error) {
+	var out v1.RegisterResponse
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/workers", body: req, token: joinToken}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReportStatus sends a worker's heartbeat and returns the manager's reply:
+// the tasks the worker must stop. The client's token must be the worker's.
+// It returns an Unauthorized *v1.Status when the token is not the worker's,
+// and a NotFound one when the worker is not registered.
+func (c *Client) ReportStatus(ctx context.Context, worker string, report *v1.StatusReport) (*v1.StatusReply, error) {
+	seg, err := pathEscape("worker", worker)
+	if err != nil {
+		return nil, err
+	}
+	var out v1.StatusReply
+	if _, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/workers/" + seg + "/status", body: report}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListWorkers returns every registered worker.
+func (c *Client) ListWorkers(ctx context.Context) (*v1.WorkerList, error) {
+	var list v1.WorkerList
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/workers"}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// GetWorker returns the worker called name. It returns a NotFound
+// *v1.Status when there is none.
+func (c *Client) GetWorker(ctx context.Context, name string) (*v1.Worker, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var w v1.Worker
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/workers/" + seg}, &w, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// WorkerTasks returns the Tasks assigned to the worker called name: the
+// source a worker reconciles its own map against. It returns a NotFound
+// *v1.Status when there is no such worker.
+func (c *Client) WorkerTasks(ctx context.Context, name string) (*v1.TaskList, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var list v1.TaskList
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/workers/" + seg + "/tasks"}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// Cordon marks the worker called name unschedulable: it keeps its Tasks but
+// gets no new ones. It returns the updated worker, or a NotFound *v1.Status.
+func (c *Client) Cordon(ctx context.Context, name string) (*v1.Worker, error) {
+	return c.workerAction(ctx, name, "cordon")
+}
+
+// Uncordon makes the worker called name schedulable again. It returns the
+// updated worker, or a NotFound *v1.Status.
+func (c *Client) Uncordon(ctx context.Context, name string) (*v1.Worker, error) {
+	return c.workerAction(ctx, name, "uncordon")
+}
+
+// Drain cordons the worker called name and moves its Tasks elsewhere. It
+// returns the updated worker, or a NotFound *v1.Status.
+func (c *Client) Drain(ctx context.Context, name string) (*v1.Worker, error) {
+	return c.workerAction(ctx, name, "drain")
+}
+
+func (c *Client) workerAction(ctx context.Context, name, action string) (*v1.Worker, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var w v1.Worker
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/workers/" + seg + "/" + action}, &w, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// Version returns the manager's build.
+func (c *Client) Version(ctx context.Context) (*VersionInfo, error) {
+	var v VersionInfo
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/version"}, &v, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Healthz returns nil when the manager answers its liveness check.
+func (c *Client) Healthz(ctx context.Context) error {
+	_, err := c.r.call(ctx, request{method: http.MethodGet, path: "/healthz", noAuth: true}, nil, 0)
+	return err
+}
+
+// withTaskKind returns task, or a shallow copy of it with apiVersion and
+// kind filled in when they are empty. The caller's Task is never changed.
+func withTaskKind(task *v1.Task) *v1.Task {
+	if task.APIVersion != "" && task.Kind != "" {
+		return task
+	}
+	t := *task
+	if t.APIVersion == "" {
+		t.APIVersion = v1.APIVersion
+	}
+	if t.Kind == "" {
+		t.Kind = v1.KindTask
+	}
+	return &t
+}

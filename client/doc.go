@@ -1,0 +1,31 @@
+// Package client is the typed Go client of Minkube's two HTTP APIs: the
+// manager's (Client, used by mkctl and workerd) and the worker's
+// (WorkerClient, used by the manager's scheduler and its log proxy).
+//
+// # Errors
+//
+// A request that gets no HTTP answer fails with an *UnreachableError that
+// names the address it tried ("cannot reach the manager at
+// http://127.0.0.1:7070: connection refused"). A request the server answers
+// with an error status fails with the *v1.Status the server sent, or one
+// built from the HTTP status when the body is not a Status; test it with
+// errors.As or with IsNotFound, IsAlreadyExists, IsConflict, IsGone,
+// IsUnauthorized and ReasonOf. A request whose context ends fails with an
+// error that wraps the context's error. The worker client adds the
+// sentinels ErrInsufficientStorage and ErrNotReady (see errors.go).
+//
+// # Watches
+//
+// WatchTasks returns a Watcher that yields one v1.WatchEvent per line of the
+// server's stream. A watch whose resourceVersion is too old ends with a
+// 410 Gone status (IsGone reports it): list again and watch from the list's
+// resourceVersion.
+//
+// # Configuration
+//
+// Config, LoadConfig, WriteConfig and Resolve read and write the small YAML
+// file ~/.minkube/config that mkctl uses to find the manager, and apply the
+// precedence flags, then environment, then file, then default.
+//
+// The package imports nothing of the project but apis/v1.
+package client

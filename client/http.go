@@ -1,0 +1,319 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// Size limits of response bodies. The server refuses request bodies over
+// 1 MiB, so one object is well under maxObjectBytes; lists grow with the
+// cluster.
+const (
+	maxObjectBytes = 8 << 20
+	maxListBytes   = 512 << 20
+	maxErrorBytes  = 64 << 10
+)
+
+// Option configures a Client or a WorkerClient.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	userAgent  string
+	source     string
+}
+
+// WithHTTPClient makes the client send its requests through hc. The default
+// is shared by every client of the package and keeps connections alive. hc
+// must not set a Timeout if watches or followed logs are used: bound calls
+// with their context instead.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) { o.httpClient = hc }
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(o *options) { o.userAgent = ua }
+}
+
+// WithSource notes where the server address came from ("from
+// ~/.minkube/config"); an UnreachableError shows it after the address.
+func WithSource(source string) Option {
+	return func(o *options) { o.source = source }
+}
+
+const defaultUserAgent = "minkube-client"
+
+// newTransport returns a keep-alive transport sized for one process talking
+// to a hundred hosts, or to one host from a hundred goroutines.
+func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
+	return &http.Transport{
+		Proxy: proxy,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2048,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// managerHTTPClient is shared by every Client: it honours HTTP_PROXY and
+// friends the way kubectl does (loopback addresses never go through a
+// proxy).
+var managerHTTPClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{Transport: newTransport(http.ProxyFromEnvironment)}
+})
+
+// workerHTTPClient is shared by every WorkerClient: the manager talks to its
+// workers directly, never through a proxy.
+var workerHTTPClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{Transport: newTransport(nil)}
+})
+
+// parseServer turns "127.0.0.1:7070" or "http://127.0.0.1:7070/" into a base
+// URL.
+func parseServer(server string) (*url.URL, error) {
+	s := strings.TrimSpace(server)
+	if s == "" {
+		return nil, fmt.Errorf("server address is empty")
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("server address %q: %w", server, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("server address %q: scheme must be http or https", server)
+	case u.Host == "":
+		return nil, fmt.Errorf("server address %q: no host", server)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+		return nil, fmt.Errorf("server address %q: must be [http[s]://]HOST:PORT[/PATH]", server)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// requester sends JSON requests to one server. Client and WorkerClient are
+// thin typed layers over it.
+type requester struct {
+	base      *url.URL
+	peer      string // "the manager" or "the worker", for messages
+	source    string
+	token     string
+	hc        *http.Client
+	userAgent string
+}
+
+func newRequester(server, token, peer string, defaultHC *http.Client, opts []Option) (*requester, error) {
+	base, err := parseServer(server)
+	if err != nil {
+		return nil, err
+	}
+	o := options{userAgent: defaultUserAgent}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.httpClient == nil {
+		o.httpClient = defaultHC
+	}
+	return &requester{
+		base:      base,
+		peer:      peer,
+		source:    o.source,
+		token:     token,
+		hc:        o.httpClient,
+		userAgent: o.userAgent,
+	}, nil
+}
+
+// request describes one call.
+type request struct {
+	method string
+	// path is joined to the base URL; callers escape its segments.
+	path  string
+	query url.Values
+	// body, when not nil, is sent as JSON.
+	body any
+	// token, when not empty, replaces the requester's bearer token.
+	token string
+	// noAuth sends no Authorization header (healthz).
+	noAuth bool
+}
+
+// send performs req and returns the response when its status is 2xx. Any
+// other status is returned as a *v1.Status error, with the body consumed
+// and closed. The caller closes the body of a returned response.
+func (r *requester) send(ctx context.Context, req request) (*http.Response, error) {
+	u := *r.base
+	u.Path = r.base.Path + req.path
+	if len(req.query) > 0 {
+		u.RawQuery = req.query.Encode()
+	}
+	var body io.Reader
+	if req.body != nil {
+		data, err := json.Marshal(req.body)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)
+		}
+		body = bytes.NewReader(data)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("build %s %s: %w", req.method, req.path, err)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", r.userAgent)
+	if body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	if !req.noAuth {
+		token := r.token
+		if req.token != "" {
+			token = req.token
+		}
+		if token != "" {
+			hreq.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+	resp, err := r.hc.Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.base, context.Cause(ctx))
+		}
+		return nil, &UnreachableError{Peer: r.peer, Server: r.base.String(), Source: r.source, Err: err}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer closeBody(resp.Body)
+	return nil, r.statusFromResponse(req, resp)
+}
+
+// call performs req and decodes the JSON answer into out (when not nil),
+// reading at most limit bytes. It returns the response for its status and
+// headers; its body is already closed.
+func (r *requester) call(ctx context.Context, req request, out any, limit int64) (*http.Response, error) {
+	resp, err := r.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer closeBody(resp.Body)
+	if out == nil {
+		return resp, nil
+	}
+	dec := json.NewDecoder(&limitedReader{r: resp.Body, n: limit, limit: limit})
+	if err := dec.Decode(out); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.base, context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
+	}
+	return resp, nil
+}
+
+// statusFromResponse returns the *v1.Status an error response carries, or
+// one built from the HTTP status when the body is not a Status.
+func (r *requester) statusFromResponse(req request, resp *http.Response) *v1.Status {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	var st v1.Status
+	if err := json.Unmarshal(data, &st); err == nil && (st.Kind == v1.KindStatus || st.Reason != "" || st.Code != 0) {
+		if st.Code == 0 {
+			st.Code = resp.StatusCode
+		}
+		if st.Reason == "" {
+			st.Reason = reasonForCode(st.Code)
+		}
+		if st.Status == "" {
+			st.Status = "Failure"
+		}
+		if st.Message == "" {
+			st.Message = fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, r.base, req.method, req.path, resp.Status)
+		}
+		return &st
+	}
+	msg := fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, r.base, req.method, req.path, resp.Status)
+	if snippet := firstLine(data); snippet != "" {
+		msg += ": " + snippet
+	}
+	return &v1.Status{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindStatus},
+		Status:   "Failure",
+		Reason:   reasonForCode(resp.StatusCode),
+		Code:     resp.StatusCode,
+		Message:  msg,
+	}
+}
+
+// firstLine returns the first non-empty line of data, cut to 200 bytes of
+// valid UTF-8.
+func firstLine(data []byte) string {
+	s := strings.TrimSpace(string(data))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if len(s) > 200 {
+		s = s[:200]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		s += "..."
+	}
+	return s
+}
+
+// closeBody drains a little of body, so the connection can be reused, and
+// closes it.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4<<10))
+	_ = body.Close()
+}
+
+// limitedReader reads at most n bytes and then fails with
+// ErrResponseTooLarge, unlike io.LimitReader, which ends quietly.
+type limitedReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, l.limit)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// pathEscape escapes one path segment and refuses an empty one, which
+// would silently address the collection instead of an object.
+func pathEscape(what, name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%s name is empty", what)
+	}
+	return url.PathEscape(name), nil
+}

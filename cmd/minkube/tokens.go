@@ -1,0 +1,62 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/minkube/minkube/client"
+)
+
+// readOrCreateToken reads the token in path, or generates one and writes it
+// there with mode 0600 when the file does not exist.
+func readOrCreateToken(flag, path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(data))
+		if tok == "" {
+			return "", fmt.Errorf("%s %s: the file is empty; remove it to have a token generated", flag, path)
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	tok := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	return tok, nil
+}
+
+// readToken reads a token that must exist.
+func readToken(flag, path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", fmt.Errorf("%s %s: the file is empty", flag, path)
+	}
+	return tok, nil
+}
+
+// writeClientConfig points mkctl at this manager (~/.minkube/config).
+func writeClientConfig(server, token string) (string, error) {
+	path, err := client.DefaultConfigPath()
+	if err != nil {
+		return "", err
+	}
+	return path, client.WriteConfig(path, client.Config{Server: server, Token: token})
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/workerd"
+	"github.com/minkube/minkube/workerd/runtime/docker"
+	"github.com/minkube/minkube/workerd/stats"
+)
+
+// workerConfig holds the worker's flags.
+type workerConfig struct {
+	manager        string
+	name           string
+	listen         string
+	advertise      string
+	labels         string
+	joinTokenFile  string
+	dataDir        string
+	portHostIP     string
+	stopGrace      time.Duration
+	heartbeat      time.Duration
+	resync         time.Duration
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+}
+
+func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
+	f := cmd.Flags()
+	if standalone {
+		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API")
+		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
+		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
+		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
+	}
+	host, _ := os.Hostname()
+	f.StringVar(&c.name, "name", host, "worker name, unique in the cluster")
+	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
+	f.StringVar(&c.advertise, "advertise", "", "address where the manager reaches the worker API (default: the listen address)")
+	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: all addresses)")
+	f.DurationVar(&c.stopGrace, "stop-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a task stops")
+	f.DurationVar(&c.heartbeat, "heartbeat-interval", 5*time.Second, "period of full status reports to the manager")
+	f.DurationVar(&c.resync, "resync-interval", 30*time.Second, "period of the comparison with the manager's task list")
+	f.DurationVar(&c.backoffInitial, "backoff-initial", 10*time.Second, "first wait before restarting a crashing container or pulling again")
+	f.DurationVar(&c.backoffMax, "backoff-max", 5*time.Minute, "longest wait between restarts or pulls")
+}
+
+func newWorkerCommand() *cobra.Command {
+	var cfg workerConfig
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run workerd: the worker daemon that runs Task containers on the local Docker engine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.joinTokenFile == "" {
+				return fmt.Errorf("--join-token-file is required: the manager writes it in its data dir (join-token)")
+			}
+			joinToken, err := readToken("--join-token-file", cfg.joinTokenFile)
+			if err != nil {
+				return err
+			}
+			labels, err := parseLabels(cfg.labels)
+			if err != nil {
+				return err
+			}
+			w, err := newWorker(cfg, joinToken, labels, slog.Default())
+			if err != nil {
+				return err
+			}
+			return ignoreCanceled(w.Start(cmd.Context()))
+		},
+	}
+	cmd.Flags().SortFlags = false
+	cfg.addFlags(cmd, true, "listen")
+	return cmd
+}
+
+// newWorker wires a workerd over the local Docker engine.
+func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerd.Worker, error) {
+	if cfg.name == "" {
+		return nil, fmt.Errorf("--name is required (the host name could not be read)")
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
+	}
+	dataDir, _ := filepath.Abs(cfg.dataDir)
+	sampler, err := stats.NewSampler(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
+	}
+	rt, err := docker.New(docker.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("docker engine: %w", err)
+	}
+	managerURL := cfg.manager
+	return workerd.New(workerd.Options{
+		Name:      cfg.name,
+		Listen:    cfg.listen,
+		Advertise: cfg.advertise,
+		Labels:    labels,
+		JoinToken: joinToken,
+		Manager: func(token string) (workerd.Manager, error) {
+			c, err := client.New(managerURL, token, client.WithSource("from --manager"))
+			if err != nil {
+				return nil, fmt.Errorf("--manager %s: %w", managerURL, err)
+			}
+			return c, nil
+		},
+		Runtime:           rt,
+		Stats:             sampler,
+		Logger:            log,
+		PortHostIP:        cfg.portHostIP,
+		StopGrace:         cfg.stopGrace,
+		HeartbeatInterval: cfg.heartbeat,
+		ResyncInterval:    cfg.resync,
+		BackoffInitial:    cfg.backoffInitial,
+		BackoffMax:        cfg.backoffMax,
+	})
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/controllers/scheduler"
+)
+
+// workerPool reaches workers' APIs for the scheduler and the apiserver,
+// keeping one client per worker address and token.
+type workerPool struct {
+	mu      sync.Mutex
+	clients map[string]*client.WorkerClient
+}
+
+func newWorkerPool() *workerPool { return &workerPool{clients: map[string]*client.WorkerClient{}} }
+
+func (p *workerPool) client(w *v1.Worker, cred *v1.Credential) (*client.WorkerClient, error) {
+	key := w.Metadata.Name + "\x00" + w.Spec.Address + "\x00" + cred.ManagerToken
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[key]; ok {
+		return c, nil
+	}
+	for k := range p.clients { // drop the worker's clients of older registrations
+		if len(k) > len(w.Metadata.Name) && k[:len(w.Metadata.Name)+1] == w.Metadata.Name+"\x00" {
+			delete(p.clients, k)
+		}
+	}
+	c, err := client.NewWorkerClient(w.Spec.Address, cred.ManagerToken)
+	if err != nil {
+		return nil, err
+	}
+	p.clients[key] = c
+	return c, nil
+}
+
+// AssignTask implements scheduler.WorkerAPI.
+func (p *workerPool) AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task) error {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return err
+	}
+	_, err = c.AssignTask(ctx, t)
+	switch {
+	case errors.Is(err, client.ErrInsufficientStorage):
+		return errors.Join(scheduler.ErrInsufficientStorage, err)
+	case errors.Is(err, client.ErrNotReady):
+		return errors.Join(scheduler.ErrWorkerNotReady, err)
+	}
+	return err
+}
+
+// StopTask implements scheduler.WorkerAPI.
+func (p *workerPool) StopTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, uid string) error {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return err
+	}
+	if err := c.StopTask(ctx, uid); err != nil && !client.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// TaskLogs implements apiserver.WorkerLogs.
+func (p *workerPool) TaskLogs(ctx context.Context, w *v1.Worker, cred *v1.Credential, uid string, follow bool, tail int) (io.ReadCloser, error) {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return nil, err
+	}
+	return c.TaskLogs(ctx, uid, client.LogOptions{Follow: follow, Tail: tail})
+}

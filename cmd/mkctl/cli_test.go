@@ -1,0 +1,183 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mustConfig writes $HOME/.minkube/config.
+func mustConfig(t *testing.T, e *env, content string) {
+	t.Helper()
+	mustWriteFile(t, filepath.Join(e.home, ".minkube", "config"), content)
+}
+
+func TestServerResolution(t *testing.T) {
+	tests := []struct {
+		name string
+		// where is which of the three managers gets the request.
+		where     string
+		flags     bool
+		envVars   bool
+		config    bool
+		noToken   bool
+		extraArgs []string
+	}{
+		{name: "config file", where: "file", config: true},
+		{name: "env over config file", where: "env", config: true, envVars: true},
+		{name: "flags over env", where: "flag", config: true, envVars: true, flags: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			managers := map[string]*fakeManager{"file": mustManager(t), "env": mustManager(t), "flag": mustManager(t)}
+			var vars []string
+			if tt.envVars {
+				vars = append(vars, "MINKUBE_SERVER="+managers["env"].URL, "MINKUBE_TOKEN="+goodToken)
+			}
+			e := mustEnv(t, vars...)
+			if tt.config {
+				mustConfig(t, e, "server: "+managers["file"].URL+"\ntoken: "+goodToken+"\n")
+			}
+			a := []string{"get", "tasks", "-o", "name"}
+			if tt.flags {
+				a = append(a, "--server", managers["flag"].URL, "--token", goodToken)
+			}
+			e.mustSucceed(t, a...)
+			for name, m := range managers {
+				_, _, n := m.recorded()
+				if want := map[bool]int{true: 1, false: 0}[name == tt.where]; n != want {
+					t.Errorf("the %s manager got %d requests, want %d", name, n, want)
+				}
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	addr := closedAddr(t)
+	tests := []struct {
+		name   string
+		vars   []string
+		config string
+		args   []string
+		want   string
+	}{
+		{
+			name:   "from the config file",
+			config: "server: http://" + addr + "\ntoken: x\n",
+			want:   "error: cannot reach the manager at http://" + addr + " (from ~/.minkube/config): connection refused\n",
+		},
+		{
+			name: "from the environment",
+			vars: []string{"MINKUBE_SERVER=" + addr},
+			want: "error: cannot reach the manager at http://" + addr + " (from $MINKUBE_SERVER): connection refused\n",
+		},
+		{
+			name: "from the flag",
+			args: []string{"--server", "http://" + addr},
+			want: "error: cannot reach the manager at http://" + addr + " (from --server): connection refused\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustEnv(t, tt.vars...)
+			if tt.config != "" {
+				mustConfig(t, e, tt.config)
+			}
+			for _, cmd := range [][]string{{"get", "tasks"}, {"version"}} {
+				res := e.mustFail(t, append(cmd, tt.args...)...)
+				if res.stderr != tt.want {
+					t.Errorf("mkctl %v: stderr = %q, want %q", cmd, res.stderr, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestBadToken(t *testing.T) {
+	m := mustManager(t)
+	tests := []struct {
+		name  string
+		token []string
+		want  string
+	}{
+		{
+			name:  "wrong token",
+			token: []string{"--token", "wrong"},
+			want:  "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+		},
+		{
+			name: "no token",
+			want: "error: the manager at " + m.URL + " wants a token and none was given; set --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustEnv(t)
+			mustWriteFile(t, filepath.Join(e.dir, "web.yaml"), webYAML)
+			for _, cmd := range [][]string{{"get", "tasks"}, {"apply", "-f", "web.yaml"}, {"delete", "task", "a", "b"}} {
+				res := e.mustFail(t, append(append(cmd, "--server", m.URL), tt.token...)...)
+				if res.stderr != tt.want {
+					t.Errorf("mkctl %v: stderr = %q, want %q", cmd, res.stderr, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	e := mustEnv(t)
+	mustConfig(t, e, "sever: http://127.0.0.1:7070\n")
+	res := e.mustFail(t, "get", "tasks")
+	want := "error: parse config " + filepath.Join(e.home, ".minkube", "config") + ": "
+	if !strings.HasPrefix(res.stderr, want) || !strings.Contains(res.stderr, `unknown field "sever"`) {
+		t.Errorf("stderr = %q, want it to start %q and name the unknown field", res.stderr, want)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "unknown flag", args: []string{"get", "tasks", "--nope"}, want: "error: unknown flag: --nope\nSee 'mkctl get --help' for usage.\n"},
+		{name: "unknown global flag", args: []string{"--nope"}, want: "error: unknown flag: --nope\nSee 'mkctl --help' for usage.\n"},
+		{name: "flag without value", args: []string{"apply", "-f"}, want: "error: flag needs an argument: 'f' in -f\nSee 'mkctl apply --help' for usage.\n"},
+		{name: "unknown command", args: []string{"aply"}, want: "error: unknown command \"aply\" for \"mkctl\"; did you mean \"apply\"?\nSee 'mkctl --help' for usage.\n"},
+		{name: "stray argument", args: []string{"version", "extra"}, want: "error: unexpected arguments: extra\nSee 'mkctl version --help' for usage.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := mustEnv(t).mustFail(t, tt.args...)
+			if res.stderr != tt.want || res.stdout != "" {
+				t.Errorf("stdout %q, stderr %q; want nothing, %q", res.stdout, res.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	e := mustEnv(t)
+	for _, a := range [][]string{nil, {"--help"}, {"apply", "--help"}} {
+		out := e.mustSucceed(t, a...)
+		if !strings.Contains(out, "Usage:") {
+			t.Errorf("mkctl %v printed no usage: %q", a, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	m := mustManager(t)
+	e := mustEnv(t)
+	if out := e.mustSucceed(t, "version", "--client"); out != "Client Version: "+testVersion+"\n" {
+		t.Errorf("version --client = %q", out)
+	}
+	want := "Client Version: " + testVersion + "\nServer Version: v9.9.9 (commit abc123, go1.26)\n"
+	if out := e.mustSucceed(t, args(m, "version")...); out != want {
+		t.Errorf("version = %q, want %q", out, want)
+	}
+	if _, _, n := m.recorded(); n != 1 {
+		t.Errorf("the manager got %d requests, want 1", n)
+	}
+}

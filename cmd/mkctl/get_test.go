@@ -1,0 +1,302 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+func mustTasks(t *testing.T, m *fakeManager) {
+	t.Helper()
+	created := time.Now().Add(-(5*time.Hour + 30*time.Minute))
+	deleting := time.Now()
+	m.addTask(v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}, CreationTimestamp: &created},
+		Spec:     v1.TaskSpec{Image: "nginx:1.27", Ports: []v1.Port{{Name: "http", ContainerPort: 8080, Protocol: v1.ProtocolTCP}}},
+		Status: v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "worker-1", RestartCount: 2,
+			Ports: []v1.PortStatus{{Name: "http", ContainerPort: 8080, HostPort: 18080, Protocol: v1.ProtocolTCP}}},
+	})
+	m.addTask(v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{Name: "api", Labels: map[string]string{"app": "api"}, CreationTimestamp: &created},
+		Spec:     v1.TaskSpec{Image: "example/api:1", Ports: []v1.Port{{ContainerPort: 53, Protocol: v1.ProtocolUDP}}},
+		Status:   v1.TaskStatus{Phase: v1.PhasePending, Reason: v1.ReasonUnschedulable},
+	})
+	m.addTask(v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{Name: "old", CreationTimestamp: &created, DeletionTimestamp: &deleting},
+		Spec:     v1.TaskSpec{Image: "busybox"},
+		Status:   v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "worker-2"},
+	})
+}
+
+// fields splits table output into lines of whitespace-separated cells.
+func fields(out string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		rows = append(rows, strings.Fields(line))
+	}
+	return rows
+}
+
+func TestGetTasks_Table(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want [][]string
+	}{
+		{
+			name: "table",
+			args: []string{"get", "tasks"},
+			want: [][]string{
+				{"NAME", "PHASE", "WORKER", "RESTARTS", "AGE"},
+				{"api", "Pending", "<none>", "0", "5h30m"},
+				{"old", "Terminating", "worker-2", "0", "5h30m"},
+				{"web", "Running", "worker-1", "2", "5h30m"},
+			},
+		},
+		{
+			name: "wide",
+			args: []string{"get", "tasks", "-o", "wide"},
+			want: [][]string{
+				{"NAME", "PHASE", "WORKER", "RESTARTS", "AGE", "IMAGE", "PORTS", "REASON"},
+				{"api", "Pending", "<none>", "0", "5h30m", "example/api:1", "53/UDP", "Unschedulable"},
+				{"old", "Terminating", "worker-2", "0", "5h30m", "busybox", "<none>", "<none>"},
+				{"web", "Running", "worker-1", "2", "5h30m", "nginx:1.27", "18080->8080/TCP", "<none>"},
+			},
+		},
+		{
+			name: "no headers, selector",
+			args: []string{"get", "tasks", "-l", "app=web", "--no-headers"},
+			want: [][]string{{"web", "Running", "worker-1", "2", "5h30m"}},
+		},
+		{
+			name: "one by name",
+			args: []string{"get", "task", "web"},
+			want: [][]string{{"NAME", "PHASE", "WORKER", "RESTARTS", "AGE"}, {"web", "Running", "worker-1", "2", "5h30m"}},
+		},
+		{
+			name: "TYPE/NAME form",
+			args: []string{"get", "task/web", "task/api", "--no-headers"},
+			want: [][]string{{"web", "Running", "worker-1", "2", "5h30m"}, {"api", "Pending", "<none>", "0", "5h30m"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustManager(t)
+			mustTasks(t, m)
+			out := mustEnv(t).mustSucceed(t, args(m, tt.args...)...)
+			got := fields(out)
+			if len(got) != len(tt.want) {
+				t.Fatalf("output has %d lines, want %d:\n%s", len(got), len(tt.want), out)
+			}
+			for i := range tt.want {
+				if strings.Join(got[i], " ") != strings.Join(tt.want[i], " ") {
+					t.Errorf("line %d = %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+			// Columns line up: every row's second column starts where the header's does.
+			lines := strings.Split(out, "\n")
+			if !strings.Contains(tt.name, "headers") && !strings.Contains(tt.name, "TYPE") {
+				col := strings.Index(lines[0], "PHASE")
+				for _, l := range lines[1 : len(lines)-1] {
+					if l[col-1] != ' ' || l[col] == ' ' {
+						t.Errorf("row %q is not aligned under PHASE at column %d", l, col)
+					}
+				}
+			}
+		})
+	}
+	m := mustManager(t)
+	mustTasks(t, m)
+	mustEnv(t).mustSucceed(t, args(m, "get", "tasks", "-l", "app=web")...)
+	if q := m.lastQuery(); q != "labelSelector=app%3Dweb" {
+		t.Errorf("query = %q, want the selector passed to the manager", q)
+	}
+}
+
+func TestGetTasks_Objects(t *testing.T) {
+	m := mustManager(t)
+	mustTasks(t, m)
+	e := mustEnv(t)
+
+	t.Run("json, one", func(t *testing.T) {
+		var got v1.Task
+		if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "get", "task", "web", "-o", "json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != v1.KindTask || got.Metadata.Name != "web" || got.Status.RestartCount != 2 {
+			t.Errorf("got %+v, want the web Task", got)
+		}
+	})
+	t.Run("json, list", func(t *testing.T) {
+		var got v1.TaskList
+		if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "get", "tasks", "-o", "json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != v1.KindTaskList || len(got.Items) != 3 || got.Metadata.ResourceVersion != "7" {
+			t.Errorf("got %+v, want a TaskList of three at resourceVersion 7", got)
+		}
+	})
+	t.Run("json, several names", func(t *testing.T) {
+		var got v1.TaskList
+		if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "get", "task", "web", "api", "-o", "json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != v1.KindTaskList || len(got.Items) != 2 {
+			t.Errorf("got %+v, want a TaskList of two", got)
+		}
+	})
+	t.Run("json, empty list", func(t *testing.T) {
+		out := e.mustSucceed(t, args(m, "get", "tasks", "-l", "app=none", "-o", "json")...)
+		if !strings.Contains(out, `"items": []`) {
+			t.Errorf("output = %s, want an empty items array", out)
+		}
+	})
+	t.Run("yaml, one", func(t *testing.T) {
+		out := e.mustSucceed(t, args(m, "get", "task", "web", "-o", "yaml")...)
+		var got v1.Task
+		if err := yaml.UnmarshalStrict([]byte(out), &got); err != nil {
+			t.Fatalf("output is not a Task: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "kind: Task\n") || got.Spec.Image != "nginx:1.27" {
+			t.Errorf("output = %s, want the web Task in YAML", out)
+		}
+	})
+	t.Run("yaml, list", func(t *testing.T) {
+		out := e.mustSucceed(t, args(m, "get", "tasks", "-o", "yaml")...)
+		var got v1.TaskList
+		if err := yaml.UnmarshalStrict([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != v1.KindTaskList || len(got.Items) != 3 {
+			t.Errorf("got %+v, want a TaskList of three", got)
+		}
+	})
+	t.Run("name", func(t *testing.T) {
+		if out := e.mustSucceed(t, args(m, "get", "tasks", "-o", "name")...); out != "task/api\ntask/old\ntask/web\n" {
+			t.Errorf("output = %q", out)
+		}
+	})
+}
+
+func TestGetTasks_Errors(t *testing.T) {
+	m := mustManager(t)
+	mustTasks(t, m)
+	tests := []struct {
+		name       string
+		args       []string
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "missing", args: []string{"get", "task", "nope"}, wantStderr: "error: task \"nope\" not found\n"},
+		{
+			name: "one missing of two", args: []string{"get", "task", "nope", "web", "-o", "name"},
+			wantStdout: "task/web\n", wantStderr: "error: task \"nope\" not found\n",
+		},
+		{name: "bad output", args: []string{"get", "tasks", "-o", "xml"}, wantStderr: "error: unknown output format \"xml\": use wide, json, yaml or name\nSee 'mkctl get --help' for usage.\n"},
+		{name: "names and selector", args: []string{"get", "task", "web", "-l", "app=web"}, wantStderr: "error: names and a selector (-l) cannot be used together\nSee 'mkctl get --help' for usage.\n"},
+		{name: "unknown flag", args: []string{"get", "tasks", "--bogus"}, wantStderr: "error: unknown flag: --bogus\nSee 'mkctl get --help' for usage.\n"},
+		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks or workers\nSee 'mkctl get --help' for usage.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := mustEnv(t).mustFail(t, args(m, tt.args...)...)
+			if res.stdout != tt.wantStdout || res.stderr != tt.wantStderr {
+				t.Errorf("stdout %q, stderr %q; want %q, %q", res.stdout, res.stderr, tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestGetTasks_NoneFound(t *testing.T) {
+	m := mustManager(t)
+	res := mustEnv(t).mustRun(t, args(m, "get", "tasks")...)
+	if res.code != 0 || res.stdout != "" || res.stderr != "No tasks found.\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, nothing, No tasks found.", res.code, res.stdout, res.stderr)
+	}
+}
+
+func TestGetWorkers(t *testing.T) {
+	m := mustManager(t)
+	created := time.Now().Add(-4 * 24 * time.Hour)
+	m.setWorkers([]v1.Worker{
+		{
+			Metadata: v1.ObjectMeta{Name: "worker-1", Labels: map[string]string{"disk": "ssd", "zone": "a"}, CreationTimestamp: &created},
+			Spec:     v1.WorkerSpec{Address: "127.0.0.1:7071"},
+			Status: v1.WorkerStatus{Phase: v1.WorkerReady, Tasks: 3,
+				Stats: v1.WorkerStats{CPUPercent: 12.4, MemoryAvailable: 20 << 30, DiskFree: 79 << 30, Load1: 0.4}},
+		},
+		{
+			Metadata: v1.ObjectMeta{Name: "worker-2", CreationTimestamp: &created},
+			Spec:     v1.WorkerSpec{Address: "127.0.0.1:7072", Unschedulable: true},
+			Status: v1.WorkerStatus{Phase: v1.WorkerReady,
+				Stats: v1.WorkerStats{CPUPercent: 99.6, MemoryAvailable: 1536 << 20, DiskFree: 512 << 20}},
+		},
+		{
+			Metadata: v1.ObjectMeta{Name: "worker-3", CreationTimestamp: &created},
+			Spec:     v1.WorkerSpec{Address: "127.0.0.1:7073"},
+			Status:   v1.WorkerStatus{Phase: v1.WorkerNotReady},
+		},
+	})
+	e := mustEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		want [][]string
+	}{
+		{
+			name: "table",
+			args: []string{"get", "workers"},
+			want: [][]string{
+				{"NAME", "STATUS", "ADDRESS", "TASKS", "CPU", "MEMORY", "DISK", "AGE"},
+				{"worker-1", "Ready", "127.0.0.1:7071", "3", "12%", "20Gi", "79Gi", "4d"},
+				{"worker-2", "Ready,SchedulingDisabled", "127.0.0.1:7072", "0", "100%", "1.5Gi", "512Mi", "4d"},
+				{"worker-3", "NotReady", "127.0.0.1:7073", "0", "0%", "0", "0", "4d"},
+			},
+		},
+		{
+			name: "wide, one",
+			args: []string{"get", "worker", "worker-1", "-o", "wide"},
+			want: [][]string{
+				{"NAME", "STATUS", "ADDRESS", "TASKS", "CPU", "MEMORY", "DISK", "AGE", "LOAD", "LABELS"},
+				{"worker-1", "Ready", "127.0.0.1:7071", "3", "12%", "20Gi", "79Gi", "4d", "0.40", "disk=ssd,zone=a"},
+			},
+		},
+		{name: "name", args: []string{"get", "workers", "-o", "name"}, want: [][]string{{"worker/worker-1"}, {"worker/worker-2"}, {"worker/worker-3"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := e.mustSucceed(t, args(m, tt.args...)...)
+			got := fields(out)
+			if len(got) != len(tt.want) {
+				t.Fatalf("output has %d lines, want %d:\n%s", len(got), len(tt.want), out)
+			}
+			for i := range tt.want {
+				if strings.Join(got[i], " ") != strings.Join(tt.want[i], " ") {
+					t.Errorf("line %d = %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	t.Run("json", func(t *testing.T) {
+		var got v1.WorkerList
+		if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "get", "workers", "-o", "json")...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != v1.KindWorkerList || len(got.Items) != 3 || got.Items[0].Kind != v1.KindWorker {
+			t.Errorf("got %+v, want a WorkerList of three Workers", got)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		res := e.mustFail(t, args(m, "get", "worker", "nope")...)
+		if res.stderr != "error: worker \"nope\" not found\n" {
+			t.Errorf("stderr = %q", res.stderr)
+		}
+	})
+}

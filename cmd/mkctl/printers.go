@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// outputFormat is the value of -o.
+type outputFormat string
+
+// Output formats.
+const (
+	outputTable outputFormat = ""
+	outputWide  outputFormat = "wide"
+	outputJSON  outputFormat = "json"
+	outputYAML  outputFormat = "yaml"
+	outputName  outputFormat = "name"
+)
+
+// parseOutput checks the value of -o.
+func parseOutput(s string) (outputFormat, error) {
+	switch f := outputFormat(s); f {
+	case outputTable, outputWide, outputJSON, outputYAML, outputName:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown output format %q: use wide, json, yaml or name", s)
+}
+
+// none is shown in a table cell that has no value, as kubectl does.
+const none = "<none>"
+
+// printer renders Tasks and Workers in one output format.
+type printer struct {
+	format    outputFormat
+	noHeaders bool
+	// now is the time AGE is measured from.
+	now time.Time
+}
+
+// printTasks prints list. single says the user asked for one Task by name:
+// json and yaml then print that Task rather than a TaskList.
+func (p printer) printTasks(w io.Writer, list *v1.TaskList, single bool) error {
+	for i := range list.Items {
+		setKind(&list.Items[i].TypeMeta, v1.KindTask)
+	}
+	switch p.format {
+	case outputJSON, outputYAML:
+		if single && len(list.Items) == 1 {
+			return printObject(w, p.format, &list.Items[0])
+		}
+		setKind(&list.TypeMeta, v1.KindTaskList)
+		if list.Items == nil {
+			list.Items = []v1.Task{}
+		}
+		return printObject(w, p.format, list)
+	case outputName:
+		return printNames(w, kindTask, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
+	}
+	wide := p.format == outputWide
+	rows := make([][]string, 0, len(list.Items))
+	for i := range list.Items {
+		rows = append(rows, p.taskRow(&list.Items[i], wide))
+	}
+	return p.printTable(w, taskHeader(wide), rows)
+}
+
+// taskHeader returns the columns of the Task table.
+func taskHeader(wide bool) []string {
+	h := []string{"NAME", "PHASE", "WORKER", "RESTARTS", "AGE"}
+	if wide {
+		h = append(h, "IMAGE", "PORTS", "REASON")
+	}
+	return h
+}
+
+// taskRow returns the cells of t in the Task table.
+func (p printer) taskRow(t *v1.Task, wide bool) []string {
+	row := []string{
+		t.Metadata.Name,
+		taskPhase(t),
+		orNone(t.Status.Worker),
+		strconv.Itoa(int(t.Status.RestartCount)),
+		age(p.now, t.Metadata.CreationTimestamp),
+	}
+	if wide {
+		row = append(row, t.Spec.Image, taskPorts(t), orNone(t.Status.Reason))
+	}
+	return row
+}
+
+// taskPhase is the PHASE column: Terminating while a delete is under way,
+// Pending before any status was written.
+func taskPhase(t *v1.Task) string {
+	switch {
+	case t.Metadata.DeletionTimestamp != nil && !t.Status.Phase.Terminal():
+		return "Terminating"
+	case t.Status.Phase == "":
+		return string(v1.PhasePending)
+	}
+	return string(t.Status.Phase)
+}
+
+// taskPorts is the PORTS column: the published ports as
+// HOSTPORT->CONTAINERPORT/PROTO once the worker reports them, the container
+// ports of the spec before.
+func taskPorts(t *v1.Task) string {
+	var parts []string
+	if len(t.Status.Ports) > 0 {
+		for _, p := range t.Status.Ports {
+			s := fmt.Sprintf("%d/%s", p.ContainerPort, protocol(p.Protocol))
+			if p.HostPort != 0 {
+				s = fmt.Sprintf("%d->%s", p.HostPort, s)
+			}
+			parts = append(parts, s)
+		}
+	} else {
+		for _, p := range t.Spec.Ports {
+			parts = append(parts, fmt.Sprintf("%d/%s", p.ContainerPort, protocol(p.Protocol)))
+		}
+	}
+	if len(parts) == 0 {
+		return none
+	}
+	return strings.Join(parts, ",")
+}
+
+func protocol(p v1.Protocol) v1.Protocol {
+	if p == "" {
+		return v1.ProtocolTCP
+	}
+	return p
+}
+
+// printWorkers prints list; single as for printTasks.
+func (p printer) printWorkers(w io.Writer, list *v1.WorkerList, single bool) error {
+	for i := range list.Items {
+		setKind(&list.Items[i].TypeMeta, v1.KindWorker)
+	}
+	switch p.format {
+	case outputJSON, outputYAML:
+		if single && len(list.Items) == 1 {
+			return printObject(w, p.format, &list.Items[0])
+		}
+		setKind(&list.TypeMeta, v1.KindWorkerList)
+		if list.Items == nil {
+			list.Items = []v1.Worker{}
+		}
+		return printObject(w, p.format, list)
+	case outputName:
+		return printNames(w, kindWorker, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
+	}
+	wide := p.format == outputWide
+	rows := make([][]string, 0, len(list.Items))
+	for i := range list.Items {
+		rows = append(rows, p.workerRow(&list.Items[i], wide))
+	}
+	return p.printTable(w, workerHeader(wide), rows)
+}
+
+// workerHeader returns the columns of the Worker table.
+func workerHeader(wide bool) []string {
+	h := []string{"NAME", "STATUS", "ADDRESS", "TASKS", "CPU", "MEMORY", "DISK", "AGE"}
+	if wide {
+		h = append(h, "LOAD", "LABELS")
+	}
+	return h
+}
+
+// workerRow returns the cells of wk in the Worker table. CPU is the host's
+// CPU use; MEMORY and DISK are what is available and free.
+func (p printer) workerRow(wk *v1.Worker, wide bool) []string {
+	st := wk.Status.Stats
+	row := []string{
+		wk.Metadata.Name,
+		workerStatus(wk),
+		orNone(wk.Spec.Address),
+		strconv.Itoa(wk.Status.Tasks),
+		fmt.Sprintf("%.0f%%", st.CPUPercent),
+		humanBytes(st.MemoryAvailable),
+		humanBytes(st.DiskFree),
+		age(p.now, wk.Metadata.CreationTimestamp),
+	}
+	if wide {
+		row = append(row, strconv.FormatFloat(st.Load1, 'f', 2, 64), labels(wk.Metadata.Labels))
+	}
+	return row
+}
+
+// workerStatus is the STATUS column: the phase, with SchedulingDisabled
+// added when the worker is cordoned.
+func workerStatus(wk *v1.Worker) string {
+	s := string(wk.Status.Phase)
+	if s == "" {
+		s = "Unknown"
+	}
+	if wk.Spec.Unschedulable {
+		s += ",SchedulingDisabled"
+	}
+	return s
+}
+
+// labels renders k=v pairs in key order.
+func labels(m map[string]string) string {
+	if len(m) == 0 {
+		return none
+	}
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// printTable writes an aligned table, the way kubectl does.
+func (p printer) printTable(w io.Writer, header []string, rows [][]string) error {
+	bw := bufio.NewWriter(w)
+	tw := tabwriter.NewWriter(bw, 6, 4, 3, ' ', 0)
+	if !p.noHeaders {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printNames writes KIND/NAME lines.
+func printNames(w io.Writer, kind string, n int, name func(int) string) error {
+	bw := bufio.NewWriter(w)
+	for i := range n {
+		fmt.Fprintf(bw, "%s/%s\n", kind, name(i))
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printObject writes obj as indented JSON or as YAML.
+func printObject(w io.Writer, format outputFormat, obj any) error {
+	var data []byte
+	var err error
+	switch format {
+	case outputJSON:
+		data, err = json.MarshalIndent(obj, "", "    ")
+		data = append(data, '\n')
+	case outputYAML:
+		data, err = yaml.Marshal(obj)
+	default:
+		return fmt.Errorf("output format %q cannot print an object", format)
+	}
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// setKind fills in apiVersion and kind when the server left them out.
+func setKind(tm *v1.TypeMeta, kind string) {
+	if tm.APIVersion == "" {
+		tm.APIVersion = v1.APIVersion
+	}
+	if tm.Kind == "" {
+		tm.Kind = kind
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+// age is the AGE column: the time since created, in kubectl's words.
+func age(now time.Time, created *time.Time) string {
+	if created == nil || created.IsZero() {
+		return "<unknown>"
+	}
+	return humanDuration(now.Sub(*created))
+}
+
+// humanDuration renders d the way kubectl's AGE column does: seconds up to
+// two minutes, then minutes, hours, days and years, with a second unit
+// while the first is small ("5s", "3m20s", "2h", "4d", "1y30d").
+func humanDuration(d time.Duration) string {
+	seconds := int64(d.Seconds())
+	switch {
+	case seconds < -1:
+		return "<invalid>"
+	case seconds < 0:
+		return "0s"
+	case seconds < 120:
+		return fmt.Sprintf("%ds", seconds)
+	}
+	minutes := int64(d / time.Minute)
+	if minutes < 10 {
+		return twoUnits(minutes, "m", seconds%60, "s")
+	}
+	if minutes < 3*60 {
+		return fmt.Sprintf("%dm", minutes)
+	}
+	hours := int64(d / time.Hour)
+	switch {
+	case hours < 8:
+		return twoUnits(hours, "h", minutes%60, "m")
+	case hours < 48:
+		return fmt.Sprintf("%dh", hours)
+	case hours < 24*8:
+		return twoUnits(hours/24, "d", hours%24, "h")
+	case hours < 24*365*2:
+		return fmt.Sprintf("%dd", hours/24)
+	case hours < 24*365*8:
+		return twoUnits(hours/24/365, "y", (hours/24)%365, "d")
+	}
+	return fmt.Sprintf("%dy", hours/24/365)
+}
+
+// twoUnits renders "3m20s", or "3m" when the second unit is zero.
+func twoUnits(a int64, ua string, b int64, ub string) string {
+	if b == 0 {
+		return fmt.Sprintf("%d%s", a, ua)
+	}
+	return fmt.Sprintf("%d%s%d%s", a, ua, b, ub)
+}
+
+// humanBytes renders a byte count in binary units, to two significant
+// figures below 10 ("1.5Gi") and as a whole number above ("20Gi").
+func humanBytes(n int64) string {
+	if n < 1024 {
+		if n < 0 {
+			n = 0
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	units := []string{"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}
+	v := float64(n) / 1024
+	u := 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	if v < 10 {
+		s := strconv.FormatFloat(v, 'f', 1, 64)
+		return strings.TrimSuffix(s, ".0") + units[u]
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + units[u]
+}

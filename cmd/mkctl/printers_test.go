@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/minkube/minkube/client"
+)
+
+func TestHumanDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-5 * time.Second, "<invalid>"},
+		{-500 * time.Millisecond, "0s"},
+		{5 * time.Second, "5s"},
+		{119 * time.Second, "119s"},
+		{3 * time.Minute, "3m"},
+		{3*time.Minute + 20*time.Second, "3m20s"},
+		{45 * time.Minute, "45m"},
+		{179 * time.Minute, "179m"},
+		{2 * time.Hour, "120m"},
+		{3 * time.Hour, "3h"},
+		{5*time.Hour + 30*time.Minute, "5h30m"},
+		{30 * time.Hour, "30h"},
+		{4 * 24 * time.Hour, "4d"},
+		{4*24*time.Hour + 5*time.Hour, "4d5h"},
+		{100 * 24 * time.Hour, "100d"},
+		{3 * 365 * 24 * time.Hour, "3y"},
+		{(3*365 + 10) * 24 * time.Hour, "3y10d"},
+		{10 * 365 * 24 * time.Hour, "10y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.d.String(), func(t *testing.T) {
+			if got := humanDuration(tt.d); got != tt.want {
+				t.Errorf("humanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	tests := []struct {
+		n    int64
+		want string
+	}{
+		{-1, "0"},
+		{0, "0"},
+		{1023, "1023"},
+		{1024, "1Ki"},
+		{1536, "1.5Ki"},
+		{512 << 20, "512Mi"},
+		{1536 << 20, "1.5Gi"},
+		{20 << 30, "20Gi"},
+		{20<<30 + 300<<20, "20Gi"},
+		{3 << 40, "3Ti"},
+	}
+	for _, tt := range tests {
+		if got := humanBytes(tt.n); got != tt.want {
+			t.Errorf("humanBytes(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestParseResourceArgs(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		wantKind  string
+		wantNames []string
+		wantErr   string
+	}{
+		{name: "plural", args: []string{"tasks"}, wantKind: kindTask},
+		{name: "singular with names", args: []string{"task", "a", "b"}, wantKind: kindTask, wantNames: []string{"a", "b"}},
+		{name: "workers", args: []string{"Workers"}, wantKind: kindWorker},
+		{name: "TYPE/NAME", args: []string{"task/a", "tasks/b"}, wantKind: kindTask, wantNames: []string{"a", "b"}},
+		{name: "mixed types", args: []string{"task/a", "worker/b"}, wantErr: `"worker/b": all arguments must be of one type (task)`},
+		{name: "mixed forms", args: []string{"task/a", "b"}, wantErr: `"b": arguments in TYPE/NAME form cannot be mixed with others`},
+		{name: "unknown", args: []string{"pods"}, wantErr: `unknown resource type "pods": use tasks or workers`},
+		{name: "none", wantErr: "you must specify the type of resource: tasks or workers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind, names, err := parseResourceArgs("mkctl get", tt.args, kindTask, kindWorker)
+			if tt.wantErr != "" {
+				var ue *usageError
+				if err == nil || err.Error() != tt.wantErr || !errors.As(err, &ue) {
+					t.Fatalf("error = %v, want the usage error %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kind != tt.wantKind || len(names) != len(tt.wantNames) {
+				t.Fatalf("got %q %v, want %q %v", kind, names, tt.wantKind, tt.wantNames)
+			}
+			for i := range names {
+				if names[i] != tt.wantNames[i] {
+					t.Errorf("names = %v, want %v", names, tt.wantNames)
+				}
+			}
+		})
+	}
+}
+
+func TestSourceNote(t *testing.T) {
+	tests := map[string]string{
+		client.SourceFlag:    "from --server",
+		client.SourceEnv:     "from $MINKUBE_SERVER",
+		"~/.minkube/config":  "from ~/.minkube/config",
+		client.SourceDefault: "the default; set --server, $MINKUBE_SERVER or server: in ~/.minkube/config",
+	}
+	for source, want := range tests {
+		if got := sourceNote(source); got != want {
+			t.Errorf("sourceNote(%q) = %q, want %q", source, got, want)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	tests := map[string]string{
+		"plain":                    "plain",
+		"  padded \n":              "padded",
+		"first\nsecond\r\n  third": "first; second; third",
+	}
+	for in, want := range tests {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

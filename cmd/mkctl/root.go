@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// newRootCommand returns the mkctl command with every subcommand.
+func (c *cli) newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mkctl",
+		Short: "mkctl controls a Minkube cluster",
+		Long: `mkctl controls a Minkube cluster: it applies Task manifests to the
+manager, lists and deletes Tasks, and shows workers.
+
+The manager is found through --server, $MINKUBE_SERVER, the server: line of
+~/.minkube/config, or else http://127.0.0.1:7070; the token through --token,
+$MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		SuggestionsMinimumDistance: 2,
+		// Args and RunE make an unknown command an error of ours, reported
+		// on one line with a suggestion, instead of cobra's.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return usageErrorf(cmd.CommandPath(), "%s", msg)
+		},
+	}
+	root.SetIn(c.in)
+	root.SetOut(c.out)
+	root.SetErr(c.errOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{commandPath: cmd.CommandPath(), err: err}
+	})
+	root.CompletionOptions.HiddenDefaultCmd = true
+
+	flags := root.PersistentFlags()
+	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, ~/.minkube/config, or http://127.0.0.1:7070)")
+	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or ~/.minkube/config)")
+
+	root.AddCommand(
+		c.newApplyCommand(),
+		c.newGetCommand(),
+		c.newDeleteCommand(),
+		c.newVersionCommand(),
+	)
+	return root
+}
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf(cmd.CommandPath(), "unexpected arguments: %s", strings.Join(args, " "))
+	}
+	return nil
+}
+
+// Resource kinds the commands work on.
+const (
+	kindTask   = "task"
+	kindWorker = "worker"
+)
+
+// parseResourceArgs reads "TYPE NAME..." or "TYPE/NAME..." (as printed by
+// -o name) into a kind and names. allowed lists the kinds the command
+// handles.
+func parseResourceArgs(commandPath string, args []string, allowed ...string) (kind string, names []string, err error) {
+	if len(args) == 0 {
+		return "", nil, usageErrorf(commandPath, "you must specify the type of resource: %s", strings.Join(plurals(allowed), " or "))
+	}
+	if strings.Contains(args[0], "/") {
+		for _, a := range args {
+			k, name, ok := strings.Cut(a, "/")
+			if !ok || name == "" {
+				return "", nil, usageErrorf(commandPath, "%q: arguments in TYPE/NAME form cannot be mixed with others", a)
+			}
+			k, err := normalizeKind(commandPath, k, allowed)
+			if err != nil {
+				return "", nil, err
+			}
+			if kind != "" && k != kind {
+				return "", nil, usageErrorf(commandPath, "%q: all arguments must be of one type (%s)", a, kind)
+			}
+			kind = k
+			names = append(names, name)
+		}
+		return kind, names, nil
+	}
+	kind, err = normalizeKind(commandPath, args[0], allowed)
+	if err != nil {
+		return "", nil, err
+	}
+	return kind, args[1:], nil
+}
+
+func normalizeKind(commandPath, s string, allowed []string) (string, error) {
+	k := strings.TrimSuffix(strings.ToLower(s), "s")
+	for _, a := range allowed {
+		if k == a {
+			return k, nil
+		}
+	}
+	return "", usageErrorf(commandPath, "unknown resource type %q: use %s", s, strings.Join(plurals(allowed), " or "))
+}
+
+func plurals(kinds []string) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k + "s"
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// ApplyResult says what an apply did.
+type ApplyResult string
+
+// Apply results.
+const (
+	Created    ApplyResult = "created"
+	Configured ApplyResult = "configured"
+	Unchanged  ApplyResult = "unchanged"
+)
+
+// ErrBeingDeleted means an apply found the task with a deletionTimestamp:
+// it can be applied again once it is gone.
+var ErrBeingDeleted = errors.New("is being deleted")
+
+// maxApplyRetries bounds the re-reads of an apply that races with status
+// writes.
+const maxApplyRetries = 16
+
+// ApplyOptions tune ApplyTask.
+type ApplyOptions struct {
+	// DryRun computes the result without storing anything.
+	DryRun bool
+	// CreateOnly refuses to touch an existing task (ErrExists).
+	CreateOnly bool
+	// Precondition, when set, is called with the stored task before it is
+	// changed; its error aborts the apply.
+	Precondition func(cur *v1.Task) error
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// ApplyTask creates the task in, or updates the spec, labels and
+// annotations of the stored one; the status of in is ignored (status is
+// the system's). The generation moves only when the spec changes. When in
+// carries a resourceVersion the write is a compare-and-swap on it and a
+// stale one returns ErrConflict; otherwise a race with a status write is
+// retried. It returns ErrBeingDeleted (wrapped) for a task being deleted.
+// in must be defaulted and valid.
+func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) (*v1.Task, ApplyResult, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	name := in.Metadata.Name
+	wantRV := in.Metadata.ResourceVersion
+	for range maxApplyRetries {
+		cur, err := st.Tasks.Get(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			if wantRV != "" {
+				return nil, "", fmt.Errorf("task %q does not exist at resourceVersion %s: %w", name, wantRV, ErrConflict)
+			}
+			t := NewTask(in, now().UTC())
+			if opts.DryRun {
+				return t, Created, nil
+			}
+			out, err := st.Tasks.Create(ctx, t)
+			if errors.Is(err, ErrExists) && !opts.CreateOnly {
+				continue // created meanwhile: apply over it
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			return out, Created, nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if opts.CreateOnly {
+			return nil, "", fmt.Errorf("task %q: %w", name, ErrExists)
+		}
+		if wantRV != "" && wantRV != cur.Metadata.ResourceVersion {
+			return nil, "", fmt.Errorf("task %q: resourceVersion %s is stale (now %s): %w", name, wantRV, cur.Metadata.ResourceVersion, ErrConflict)
+		}
+		if cur.Metadata.DeletionTimestamp != nil {
+			return nil, "", fmt.Errorf("task %q %w; apply again once it is gone", name, ErrBeingDeleted)
+		}
+		if opts.Precondition != nil {
+			if err := opts.Precondition(cur); err != nil {
+				return nil, "", err
+			}
+		}
+		next, changed := MergeApply(cur, in)
+		if !changed {
+			return cur, Unchanged, nil
+		}
+		if opts.DryRun {
+			return next, Configured, nil
+		}
+		out, err := st.Tasks.Update(ctx, next)
+		if errors.Is(err, ErrConflict) && wantRV == "" {
+			continue // a status write came between; read again
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return out, Configured, nil
+	}
+	return nil, "", fmt.Errorf("task %q keeps changing; try again: %w", name, ErrConflict)
+}
+
+// NewTask builds the object stored for a task created from in: a fresh
+// uid, generation 1, phase Pending.
+func NewTask(in *v1.Task, now time.Time) *v1.Task {
+	return &v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{
+			Name:              in.Metadata.Name,
+			Labels:            in.Metadata.Labels,
+			Annotations:       in.Metadata.Annotations,
+			UID:               NewUID(),
+			Generation:        1,
+			CreationTimestamp: &now,
+		},
+		Spec:   in.Spec,
+		Status: v1.TaskStatus{Phase: v1.PhasePending},
+	}
+}
+
+// MergeApply returns cur with the user's parts taken from in, and whether
+// anything changed. The generation moves only when the spec does. cur is
+// not modified.
+func MergeApply(cur, in *v1.Task) (*v1.Task, bool) {
+	// Compare canonical forms: a nil and an empty list are the same spec.
+	specChanged := cur.Spec.Hash() != in.Spec.Hash()
+	metaChanged := !equalMaps(cur.Metadata.Labels, in.Metadata.Labels) ||
+		!equalMaps(cur.Metadata.Annotations, in.Metadata.Annotations)
+	if !specChanged && !metaChanged {
+		return cur, false
+	}
+	next := cur.DeepCopy()
+	next.Metadata.Labels = in.Metadata.Labels
+	next.Metadata.Annotations = in.Metadata.Annotations
+	if specChanged {
+		next.Spec = in.Spec
+		next.Metadata.Generation++
+	}
+	return next, true
+}
+
+func equalMaps(a, b map[string]string) bool {
+	return len(a) == len(b) && (len(a) == 0 || maps.Equal(a, b))
+}
+
+// NewUID returns a random RFC 4122 version 4 UUID.
+func NewUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,433 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// Re-list backoff of a Cache: a watch that delivered changes and then
+// ended is followed by a list after relistDelay; each list or watch that
+// fails (or ends without delivering anything) doubles the wait up to
+// maxRelistDelay.
+const (
+	relistDelay    = 50 * time.Millisecond
+	maxRelistDelay = 10 * time.Second
+)
+
+// CacheEvent is one change a Cache hands to its handlers.
+type CacheEvent[P any] struct {
+	// Type is v1.Added, v1.Modified or v1.Deleted.
+	Type v1.WatchEventType
+	// Old is the object before the change; nil for Added.
+	Old P
+	// New is the object after the change; for Deleted, its last state.
+	New P
+}
+
+// Cache keeps every object of one kind in memory, current through a List
+// followed by a Watch from the list's revision, the way a Kubernetes
+// informer does. Reads never touch the store: Get, List and ByIndex cost
+// a map lookup or a slice copy even at tens of thousands of objects.
+//
+// When its watch ends (the store dropped a reader that fell behind, the
+// history was compacted, the store restarted) the cache lists again, with
+// backoff, and hands its handlers synthetic Added, Modified and Deleted
+// events for what changed in between, so handlers see every object's
+// latest state even if they miss intermediate ones.
+//
+// Objects handed out by a Cache, to readers and to handlers, are shared
+// and read-only: call DeepCopy before changing one.
+type Cache[T any, P interface {
+	*T
+	v1.Object
+}] struct {
+	r   *Resource[T, P]
+	log *slog.Logger
+
+	started  atomic.Bool
+	synced   chan struct{}
+	syncOnce sync.Once
+
+	mu      sync.RWMutex
+	objs    map[string]P
+	sorted  []P  // every object ordered by name, unless dirty
+	dirty   bool // objects were added or removed since sorted was built
+	rev     int64
+	revCh   chan struct{} // closed when rev moves, once someone waits on it
+	waiting bool          // someone holds revCh
+
+	indexers map[string]func(P) []string
+	indexes  map[string]map[string]map[string]P // index -> value -> name -> object
+	handlers []func(CacheEvent[P])
+}
+
+// NewCache returns a cache of r's objects. It holds nothing until Start
+// has run its first list. A nil logger means slog.Default().
+func NewCache[T any, P interface {
+	*T
+	v1.Object
+}](r *Resource[T, P], logger *slog.Logger) *Cache[T, P] {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Cache[T, P]{
+		r:        r,
+		log:      logger,
+		synced:   make(chan struct{}),
+		objs:     make(map[string]P),
+		revCh:    make(chan struct{}),
+		indexers: make(map[string]func(P) []string),
+		indexes:  make(map[string]map[string]map[string]P),
+	}
+}
+
+// AddIndex adds an index: fn returns the values an object is found under
+// by ByIndex(name, value). fn must be a pure function of the object. Call
+// it before Start; a later call indexes the objects held at that moment
+// and goes on from there.
+func (c *Cache[T, P]) AddIndex(name string, fn func(P) []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.indexers[name] = fn
+	c.indexes[name] = make(map[string]map[string]P)
+	for objName, obj := range c.objs {
+		c.indexAdd(name, fn, objName, obj)
+	}
+}
+
+// AddHandler adds fn to the handlers called on every change. Handlers run
+// one at a time, in the order added, from the goroutine of Start, after
+// the cache holds the change; a handler that blocks delays every later
+// change, so it should only queue work. Call it before Start; a handler
+// added later misses what came before.
+func (c *Cache[T, P]) AddHandler(fn func(ev CacheEvent[P])) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handlers = append(c.handlers, fn)
+}
+
+// Start lists the objects, then watches for changes, and lists again
+// whenever the watch ends, until ctx ends. It returns nil once ctx has
+// ended and its goroutines have stopped, or an error at once if the cache
+// was already started.
+func (c *Cache[T, P]) Start(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("%s cache: already started", c.r.kind)
+	}
+	failures := 0
+	for {
+		delivered, err := c.listAndWatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if delivered {
+			failures = 0
+		} else {
+			failures++
+		}
+		delay := min(relistDelay<<failures, maxRelistDelay)
+		if err != nil {
+			c.log.Warn("list and watch failed; listing again", "kind", c.r.kind, "err", err, "in", delay)
+		} else {
+			c.log.Info("watch ended; listing again", "kind", c.r.kind, "revision", c.Revision(), "in", delay)
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+}
+
+// listAndWatch lists, then applies watched changes until the watch ends.
+// It reports whether the watch delivered anything.
+func (c *Cache[T, P]) listAndWatch(ctx context.Context) (delivered bool, err error) {
+	items, rev, err := c.r.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	c.replace(items, rev)
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := c.r.Watch(wctx, rev)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		// Wait for the watch goroutine: it closes ch when it ends.
+		cancel()
+		for range ch {
+		}
+	}()
+	for ev := range ch {
+		delivered = true
+		c.apply(ev)
+	}
+	return delivered, nil
+}
+
+// replace installs a fresh list and hands the handlers the difference
+// from what the cache held, ordered by name.
+func (c *Cache[T, P]) replace(items []P, rev int64) {
+	c.mu.Lock()
+	objs := make(map[string]P, len(items))
+	var events []CacheEvent[P]
+	for i, obj := range items {
+		name := obj.GetObjectMeta().Name
+		old, had := c.objs[name]
+		switch {
+		case !had:
+			events = append(events, CacheEvent[P]{Type: v1.Added, New: obj})
+		case old.GetObjectMeta().ResourceVersion != obj.GetObjectMeta().ResourceVersion:
+			events = append(events, CacheEvent[P]{Type: v1.Modified, Old: old, New: obj})
+		default:
+			obj = old // unchanged: keep the object readers already hold
+			items[i] = old
+		}
+		objs[name] = obj
+	}
+	for name, old := range c.objs {
+		if _, ok := objs[name]; !ok {
+			events = append(events, CacheEvent[P]{Type: v1.Deleted, Old: old, New: old})
+		}
+	}
+	c.objs = objs
+	// The store lists in key order, which is name order.
+	c.sorted, c.dirty = items, false
+	for index, fn := range c.indexers {
+		c.indexes[index] = make(map[string]map[string]P)
+		for name, obj := range objs {
+			c.indexAdd(index, fn, name, obj)
+		}
+	}
+	c.setRevisionLocked(rev)
+	handlers := c.handlers
+	c.mu.Unlock()
+
+	slices.SortFunc(events, func(a, b CacheEvent[P]) int {
+		return cmp.Compare(a.New.GetObjectMeta().Name, b.New.GetObjectMeta().Name)
+	})
+	c.dispatch(handlers, events...)
+	c.syncOnce.Do(func() { close(c.synced) })
+}
+
+// apply installs one watched change and hands it to the handlers.
+func (c *Cache[T, P]) apply(ev WatchEvent[P]) {
+	name := ev.Object.GetObjectMeta().Name
+	c.mu.Lock()
+	old, had := c.objs[name]
+	var ce CacheEvent[P]
+	switch {
+	case ev.Type == v1.Deleted && !had:
+		// Nothing to remove; only the revision moves.
+	case ev.Type == v1.Deleted:
+		delete(c.objs, name)
+		c.unindex(name, old)
+		c.dirty = true
+		ce = CacheEvent[P]{Type: v1.Deleted, Old: old, New: ev.Object}
+	case had:
+		c.objs[name] = ev.Object
+		c.unindex(name, old)
+		c.index(name, ev.Object)
+		if !c.dirty {
+			if i, ok := c.searchSorted(name); ok {
+				c.sorted[i] = ev.Object
+			}
+		}
+		ce = CacheEvent[P]{Type: v1.Modified, Old: old, New: ev.Object}
+	default:
+		c.objs[name] = ev.Object
+		c.index(name, ev.Object)
+		c.dirty = true
+		ce = CacheEvent[P]{Type: v1.Added, New: ev.Object}
+	}
+	c.setRevisionLocked(ev.Revision)
+	handlers := c.handlers
+	c.mu.Unlock()
+	if ce.Type != "" {
+		c.dispatch(handlers, ce)
+	}
+}
+
+func (c *Cache[T, P]) dispatch(handlers []func(CacheEvent[P]), events ...CacheEvent[P]) {
+	for _, ev := range events {
+		for _, h := range handlers {
+			h(ev)
+		}
+	}
+}
+
+// setRevisionLocked moves the revision forward and wakes WaitForRevision.
+func (c *Cache[T, P]) setRevisionLocked(rev int64) {
+	if rev <= c.rev {
+		return
+	}
+	c.rev = rev
+	if c.waiting {
+		close(c.revCh)
+		c.revCh, c.waiting = make(chan struct{}), false
+	}
+}
+
+func (c *Cache[T, P]) searchSorted(name string) (int, bool) {
+	return slices.BinarySearchFunc(c.sorted, name, func(obj P, name string) int {
+		return cmp.Compare(obj.GetObjectMeta().Name, name)
+	})
+}
+
+func (c *Cache[T, P]) index(name string, obj P) {
+	for index, fn := range c.indexers {
+		c.indexAdd(index, fn, name, obj)
+	}
+}
+
+func (c *Cache[T, P]) indexAdd(index string, fn func(P) []string, name string, obj P) {
+	values := c.indexes[index]
+	for _, v := range fn(obj) {
+		set := values[v]
+		if set == nil {
+			set = make(map[string]P)
+			values[v] = set
+		}
+		set[name] = obj
+	}
+}
+
+func (c *Cache[T, P]) unindex(name string, obj P) {
+	for index, fn := range c.indexers {
+		values := c.indexes[index]
+		for _, v := range fn(obj) {
+			delete(values[v], name)
+			if len(values[v]) == 0 {
+				delete(values, v)
+			}
+		}
+	}
+}
+
+// WaitForSync returns nil once the first list is in and its objects have
+// been handed to the handlers, or ctx's error if ctx ends first.
+func (c *Cache[T, P]) WaitForSync(ctx context.Context) error {
+	select {
+	case <-c.synced:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s cache: wait for the first list: %w", c.r.kind, ctx.Err())
+	}
+}
+
+// HasSynced reports whether the first list is in.
+func (c *Cache[T, P]) HasSynced() bool {
+	select {
+	case <-c.synced:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitForRevision returns nil once the cache reflects revision rev, or
+// ctx's error if ctx ends first. rev should be the revision of a write to
+// this cache's kind (an object's resourceVersion): the cache's revision
+// moves only with changes of its kind, so waiting for the revision of a
+// write to another kind can last until the next change of this one.
+func (c *Cache[T, P]) WaitForRevision(ctx context.Context, rev int64) error {
+	for {
+		c.mu.Lock()
+		cur := c.rev
+		if cur >= rev {
+			c.mu.Unlock()
+			return nil
+		}
+		c.waiting = true
+		ch := c.revCh
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%s cache: wait for revision %d (at %d): %w", c.r.kind, rev, cur, ctx.Err())
+		}
+	}
+}
+
+// Get returns the named object. It is shared: DeepCopy it before changing
+// anything.
+func (c *Cache[T, P]) Get(name string) (P, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	obj, ok := c.objs[name]
+	return obj, ok
+}
+
+// List returns every object, ordered by name. The slice is the caller's;
+// the objects are shared: DeepCopy one before changing it.
+func (c *Cache[T, P]) List() []P {
+	objs, _ := c.ListRevision()
+	return objs
+}
+
+// ListRevision returns what List does and the revision it reflects, to
+// serve a list a client can watch from.
+func (c *Cache[T, P]) ListRevision() ([]P, int64) {
+	c.mu.RLock()
+	if !c.dirty {
+		defer c.mu.RUnlock()
+		return slices.Clone(c.sorted), c.rev
+	}
+	c.mu.RUnlock()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirty {
+		c.sorted = c.sorted[:0]
+		for _, obj := range c.objs {
+			c.sorted = append(c.sorted, obj)
+		}
+		slices.SortFunc(c.sorted, func(a, b P) int {
+			return cmp.Compare(a.GetObjectMeta().Name, b.GetObjectMeta().Name)
+		})
+		c.dirty = false
+	}
+	return slices.Clone(c.sorted), c.rev
+}
+
+// ByIndex returns the objects found under value in the named index,
+// ordered by name; none for an unknown index. The objects are shared.
+func (c *Cache[T, P]) ByIndex(index, value string) []P {
+	c.mu.RLock()
+	set := c.indexes[index][value]
+	out := make([]P, 0, len(set))
+	for _, obj := range set {
+		out = append(out, obj)
+	}
+	c.mu.RUnlock()
+	slices.SortFunc(out, func(a, b P) int {
+		return cmp.Compare(a.GetObjectMeta().Name, b.GetObjectMeta().Name)
+	})
+	return out
+}
+
+// Revision returns the store revision the cache reflects.
+func (c *Cache[T, P]) Revision() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rev
+}
+
+// Len returns the number of objects held.
+func (c *Cache[T, P]) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.objs)
+}

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// Key prefixes of the manager's kinds.
+const (
+	TasksPrefix       = "/tasks/"
+	WorkersPrefix     = "/workers/"
+	CredentialsPrefix = "/credentials/"
+)
+
+// Task indexes kept by State's task cache.
+const (
+	// IndexWorker indexes tasks by the worker they are assigned to.
+	IndexWorker = "worker"
+	// IndexUnassigned holds, under the value "", every task that waits for
+	// a worker: no worker, not terminal, not being deleted.
+	IndexUnassigned = "unassigned"
+)
+
+// State is the manager's typed view of a Store: a Resource per kind to
+// write through and a Cache per kind to read from. The apiserver and the
+// controllers share one State.
+type State struct {
+	Store       Store
+	Tasks       *Resource[v1.Task, *v1.Task]
+	Workers     *Resource[v1.Worker, *v1.Worker]
+	Credentials *Resource[v1.Credential, *v1.Credential]
+
+	TaskCache       *Cache[v1.Task, *v1.Task]
+	WorkerCache     *Cache[v1.Worker, *v1.Worker]
+	CredentialCache *Cache[v1.Credential, *v1.Credential]
+}
+
+// NewState builds the resources and caches over s. Handlers and indexes may
+// be added to the caches until Start.
+func NewState(s Store, logger *slog.Logger) *State {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	st := &State{
+		Store:       s,
+		Tasks:       NewResource[v1.Task](s, TasksPrefix, "task"),
+		Workers:     NewResource[v1.Worker](s, WorkersPrefix, "worker"),
+		Credentials: NewResource[v1.Credential](s, CredentialsPrefix, "credential"),
+	}
+	st.TaskCache = NewCache(st.Tasks, logger.With("cache", "tasks"))
+	st.WorkerCache = NewCache(st.Workers, logger.With("cache", "workers"))
+	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
+	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
+		if t.Status.Worker == "" {
+			return nil
+		}
+		return []string{t.Status.Worker}
+	})
+	st.TaskCache.AddIndex(IndexUnassigned, func(t *v1.Task) []string {
+		if t.Status.Worker != "" || t.Status.Phase.Terminal() || t.Metadata.DeletionTimestamp != nil {
+			return nil
+		}
+		return []string{""}
+	})
+	return st
+}
+
+// Start runs the caches until ctx ends and returns after they have stopped.
+func (st *State) Start(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, start := range []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = start(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// WaitForSync returns once every cache holds its first list.
+func (st *State) WaitForSync(ctx context.Context) error {
+	for _, wait := range []func(context.Context) error{st.TaskCache.WaitForSync, st.WorkerCache.WaitForSync, st.CredentialCache.WaitForSync} {
+		if err := wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasSynced reports whether every cache holds its first list.
+func (st *State) HasSynced() bool {
+	return st.TaskCache.HasSynced() && st.WorkerCache.HasSynced() && st.CredentialCache.HasSynced()
+}

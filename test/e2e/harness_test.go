@@ -1,0 +1,356 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	dockerclient "github.com/docker/docker/client"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+var (
+	binDir      string // where TestMain built minkube and mkctl
+	testImage   = "minkube/testapp:dev"
+	docker      *dockerclient.Client
+	labelWorker = "io.minkube.worker"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if img := os.Getenv("MINKUBE_TEST_IMAGE"); img != "" {
+		testImage = img
+	}
+	dir, err := os.MkdirTemp("", "minkube-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	for _, name := range []string{"minkube", "mkctl"} {
+		cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(dir, name), "../../cmd/"+name)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", name, err)
+			return 1
+		}
+	}
+	docker, err = dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "docker client:", err)
+		return 1
+	}
+	if _, err := docker.ImageInspect(context.Background(), testImage); err != nil {
+		fmt.Fprintf(os.Stderr, "test image %s is missing (run make images): %v\n", testImage, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// cluster is a manager and its workers, started as processes.
+type cluster struct {
+	t testing.TB
+	dir       string
+	home      string
+	server    string
+	token     string
+	joinFile  string
+	manager   *proc
+	workers   map[string]*proc
+	suffix    string
+	managerDB string
+}
+
+// proc is a started minkube process.
+type proc struct {
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// newCluster starts a manager; add workers with addWorker. Everything is
+// stopped and every container of its workers removed when the test ends.
+func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), workers: map[string]*proc{}, suffix: randomSuffix()}
+	c.home = filepath.Join(c.dir, "home")
+	if err := os.MkdirAll(c.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	c.server = "http://" + addr
+	dataDir := filepath.Join(c.dir, "manager")
+	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s"}, extraManagerFlags...)
+	c.manager = c.start("manager", args...)
+	c.joinFile = filepath.Join(dataDir, "join-token")
+	waitFor(t, 20*time.Second, "manager ready", func() bool {
+		data, err := os.ReadFile(filepath.Join(dataDir, "token"))
+		if err != nil {
+			return false
+		}
+		c.token = strings.TrimSpace(string(data))
+		_, _, code := c.mkctlRaw("version")
+		return code == 0
+	})
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+// workerName returns the unique name of a worker in this test.
+func (c *cluster) workerName(short string) string { return short + "-" + c.suffix }
+
+// addWorker starts a worker named short-SUFFIX and waits until it is Ready.
+func (c *cluster) addWorker(short string, extra ...string) string {
+	c.t.Helper()
+	name := c.workerName(short)
+	args := append([]string{"worker",
+		"--manager", c.server,
+		"--name", name,
+		"--listen", freeAddr(c.t),
+		"--join-token-file", c.joinFile,
+		"--data-dir", filepath.Join(c.dir, name),
+		"--port-host-ip", "127.0.0.1",
+		"--heartbeat-interval", "1s",
+		"--resync-interval", "3s",
+		"--backoff-initial", "200ms",
+		"--backoff-max", "2s",
+		"--stop-grace", "2s",
+	}, extra...)
+	c.workers[name] = c.start(name, args...)
+	c.waitWorkerReady(name)
+	return name
+}
+
+func (c *cluster) waitWorkerReady(name string) {
+	c.t.Helper()
+	waitFor(c.t, 20*time.Second, "worker "+name+" Ready", func() bool {
+		var w v1.Worker
+		if err := c.getJSON(&w, "get", "worker", name); err != nil {
+			return false
+		}
+		return w.Status.Phase == v1.WorkerReady
+	})
+}
+
+func (c *cluster) start(name string, args ...string) *proc {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Env = append(os.Environ(), "HOME="+c.home)
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{cmd: cmd, log: &log, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p
+}
+
+// stop ends a process with SIGTERM, then SIGKILL.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (c *cluster) stopAll() {
+	for _, p := range c.workers {
+		p.stop()
+	}
+	c.manager.stop()
+	if c.t.Failed() {
+		c.t.Logf("manager log:\n%s", c.manager.log.String())
+		for name, p := range c.workers {
+			c.t.Logf("worker %s log:\n%s", name, p.log.String())
+		}
+	}
+	for name := range c.workers {
+		removeContainers(c.t, name)
+	}
+}
+
+// removeContainers removes every container of a worker.
+func removeContainers(t testing.TB, worker string) {
+	ctx := context.Background()
+	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", labelWorker+"="+worker))})
+	if err != nil {
+		t.Errorf("cleanup: list containers of %s: %v", worker, err)
+		return
+	}
+	for _, ct := range list {
+		if err := docker.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true}); err != nil {
+			t.Errorf("cleanup: remove container %s: %v", ct.ID, err)
+		}
+	}
+}
+
+// mkctlRaw runs the built mkctl against the cluster.
+func (c *cluster) mkctlRaw(args ...string) (stdout, stderr string, code int) {
+	return c.mkctlStdin(nil, args...)
+}
+
+func (c *cluster) mkctlStdin(stdin []byte, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
+	cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return out.String(), errb.String(), code
+}
+
+// mkctl runs mkctl and fails the test unless it exits 0.
+func (c *cluster) mkctl(args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.mkctlRaw(args...)
+	if code != 0 {
+		c.t.Fatalf("mkctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// getJSON runs mkctl ARGS -o json into v.
+func (c *cluster) getJSON(v any, args ...string) error {
+	out, errOut, code := c.mkctlRaw(append(args, "-o", "json")...)
+	if code != 0 {
+		return fmt.Errorf("mkctl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return json.Unmarshal([]byte(out), v)
+}
+
+// task returns the task as mkctl shows it.
+func (c *cluster) task(name string) (*v1.Task, error) {
+	var t v1.Task
+	if err := c.getJSON(&t, "get", "task", name); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// waitTask waits until cond holds for the task and returns it.
+func (c *cluster) waitTask(name string, timeout time.Duration, what string, cond func(*v1.Task) bool) *v1.Task {
+	c.t.Helper()
+	var last *v1.Task
+	ok := poll(timeout, func() bool {
+		t, err := c.task(name)
+		if err != nil {
+			return false
+		}
+		last = t
+		return cond(t)
+	})
+	if !ok {
+		c.t.Fatalf("task %s: timed out after %s waiting for %s; last seen: %+v", name, timeout, what, lastStatus(last))
+	}
+	return last
+}
+
+func lastStatus(t *v1.Task) any {
+	if t == nil {
+		return nil
+	}
+	return t.Status
+}
+
+// writeFile writes a file under the cluster's directory and returns its path.
+func (c *cluster) writeFile(name, content string) string {
+	c.t.Helper()
+	path := filepath.Join(c.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	return path
+}
+
+// containersOf lists the containers of a task by its uid label.
+func containersOf(t testing.TB, uid string) []container.Summary {
+	t.Helper()
+	list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", "io.minkube.task.uid="+uid))})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	return list
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	var p int
+	fmt.Sscan(port, &p)
+	return p
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// poll calls cond every 100ms until it holds or timeout passes.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !poll(timeout, cond) {
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	}
+}

@@ -1,0 +1,213 @@
+package workerd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
+)
+
+// registerBackoffMax caps the wait between registration attempts.
+const registerBackoffMax = 5 * time.Second
+
+// managerLoop registers, then sends reports and resyncs until ctx ends.
+// When the manager forgets the worker (401, 404) it registers again.
+func (w *Worker) managerLoop(ctx context.Context) error {
+	heartbeat := time.NewTicker(w.opts.HeartbeatInterval)
+	defer heartbeat.Stop()
+	resync := time.NewTicker(w.opts.ResyncInterval)
+	defer resync.Stop()
+	for ctx.Err() == nil {
+		if err := w.register(ctx); err != nil {
+			return nil // ctx ended
+		}
+		w.resync(ctx)
+		w.report(ctx, true)
+		for w.registered.Load() {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-heartbeat.C:
+				w.report(ctx, true)
+			case <-w.wake:
+				w.report(ctx, false)
+			case <-resync.C:
+				w.resync(ctx)
+			}
+		}
+	}
+	return nil
+}
+
+// register retries with backoff until the manager accepts the worker.
+func (w *Worker) register(ctx context.Context) error {
+	joinClient, err := w.opts.Manager(w.opts.JoinToken)
+	if err != nil {
+		return err
+	}
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		st, serr := w.opts.Stats.Sample()
+		if serr != nil {
+			w.log.Warn("sampling host stats failed", "err", serr)
+		}
+		st.Tasks = w.tasks.len()
+		resp, err := joinClient.RegisterWorker(ctx, w.opts.JoinToken, v1.RegisterRequest{
+			Name: w.opts.Name, Address: w.opts.Advertise, Labels: w.opts.Labels, Stats: st,
+		})
+		if err == nil {
+			mgr, err := w.opts.Manager(resp.Token)
+			if err != nil {
+				return err
+			}
+			w.mu.Lock()
+			w.manager, w.managerToken = mgr, resp.ManagerToken
+			w.mu.Unlock()
+			w.registered.Store(true)
+			w.log.Info("registered with the manager", "attempts", attempt)
+			return nil
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			w.log.Warn("registration failed; retrying", "attempt", attempt, "err", err)
+		}
+		var st2 *v1.Status
+		if errors.As(err, &st2) && (st2.Code == 401 || st2.Code == 403 || st2.Code == 422) {
+			w.log.Error("the manager refuses this worker; check --join-token-file, --name and --advertise", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, registerBackoffMax)
+	}
+}
+
+func (w *Worker) currentManager() Manager {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.manager
+}
+
+// report sends the stats and the status of every task (full) or of the
+// tasks that changed, and stops what the manager says is no longer ours.
+// A failed report keeps its statuses for the next one.
+func (w *Worker) report(ctx context.Context, full bool) {
+	mgr := w.currentManager()
+	if mgr == nil {
+		return
+	}
+	reps := w.tasks.reports(full)
+	if !full && len(reps) == 0 {
+		return
+	}
+	st, err := w.opts.Stats.Sample()
+	if err != nil {
+		w.log.Warn("sampling host stats failed", "err", err)
+	}
+	st.Tasks = w.tasks.len()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	reply, err := mgr.ReportStatus(rctx, w.opts.Name, &v1.StatusReport{Stats: st, Full: full, Tasks: reps})
+	cancel()
+	if err != nil {
+		w.tasks.markDirty(reps)
+		if client.IsUnauthorized(err) || client.IsNotFound(err) {
+			w.log.Warn("the manager no longer knows this worker; registering again", "err", err)
+			w.registered.Store(false)
+			return
+		}
+		if ctx.Err() == nil {
+			w.log.Warn("status report failed; keeping it for the next one", "err", err)
+		}
+		return
+	}
+	for _, uid := range reply.Stop {
+		if _, ok := w.tasks.stop(uid); ok {
+			w.log.Info("the manager says this task is no longer ours; stopping it", "uid", uid)
+			w.queue.Enqueue(uid)
+		}
+	}
+}
+
+// resync compares the map with the manager's list of tasks assigned to this
+// worker: it takes tasks it lacks and newer specs, and stops tasks the
+// manager no longer assigns to it (once they are older than the grace, so
+// a task pushed a moment ago is not dropped before the assignment is
+// recorded).
+func (w *Worker) resync(ctx context.Context) {
+	mgr := w.currentManager()
+	if mgr == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	list, err := mgr.WorkerTasks(rctx, w.opts.Name)
+	cancel()
+	if err != nil {
+		if client.IsUnauthorized(err) || client.IsNotFound(err) {
+			w.registered.Store(false)
+		}
+		if ctx.Err() == nil {
+			w.log.Warn("comparing tasks with the manager failed", "err", err)
+		}
+		return
+	}
+	now := w.now()
+	assigned := make(map[string]bool, len(list.Items))
+	for i := range list.Items {
+		t := &list.Items[i]
+		uid := t.Metadata.UID
+		assigned[uid] = true
+		if t.Metadata.DeletionTimestamp != nil {
+			if _, ok := w.tasks.stop(uid); ok {
+				w.queue.Enqueue(uid)
+			}
+			continue
+		}
+		if w.tasks.put(t, now) {
+			w.log.Info("took a task from the manager's list", "task", t.Metadata.Name)
+		}
+		// Keep the restart count across a worker restart.
+		w.tasks.with(uid, func(e *entry) {
+			if t.Status.RestartCount > e.status.RestartCount {
+				e.status.RestartCount = t.Status.RestartCount
+				e.dirty = true
+			}
+		})
+		w.queue.Enqueue(uid)
+	}
+	grace := w.opts.ResyncInterval / 3
+	for _, uid := range w.tasks.uids() {
+		if assigned[uid] {
+			continue
+		}
+		var old bool
+		w.tasks.with(uid, func(e *entry) { old = now.Sub(e.accepted) > grace })
+		if old {
+			if _, ok := w.tasks.stop(uid); ok {
+				w.log.Info("the manager no longer assigns this task here; stopping it", "uid", uid)
+				w.queue.Enqueue(uid)
+			}
+		}
+	}
+}
+
+// taskFromLabels rebuilds a task from its container's LabelTask.
+func taskFromLabels(labels map[string]string) (*v1.Task, error) {
+	raw, ok := labels[LabelTask]
+	if !ok {
+		return nil, fmt.Errorf("no %s label", LabelTask)
+	}
+	var t v1.Task
+	if err := json.Unmarshal([]byte(raw), &t); err != nil {
+		return nil, fmt.Errorf("label %s: %w", LabelTask, err)
+	}
+	if t.Metadata.UID == "" || t.Metadata.Name == "" {
+		return nil, fmt.Errorf("label %s: no name or uid", LabelTask)
+	}
+	t.TypeMeta = v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask}
+	return &t, nil
+}

@@ -1,0 +1,204 @@
+package workerd
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/workerd/runtime"
+)
+
+// maxTaskBody bounds an assigned Task's JSON.
+const maxTaskBody = 1 << 20
+
+// handler returns the worker API (DESIGN.md section 4).
+func (w *Worker) handler() http.Handler {
+	r := httprouter.New()
+	r.NotFound = http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, "no such route")
+	})
+	r.PanicHandler = func(rw http.ResponseWriter, req *http.Request, v any) {
+		w.log.Error("panic in worker API handler", "path", req.URL.Path, "panic", v)
+		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error")
+	}
+	r.GET("/healthz", func(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(rw, "ok\n")
+	})
+	r.POST("/api/v1/tasks", w.auth(w.assignTask))
+	r.GET("/api/v1/tasks", w.auth(w.listTasks))
+	r.DELETE("/api/v1/tasks/:uid", w.auth(w.stopTask))
+	r.GET("/api/v1/tasks/:uid/logs", w.auth(w.taskLogs))
+	r.GET("/api/v1/stats", w.auth(w.stats))
+	return r
+}
+
+// auth admits only the manager, with the token it was given at
+// registration; before registration the worker is not ready.
+func (w *Worker) auth(h httprouter.Handle) httprouter.Handle {
+	return func(rw http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		w.mu.Lock()
+		want := w.managerToken
+		w.mu.Unlock()
+		if want == "" {
+			writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "worker is not registered with a manager yet")
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			writeStatus(rw, http.StatusUnauthorized, v1.StatusReasonUnauthorized, "invalid bearer token")
+			return
+		}
+		h(rw, r, p)
+	}
+}
+
+// assignTask takes a task pushed by the manager: 201 when new, 200 when
+// already held (a newer generation replaces the spec), 507 when the task
+// asks for more disk than is free.
+func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var t v1.Task
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxTaskBody))
+	if err := dec.Decode(&t); err != nil {
+		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "malformed Task: "+err.Error())
+		return
+	}
+	if t.Metadata.UID == "" || t.Metadata.Name == "" || t.Spec.Image == "" {
+		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "a Task needs metadata.name, metadata.uid and spec.image")
+		return
+	}
+	if !w.tasks.has(t.Metadata.UID) {
+		if need := t.Spec.Resources.DiskBytes(); need > 0 {
+			st, err := w.opts.Stats.Sample()
+			if err != nil {
+				writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "cannot read free disk: "+err.Error())
+				return
+			}
+			if need > st.DiskFree {
+				writeStatus(rw, http.StatusInsufficientStorage, v1.StatusReasonInsufficientStorage,
+					fmt.Sprintf("task %q needs %s of disk; worker %s has %s free", t.Metadata.Name,
+						t.Spec.Resources.Disk, w.opts.Name, v1.FormatQuantity(st.DiskFree)))
+				return
+			}
+		}
+	}
+	t.Status = v1.TaskStatus{RestartCount: t.Status.RestartCount, Phase: t.Status.Phase}
+	if !t.Status.Phase.Terminal() {
+		t.Status.Phase = ""
+	}
+	created := w.tasks.put(&t, w.now())
+	w.queue.Enqueue(t.Metadata.UID)
+	w.wakeReporter()
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+		w.log.Info("task assigned", "task", t.Metadata.Name, "uid", t.Metadata.UID, "image", t.Spec.Image)
+	}
+	writeJSON(rw, code, struct{}{})
+}
+
+func (w *Worker) listTasks(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	writeJSON(rw, http.StatusOK, v1.TaskList{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList},
+		Items:    w.tasks.list(),
+	})
+}
+
+// stopTask stops the container gracefully and forgets the task, answering
+// once both are done.
+func (w *Worker) stopTask(rw http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	uid := p.ByName("uid")
+	gone, ok := w.tasks.stop(uid)
+	w.queue.Enqueue(uid) // also removes containers of a uid no longer held
+	if !ok {
+		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+		return
+	}
+	select {
+	case <-gone:
+		writeJSON(rw, http.StatusOK, struct{}{})
+	case <-r.Context().Done():
+		writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "stopping task "+uid+": "+r.Context().Err().Error())
+	}
+}
+
+func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	uid := p.ByName("uid")
+	_, st, ok := w.tasks.get(uid)
+	if !ok {
+		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+		return
+	}
+	if st.ContainerID == "" {
+		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "the task has no container yet: "+st.Reason)
+		return
+	}
+	q := r.URL.Query()
+	follow, _ := strconv.ParseBool(q.Get("follow"))
+	tail := -1
+	if v := q.Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "tail must be a whole number")
+			return
+		}
+		tail = n
+	}
+	rc, err := w.rt.Logs(r.Context(), st.ContainerID, follow, tail)
+	if errors.Is(err, runtime.ErrNotFound) {
+		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, err.Error())
+		return
+	}
+	defer rc.Close()
+	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rw.WriteHeader(http.StatusOK)
+	ctl := http.NewResponseController(rw)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := rc.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = ctl.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (w *Worker) stats(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	st, err := w.opts.Stats.Sample()
+	if err != nil {
+		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "sampling stats: "+err.Error())
+		return
+	}
+	st.Tasks = w.tasks.len()
+	writeJSON(rw, http.StatusOK, st)
+}
+
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v) // the manager went away; nothing to tell it
+}
+
+func writeStatus(rw http.ResponseWriter, code int, reason v1.StatusReason, msg string) {
+	writeJSON(rw, code, v1.Status{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindStatus},
+		Status:   "Failure", Reason: reason, Code: code, Message: msg,
+	})
+}

@@ -1,0 +1,189 @@
+package workerd
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// entry is one task the worker holds. Fields are guarded by taskMap.mu.
+type entry struct {
+	task   *v1.Task      // the spec it runs; owned by the map
+	status v1.TaskStatus // what the worker observes
+	// accepted is when the worker took the task; a task the manager does
+	// not list is dropped only once it is older than the resync grace.
+	accepted time.Time
+	// stopping means stop the container and forget the task.
+	stopping bool
+	// gone is closed once the task has been stopped and forgotten.
+	gone chan struct{}
+	// dirty means the status changed since it was last reported.
+	dirty bool
+
+	// restart backoff
+	backoff   time.Duration
+	nextStart time.Time
+	// failures to pull or start in a row
+	failures int
+}
+
+// taskMap is the worker's in-memory map of tasks, keyed by uid.
+type taskMap struct {
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+func newTaskMap() *taskMap { return &taskMap{entries: map[string]*entry{}} }
+
+// put adds a task or takes a newer generation of one it holds. It reports
+// whether the task was new.
+func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	uid := t.Metadata.UID
+	if e, ok := m.entries[uid]; ok {
+		if t.Metadata.Generation > e.task.Metadata.Generation {
+			e.task = t
+			e.status.ObservedGeneration = t.Metadata.Generation
+			e.backoff, e.nextStart, e.failures = 0, time.Time{}, 0
+			e.dirty = true
+		}
+		return false
+	}
+	e := &entry{task: t, accepted: now, gone: make(chan struct{}), dirty: true}
+	e.status = v1.TaskStatus{
+		Phase:              v1.PhaseScheduled,
+		Reason:             v1.ReasonContainerCreate,
+		ObservedGeneration: t.Metadata.Generation,
+		RestartCount:       t.Status.RestartCount,
+	}
+	if t.Status.Phase.Terminal() {
+		// The manager saw it finish; do not run it again.
+		e.status = t.Status
+	}
+	m.entries[uid] = e
+	return true
+}
+
+// get returns a copy of the task and status of uid.
+func (m *taskMap) get(uid string) (task *v1.Task, status v1.TaskStatus, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[uid]
+	if !ok {
+		return nil, v1.TaskStatus{}, false
+	}
+	return e.task, *e.status.DeepCopy(), true
+}
+
+// with runs fn on the entry of uid under the lock.
+func (m *taskMap) with(uid string, fn func(e *entry)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[uid]
+	if ok {
+		fn(e)
+	}
+	return ok
+}
+
+// stop marks uid to be stopped and forgotten and returns the channel that
+// closes when it is. ok is false when the worker does not hold uid.
+func (m *taskMap) stop(uid string) (gone <-chan struct{}, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[uid]
+	if !ok {
+		return nil, false
+	}
+	e.stopping = true
+	return e.gone, true
+}
+
+// forget removes uid after its container is gone.
+func (m *taskMap) forget(uid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[uid]; ok {
+		close(e.gone)
+		delete(m.entries, uid)
+	}
+}
+
+// uids returns every uid held, sorted.
+func (m *taskMap) uids() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.entries))
+	for uid := range m.entries {
+		out = append(out, uid)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// has reports whether uid is held.
+func (m *taskMap) has(uid string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.entries[uid]
+	return ok
+}
+
+// len returns the number of tasks held.
+func (m *taskMap) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// reports returns the status of every task (all) or of those changed since
+// the last report, clearing their dirty marks.
+func (m *taskMap) reports(all bool) []v1.TaskReport {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]v1.TaskReport, 0)
+	for uid, e := range m.entries {
+		if !all && !e.dirty {
+			continue
+		}
+		e.dirty = false
+		out = append(out, v1.TaskReport{
+			UID:        uid,
+			Name:       e.task.Metadata.Name,
+			Generation: e.task.Metadata.Generation,
+			Status:     *e.status.DeepCopy(),
+		})
+	}
+	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// markDirty marks the given uids to be reported again (after a failed
+// report).
+func (m *taskMap) markDirty(reps []v1.TaskReport) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range reps {
+		if e, ok := m.entries[r.UID]; ok {
+			e.dirty = true
+		}
+	}
+}
+
+// list returns every task with its observed status, sorted by name.
+func (m *taskMap) list() []v1.Task {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]v1.Task, 0, len(m.entries))
+	for _, e := range m.entries {
+		t := *e.task.DeepCopy()
+		t.Status = *e.status.DeepCopy()
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b v1.Task) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
