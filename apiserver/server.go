@@ -69,6 +69,7 @@ type Server struct {
 	now     func() time.Time
 	ready   func() bool
 	router  *httprouter.Router
+	events  *store.Recorder
 }
 
 // New returns a Server; serve its Handler.
@@ -98,6 +99,7 @@ func New(opts Options) (*Server, error) {
 	if s.ready == nil {
 		s.ready = opts.State.HasSynced
 	}
+	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
 	return s, nil
 }
@@ -150,6 +152,8 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
 	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+
+	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
 
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
 	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)

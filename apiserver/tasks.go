@@ -116,6 +116,9 @@ func readTask(r *http.Request, urlName string) (*v1.Task, error) {
 	if t.Metadata.Name == "" {
 		t.Metadata.Name = urlName
 	}
+	if t.APIVersion == "" && t.Kind == "" {
+		t.TypeMeta = v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask}
+	}
 	v1.SetTaskDefaults(t)
 	if ferrs := v1.ValidateTask(t); len(ferrs) > 0 {
 		return nil, errInvalid("Task", name, ferrs)

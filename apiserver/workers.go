@@ -237,7 +237,9 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			_, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
+			var before *v1.TaskStatus
+			out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
+				before = nil
 				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.ObservedGeneration {
 					return nil, nil
 				}
@@ -245,9 +247,13 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 				if !changed {
 					return nil, nil
 				}
+				before = t.Status.DeepCopy()
 				t.Status = st
 				return t, nil
 			})
+			if err == nil && before != nil {
+				s.recordTransitions(r, out, before)
+			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				mu.Lock()
 				if firstErr == nil {

@@ -33,10 +33,12 @@ type State struct {
 	Tasks       *Resource[v1.Task, *v1.Task]
 	Workers     *Resource[v1.Worker, *v1.Worker]
 	Credentials *Resource[v1.Credential, *v1.Credential]
+	Events      *Resource[v1.Event, *v1.Event]
 
 	TaskCache       *Cache[v1.Task, *v1.Task]
 	WorkerCache     *Cache[v1.Worker, *v1.Worker]
 	CredentialCache *Cache[v1.Credential, *v1.Credential]
+	EventCache      *Cache[v1.Event, *v1.Event]
 }
 
 // NewState builds the resources and caches over s. Handlers and indexes may
@@ -50,10 +52,13 @@ func NewState(s Store, logger *slog.Logger) *State {
 		Tasks:       NewResource[v1.Task](s, TasksPrefix, "task"),
 		Workers:     NewResource[v1.Worker](s, WorkersPrefix, "worker"),
 		Credentials: NewResource[v1.Credential](s, CredentialsPrefix, "credential"),
+		Events:      NewResource[v1.Event](s, EventsPrefix, "event"),
 	}
 	st.TaskCache = NewCache(st.Tasks, logger.With("cache", "tasks"))
 	st.WorkerCache = NewCache(st.Workers, logger.With("cache", "workers"))
 	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
+	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
+	st.EventCache.AddIndex(IndexObject, func(e *v1.Event) []string { return []string{ObjectKey(e.InvolvedObject)} })
 	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
 		if t.Status.Worker == "" {
 			return nil
@@ -72,8 +77,9 @@ func NewState(s Store, logger *slog.Logger) *State {
 // Start runs the caches until ctx ends and returns after they have stopped.
 func (st *State) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, start := range []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start} {
+	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.EventCache.Start}
+	errs := make([]error, len(starts))
+	for i, start := range starts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -86,7 +92,7 @@ func (st *State) Start(ctx context.Context) error {
 
 // WaitForSync returns once every cache holds its first list.
 func (st *State) WaitForSync(ctx context.Context) error {
-	for _, wait := range []func(context.Context) error{st.TaskCache.WaitForSync, st.WorkerCache.WaitForSync, st.CredentialCache.WaitForSync} {
+	for _, wait := range []func(context.Context) error{st.TaskCache.WaitForSync, st.WorkerCache.WaitForSync, st.CredentialCache.WaitForSync, st.EventCache.WaitForSync} {
 		if err := wait(ctx); err != nil {
 			return err
 		}
@@ -96,5 +102,5 @@ func (st *State) WaitForSync(ctx context.Context) error {
 
 // HasSynced reports whether every cache holds its first list.
 func (st *State) HasSynced() bool {
-	return st.TaskCache.HasSynced() && st.WorkerCache.HasSynced() && st.CredentialCache.HasSynced()
+	return st.TaskCache.HasSynced() && st.WorkerCache.HasSynced() && st.CredentialCache.HasSynced() && st.EventCache.HasSynced()
 }

@@ -46,7 +46,8 @@ type Controller struct {
 	opts  Options
 	st    *store.State
 	log   *slog.Logger
-	queue *reconcile.Controller
+	queue  *reconcile.Controller
+	events *store.Recorder
 
 	mu   sync.Mutex
 	last string // the worker of the last placement, for round-robin
@@ -71,6 +72,7 @@ func New(opts Options) *Controller {
 		opts.Concurrency = 16
 	}
 	c := &Controller{opts: opts, st: opts.State, log: opts.Logger.With("controller", "scheduler")}
+	c.events = c.st.Recorder("scheduler", c.log)
 	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{
 		Name: "scheduler", Workers: opts.Concurrency, Logger: opts.Logger,
 	})
@@ -188,7 +190,11 @@ func (c *Controller) schedule(ctx context.Context, t *v1.Task) (reconcile.Result
 	for _, w := range p.Order {
 		err := c.push(ctx, w, t)
 		if err == nil {
-			return reconcile.Result{}, c.markScheduled(ctx, t, w)
+			if err := c.markScheduled(ctx, t, w); err != nil {
+				return reconcile.Result{}, err
+			}
+			c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Scheduled", "assigned to worker "+w.Metadata.Name)
+			return reconcile.Result{}, nil
 		}
 		why := "unreachable"
 		switch {
@@ -201,6 +207,9 @@ func (c *Controller) schedule(ctx context.Context, t *v1.Task) (reconcile.Result
 		p.Rejected["refused: "+why]++
 	}
 	msg := Message(p.Total, p.Rejected)
+	if t.Status.Reason != v1.ReasonUnschedulable || t.Status.Message != msg {
+		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "FailedScheduling", msg)
+	}
 	err := c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
 		st.Phase = v1.PhasePending
 		st.Reason = v1.ReasonUnschedulable
@@ -269,6 +278,7 @@ func (c *Controller) pushSpec(ctx context.Context, t *v1.Task) error {
 func (c *Controller) finishDelete(ctx context.Context, t *v1.Task) error {
 	if w, ok := c.st.WorkerCache.Get(t.Status.Worker); ok && w.Status.Phase == v1.WorkerReady {
 		if cred, ok := c.st.CredentialCache.Get(w.Metadata.Name); ok {
+			c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Killing", "stopping the container on worker "+w.Metadata.Name)
 			sctx, cancel := context.WithTimeout(ctx, c.opts.StopTimeout)
 			err := c.opts.Workers.StopTask(sctx, w, cred, t.Metadata.UID)
 			cancel()
