@@ -43,9 +43,9 @@ type Options struct {
 
 // Controller is the scheduler controller.
 type Controller struct {
-	opts  Options
-	st    *store.State
-	log   *slog.Logger
+	opts   Options
+	st     *store.State
+	log    *slog.Logger
 	queue  *reconcile.Controller
 	events *store.Recorder
 

@@ -67,7 +67,7 @@ func run(m *testing.M) int {
 
 // cluster is a manager and its workers, started as processes.
 type cluster struct {
-	t testing.TB
+	t         testing.TB
 	dir       string
 	home      string
 	server    string
