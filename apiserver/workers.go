@@ -164,6 +164,10 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		switch {
 		case !ok, t.Metadata.UID != tr.UID, t.Status.Worker != "" && t.Status.Worker != name:
 			reply.Stop = append(reply.Stop, tr.UID)
+		case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
+			// The manager ended it (its worker was lost and its policy is
+			// Never): the copy must not run on.
+			reply.Stop = append(reply.Stop, tr.UID)
 		case t.Status.Worker == "":
 			// Accepted a moment ago; the scheduler is recording the
 			// assignment. The next report speaks of it.
@@ -240,7 +244,8 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 			var before *v1.TaskStatus
 			out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
 				before = nil
-				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.ObservedGeneration {
+				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.ObservedGeneration ||
+					(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
 					return nil, nil
 				}
 				st, changed := mergeReport(t, worker, tr)

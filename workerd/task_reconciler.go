@@ -33,6 +33,7 @@ func (w *Worker) Reconcile(ctx context.Context, req reconcile.Request) (reconcil
 	var stopping bool
 	w.tasks.with(uid, func(e *entry) { task, stopping = e.task, e.stopping })
 	if task == nil || stopping {
+		w.stopProber(uid)
 		for _, c := range containers {
 			if err := w.removeContainer(ctx, c); err != nil {
 				return reconcile.Result{}, err
@@ -65,6 +66,7 @@ func (w *Worker) Reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		}
 	}
 	if cur == nil {
+		w.stopProber(uid)
 		return w.create(ctx, task)
 	}
 	return w.observe(ctx, task, *cur)
@@ -153,17 +155,42 @@ func (w *Worker) observe(ctx context.Context, task *v1.Task, c runtime.Container
 	uid := task.Metadata.UID
 	now := w.now()
 	if c.State.Running {
+		var unhealthy bool
+		w.tasks.with(uid, func(e *entry) { unhealthy = e.unhealthy == c.ID })
+		if unhealthy {
+			// Its health check failed failureThreshold times: stop it and
+			// let the policy restart it.
+			w.stopProber(uid)
+			if err := w.rt.Stop(ctx, c.ID, w.opts.StopGrace); err != nil {
+				return reconcile.Result{}, fmt.Errorf("stop unhealthy container of task %q: %w", task.Metadata.Name, err)
+			}
+			w.tasks.with(uid, func(e *entry) { e.unhealthy = "" })
+			stopped, err := w.rt.Inspect(ctx, c.ID)
+			if err != nil {
+				return reconcile.Result{}, fmt.Errorf("inspect stopped container of task %q: %w", task.Metadata.Name, err)
+			}
+			return w.observe(ctx, task, stopped)
+		}
+		w.ensureProber(task, c)
 		var result reconcile.Result
 		w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
 			e.failures = 0
+			newContainer := st.ContainerID != c.ID || st.Phase != v1.PhaseRunning
 			st.Phase = v1.PhaseRunning
-			st.Reason, st.Message = "", ""
+			if st.Reason != v1.ReasonUnhealthy || newContainer {
+				st.Reason, st.Message = "", ""
+			}
 			st.ContainerID = c.ID
 			st.Ports = portStatus(task, c)
 			st.StartedAt = timePtr(c.State.StartedAt)
 			st.FinishedAt = nil
 			st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskStarted, Status: v1.ConditionTrue, Reason: "ContainerRunning"}, now)
-			st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionTrue, Reason: "ContainerRunning"}, now)
+			switch {
+			case task.Spec.HealthCheck == nil:
+				st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionTrue, Reason: "ContainerRunning"}, now)
+			case newContainer:
+				st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: "HealthCheckPending"}, now)
+			}
 			if e.backoff > 0 {
 				// Forget the backoff once the container has run cleanly
 				// for BackoffReset.
@@ -177,6 +204,7 @@ func (w *Worker) observe(ctx context.Context, task *v1.Task, c runtime.Container
 		return result, nil
 	}
 
+	w.stopProber(uid)
 	code := int32(c.State.ExitCode)
 	finished := c.State.FinishedAt
 	restart := false
@@ -313,7 +341,7 @@ func (w *Worker) containerSpec(t *v1.Task) runtime.ContainerSpec {
 		Spec: t.Spec,
 	})
 	spec := runtime.ContainerSpec{
-		Name:       containerName(t),
+		Name:       containerName(t, w.opts.Name),
 		Image:      t.Spec.Image,
 		Entrypoint: t.Spec.Command,
 		Cmd:        t.Spec.Args,
@@ -341,13 +369,14 @@ func (w *Worker) containerSpec(t *v1.Task) runtime.ContainerSpec {
 	return spec
 }
 
-// containerName is unique per task incarnation and readable in docker ps.
-func containerName(t *v1.Task) string {
+// containerName is unique per task incarnation and worker (several
+// workers may share one engine), and readable in docker ps.
+func containerName(t *v1.Task, worker string) string {
 	uid := t.Metadata.UID
 	if len(uid) > 8 {
 		uid = uid[:8]
 	}
-	return "mk-" + t.Metadata.Name + "-" + uid
+	return "mk-" + t.Metadata.Name + "-" + uid + "-" + worker
 }
 
 // portStatus maps the container's bindings back to the task's ports.

@@ -28,6 +28,9 @@ type entry struct {
 	nextStart time.Time
 	// failures to pull or start in a row
 	failures int
+	// unhealthy is the ID of a container whose health check failed
+	// failureThreshold times: the reconcile restarts it.
+	unhealthy string
 }
 
 // taskMap is the worker's in-memory map of tasks, keyed by uid.

@@ -85,6 +85,10 @@ type Worker struct {
 	wake     chan struct{} // wakes the reporter for a partial report
 	listener net.Listener
 
+	probes      probers
+	probeClient *http.Client
+	runCtx      context.Context // ends when Start returns; probers run under it
+
 	mu           sync.Mutex
 	manager      Manager // nil until registered
 	managerToken string
@@ -113,12 +117,17 @@ func New(opts Options) (*Worker, error) {
 	setDefault(&opts.BackoffMax, 5*time.Minute)
 	setDefault(&opts.BackoffReset, 10*time.Minute)
 	w := &Worker{
-		opts:  opts,
-		rt:    opts.Runtime,
-		log:   opts.Logger.With("worker", opts.Name),
-		now:   opts.Now,
-		tasks: newTaskMap(),
-		wake:  make(chan struct{}, 1),
+		opts:   opts,
+		rt:     opts.Runtime,
+		log:    opts.Logger.With("worker", opts.Name),
+		now:    opts.Now,
+		tasks:  newTaskMap(),
+		wake:   make(chan struct{}, 1),
+		probes: probers{running: map[string]*prober{}},
+		probeClient: &http.Client{
+			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 	w.queue = reconcile.New(reconcile.Func(w.Reconcile), reconcile.Options{
 		Name: "workerd", Workers: 8, BaseDelay: 200 * time.Millisecond, MaxDelay: opts.BackoffMax, Logger: w.log,
@@ -157,12 +166,13 @@ func (w *Worker) Start(ctx context.Context) error {
 	if w.opts.Advertise == "" {
 		w.opts.Advertise = addr.String()
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); w.probes.wg.Wait() }()
+	w.runCtx = ctx
 	if err := w.adoptContainers(ctx); err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: w.handler(), ReadHeaderTimeout: 10 * time.Second}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	run := func(name string, fn func(context.Context) error) {

@@ -29,6 +29,7 @@ type managerConfig struct {
 	tokenFile     string
 	joinTokenFile string
 	workerTimeout time.Duration
+	rescheduleAft time.Duration
 	writeConfig   bool
 }
 
@@ -38,7 +39,8 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
 	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store and generated tokens")
 	f.StringVar(&c.tokenFile, "token-file", "", "admin token file; generated when missing (default DATA-DIR/token)")
 	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file; generated when missing (default DATA-DIR/join-token)")
-	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady")
+	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown")
+	f.DurationVar(&c.rescheduleAft, "reschedule-after", 30*time.Second, "a worker without heartbeats for this long has its tasks placed elsewhere (restartPolicy Never: Failed)")
 	f.BoolVar(&c.writeConfig, "write-config", true, "write ~/.minkube/config so mkctl reaches this manager with no flags")
 }
 
@@ -84,6 +86,9 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	if cfg.workerTimeout <= 0 {
 		return nil, fmt.Errorf("--worker-timeout %s: must be positive", cfg.workerTimeout)
 	}
+	if cfg.rescheduleAft < cfg.workerTimeout {
+		return nil, fmt.Errorf("--reschedule-after %s: must not be shorter than --worker-timeout %s", cfg.rescheduleAft, cfg.workerTimeout)
+	}
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
 	}
@@ -108,7 +113,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	m.state = store.NewState(db, log)
 	pool := newWorkerPool()
 	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
-	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, Logger: log})
+	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: log})
 	m.api, err = apiserver.New(apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
 		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},

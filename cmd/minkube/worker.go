@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/docker"
@@ -25,6 +26,7 @@ type workerConfig struct {
 	joinTokenFile  string
 	dataDir        string
 	portHostIP     string
+	diskReserved   string
 	stopGrace      time.Duration
 	heartbeat      time.Duration
 	resync         time.Duration
@@ -44,6 +46,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 	f.StringVar(&c.name, "name", host, "worker name, unique in the cluster")
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
 	f.StringVar(&c.advertise, "advertise", "", "address where the manager reaches the worker API (default: the listen address)")
+	f.StringVar(&c.diskReserved, "disk-reserved", "0", "disk kept back from what tasks may ask for, as a quantity (10Gi)")
 	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: all addresses)")
 	f.DurationVar(&c.stopGrace, "stop-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a task stops")
 	f.DurationVar(&c.heartbeat, "heartbeat-interval", 5*time.Second, "period of full status reports to the manager")
@@ -95,6 +98,11 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
 	}
+	reserved, err := v1.ParseQuantity(cfg.diskReserved)
+	if err != nil {
+		return nil, fmt.Errorf("--disk-reserved %q: %w", cfg.diskReserved, err)
+	}
+	sampler.ReserveDisk(reserved)
 	rt, err := docker.New(docker.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,19 +16,25 @@ import (
 type Options struct {
 	State *store.State
 	// Timeout is how long a worker may go without a heartbeat before it
-	// is NotReady (--worker-timeout); default 15s.
+	// is NotReady (--worker-timeout); default 15s. Its tasks then go
+	// Unknown with reason WorkerLost.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// RescheduleAfter is how long after its last heartbeat a lost worker's
+	// tasks are placed elsewhere (--reschedule-after); default 30s. Tasks
+	// with restartPolicy Never go Failed instead.
+	RescheduleAfter time.Duration
+	Logger          *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
 
 // Controller is the worker lifecycle controller.
 type Controller struct {
-	opts  Options
-	st    *store.State
-	log   *slog.Logger
-	queue *reconcile.Controller
+	opts   Options
+	st     *store.State
+	log    *slog.Logger
+	queue  *reconcile.Controller
+	events *store.Recorder
 }
 
 // New returns the controller and registers its handler on the worker
@@ -36,6 +43,9 @@ func New(opts Options) *Controller {
 	if opts.Timeout == 0 {
 		opts.Timeout = 15 * time.Second
 	}
+	if opts.RescheduleAfter == 0 {
+		opts.RescheduleAfter = 30 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -43,6 +53,7 @@ func New(opts Options) *Controller {
 		opts.Now = time.Now
 	}
 	c := &Controller{opts: opts, st: opts.State, log: opts.Logger.With("controller", "workers")}
+	c.events = c.st.Recorder("worker-lifecycle", c.log)
 	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{Name: "workers", Workers: 2, Logger: opts.Logger})
 	c.st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
 		if ev.Type != v1.Deleted {
@@ -63,11 +74,13 @@ func (c *Controller) Start(ctx context.Context) error {
 	return c.queue.Start(ctx)
 }
 
-// Reconcile marks a silent worker NotReady, or looks again when its
-// heartbeat would expire.
+// Reconcile follows a worker's heartbeats: a worker silent for Timeout is
+// NotReady and its tasks Unknown (WorkerLost); one silent for
+// RescheduleAfter has its tasks placed elsewhere (policy Never: Failed).
+// Each pass asks to look again when the next deadline passes.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
-	if !ok || w.Status.Phase != v1.WorkerReady {
+	if !ok {
 		return reconcile.Result{}, nil
 	}
 	now := c.opts.Now()
@@ -75,22 +88,124 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if w.Status.LastHeartbeatTime != nil {
 		last = *w.Status.LastHeartbeatTime
 	}
-	if left := last.Add(c.opts.Timeout).Sub(now); left > 0 {
-		return reconcile.Result{RequeueAfter: left + 10*time.Millisecond}, nil
+	lostAt := last.Add(c.opts.Timeout)
+	moveAt := last.Add(c.opts.RescheduleAfter)
+	if now.Before(lostAt) {
+		return reconcile.Result{RequeueAfter: lostAt.Sub(now) + 10*time.Millisecond}, nil
 	}
-	_, err := c.st.Workers.GuaranteedUpdate(ctx, req.Key, func(cur *v1.Worker) (*v1.Worker, error) {
+	if w.Status.Phase == v1.WorkerReady {
+		if err := c.markNotReady(ctx, req.Key, now); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	tasks := c.st.TaskCache.ByIndex(store.IndexWorker, req.Key)
+	if now.Before(moveAt) {
+		msg := fmt.Sprintf("worker %s has sent no heartbeat since %s; the task moves to another worker at %s unless it comes back",
+			req.Key, last.UTC().Format(time.RFC3339), moveAt.UTC().Format(time.RFC3339))
+		for _, t := range tasks {
+			if err := c.markUnknown(ctx, t, msg, now); err != nil {
+				return reconcile.Result{}, err
+			}
+		}
+		return reconcile.Result{RequeueAfter: moveAt.Sub(now) + 10*time.Millisecond}, nil
+	}
+	for _, t := range tasks {
+		if err := c.moveOff(ctx, t, req.Key, now); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+func (c *Controller) markNotReady(ctx context.Context, name string, now time.Time) error {
+	wrote := false
+	_, err := c.st.Workers.GuaranteedUpdate(ctx, name, func(cur *v1.Worker) (*v1.Worker, error) {
+		wrote = false
 		if cur.Status.Phase != v1.WorkerReady || cur.Status.LastHeartbeatTime == nil ||
 			cur.Status.LastHeartbeatTime.Add(c.opts.Timeout).After(now) {
 			return nil, nil
 		}
 		cur.Status.Phase = v1.WorkerNotReady
+		wrote = true
 		return cur, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return reconcile.Result{}, nil
+		return nil
 	}
-	if err == nil {
-		c.log.Warn("worker missed its heartbeats", "worker", req.Key, "timeout", c.opts.Timeout, "lastHeartbeat", last)
+	if err != nil {
+		return err
 	}
-	return reconcile.Result{}, err
+	if wrote {
+		c.log.Warn("worker missed its heartbeats", "worker", name, "timeout", c.opts.Timeout)
+		c.events.Eventf(ctx, v1.ObjectReference{Kind: v1.KindWorker, Name: name}, v1.EventWarning, "NodeNotReady",
+			fmt.Sprintf("no heartbeat for %s", c.opts.Timeout))
+	}
+	return nil
+}
+
+// markUnknown says the task's worker is lost.
+func (c *Controller) markUnknown(ctx context.Context, t *v1.Task, msg string, now time.Time) error {
+	if t.Status.Phase.Terminal() || t.Status.Phase == v1.PhaseUnknown || t.Metadata.DeletionTimestamp != nil {
+		return nil
+	}
+	uid, worker := t.Metadata.UID, t.Status.Worker
+	wrote := false
+	_, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
+		wrote = false
+		if cur.Metadata.UID != uid || cur.Status.Worker != worker || cur.Status.Phase.Terminal() || cur.Status.Phase == v1.PhaseUnknown {
+			return nil, nil
+		}
+		wrote = true
+		cur.Status.Phase, cur.Status.Reason, cur.Status.Message = v1.PhaseUnknown, v1.ReasonWorkerLost, msg
+		cur.Status.Conditions = v1.SetCondition(cur.Status.Conditions, v1.Condition{
+			Type: v1.TaskReady, Status: v1.ConditionUnknown, Reason: v1.ReasonWorkerLost, Message: msg,
+		}, now)
+		return cur, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err == nil && wrote {
+		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, v1.ReasonWorkerLost, msg)
+	}
+	return err
+}
+
+// moveOff places the task of a lost worker elsewhere, or fails it when its
+// policy says never to run it again.
+func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker string, now time.Time) error {
+	if t.Status.Phase.Terminal() || t.Metadata.DeletionTimestamp != nil {
+		return nil
+	}
+	if t.Spec.RestartPolicy == v1.RestartNever {
+		msg := fmt.Sprintf("worker %s was lost and restartPolicy is Never", worker)
+		uid := t.Metadata.UID
+		wrote := false
+		_, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
+			wrote = false
+			if cur.Metadata.UID != uid || cur.Status.Worker != worker || cur.Status.Phase.Terminal() {
+				return nil, nil
+			}
+			wrote = true
+			cur.Status.Phase, cur.Status.Reason, cur.Status.Message = v1.PhaseFailed, v1.ReasonWorkerLost, msg
+			cur.Status.Conditions = v1.SetCondition(cur.Status.Conditions, v1.Condition{
+				Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: v1.ReasonWorkerLost, Message: msg,
+			}, now)
+			return cur, nil
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err == nil && wrote {
+			c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "Failed", msg)
+		}
+		return err
+	}
+	msg := fmt.Sprintf("worker %s was lost; placing the task on another worker", worker)
+	moved, err := c.st.Unassign(ctx, t.Metadata.Name, t.Metadata.UID, worker, v1.ReasonWorkerLost, msg, now)
+	if moved {
+		c.log.Info("moving a task off a lost worker", "task", t.Metadata.Name, "worker", worker)
+		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "Rescheduling", msg)
+	}
+	return err
 }

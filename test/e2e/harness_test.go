@@ -81,7 +81,10 @@ type cluster struct {
 
 // proc is a started minkube process.
 type proc struct {
-	cmd  *exec.Cmd
+	name    string
+	args    []string
+	history string // logs of earlier runs of the same process
+	cmd     *exec.Cmd
 	log  *bytes.Buffer
 	done chan struct{}
 }
@@ -159,7 +162,7 @@ func (c *cluster) start(name string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{cmd: cmd, log: &log, done: make(chan struct{})}
+	p := &proc{name: name, args: args, cmd: cmd, log: &log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p
 }
@@ -169,6 +172,7 @@ func (p *proc) stop() {
 	if p == nil {
 		return
 	}
+	_ = p.cmd.Process.Signal(syscall.SIGCONT) // a frozen process must wake to stop
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -178,15 +182,61 @@ func (p *proc) stop() {
 	}
 }
 
+// kill ends a process with SIGKILL, as a crash would.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// signal sends sig (SIGSTOP, SIGCONT) to the process.
+func (p *proc) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %s to %s: %v", sig, p.name, err)
+	}
+}
+
+// restartManager kills the manager (SIGKILL when crash, else SIGTERM) and
+// starts it again with the same flags, waiting until it answers.
+func (c *cluster) restartManager(crash bool) {
+	c.t.Helper()
+	if crash {
+		c.manager.kill()
+	} else {
+		c.manager.stop()
+	}
+	old := c.manager
+	c.manager = c.start("manager", old.args...)
+	c.manager.history = old.history + old.log.String() + "--- restarted ---\n"
+	waitFor(c.t, 20*time.Second, "manager back", func() bool {
+		_, _, code := c.mkctlRaw("version")
+		return code == 0
+	})
+}
+
+// restartWorker kills a worker (SIGKILL when crash) and starts it again
+// with the same flags.
+func (c *cluster) restartWorker(name string, crash bool) {
+	c.t.Helper()
+	old := c.workers[name]
+	if crash {
+		old.kill()
+	} else {
+		old.stop()
+	}
+	c.workers[name] = c.start(name, old.args...)
+	c.workers[name].history = old.history + old.log.String() + "--- restarted ---\n"
+}
+
 func (c *cluster) stopAll() {
 	for _, p := range c.workers {
 		p.stop()
 	}
 	c.manager.stop()
 	if c.t.Failed() {
-		c.t.Logf("manager log:\n%s", c.manager.log.String())
+		c.t.Logf("manager log:\n%s%s", c.manager.history, c.manager.log.String())
 		for name, p := range c.workers {
-			c.t.Logf("worker %s log:\n%s", name, p.log.String())
+			c.t.Logf("worker %s log:\n%s%s", name, p.history, p.log.String())
 		}
 	}
 	for name := range c.workers {

@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
@@ -16,6 +17,7 @@ import (
 type Sampler struct {
 	fs       procfs.FS
 	diskPath string
+	reserved atomic.Int64 // disk bytes kept back from what is offered
 
 	mu      sync.Mutex
 	lastCPU procfs.CPUStat // zero before the first Sample: "since boot"
@@ -147,5 +149,14 @@ func (s *Sampler) disk() (total, free int64, err error) {
 		return 0, 0, fmt.Errorf("statfs %s: %w", s.diskPath, err)
 	}
 	bsize := int64(st.Bsize)
-	return int64(st.Blocks) * bsize, int64(st.Bavail) * bsize, nil
+	total, free = int64(st.Blocks)*bsize, int64(st.Bavail)*bsize
+	reserved := s.reserved.Load()
+	return max(total-reserved, 0), max(free-reserved, 0), nil
+}
+
+// ReserveDisk keeps bytes of the disk back from what the worker offers to
+// tasks (like the kubelet's reserved resources): both the total and the
+// free disk it reports are that much smaller. Call it before sampling.
+func (s *Sampler) ReserveDisk(bytes int64) {
+	s.reserved.Store(max(bytes, 0))
 }

@@ -261,3 +261,31 @@ func TestSampler_RealProc(t *testing.T) {
 		}
 	}
 }
+
+func TestSampler_ReserveDisk(t *testing.T) {
+	s, err := NewSampler(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reserve = 1 << 30
+	s.ReserveDisk(reserve)
+	after, err := s.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DiskTotal != before.DiskTotal-reserve {
+		t.Errorf("DiskTotal %d after reserving 1Gi of %d", after.DiskTotal, before.DiskTotal)
+	}
+	// Free disk moves with other writers on the machine; allow 64 MiB.
+	if d := before.DiskFree - reserve - after.DiskFree; d < -(64<<20) || d > 64<<20 {
+		t.Errorf("DiskFree %d after reserving 1Gi of %d", after.DiskFree, before.DiskFree)
+	}
+	s.ReserveDisk(before.DiskTotal * 2)
+	if st, _ := s.Sample(); st.DiskFree != 0 || st.DiskTotal != 0 {
+		t.Errorf("reserving more than the disk: free %d total %d, want 0 and 0", st.DiskFree, st.DiskTotal)
+	}
+}
