@@ -87,3 +87,69 @@ func BenchmarkDockerRun(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDriftKillToRunning measures the time from `docker kill` of a
+// task container to the engine running it again (the worker's first
+// restart is at once).
+func BenchmarkDriftKillToRunning(b *testing.B) {
+	c := newCluster(b)
+	c.addWorker("w1", "--backoff-initial", "10s")
+	c.apply(taskYAML("drift", "", "log", "--every", "10s"))
+	task := c.waitTask("drift", 60*time.Second, "Running", running)
+	id := task.Status.ContainerID
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		before := inspectStarted(b, id)
+		start := time.Now()
+		if err := docker.ContainerKill(ctx, id, "KILL"); err != nil {
+			b.Fatal(err)
+		}
+		if !poll10ms(30*time.Second, func() bool {
+			info, err := docker.ContainerInspect(ctx, id)
+			return err == nil && info.State.Running && info.State.StartedAt != before
+		}) {
+			b.Fatalf("kill %d: not running again", i)
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/last")
+		b.StopTimer()
+		// Let the backoff reset so each kill measures a first restart.
+		c.restartWorker(c.workerName("w1"), false)
+		c.waitWorkerReady(c.workerName("w1"))
+		b.StartTimer()
+	}
+}
+
+// BenchmarkWorkerLossToRunningElsewhere measures, with the default
+// --worker-timeout, --reschedule-after and heartbeat interval, the time
+// from a worker's death (SIGKILL) to its task Running on another worker.
+func BenchmarkWorkerLossToRunningElsewhere(b *testing.B) {
+	for i := range b.N {
+		b.StopTimer()
+		c := newCluster(b, "--worker-timeout", "15s", "--reschedule-after", "30s")
+		defaults := []string{"--heartbeat-interval", "5s", "--resync-interval", "30s"}
+		w1 := c.addWorker(fmt.Sprintf("lost%d", i), defaults...)
+		c.apply(taskYAML("moving", "", "log", "--every", "10s"))
+		c.waitTask("moving", 60*time.Second, "Running", running)
+		w2 := c.addWorker(fmt.Sprintf("spare%d", i), defaults...)
+		b.StartTimer()
+		start := time.Now()
+		c.workers[w1].kill()
+		c.waitTask("moving", 90*time.Second, "Running elsewhere", func(t *v1.Task) bool {
+			return running(t) && t.Status.Worker == w2
+		})
+		b.ReportMetric(time.Since(start).Seconds(), "s/last")
+	}
+}
+
+// poll10ms polls cond every 10ms until it holds or timeout passes.
+func poll10ms(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}

@@ -45,8 +45,14 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binDir = dir
+	// The binaries are built with the race detector, as the tests are,
+	// unless MINKUBE_E2E_NORACE=1 (hack/bench.sh measures without it).
+	buildFlags := []string{"build", "-race"}
+	if os.Getenv("MINKUBE_E2E_NORACE") == "1" {
+		buildFlags = []string{"build"}
+	}
 	for _, name := range []string{"minkube", "mkctl"} {
-		cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(dir, name), "../../cmd/"+name)
+		cmd := exec.Command("go", append(buildFlags, "-o", filepath.Join(dir, name), "../../cmd/"+name)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n", name, err)
@@ -85,8 +91,8 @@ type proc struct {
 	args    []string
 	history string // logs of earlier runs of the same process
 	cmd     *exec.Cmd
-	log  *bytes.Buffer
-	done chan struct{}
+	log     *bytes.Buffer
+	done    chan struct{}
 }
 
 // newCluster starts a manager; add workers with addWorker. Everything is
