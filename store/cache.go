@@ -35,7 +35,10 @@ type CacheEvent[P any] struct {
 // Cache keeps every object of one kind in memory, current through a List
 // followed by a Watch from the list's revision, the way a Kubernetes
 // informer does. Reads never touch the store: Get, List and ByIndex cost
-// a map lookup or a slice copy even at tens of thousands of objects.
+// a map lookup or a slice copy even at tens of thousands of objects. The
+// name-sorted slice List copies is kept sorted as changes arrive (a binary
+// search and one memmove each) rather than rebuilt: re-sorting 10,000
+// objects after a change costs milliseconds, inserting one microseconds.
 //
 // When its watch ends (the store dropped a reader that fell behind, the
 // history was compacted, the store restarted) the cache lists again, with
@@ -58,8 +61,7 @@ type Cache[T any, P interface {
 
 	mu      sync.RWMutex
 	objs    map[string]P
-	sorted  []P  // every object ordered by name, unless dirty
-	dirty   bool // objects were added or removed since sorted was built
+	sorted  []P // every object, ordered by name; never handed out
 	rev     int64
 	revCh   chan struct{} // closed when rev moves, once someone waits on it
 	waiting bool          // someone holds revCh
@@ -204,7 +206,7 @@ func (c *Cache[T, P]) replace(items []P, rev int64) {
 	}
 	c.objs = objs
 	// The store lists in key order, which is name order.
-	c.sorted, c.dirty = items, false
+	c.sorted = items
 	for index, fn := range c.indexers {
 		c.indexes[index] = make(map[string]map[string]P)
 		for name, obj := range objs {
@@ -234,22 +236,23 @@ func (c *Cache[T, P]) apply(ev WatchEvent[P]) {
 	case ev.Type == v1.Deleted:
 		delete(c.objs, name)
 		c.unindex(name, old)
-		c.dirty = true
+		if i, ok := c.searchSorted(name); ok {
+			c.sorted = slices.Delete(c.sorted, i, i+1)
+		}
 		ce = CacheEvent[P]{Type: v1.Deleted, Old: old, New: ev.Object}
 	case had:
 		c.objs[name] = ev.Object
 		c.unindex(name, old)
 		c.index(name, ev.Object)
-		if !c.dirty {
-			if i, ok := c.searchSorted(name); ok {
-				c.sorted[i] = ev.Object
-			}
+		if i, ok := c.searchSorted(name); ok {
+			c.sorted[i] = ev.Object
 		}
 		ce = CacheEvent[P]{Type: v1.Modified, Old: old, New: ev.Object}
 	default:
 		c.objs[name] = ev.Object
 		c.index(name, ev.Object)
-		c.dirty = true
+		i, _ := c.searchSorted(name)
+		c.sorted = slices.Insert(c.sorted, i, ev.Object)
 		ce = CacheEvent[P]{Type: v1.Added, New: ev.Object}
 	}
 	c.setRevisionLocked(ev.Revision)
@@ -381,24 +384,7 @@ func (c *Cache[T, P]) List() []P {
 // serve a list a client can watch from.
 func (c *Cache[T, P]) ListRevision() ([]P, int64) {
 	c.mu.RLock()
-	if !c.dirty {
-		defer c.mu.RUnlock()
-		return slices.Clone(c.sorted), c.rev
-	}
-	c.mu.RUnlock()
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.dirty {
-		c.sorted = c.sorted[:0]
-		for _, obj := range c.objs {
-			c.sorted = append(c.sorted, obj)
-		}
-		slices.SortFunc(c.sorted, func(a, b P) int {
-			return cmp.Compare(a.GetObjectMeta().Name, b.GetObjectMeta().Name)
-		})
-		c.dirty = false
-	}
+	defer c.mu.RUnlock()
 	return slices.Clone(c.sorted), c.rev
 }
 

@@ -36,6 +36,9 @@ type Event struct {
 // implement it, and storetest holds the suite both must pass.
 //
 // Keys are plain strings such as "/tasks/web"; prefixes group kinds.
+// Besides the errors each method names, every method returns the
+// context's error (wrapped) when ctx has ended, and ErrClosed after Close.
+// Errors wrap the sentinels of errors.go with the key.
 type Store interface {
 	// Get returns the key's value. It returns ErrNotFound when the key
 	// does not exist.
@@ -71,6 +74,8 @@ type Store interface {
 	// Revision returns the store's current revision.
 	Revision(ctx context.Context) (int64, error)
 
-	// Close releases the store. Watches end.
+	// Close releases the store. Watches end: their channels close. Writes
+	// that were accepted before Close complete. Calling Close again does
+	// nothing and returns nil.
 	Close() error
 }

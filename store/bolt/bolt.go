@@ -157,6 +157,13 @@ func initBuckets(tx *bbolt.Tx) (state, error) {
 		if err := meta.Put(metaFormat, revKey(formatVersion)); err != nil {
 			return state{}, err
 		}
+		// A new store starts at revision 1, as etcd does: a List of the
+		// empty store then returns a revision a Watch can start from
+		// (Watch from 0 means "from now on" and would miss a write made
+		// between the two).
+		if err := saveState(tx, state{rev: 1, compacted: 1}); err != nil {
+			return state{}, err
+		}
 	} else if f, err := parseRev(v); err != nil || f != formatVersion {
 		return state{}, fmt.Errorf("format version %x, want %d: %w", v, formatVersion, ErrCorrupt)
 	}

@@ -95,7 +95,7 @@ func (h *hub) join(w *watcher) (joined, closed bool) {
 	if h.closed {
 		return false, true
 	}
-	if false {
+	if w.sent < h.rev {
 		return false, false
 	}
 	h.watchers[w] = struct{}{}

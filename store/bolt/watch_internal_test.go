@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/minkube/minkube/store"
 )
 
 // TestReplay_writeBeforeJoin commits a change in the window between a
@@ -57,10 +60,7 @@ func TestReplay_writeBeforeJoin(t *testing.T) {
 				t.Fatalf("Watch: %v", err)
 			}
 			for want := first + 1; want <= first+int64(tt.writes)+1; want++ {
-				ev, ok := <-ch
-				if !ok {
-					t.Fatalf("channel closed before revision %d", want)
-				}
+				ev := mustNext(t, ch)
 				if ev.KV.Revision != want {
 					t.Fatalf("event at revision %d, want %d", ev.KV.Revision, want)
 				}
@@ -73,9 +73,25 @@ func TestReplay_writeBeforeJoin(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Create: %v", err)
 			}
-			if ev := <-ch; ev.KV.Revision != next {
+			if ev := mustNext(t, ch); ev.KV.Revision != next {
 				t.Fatalf("event at revision %d after the window, want %d", ev.KV.Revision, next)
 			}
 		})
 	}
+}
+
+// mustNext returns the next event, failing if the channel closes or stays
+// empty for long (a guard against hangs, not a speed requirement).
+func mustNext(t *testing.T, ch <-chan store.Event) store.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("watch channel closed; want an event")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10s")
+	}
+	return store.Event{}
 }

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Revisions", testRevisions},
 		{"List", testList},
 		{"ListThenWatchLosesNothing", testListThenWatch},
+		{"EmptyStoreListThenWatch", testEmptyListThenWatch},
 		{"WatchReplaysPast", testWatchReplay},
 		{"WatchFromNow", testWatchFromNow},
 		{"WatchPrefix", testWatchPrefix},
@@ -360,6 +361,25 @@ func testList(t *testing.T, s store.Store) {
 // over the list must end exactly at the store's final state. Like an
 // informer it lists again if its revision is compacted or its watch
 // closes, which a backend with a short history may do under this load.
+// testEmptyListThenWatch lists a store nothing was ever written to, writes,
+// and only then watches from the list's revision: the write must arrive.
+// Watch from 0 means "from now on", so an empty store must not list at 0.
+func testEmptyListThenWatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	kvs, rev, err := s.List(ctx, "/empty/")
+	if err != nil {
+		t.Fatalf("List of an empty store: %v", err)
+	}
+	if len(kvs) != 0 || rev <= 0 {
+		t.Fatalf("List of an empty store = %d keys at revision %d; want none at a revision above 0", len(kvs), rev)
+	}
+	wrote := mustCreate(t, s, "/empty/a", "1")
+	ev := mustNext(t, mustWatch(t, s, ctx, "/empty/", rev))
+	if ev.KV.Key != "/empty/a" || ev.KV.Revision != wrote {
+		t.Fatalf("first event after the list = %s at revision %d; want /empty/a at %d", ev.KV.Key, ev.KV.Revision, wrote)
+	}
+}
+
 func testListThenWatch(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const (
