@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -243,11 +244,19 @@ func flushCopy(w http.ResponseWriter, src io.Reader) {
 // waitCache makes a write visible to reads that follow it from the same
 // client (read-your-writes), waiting for the cache to reach its revision.
 func (s *Server) waitCache(r *http.Request, t *v1.Task) {
-	rev, err := store.ParseResourceVersion(t.Metadata.ResourceVersion)
+	waitRevision(r.Context(), s.st.TaskCache, t.Metadata.ResourceVersion)
+}
+
+// waitRevision waits until a cache reflects resourceVersion. The write
+// stands either way; a lagging read is all that is lost when ctx ends.
+func waitRevision(ctx context.Context, c interface {
+	WaitForRevision(context.Context, int64) error
+}, resourceVersion string) {
+	rev, err := store.ParseResourceVersion(resourceVersion)
 	if err != nil || rev == 0 {
 		return
 	}
-	_ = s.st.TaskCache.WaitForRevision(r.Context(), rev) // the write stands; a lagging read is all that is lost
+	_ = c.WaitForRevision(ctx, rev)
 }
 
 func dryRun(r *http.Request) bool {

@@ -45,11 +45,11 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 		TokenHash:    hashToken(token),
 		ManagerToken: managerToken,
 	}
-	if _, err := s.st.Credentials.Update(r.Context(), cred); errors.Is(err, store.ErrNotFound) {
-		if _, err := s.st.Credentials.Create(r.Context(), cred); err != nil {
-			return err
-		}
-	} else if err != nil {
+	savedCred, err := s.st.Credentials.Update(r.Context(), cred)
+	if errors.Is(err, store.ErrNotFound) {
+		savedCred, err = s.st.Credentials.Create(r.Context(), cred)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -71,6 +71,11 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if err != nil {
 		return err
 	}
+	// The worker sends its first heartbeat the moment this answers, and
+	// heartbeats are checked against the caches: let them catch up first,
+	// or the new token is refused and the worker registers again.
+	waitRevision(r.Context(), s.st.CredentialCache, savedCred.Metadata.ResourceVersion)
+	waitRevision(r.Context(), s.st.WorkerCache, out.Metadata.ResourceVersion)
 	s.log.Info("worker registered", "worker", req.Name, "address", req.Address, "new", created)
 	code := http.StatusOK
 	if created {

@@ -86,6 +86,14 @@ func New(opts Options) *Controller {
 			c.enqueueWaiting()
 		}
 	})
+	// Registration writes credentials before the worker, but the two
+	// caches follow the store on their own: a worker seen first cannot be
+	// pushed to until its credentials arrive, so they count as a change.
+	c.st.CredentialCache.AddHandler(func(ev store.CacheEvent[*v1.Credential]) {
+		if ev.Type != v1.Deleted {
+			c.enqueueWaiting()
+		}
+	})
 	return c
 }
 
