@@ -23,7 +23,10 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 	defer resync.Stop()
 	for ctx.Err() == nil {
 		if err := w.register(ctx); err != nil {
-			return nil // ctx ended
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err // the manager client cannot be made: a flag is wrong
 		}
 		w.resync(ctx)
 		w.report(ctx, true)

@@ -25,6 +25,11 @@ const logLinesOnFailure = 5
 // Reconcile converges Docker to the task with uid req.Key.
 func (w *Worker) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	uid := req.Key
+	if uid == "" {
+		// A list filtered on an empty uid would match other tasks'
+		// containers; nothing holds an empty uid.
+		return reconcile.Result{}, nil
+	}
 	containers, err := w.rt.List(ctx, map[string]string{runtime.LabelWorker: w.opts.Name, runtime.LabelTaskUID: uid})
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("list containers of task %s: %w", uid, err)
@@ -164,7 +169,8 @@ func (w *Worker) observe(ctx context.Context, task *v1.Task, c runtime.Container
 			if err := w.rt.Stop(ctx, c.ID, w.opts.StopGrace); err != nil {
 				return reconcile.Result{}, fmt.Errorf("stop unhealthy container of task %q: %w", task.Metadata.Name, err)
 			}
-			w.tasks.with(uid, func(e *entry) { e.unhealthy = "" })
+			// e.unhealthy stays set until the restart: the stopped
+			// container is judged a failure whatever its exit code.
 			stopped, err := w.rt.Inspect(ctx, c.ID)
 			if err != nil {
 				return reconcile.Result{}, fmt.Errorf("inspect stopped container of task %q: %w", task.Metadata.Name, err)
@@ -207,23 +213,32 @@ func (w *Worker) observe(ctx context.Context, task *v1.Task, c runtime.Container
 	w.stopProber(uid)
 	code := int32(c.State.ExitCode)
 	finished := c.State.FinishedAt
+	// A container stopped for failing its health check did not complete,
+	// even when it exited 0 on SIGTERM: it counts as a failure.
+	var unhealthy bool
+	w.tasks.with(uid, func(e *entry) { unhealthy = e.unhealthy == c.ID })
+	failed := code != 0 || unhealthy
 	restart := false
 	switch task.Spec.RestartPolicy {
 	case v1.RestartNever:
 	case v1.RestartOnFailure:
-		restart = code != 0
+		restart = failed
 	default:
 		restart = true
 	}
 	if !restart {
 		phase, reason := v1.PhaseSucceeded, v1.ReasonCompleted
-		if code != 0 {
-			phase, reason = v1.PhaseFailed, v1.ReasonError
-		}
 		msg := fmt.Sprintf("container exited with code %d", code)
-		if code != 0 {
+		switch {
+		case unhealthy:
+			phase, reason = v1.PhaseFailed, v1.ReasonUnhealthy
+			msg = fmt.Sprintf("container stopped after failing its health check; it exited with code %d", code)
+		case failed:
+			phase, reason = v1.PhaseFailed, v1.ReasonError
 			msg += w.lastLines(ctx, c.ID)
 		}
+		// e.unhealthy stays: later passes over this stopped container
+		// must reach the same verdict.
 		w.updateStatus(uid, func(_ *entry, st *v1.TaskStatus) {
 			st.Phase, st.Reason, st.Message = phase, reason, msg
 			st.ContainerID = c.ID
@@ -257,6 +272,7 @@ func (w *Worker) observe(ctx context.Context, task *v1.Task, c runtime.Container
 		return reconcile.Result{}, fmt.Errorf("restart container of task %q: %w", task.Metadata.Name, err)
 	}
 	w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
+		e.unhealthy = ""
 		st.RestartCount++
 		st.ExitCode = &code
 	})

@@ -189,15 +189,22 @@ func (w *Worker) Start(ctx context.Context) error {
 		}()
 	}
 	run("worker API", func(ctx context.Context) error {
-		go func() {
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer scancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		if err := srv.Serve(w.listener); !errors.Is(err, http.ErrServerClosed) {
+		// Requests end with the worker: a followed log stream sees its
+		// context cancelled, and Start returns only after the handlers.
+		srv.BaseContext = func(net.Listener) context.Context { return ctx }
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(w.listener) }()
+		select {
+		case err := <-served:
 			return err
+		case <-ctx.Done():
 		}
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer scancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			_ = srv.Close()
+		}
+		<-served
 		return nil
 	})
 	run("reconcile", w.queue.Start)
@@ -226,8 +233,12 @@ func (w *Worker) adoptContainers(ctx context.Context) error {
 	for _, c := range cs {
 		t, err := taskFromLabels(c.Labels)
 		if err != nil {
-			w.log.Warn("container with unreadable task label; it will be removed", "container", shortID(c.ID), "err", err)
-			w.queue.Enqueue(c.Labels[runtime.LabelTaskUID])
+			w.log.Warn("container with unreadable task label; removing it", "container", shortID(c.ID), "err", err)
+			if uid := c.Labels[runtime.LabelTaskUID]; uid != "" {
+				w.queue.Enqueue(uid) // not in the map: its reconcile removes it
+			} else if err := w.removeContainer(ctx, c); err != nil {
+				w.log.Warn("cannot remove a container with no task uid", "container", shortID(c.ID), "err", err)
+			}
 			continue
 		}
 		if w.tasks.put(t, now) {

@@ -1,0 +1,304 @@
+package workerd
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func mapTask(name, uid string, gen int64, image string) *v1.Task {
+	return &v1.Task{
+		Metadata: v1.ObjectMeta{Name: name, UID: uid, Generation: gen},
+		Spec:     v1.TaskSpec{Image: image},
+	}
+}
+
+func mustGet(t *testing.T, m *taskMap, uid string) (*v1.Task, v1.TaskStatus) {
+	t.Helper()
+	task, st, ok := m.get(uid)
+	if !ok {
+		t.Fatalf("get(%s): not held", uid)
+	}
+	return task, st
+}
+
+func TestTaskMap_Put(t *testing.T) {
+	tests := []struct {
+		name string
+		// first is put before, then next; want is what get returns after.
+		first, next *v1.Task
+		created     bool
+		wantImage   string
+		wantGen     int64
+		wantStatus  v1.TaskStatus
+	}{
+		{
+			name: "new task", next: mapTask("web", "u1", 1, "a:1"), created: true, wantImage: "a:1", wantGen: 1,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 1},
+		},
+		{
+			name: "new task keeps the manager's restart count",
+			next: func() *v1.Task {
+				t := mapTask("web", "u1", 4, "a:1")
+				t.Status = v1.TaskStatus{Phase: v1.PhaseRunning, RestartCount: 7, Reason: "Whatever"}
+				return t
+			}(),
+			created: true, wantImage: "a:1", wantGen: 4,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 4, RestartCount: 7},
+		},
+		{
+			name: "new finished task keeps its status",
+			next: func() *v1.Task {
+				t := mapTask("job", "u1", 1, "a:1")
+				t.Status = v1.TaskStatus{Phase: v1.PhaseSucceeded, Reason: v1.ReasonCompleted, ObservedGeneration: 1}
+				return t
+			}(),
+			created: true, wantImage: "a:1", wantGen: 1,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseSucceeded, Reason: v1.ReasonCompleted, ObservedGeneration: 1},
+		},
+		{
+			name: "same generation is ignored", first: mapTask("web", "u1", 2, "a:1"), next: mapTask("web", "u1", 2, "b:1"),
+			wantImage: "a:1", wantGen: 2,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 2},
+		},
+		{
+			name: "older generation is ignored", first: mapTask("web", "u1", 2, "a:1"), next: mapTask("web", "u1", 1, "b:1"),
+			wantImage: "a:1", wantGen: 2,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 2},
+		},
+		{
+			name: "newer generation replaces the spec", first: mapTask("web", "u1", 1, "a:1"), next: mapTask("web", "u1", 3, "b:1"),
+			wantImage: "b:1", wantGen: 3,
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 3},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTaskMap()
+			if tt.first != nil && !m.put(tt.first, t0) {
+				t.Fatal("first put: not created")
+			}
+			if got := m.put(tt.next, t0.Add(time.Second)); got != tt.created {
+				t.Errorf("put created = %t; want %t", got, tt.created)
+			}
+			task, st := mustGet(t, m, "u1")
+			if task.Spec.Image != tt.wantImage || task.Metadata.Generation != tt.wantGen {
+				t.Errorf("held %s generation %d; want %s generation %d", task.Spec.Image, task.Metadata.Generation, tt.wantImage, tt.wantGen)
+			}
+			if !statusEqual(&st, &tt.wantStatus) {
+				t.Errorf("status = %+v; want %+v", st, tt.wantStatus)
+			}
+			if m.len() != 1 {
+				t.Errorf("len = %d; want 1", m.len())
+			}
+		})
+	}
+}
+
+func TestTaskMap_NewerGenerationResetsBackoff(t *testing.T) {
+	m := newTaskMap()
+	m.put(mapTask("web", "u1", 1, "bad:1"), t0)
+	m.with("u1", func(e *entry) { e.backoff, e.nextStart, e.failures = time.Minute, t0.Add(time.Hour), 5 })
+	m.reports(true) // clears dirty
+	m.put(mapTask("web", "u1", 2, "good:1"), t0)
+	m.with("u1", func(e *entry) {
+		if e.backoff != 0 || !e.nextStart.IsZero() || e.failures != 0 {
+			t.Errorf("after a newer generation: backoff %s, nextStart %s, failures %d; want all cleared", e.backoff, e.nextStart, e.failures)
+		}
+		if !e.accepted.Equal(t0) {
+			t.Errorf("accepted = %s; want it kept at %s", e.accepted, t0)
+		}
+	})
+	if reps := m.reports(false); len(reps) != 1 || reps[0].Generation != 2 || reps[0].Status.ObservedGeneration != 2 {
+		t.Errorf("partial reports after a newer generation = %+v; want the task at generation 2", reps)
+	}
+}
+
+func TestTaskMap_StopAndForget(t *testing.T) {
+	m := newTaskMap()
+	m.put(mapTask("web", "u1", 1, "a:1"), t0)
+	if _, ok := m.stop("nope"); ok {
+		t.Error("stop of a uid not held: ok")
+	}
+	gone, ok := m.stop("u1")
+	if !ok {
+		t.Fatal("stop: not held")
+	}
+	var stopping bool
+	m.with("u1", func(e *entry) { stopping = e.stopping })
+	if !stopping || !m.has("u1") {
+		t.Fatalf("after stop: stopping %t, held %t; want both (forgotten only once stopped)", stopping, m.has("u1"))
+	}
+	select {
+	case <-gone:
+		t.Fatal("gone closed before forget")
+	default:
+	}
+	again, _ := m.stop("u1")
+	m.forget("u1")
+	m.forget("u1") // a second forget is harmless
+	for _, ch := range []<-chan struct{}{gone, again} {
+		select {
+		case <-ch:
+		default:
+			t.Fatal("gone not closed by forget")
+		}
+	}
+	if m.has("u1") || m.len() != 0 || m.with("u1", func(*entry) {}) {
+		t.Error("the task is still held after forget")
+	}
+	if _, _, ok := m.get("u1"); ok {
+		t.Error("get after forget: ok")
+	}
+}
+
+func TestTaskMap_ReportsAndList(t *testing.T) {
+	m := newTaskMap()
+	for _, task := range []*v1.Task{mapTask("c", "u3", 1, "a:1"), mapTask("a", "u9", 1, "a:1"), mapTask("b", "u1", 1, "a:1")} {
+		m.put(task, t0)
+	}
+	names := func(reps []v1.TaskReport) []string {
+		var out []string
+		for _, r := range reps {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	if got := names(m.reports(false)); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("first partial reports = %q; want every new task, by name", got)
+	}
+	if got := m.reports(false); len(got) != 0 {
+		t.Errorf("second partial reports = %+v; want none (nothing changed)", got)
+	}
+	m.with("u1", func(e *entry) { e.status.Phase, e.dirty = v1.PhaseRunning, true })
+	reps := m.reports(false)
+	if got := names(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning {
+		t.Errorf("partial reports after a change = %+v; want b Running", reps)
+	}
+	// A failed report is marked to go again.
+	m.markDirty(append(reps, v1.TaskReport{UID: "not-held"}))
+	if got := names(m.reports(false)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("partial reports after markDirty = %q; want [b]", got)
+	}
+	if got := names(m.reports(true)); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("full reports = %q; want every task", got)
+	}
+	if got := m.uids(); !slices.Equal(got, []string{"u1", "u3", "u9"}) {
+		t.Errorf("uids = %q; want sorted", got)
+	}
+	list := m.list()
+	if len(list) != 3 || list[0].Metadata.Name != "a" || list[1].Status.Phase != v1.PhaseRunning {
+		t.Fatalf("list = %+v; want a, b (Running), c", list)
+	}
+	// The list is a copy: changing it leaves the map alone.
+	list[1].Spec.Image = "changed"
+	list[1].Status.Phase = v1.PhaseFailed
+	if task, st := mustGet(t, m, "u1"); task.Spec.Image != "a:1" || st.Phase != v1.PhaseRunning {
+		t.Errorf("the map changed through list: %s %s", task.Spec.Image, st.Phase)
+	}
+}
+
+func TestBackoffFor(t *testing.T) {
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{1, 10 * time.Second},
+		{2, 20 * time.Second},
+		{3, 40 * time.Second},
+		{6, 5 * time.Minute}, // 320s capped
+		{100, 5 * time.Minute},
+		{0, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := backoffFor(tt.failures, 10*time.Second, 5*time.Minute); got != tt.want {
+			t.Errorf("backoffFor(%d) = %s; want %s", tt.failures, got, tt.want)
+		}
+	}
+}
+
+func TestNextBackoff(t *testing.T) {
+	w := &Worker{opts: Options{BackoffInitial: time.Second, BackoffMax: 4 * time.Second, BackoffReset: time.Minute}}
+	e := &entry{}
+	short := func() time.Duration { return w.nextBackoff(e, t0, t0.Add(time.Second)) }
+	var got []time.Duration
+	for range 5 {
+		got = append(got, short())
+	}
+	want := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("waits after short runs = %v; want %v", got, want)
+	}
+	if d := w.nextBackoff(e, t0, t0.Add(time.Minute)); d != 0 {
+		t.Errorf("wait after a run of BackoffReset = %s; want 0", d)
+	}
+	if d := short(); d != time.Second {
+		t.Errorf("wait after the reset and a short run = %s; want 1s", d)
+	}
+}
+
+func TestTaskFromLabels(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		ok     bool
+	}{
+		{"good", map[string]string{LabelTask: `{"metadata":{"name":"web","uid":"u1","generation":2},"spec":{"image":"a:1"}}`}, true},
+		{"no label", map[string]string{}, false},
+		{"not JSON", map[string]string{LabelTask: "{"}, false},
+		{"no uid", map[string]string{LabelTask: `{"metadata":{"name":"web"},"spec":{"image":"a:1"}}`}, false},
+		{"no name", map[string]string{LabelTask: `{"metadata":{"uid":"u1"},"spec":{"image":"a:1"}}`}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task, err := taskFromLabels(tt.labels)
+			if (err == nil) != tt.ok {
+				t.Fatalf("taskFromLabels = %+v, %v; want ok %t", task, err, tt.ok)
+			}
+			if tt.ok && (task.Metadata.UID != "u1" || task.Metadata.Generation != 2 || task.Spec.Image != "a:1" || task.Kind != v1.KindTask) {
+				t.Errorf("task = %+v; want u1 generation 2 of a:1", task)
+			}
+		})
+	}
+}
+
+func TestContainerSpecRoundTrips(t *testing.T) {
+	w := &Worker{opts: Options{Name: "worker-1"}}
+	task := mapTask("web", "0123456789abcdef", 3, "a:1")
+	task.Metadata.Labels = map[string]string{"app": "web"}
+	task.Spec.Env = []v1.EnvVar{{Name: "A", Value: "1"}}
+	task.Status.Phase = v1.PhaseRunning
+	spec := w.containerSpec(task)
+	back, err := taskFromLabels(spec.Labels)
+	if err != nil {
+		t.Fatalf("taskFromLabels(containerSpec labels): %v", err)
+	}
+	if back.Metadata.UID != task.Metadata.UID || back.Metadata.Generation != 3 || back.Metadata.Labels["app"] != "web" ||
+		back.Spec.Hash() != task.Spec.Hash() || back.Status.Phase != "" {
+		t.Errorf("task from its container's labels = %+v; want metadata and spec, no status", back)
+	}
+	if spec.Name != "mk-web-01234567-worker-1" {
+		t.Errorf("container name = %q", spec.Name)
+	}
+}
+
+func TestStatusEqualIgnoresTransitionTimes(t *testing.T) {
+	a := v1.TaskStatus{Phase: v1.PhaseRunning}
+	a.Conditions = v1.SetCondition(nil, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionTrue}, t0)
+	b := *a.DeepCopy()
+	b.Conditions[0].LastTransitionTime = new(t0.Add(time.Hour))
+	if !statusEqual(&a, &b) {
+		t.Error("statuses differing in a transition time: not equal")
+	}
+	b.Conditions[0].Status = v1.ConditionFalse
+	if statusEqual(&a, &b) {
+		t.Error("statuses differing in a condition: equal")
+	}
+	if a.Conditions[0].LastTransitionTime == nil {
+		t.Error("statusEqual cleared the caller's transition time")
+	}
+}
