@@ -1,0 +1,312 @@
+package apiserver_test
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+func registerRequest(name string) v1.RegisterRequest {
+	return v1.RegisterRequest{
+		Name:    name,
+		Address: "127.0.0.1:7071",
+		Labels:  map[string]string{"disk": "ssd"},
+		Stats:   v1.WorkerStats{CPUs: 4, MemoryTotal: 8 << 30, MemoryAvailable: 6 << 30, DiskTotal: 100 << 30, DiskFree: 80 << 30},
+	}
+}
+
+// mustRegister registers a worker with the join token and checks the code.
+func (e *apiEnv) mustRegister(t *testing.T, req v1.RegisterRequest, code int) v1.RegisterResponse {
+	t.Helper()
+	r := e.do(t, http.MethodPost, "/api/v1/workers", apiJoinToken, req)
+	if r.Code != code {
+		t.Fatalf("register %s = %d, want %d; body %s", req.Name, r.Code, code, r.Body)
+	}
+	var out v1.RegisterResponse
+	mustDecode(t, r, &out)
+	return out
+}
+
+func TestWorkers_Register(t *testing.T) {
+	e := mustAPIEnv(t)
+	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
+	if reg.Token == "" || reg.ManagerToken == "" || reg.Token == reg.ManagerToken {
+		t.Errorf("tokens %q / %q, want two different non-empty tokens", reg.Token, reg.ManagerToken)
+	}
+	w := reg.Worker
+	if w.Metadata.Name != "w1" || w.Metadata.UID == "" || w.Spec.Address != "127.0.0.1:7071" || w.Metadata.Labels["disk"] != "ssd" {
+		t.Errorf("worker = %+v, want w1 at 127.0.0.1:7071 labelled disk=ssd", w)
+	}
+	if w.Status.Phase != v1.WorkerReady || w.Status.LastHeartbeatTime == nil {
+		t.Errorf("worker status = %+v, want Ready with a heartbeat time", w.Status)
+	}
+	if w.Status.Capacity[v1.ResourceCPU] != "4" || w.Status.Capacity[v1.ResourceMemory] != "8Gi" || w.Status.Capacity[v1.ResourceDisk] != "100Gi" {
+		t.Errorf("capacity = %v, want cpu 4, memory 8Gi, disk 100Gi", w.Status.Capacity)
+	}
+	cred, err := e.st.Credentials.Get(t.Context(), "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.TokenHash == reg.Token || cred.ManagerToken != reg.ManagerToken {
+		t.Errorf("credential = %+v: the worker token must be kept hashed and the manager token as issued", cred)
+	}
+
+	// The credentials work at once for the worker's own routes.
+	report := v1.StatusReport{Full: true, Stats: registerRequest("w1").Stats}
+	if r := e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, report); r.Code != http.StatusOK {
+		t.Fatalf("heartbeat with the issued token = %d %s, want 200", r.Code, r.Body)
+	}
+	if r := e.do(t, http.MethodGet, "/api/v1/workers/w1/tasks", reg.Token, nil); r.Code != http.StatusOK {
+		t.Fatalf("GET own tasks with the issued token = %d %s, want 200", r.Code, r.Body)
+	}
+	// ... and for nothing else.
+	mustStatusError(t, e.do(t, http.MethodGet, "/api/v1/tasks", reg.Token, nil), http.StatusForbidden, v1.StatusReasonForbidden)
+
+	// Registering again (a restarted worker) issues new credentials; the
+	// old token stops working.
+	again := registerRequest("w1")
+	again.Address = "127.0.0.1:7072"
+	second := e.mustRegister(t, again, http.StatusOK)
+	if second.Token == reg.Token || second.Worker.Metadata.UID != w.Metadata.UID || second.Worker.Spec.Address != "127.0.0.1:7072" {
+		t.Errorf("re-registration = %+v (token reused: %v), want new token, same uid, new address", second.Worker, second.Token == reg.Token)
+	}
+	if r := e.do(t, http.MethodPut, "/api/v1/workers/w1/status", second.Token, report); r.Code != http.StatusOK {
+		t.Fatalf("heartbeat with the new token = %d %s, want 200", r.Code, r.Body)
+	}
+	mustStatusError(t, e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, report), http.StatusUnauthorized, v1.StatusReasonUnauthorized)
+
+	// The worker is listed.
+	r := e.do(t, http.MethodGet, "/api/v1/workers", apiAdminToken, nil)
+	var list v1.WorkerList
+	mustDecode(t, r, &list)
+	if list.Kind != v1.KindWorkerList || len(list.Items) != 1 || list.Items[0].Metadata.Name != "w1" {
+		t.Errorf("worker list = %+v, want w1", list)
+	}
+	r = e.do(t, http.MethodGet, "/api/v1/workers/w1", apiAdminToken, nil)
+	var got v1.Worker
+	mustDecode(t, r, &got)
+	if got.Spec.Address != "127.0.0.1:7072" {
+		t.Errorf("GET worker address = %q, want 127.0.0.1:7072", got.Spec.Address)
+	}
+}
+
+func TestWorkers_RegisterInvalid(t *testing.T) {
+	e := mustAPIEnv(t)
+	tests := []struct {
+		name   string
+		req    v1.RegisterRequest
+		fields []string
+	}{
+		{"everything", v1.RegisterRequest{Name: "Bad_Name", Address: "nowhere", Labels: map[string]string{"ok": "not ok"}}, []string{"name", "address", "labels[ok]"}},
+		{"no name", v1.RegisterRequest{Address: "127.0.0.1:7071"}, []string{"name"}},
+		{"port 0", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:0"}, []string{"address"}},
+		{"no port", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:"}, []string{"address"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := mustStatusError(t, e.do(t, http.MethodPost, "/api/v1/workers", apiJoinToken, tt.req), http.StatusUnprocessableEntity, v1.StatusReasonInvalid)
+			if st.Details == nil {
+				t.Fatalf("no details in %+v", st)
+			}
+			var fields []string
+			for _, c := range st.Details.Causes {
+				fields = append(fields, c.Field)
+			}
+			if !slices.Equal(fields, tt.fields) {
+				t.Errorf("causes %q, want %q", fields, tt.fields)
+			}
+		})
+	}
+	if workers, _, err := e.st.Workers.List(t.Context()); err != nil || len(workers) != 0 {
+		t.Errorf("workers stored: %d (%v)", len(workers), err)
+	}
+}
+
+// heartbeat sends a status report of worker w1 and decodes the reply.
+func (e *apiEnv) mustHeartbeat(t *testing.T, worker, token string, rep v1.StatusReport) v1.StatusReply {
+	t.Helper()
+	r := e.do(t, http.MethodPut, "/api/v1/workers/"+worker+"/status", token, rep)
+	if r.Code != http.StatusOK {
+		t.Fatalf("heartbeat = %d %s", r.Code, r.Body)
+	}
+	var reply v1.StatusReply
+	mustDecode(t, r, &reply)
+	return reply
+}
+
+func TestWorkers_Heartbeat(t *testing.T) {
+	e := mustAPIEnv(t)
+	w1 := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	scheduled := func(worker string) v1.TaskStatus {
+		return v1.TaskStatus{
+			Phase: v1.PhaseScheduled, Worker: worker, HostIP: "127.0.0.1", ObservedGeneration: 1,
+			Conditions: []v1.Condition{{Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned"}},
+		}
+	}
+	mine := e.mustStoredTask(t, "mine", nil, scheduled("w1"))
+	theirs := e.mustStoredTask(t, "theirs", nil, scheduled("w2"))
+	ended := e.mustStoredTask(t, "ended", nil, v1.TaskStatus{Phase: v1.PhaseFailed, Reason: v1.ReasonWorkerLost, Worker: "w1", ObservedGeneration: 1})
+	moving := e.mustStoredTask(t, "moving", nil, v1.TaskStatus{Phase: v1.PhasePending, Reason: v1.ReasonWorkerLost})
+	old := e.mustStoredTask(t, "reborn", nil, scheduled("w1"))
+
+	running := func(id string) v1.TaskStatus {
+		now := time.Now().UTC().Truncate(time.Second)
+		return v1.TaskStatus{
+			Phase: v1.PhaseRunning, ContainerID: id, StartedAt: &now, ObservedGeneration: 1,
+			Ports:      []v1.PortStatus{{Name: "http", ContainerPort: 8080, HostPort: 18080, Protocol: v1.ProtocolTCP}},
+			Conditions: []v1.Condition{{Type: v1.TaskReady, Status: v1.ConditionTrue, Reason: "HealthCheckPassed"}},
+		}
+	}
+	stats := v1.WorkerStats{CPUs: 2, MemoryTotal: 4 << 30, DiskTotal: 50 << 30, DiskFree: 40 << 30, Load1: 0.5}
+	reply := e.mustHeartbeat(t, "w1", w1, v1.StatusReport{Full: true, Stats: stats, Tasks: []v1.TaskReport{
+		{UID: mine.Metadata.UID, Name: "mine", Generation: 1, Status: running("c-mine")},
+		{UID: theirs.Metadata.UID, Name: "theirs", Generation: 1, Status: running("c-theirs")},
+		{UID: ended.Metadata.UID, Name: "ended", Generation: 1, Status: running("c-ended")},
+		{UID: moving.Metadata.UID, Name: "moving", Generation: 1, Status: running("c-moving")},
+		{UID: "uid-of-an-old-reborn", Name: "reborn", Generation: 1, Status: running("c-reborn-old")},
+		{UID: "uid-of-a-deleted-task", Name: "gone", Generation: 1, Status: running("c-gone")},
+	}})
+
+	wantStop := []string{theirs.Metadata.UID, ended.Metadata.UID, "uid-of-an-old-reborn", "uid-of-a-deleted-task"}
+	slices.Sort(wantStop)
+	gotStop := slices.Sorted(slices.Values(reply.Stop))
+	if !slices.Equal(gotStop, wantStop) {
+		t.Errorf("stop = %v, want %v (theirs, ended, the old reborn and gone; not mine nor moving)", gotStop, wantStop)
+	}
+
+	got := e.mustStoreTask(t, "mine")
+	if got.Status.Phase != v1.PhaseRunning || got.Status.ContainerID != "c-mine" || got.Status.Worker != "w1" || got.Status.HostIP != "127.0.0.1" {
+		t.Errorf("mine = %+v, want Running c-mine on w1 with the host IP kept", got.Status)
+	}
+	if len(got.Status.Ports) != 1 || got.Status.Ports[0].HostPort != 18080 {
+		t.Errorf("mine ports = %+v, want the reported host port", got.Status.Ports)
+	}
+	if c := v1.FindCondition(got.Status.Conditions, v1.TaskScheduled); c == nil || c.Status != v1.ConditionTrue || c.Reason != "Assigned" {
+		t.Errorf("Scheduled condition = %+v, want the manager's kept", c)
+	}
+	if c := v1.FindCondition(got.Status.Conditions, v1.TaskReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition = %+v, want the worker's", c)
+	}
+	for name, want := range map[string]*v1.Task{"theirs": theirs, "ended": ended, "moving": moving, "reborn": old} {
+		if s := e.mustStoreTask(t, name); s.Metadata.ResourceVersion != want.Metadata.ResourceVersion {
+			t.Errorf("task %s changed by another worker's or a stale report: %+v", name, s.Status)
+		}
+	}
+
+	wk, err := e.st.Workers.Get(t.Context(), "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wk.Status.Phase != v1.WorkerReady || wk.Status.Stats != stats || wk.Status.Capacity[v1.ResourceDisk] != "50Gi" {
+		t.Errorf("worker status = %+v, want Ready with the reported stats", wk.Status)
+	}
+	// The tasks held by w1: mine, ended, reborn.
+	if wk.Status.Tasks != 3 {
+		t.Errorf("worker tasks = %d, want 3", wk.Status.Tasks)
+	}
+
+	// A report older than the spec the manager pushed is not recorded.
+	bumped, err := e.st.Tasks.GuaranteedUpdate(t.Context(), "mine", func(task *v1.Task) (*v1.Task, error) {
+		task.Metadata.Generation = 2
+		task.Status.ObservedGeneration = 2
+		return task, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.TaskCache.WaitForRevision, bumped.Metadata.ResourceVersion)
+	staleReport := running("c-mine-stale")
+	reply = e.mustHeartbeat(t, "w1", w1, v1.StatusReport{Stats: stats, Tasks: []v1.TaskReport{
+		{UID: mine.Metadata.UID, Name: "mine", Generation: 1, Status: staleReport},
+	}})
+	if len(reply.Stop) != 0 {
+		t.Errorf("stop = %v, want none", reply.Stop)
+	}
+	if s := e.mustStoreTask(t, "mine"); s.Status.ContainerID != "c-mine" {
+		t.Errorf("a report of generation 1 overwrote generation 2's status: %+v", s.Status)
+	}
+}
+
+func TestWorkers_HeartbeatMarksReady(t *testing.T) {
+	e := mustAPIEnv(t)
+	token := e.mustAPIWorker(t, "w1")
+	past := time.Now().Add(-time.Hour).UTC()
+	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), "w1", func(w *v1.Worker) (*v1.Worker, error) {
+		w.Status.Phase = v1.WorkerNotReady
+		w.Status.LastHeartbeatTime = &past
+		return w, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+
+	// Even a partial report brings a NotReady worker back.
+	before := time.Now()
+	e.mustHeartbeat(t, "w1", token, v1.StatusReport{Stats: v1.WorkerStats{CPUs: 1}})
+	w, err := e.st.Workers.Get(t.Context(), "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Status.Phase != v1.WorkerReady || w.Status.LastHeartbeatTime == nil || w.Status.LastHeartbeatTime.Before(before.Add(-time.Second)) {
+		t.Errorf("worker status = %+v, want Ready with a fresh heartbeat", w.Status)
+	}
+}
+
+func TestWorkers_HeartbeatUnknownWorker(t *testing.T) {
+	e := mustAPIEnv(t)
+	mustStatusError(t, e.do(t, http.MethodPut, "/api/v1/workers/w9/status", apiAdminToken, v1.StatusReport{}), http.StatusNotFound, v1.StatusReasonNotFound)
+}
+
+func TestWorkers_Tasks(t *testing.T) {
+	e := mustAPIEnv(t)
+	w1 := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	e.mustStoredTask(t, "b", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	e.mustStoredTask(t, "a", nil, v1.TaskStatus{Phase: v1.PhaseScheduled, Worker: "w1"})
+	e.mustStoredTask(t, "c", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w2"})
+	e.mustStoredTask(t, "d", nil, v1.TaskStatus{Phase: v1.PhasePending})
+
+	r := e.do(t, http.MethodGet, "/api/v1/workers/w1/tasks", w1, nil)
+	if r.Code != http.StatusOK {
+		t.Fatalf("GET = %d %s", r.Code, r.Body)
+	}
+	var list v1.TaskList
+	mustDecode(t, r, &list)
+	var names []string
+	for _, item := range list.Items {
+		names = append(names, item.Metadata.Name)
+	}
+	if want := []string{"a", "b"}; !slices.Equal(names, want) {
+		t.Errorf("w1 tasks = %v, want %v", names, want)
+	}
+	if list.Kind != v1.KindTaskList || list.Metadata.ResourceVersion == "" {
+		t.Errorf("list header = %+v %+v", list.TypeMeta, list.Metadata)
+	}
+}
+
+// TestWorkers_RegisterThenHeartbeatAtOnce registers many workers, each
+// sending its first heartbeat the moment registration answers, as workerd
+// does. Every one must be accepted: a worker told 401 or 404 registers
+// again, which rotates its credentials.
+func TestWorkers_RegisterThenHeartbeatAtOnce(t *testing.T) {
+	e := mustAPIEnv(t)
+	const n = 200
+	failed := map[int]int{}
+	for i := range n {
+		name := "w-" + strconv.Itoa(i)
+		reg := e.mustRegister(t, registerRequest(name), http.StatusCreated)
+		r := e.do(t, http.MethodPut, "/api/v1/workers/"+name+"/status", reg.Token, v1.StatusReport{Full: true})
+		if r.Code != http.StatusOK {
+			failed[r.Code]++
+		}
+	}
+	if len(failed) > 0 {
+		t.Errorf("first heartbeats refused right after registration, by code: %v of %d", failed, n)
+	}
+}
