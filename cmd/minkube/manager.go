@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/controllers/gitops"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/store"
@@ -31,6 +32,10 @@ type managerConfig struct {
 	workerTimeout time.Duration
 	rescheduleAft time.Duration
 	writeConfig   bool
+
+	manifestsDir    string
+	manifestsResync time.Duration
+	manifestsSettle time.Duration
 }
 
 func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
@@ -42,6 +47,9 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
 	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown")
 	f.DurationVar(&c.rescheduleAft, "reschedule-after", 30*time.Second, "a worker without heartbeats for this long has its tasks placed elsewhere (restartPolicy Never: Failed)")
 	f.BoolVar(&c.writeConfig, "write-config", true, "write ~/.minkube/config so mkctl reaches this manager with no flags")
+	f.StringVar(&c.manifestsDir, "manifests-dir", "", "directory of Task manifests (*.yaml, *.yml, recursively) that the store is kept in step with")
+	f.DurationVar(&c.manifestsResync, "manifests-resync", gitops.DefaultResync, "period of the full rescan of --manifests-dir")
+	f.DurationVar(&c.manifestsSettle, "manifests-settle", gitops.DefaultSettle, "how long --manifests-dir must be quiet after a change before it is applied")
 }
 
 func newManagerCommand() *cobra.Command {
@@ -71,6 +79,7 @@ type manager struct {
 	api       *apiserver.Server
 	sched     *scheduler.Controller
 	lifecycle *workers.Controller
+	gitops    *gitops.Controller // nil without --manifests-dir
 	listener  net.Listener
 	token     string
 	joinToken string
@@ -114,6 +123,15 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	pool := newWorkerPool()
 	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
 	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: log})
+	if cfg.manifestsDir != "" {
+		m.gitops, err = gitops.New(gitops.Options{State: m.state, Dir: cfg.manifestsDir,
+			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: log})
+		if err != nil {
+			db.Close()
+			l.Close()
+			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
+		}
+	}
 	m.api, err = apiserver.New(apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
 		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
@@ -160,6 +178,9 @@ func (m *manager) run(ctx context.Context) error {
 	run("store caches", m.state.Start)
 	run("scheduler", m.sched.Start)
 	run("worker lifecycle", m.lifecycle.Start)
+	if m.gitops != nil {
+		run("manifests directory sync", m.gitops.Start)
+	}
 	run("API server", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()

@@ -1,0 +1,108 @@
+package gitops
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// fileSig identifies one version of a file's content as well as stat can:
+// size, modification time and inode (a rename over the file changes it).
+// Timestamps are coarse (a few milliseconds), so a file named by an event
+// is read again whatever its signature says.
+type fileSig struct {
+	size  int64
+	mtime int64 // UnixNano
+	ino   uint64
+}
+
+func statSig(path string) (fileSig, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileSig{}, err
+	}
+	return fileSig{size: info.Size(), mtime: info.ModTime().UnixNano(), ino: inode(info)}, nil
+}
+
+func (s fileSig) modified() time.Time { return time.Unix(0, s.mtime) }
+
+// fileEntry is what the last read of a manifest file found.
+type fileEntry struct {
+	sig fileSig
+	// docs are the file's Tasks when it parsed; nil when it is empty or
+	// broken.
+	docs []v1.Document
+	// errs are the problems of a broken file; nil when it parsed.
+	errs v1.DocumentErrors
+}
+
+// readManifest reads a file, refusing one over v1.MaxManifestSize.
+func readManifest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, v1.MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > v1.MaxManifestSize {
+		return nil, fmt.Errorf("file is over the limit of %d bytes", v1.MaxManifestSize)
+	}
+	return data, nil
+}
+
+// parseEntry parses the content of the file rel into an entry. An empty
+// file (blank lines, comments and document markers only) declares no
+// Tasks; ParseManifests, which mkctl uses, calls that an error, since
+// applying nothing by hand is a mistake, but emptying a file in the
+// directory means deleting its Tasks.
+func parseEntry(rel string, sig fileSig, data []byte) *fileEntry {
+	e := &fileEntry{sig: sig}
+	if isEmptyManifest(data) {
+		return e
+	}
+	docs, err := v1.ParseManifests(rel, data)
+	if err != nil {
+		e.errs = documentErrors(rel, err)
+		return e
+	}
+	e.docs = docs
+	return e
+}
+
+// documentErrors turns a parse or read error into DocumentErrors.
+func documentErrors(rel string, err error) v1.DocumentErrors {
+	if derrs, ok := err.(v1.DocumentErrors); ok {
+		return derrs
+	}
+	return v1.DocumentErrors{{File: rel, Message: err.Error()}}
+}
+
+// isEmptyManifest reports whether data holds nothing but blank lines,
+// comments and "---" / "..." document markers.
+func isEmptyManifest(data []byte) bool {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		switch {
+		case len(line) == 0, line[0] == '#', string(line) == "...":
+		case bytes.HasPrefix(line, []byte("---")):
+			rest := line[3:]
+			if len(rest) > 0 && rest[0] != ' ' && rest[0] != '\t' {
+				return false // "---x" is text, not a marker
+			}
+			if rest = bytes.TrimSpace(rest); len(rest) > 0 && rest[0] != '#' {
+				return false // "--- x" starts a document with x
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}

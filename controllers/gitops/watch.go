@@ -1,0 +1,207 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fsnotify/fsnotify"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// dirID identifies the directory a watched path leads to: its real path
+// and inode. When either changes (a symbolic link was swapped, the
+// directory was removed and made again) the watch is added anew.
+type dirID struct {
+	real string
+	ino  uint64
+}
+
+// walkDirs lists the directories v1.ManifestFiles reads below root, root
+// included, each under the path ManifestFiles reaches it by: entries in
+// name order, dot-directories skipped, links followed, a real directory
+// listed once. Events then name files by the same paths ManifestFiles
+// returns. It lists what it can and returns the first error it met.
+func walkDirs(root string) (map[string]dirID, error) {
+	dirs := map[string]dirID{}
+	seen := map[string]bool{}
+	var first error
+	note := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	var visit func(dir string)
+	visit = func(dir string) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			note(err)
+			return
+		}
+		if seen[real] {
+			return
+		}
+		seen[real] = true
+		info, err := os.Stat(dir)
+		if err != nil {
+			note(err)
+			return
+		}
+		dirs[dir] = dirID{real: real, ino: inode(info)}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			note(err)
+			return
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			isDir := e.IsDir()
+			if e.Type()&fs.ModeSymlink != 0 {
+				info, err := os.Stat(path)
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // a dangling link
+				}
+				if err != nil {
+					note(err)
+					continue
+				}
+				isDir = info.IsDir()
+			}
+			if isDir {
+				visit(path)
+			}
+		}
+	}
+	visit(root)
+	return dirs, first
+}
+
+// syncWatches points the watcher at the directories the files are read
+// from now, and at the directory holding the manifests directory (to see
+// it appear, disappear or be swapped). It reports whether every
+// directory is watched.
+func (c *Controller) syncWatches() bool {
+	want, err := walkDirs(c.dir)
+	complete := err == nil
+	if err != nil {
+		c.log.Debug("listing the directories to watch", "err", err)
+	}
+	current := map[string]bool{}
+	for _, p := range c.watcher.WatchList() {
+		current[p] = true
+	}
+	for path := range c.watched {
+		id, ok := want[path]
+		if !ok || id != c.watched[path] || !current[path] {
+			if current[path] {
+				// The directory may be gone already; its watch then is too.
+				_ = c.watcher.Remove(path)
+			}
+			delete(c.watched, path)
+		}
+	}
+	for path, id := range want {
+		if _, ok := c.watched[path]; ok {
+			continue
+		}
+		if err := c.watcher.Add(path); err != nil {
+			c.log.Warn("cannot watch a directory; its changes are seen by polling", "dir", path, "every", c.opts.Poll, "err", err)
+			complete = false
+			continue
+		}
+		c.watched[path] = id
+	}
+	if c.parent != "" && !current[c.parent] {
+		if err := c.watcher.Add(c.parent); err != nil {
+			c.log.Debug("cannot watch the directory above the manifests directory", "dir", c.parent, "err", err)
+		}
+	}
+	dirs := make(map[string]bool, len(c.watched))
+	for path := range c.watched {
+		dirs[path] = true
+	}
+	c.mu.Lock()
+	c.dirs = dirs
+	c.mu.Unlock()
+	return complete
+}
+
+// eventScope says what an event asks a pass to read again.
+type eventScope int
+
+const (
+	ignoreEvent eventScope = iota
+	fileEvent              // the one file named
+	treeEvent              // every file below the path
+	allEvent               // everything
+)
+
+// classify decides what an fsnotify event means. Events only say "look
+// again": what a pass does depends on the files alone.
+func (c *Controller) classify(ev fsnotify.Event) (eventScope, string) {
+	name := filepath.Clean(ev.Name)
+	if name == c.dir {
+		return allEvent, c.dir // the directory itself came, went or was swapped
+	}
+	dir, base := filepath.Split(name)
+	dir = filepath.Clean(dir)
+	if dir == c.parent && c.parent != "" {
+		return ignoreEvent, "" // a neighbour of the manifests directory
+	}
+	if v1.IsManifestName(base) {
+		return fileEvent, name
+	}
+	c.mu.Lock()
+	watchedDir := c.dirs[name]
+	c.mu.Unlock()
+	if watchedDir {
+		return treeEvent, name // a directory being read went or moved
+	}
+	info, err := os.Lstat(name)
+	switch {
+	case err == nil && (info.IsDir() || info.Mode()&fs.ModeSymlink != 0):
+		// A new directory, or a link swapped: the files reached through
+		// it are beside it (name -> ..data/name) or below it.
+		return treeEvent, dir
+	case err != nil && strings.HasPrefix(base, ".."):
+		// The old side of an atomic "..data" swap, gone already.
+		return treeEvent, dir
+	}
+	return ignoreEvent, "" // dotfiles, swap and backup files, other files
+}
+
+// watchLoop turns fsnotify events into requests for a pass, until ctx
+// ends or the watcher closes.
+func (c *Controller) watchLoop(ctx context.Context, w *fsnotify.Watcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if scope, path := c.classify(ev); scope != ignoreEvent {
+				c.log.Debug("manifests changed", "path", ev.Name, "op", ev.Op.String())
+				c.notice(scope, path)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				c.log.Warn("file events were lost; reading the whole manifests directory again", "dir", c.dir)
+			} else {
+				c.log.Warn("watching the manifests directory", "dir", c.dir, "err", err)
+			}
+			c.notice(allEvent, c.dir)
+		}
+	}
+}
