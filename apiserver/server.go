@@ -160,6 +160,9 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
+	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)
+	s.handle(r, http.MethodPost, "/api/v1/workers/:name/uncordon", roleAdmin, s.uncordonWorker)
+	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
 	s.router = r
 }
 

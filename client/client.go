@@ -182,15 +182,18 @@ func (c *Client) DeleteTask(ctx context.Context, name string) (*v1.Task, error) 
 }
 
 // WatchTasks streams every change to the Tasks that match opts after
-// resourceVersion (usually a list's metadata.resourceVersion; "" means from
-// now on). The watch lasts until ctx ends, the server ends it, or Close is
-// called. It returns a Gone *v1.Status (IsGone) when resourceVersion is no
+// resourceVersion (usually a list's metadata.resourceVersion; "" and "0"
+// mean from now on, starting with an ADDED event for every Task, as in
+// Kubernetes). The watch lasts until ctx ends, the server ends it, or Close
+// is called. It returns a Gone *v1.Status (IsGone) when resourceVersion is no
 // longer kept; the Watcher's Next returns the same when the server ends the
 // watch for that reason later.
 func (c *Client) WatchTasks(ctx context.Context, resourceVersion string, opts ListOptions) (*Watcher[*v1.Task], error) {
 	q := opts.query()
 	q.Set("watch", "true")
-	if resourceVersion != "" {
+	// "0" is no revision to resume from: it asks for the current state,
+	// which a watch from now on starts with (every Task as ADDED).
+	if resourceVersion != "" && resourceVersion != "0" {
 		q.Set("resourceVersion", resourceVersion)
 	}
 	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: q})
@@ -355,4 +358,12 @@ func withTaskKind(task *v1.Task) *v1.Task {
 		t.Kind = v1.KindTask
 	}
 	return &t
+}
+
+// Readyz returns nil when the manager answers its readiness check: it has
+// loaded its state and serves reads and writes. A manager that is starting
+// answers with a ServiceUnavailable *v1.Status.
+func (c *Client) Readyz(ctx context.Context) error {
+	_, err := c.r.call(ctx, request{method: http.MethodGet, path: "/readyz", noAuth: true}, nil, 0)
+	return err
 }

@@ -21,6 +21,12 @@
 // 410 Gone status (IsGone reports it): list again and watch from the list's
 // resourceVersion.
 //
+// StreamTasks does that, and more, for a caller that follows Tasks for a
+// long time (mkctl get -w, wait, drain): it lists, watches, resumes the
+// watch from the last resourceVersion delivered when the stream breaks or
+// the manager restarts, and lists again on 410 Gone, handing the caller
+// the difference as ordinary events.
+//
 // # Configuration
 //
 // Config, LoadConfig, WriteConfig and Resolve read and write the small YAML

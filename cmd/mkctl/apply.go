@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
@@ -34,20 +35,34 @@ const (
 )
 
 func (c *cli) newApplyCommand() *cobra.Command {
-	var files fileOptions
-	var dryRun string
+	var (
+		files   fileOptions
+		dryRun  string
+		wait    bool
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE|DIR|- [-R] [--dry-run=server]",
+		Use:   "apply -f FILE|DIR|- [-R] [--dry-run=server] [--wait [--timeout 60s]]",
 		Short: "Create or update Tasks from manifest files",
 		Long: `Apply reads every document of every manifest first. If any document is
 invalid it applies none of them and prints every problem as
 "error: FILE: document N (Task "NAME"): FIELD: MESSAGE". Otherwise it applies
 each Task in order and prints "task/NAME created", "configured" or
-"unchanged".`,
+"unchanged".
+
+--dry-run=server has the manager validate each Task and say what it would
+do, storing nothing; for a Task it would change, the fields that would
+change follow, one per line.
+
+--wait then follows the applied Tasks until every one is Running (or has
+Succeeded), showing the count as it goes ("2/3 Running") on one line on a
+terminal and as plain lines otherwise. It exits 1 when a Task fails or the
+timeout passes first (--timeout 0: no limit).`,
 		Example: `  mkctl apply -f web.yaml
   mkctl apply -f manifests/ -R
   cat web.yaml | mkctl apply -f -
-  mkctl apply -f web.yaml --dry-run=server`,
+  mkctl apply -f web.yaml --dry-run=server
+  mkctl apply -f manifests/ --wait --timeout 2m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files.files) == 0 {
@@ -61,45 +76,76 @@ each Task in order and prints "task/NAME created", "configured" or
 			default:
 				return usageErrorf(cmd.CommandPath(), "--dry-run must be %q or %q, not %q", dryRunNone, dryRunServer, dryRun)
 			}
-			return c.apply(cmd.Context(), &files, dry)
+			if dry && wait {
+				return usageErrorf(cmd.CommandPath(), "--wait cannot be used with --dry-run: nothing is applied to wait for")
+			}
+			if timeout < 0 {
+				return usageErrorf(cmd.CommandPath(), "--timeout must not be negative")
+			}
+			applied, err := c.apply(cmd.Context(), &files, dry)
+			if err != nil || !wait {
+				return err
+			}
+			return c.waitRunning(cmd.Context(), applied, timeout)
 		},
 	}
 	files.addFlags(cmd, "apply")
-	cmd.Flags().StringVar(&dryRun, "dry-run", dryRunNone, `"server" has the manager validate each Task and report what it would do, storing nothing`)
+	cmd.Flags().StringVar(&dryRun, "dry-run", dryRunNone, `"server" has the manager validate each Task and report what it would change, storing nothing`)
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every applied Task is Running (or has finished)")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "with --wait: how long to wait; 0 means no limit")
 	return cmd
 }
 
-// apply applies every document, or none when any is invalid.
-func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) error {
+// apply applies every document, or none when any is invalid, and returns
+// the Tasks as stored.
+func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1.Task, error) {
 	docs, err := files.read(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	api, err := c.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"
 	}
+	var applied []*v1.Task
 	failed := false
 	for _, d := range docs {
-		_, result, err := api.ApplyTask(ctx, &d.Task, client.ApplyOptions{DryRun: dryRun})
+		var before *v1.Task
+		if dryRun {
+			if before, err = api.GetTask(ctx, d.Task.Metadata.Name); err != nil && !client.IsNotFound(err) {
+				if fatal(ctx, err) {
+					return nil, err
+				}
+				c.printDocumentError(d, err)
+				failed = true
+				continue
+			}
+		}
+		out, result, err := api.ApplyTask(ctx, &d.Task, client.ApplyOptions{DryRun: dryRun})
 		if err != nil {
 			if fatal(ctx, err) {
-				return err
+				return nil, err
 			}
 			c.printDocumentError(d, err)
 			failed = true
 			continue
 		}
 		fmt.Fprintf(c.out, "task/%s %s%s\n", d.Task.Metadata.Name, result, suffix)
+		if dryRun && result == client.Configured && before != nil {
+			for _, ch := range taskChanges(before, out) {
+				fmt.Fprintf(c.out, "  %s\n", ch)
+			}
+		}
+		applied = append(applied, out)
 	}
 	if failed {
-		return errReported
+		return nil, errReported
 	}
-	return nil
+	return applied, nil
 }
 
 // printDocumentError prints the manager's refusal of one document in the
@@ -117,4 +163,80 @@ func (c *cli) printDocumentError(d v1.Document, err error) {
 	}
 	de.Message = err.Error()
 	c.printError(de)
+}
+
+// waitRunning follows the applied Tasks until each is Running with its
+// latest spec, or has Succeeded or Failed, showing the count as it goes.
+// A Failed Task, one deleted meanwhile and the timeout are errors.
+func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.Duration) error {
+	if len(applied) == 0 {
+		return nil
+	}
+	prog := &progress{out: c.out, tty: isTerminal(c.out), width: terminalWidth(c.out)}
+	settled := map[string]bool{} // Tasks that failed or went, reported once
+	failed := false
+	var waiting []string
+	check := func(state map[string]*v1.Task) (bool, error) {
+		running, succeeded, failures := 0, 0, 0
+		waiting = waiting[:0]
+		for _, want := range applied {
+			name := want.Metadata.Name
+			t := state[name]
+			var bad string // why the Task will not run
+			switch {
+			case t == nil || t.Metadata.UID != want.Metadata.UID:
+				bad = "was deleted before it ran"
+			case t.Status.Phase == v1.PhaseFailed:
+				bad = "Failed: " + orNone(taskWhy(t))
+			}
+			switch {
+			case bad != "":
+				failures++
+				if !settled[name] {
+					settled[name] = true
+					failed = true
+					prog.report(c, fmt.Errorf("task/%s %s", name, bad))
+				}
+			case t.Status.Phase == v1.PhaseSucceeded:
+				succeeded++
+			case t.Status.Phase == v1.PhaseRunning && t.Metadata.DeletionTimestamp == nil &&
+				t.Status.ObservedGeneration >= want.Metadata.Generation:
+				running++
+			default:
+				waiting = append(waiting, name)
+			}
+		}
+		line := fmt.Sprintf("%d/%d Running", running, len(applied))
+		if succeeded > 0 {
+			line += fmt.Sprintf(", %d Succeeded", succeeded)
+		}
+		if failures > 0 {
+			line += fmt.Sprintf(", %d Failed", failures)
+		}
+		if prog.tty && len(waiting) > 0 {
+			t := state[waiting[0]]
+			detail := taskPhase(t)
+			if why := taskWhy(t); why != "" {
+				detail += ", " + why
+			}
+			line += fmt.Sprintf(" (waiting for %s: %s)", waiting[0], detail)
+		}
+		prog.show(line)
+		return len(waiting) == 0, nil
+	}
+	state, err := c.followTasks(ctx, timeout, check)
+	prog.end()
+	if errors.Is(err, errTimedOut) {
+		for _, name := range waiting {
+			c.printError(fmt.Errorf("timed out after %s waiting for task/%s to be Running: %s", timeout, name, taskState(state[name])))
+		}
+		return errReported
+	}
+	if err != nil {
+		return err
+	}
+	if failed {
+		return errReported
+	}
+	return nil
 }

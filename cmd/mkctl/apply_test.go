@@ -188,3 +188,137 @@ func TestApply_UsageErrors(t *testing.T) {
 		t.Errorf("the manager got %d requests, want none", n)
 	}
 }
+
+func TestApply_DryRunShowsChanges(t *testing.T) {
+	m := mustManager(t)
+	e := mustEnv(t)
+	mustWriteFile(t, filepath.Join(e.dir, "web.yaml"), webYAML)
+	e.mustSucceed(t, args(m, "apply", "-f", "web.yaml")...)
+	changed := strings.NewReplacer("nginx:1.27", "nginx:1.28", "labels: {app: web}", "labels: {app: web, tier: front}").Replace(webYAML)
+	mustWriteFile(t, filepath.Join(e.dir, "web.yaml"), changed+"---\n"+apiYAML)
+	out := e.mustSucceed(t, args(m, "apply", "-f", "web.yaml", "--dry-run=server")...)
+	want := `task/web configured (server dry run)
+  metadata.labels.tier: <none> -> "front"
+  spec.image: "nginx:1.27" -> "nginx:1.28"
+task/api created (server dry run)
+`
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	var stored v1.Task
+	var n int
+	m.with(func(f *fakeManager) { stored, n = *f.tasks["web"], len(f.tasks) })
+	if stored.Spec.Image != "nginx:1.27" || n != 1 {
+		t.Errorf("the dry run stored something: web has image %s, %d tasks", stored.Spec.Image, n)
+	}
+}
+
+func TestTaskChanges(t *testing.T) {
+	before := &v1.Task{Metadata: v1.ObjectMeta{Name: "a", Labels: map[string]string{"app": "a"}, Generation: 1},
+		Spec: v1.TaskSpec{Image: "x:1", Args: []string{"a", "b"}, Env: []v1.EnvVar{{Name: "A", Value: "1"}}}}
+	after := &v1.Task{Metadata: v1.ObjectMeta{Name: "a", Generation: 2},
+		Spec: v1.TaskSpec{Image: "x:1", Args: []string{"a"}, Env: []v1.EnvVar{{Name: "A", Value: "2"}}, RestartPolicy: v1.RestartNever}}
+	want := []string{
+		`metadata.labels.app: "a" -> <none>`,
+		`spec.args[1]: "b" -> <none>`,
+		`spec.env[0].value: "1" -> "2"`,
+		`spec.restartPolicy: <none> -> "Never"`,
+	}
+	if got := taskChanges(before, after); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("taskChanges =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := taskChanges(before, before); len(got) != 0 {
+		t.Errorf("no change reported %v", got)
+	}
+}
+
+// runningSoon plays the scheduler and the worker: each applied Task is
+// Scheduled, then Running at its generation, except those in fail, which
+// fail.
+func runningSoon(m *fakeManager, fail ...string) func(string) {
+	return func(name string) {
+		var gen int64
+		m.with(func(f *fakeManager) { gen = f.tasks[name].Metadata.Generation })
+		m.setStatus(name, v1.TaskStatus{Phase: v1.PhaseScheduled, Worker: "worker-1", ObservedGeneration: gen})
+		if slices.Contains(fail, name) {
+			code := int32(1)
+			m.setStatus(name, v1.TaskStatus{Phase: v1.PhaseFailed, Worker: "worker-1", ObservedGeneration: gen, ExitCode: &code, Reason: v1.ReasonError, Message: "boom"})
+			return
+		}
+		m.setStatus(name, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "worker-1", ObservedGeneration: gen})
+	}
+}
+
+func TestApply_Wait(t *testing.T) {
+	progressLine := regexp.MustCompile(`^(\d)/2 Running(, 1 Failed)?$`)
+	tests := []struct {
+		name     string
+		fail     []string
+		noStatus bool
+		extra    []string
+		wantCode int
+		wantLast string
+		wantErr  string
+	}{
+		{name: "all running", wantLast: "2/2 Running"},
+		{name: "one fails", fail: []string{"api"}, wantCode: 1, wantLast: "1/2 Running, 1 Failed", wantErr: "error: task/api Failed: exit code 1; Error: boom\n"},
+		{
+			name: "timeout", noStatus: true, extra: []string{"--timeout", "300ms"}, wantCode: 1, wantLast: "0/2 Running",
+			wantErr: "error: timed out after 300ms waiting for task/web to be Running: it is Pending\nerror: timed out after 300ms waiting for task/api to be Running: it is Pending\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustManager(t)
+			if !tt.noStatus {
+				m.with(func(f *fakeManager) { f.afterPut = runningSoon(m, tt.fail...) })
+			}
+			e := mustEnv(t)
+			mustWriteFile(t, filepath.Join(e.dir, "m.yaml"), webYAML+"---\n"+apiYAML)
+			res := e.mustRun(t, args(m, append([]string{"apply", "-f", "m.yaml", "--wait"}, tt.extra...)...)...)
+			lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+			if res.code != tt.wantCode || res.stderr != tt.wantErr || len(lines) < 3 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q", res.code, res.stdout, res.stderr, tt.wantCode, tt.wantErr)
+			}
+			if lines[0] != "task/web created" || lines[1] != "task/api created" {
+				t.Errorf("apply lines %q", lines[:2])
+			}
+			// Piped, progress comes as plain lines, one per change, counting up.
+			last := -1
+			for _, l := range lines[2:] {
+				sub := progressLine.FindStringSubmatch(l)
+				if sub == nil {
+					t.Errorf("progress line %q", l)
+					continue
+				}
+				if n := int(sub[1][0] - '0'); n < last {
+					t.Errorf("progress went back: %q", lines[2:])
+				} else {
+					last = n
+				}
+			}
+			if got := lines[len(lines)-1]; got != tt.wantLast {
+				t.Errorf("last line %q, want %q", got, tt.wantLast)
+			}
+		})
+	}
+	t.Run("with a dry run", func(t *testing.T) {
+		res := mustEnv(t).mustFail(t, "apply", "-f", "x.yaml", "--wait", "--dry-run=server")
+		if res.stderr != "error: --wait cannot be used with --dry-run: nothing is applied to wait for\nSee 'mkctl apply --help' for usage.\n" {
+			t.Errorf("stderr %q", res.stderr)
+		}
+	})
+}
+
+func TestProgress(t *testing.T) {
+	var b strings.Builder
+	p := &progress{out: &b, tty: true, width: 20}
+	p.show("0/2 Running")
+	p.show("0/2 Running")
+	p.show("1/2 Running (waiting for api: Scheduled)")
+	p.end()
+	want := "\r\x1b[K0/2 Running\r\x1b[K1/2 Running (wai...\n" // cut to fit 20 columns
+	if b.String() != want {
+		t.Errorf("terminal output %q, want %q", b.String(), want)
+	}
+}

@@ -2,30 +2,46 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
 	"github.com/spf13/cobra"
 )
 
 func (c *cli) newDeleteCommand() *cobra.Command {
-	var files fileOptions
+	var (
+		files    fileOptions
+		selector string
+		wait     bool
+		timeout  time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:   "delete (task NAME... | -f FILE|DIR|- [-R])",
-		Short: "Delete Tasks by name or by manifest",
-		Long: `Delete asks the manager to delete each Task named, or each Task the
-manifests define, and prints "task/NAME deleted". The delete is graceful:
-the Task is gone once its container has stopped. A Task that does not exist
-is reported as an error; the others are still deleted.`,
+		Use:   "delete (task NAME... | tasks -l SELECTOR | -f FILE|DIR|- [-R]) [--wait [--timeout 60s]]",
+		Short: "Delete Tasks by name, label or manifest",
+		Long: `Delete asks the manager to delete each Task named, each Task the label
+selector matches, or each Task the manifests define, and prints
+"task/NAME deleted". The delete is graceful: the Task is gone once its
+container has stopped; --wait waits until then (--timeout 0: no limit).
+A Task that does not exist is reported as an error; the others are still
+deleted.`,
 		Example: `  mkctl delete task web api
+  mkctl delete tasks -l app=web --wait
   mkctl delete -f web.yaml
   mkctl get tasks -l app=web -o name | xargs mkctl delete`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			path := cmd.CommandPath()
+			if timeout < 0 {
+				return usageErrorf(path, "--timeout must not be negative")
+			}
 			var names []string
 			switch {
-			case len(files.files) > 0 && len(args) > 0:
-				return usageErrorf(cmd.CommandPath(), "give either task NAME... or -f, not both")
+			case len(files.files) > 0 && (len(args) > 0 || selector != ""):
+				return usageErrorf(path, "give only one of task NAME..., -l SELECTOR and -f")
 			case len(files.files) == 0 && len(args) == 0:
-				return usageErrorf(cmd.CommandPath(), "must specify task NAME... or -f FILE|DIR|-")
+				return usageErrorf(path, "must specify task NAME..., tasks -l SELECTOR or -f FILE|DIR|-")
 			case len(files.files) > 0:
 				docs, err := files.read(c)
 				if err != nil {
@@ -35,42 +51,113 @@ is reported as an error; the others are still deleted.`,
 					names = append(names, d.Task.Metadata.Name)
 				}
 			default:
-				kind, n, err := parseResourceArgs(cmd.CommandPath(), args, kindTask)
+				kind, n, err := parseResourceArgs(path, args, kindTask)
 				if err != nil {
 					return err
 				}
-				if len(n) == 0 {
-					return usageErrorf(cmd.CommandPath(), "must specify the names of the %ss to delete, or -f", kind)
+				switch {
+				case len(n) > 0 && selector != "":
+					return usageErrorf(path, "names and a selector (-l) cannot be used together")
+				case len(n) == 0 && selector == "":
+					return usageErrorf(path, "must specify the names of the %ss to delete, -l or -f", kind)
+				case len(n) == 0:
+					sel, _, err := parseSelector(selector)
+					if err != nil {
+						return err
+					}
+					if n, err = c.selectTasks(cmd.Context(), sel); err != nil || len(n) == 0 {
+						return err
+					}
 				}
 				names = n
 			}
-			return c.deleteTasks(cmd.Context(), names)
+			deleted, err := c.deleteTasks(cmd.Context(), names)
+			if wait && len(deleted) > 0 {
+				if werr := c.waitDeleted(cmd.Context(), deleted, timeout); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
 		},
 	}
 	files.addFlags(cmd, "delete")
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "label selector of the Tasks to delete, e.g. app=web")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the Tasks are gone (their containers stopped)")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "with --wait: how long to wait; 0 means no limit")
 	return cmd
 }
 
-// deleteTasks deletes each Task named, going on after one that fails.
-func (c *cli) deleteTasks(ctx context.Context, names []string) error {
+// selectTasks returns the names of the Tasks that selector matches, or
+// says on stderr that there are none.
+func (c *cli) selectTasks(ctx context.Context, selector string) ([]string, error) {
 	api, err := c.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	list, err := api.ListTasks(ctx, client.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	if len(list.Items) == 0 {
+		fmt.Fprintln(c.errOut, "No tasks found.")
+		return nil, nil
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, t := range list.Items {
+		names = append(names, t.Metadata.Name)
+	}
+	return names, nil
+}
+
+// deleteTasks deletes each Task named, going on after one that fails, and
+// returns those it deleted.
+func (c *cli) deleteTasks(ctx context.Context, names []string) ([]*v1.Task, error) {
+	api, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	var deleted []*v1.Task
 	failed := false
 	for _, name := range names {
-		if _, err := api.DeleteTask(ctx, name); err != nil {
+		t, err := api.DeleteTask(ctx, name)
+		if err != nil {
 			if fatal(ctx, err) {
-				return err
+				return nil, err
 			}
 			c.printError(notFound(kindTask, name, err))
 			failed = true
 			continue
 		}
 		fmt.Fprintf(c.out, "task/%s deleted\n", name)
+		deleted = append(deleted, t)
 	}
 	if failed {
+		return deleted, errReported
+	}
+	return deleted, nil
+}
+
+// waitDeleted waits until every Task deleted is gone.
+func (c *cli) waitDeleted(ctx context.Context, deleted []*v1.Task, timeout time.Duration) error {
+	gone := func(state map[string]*v1.Task, d *v1.Task) bool {
+		t := state[d.Metadata.Name]
+		return t == nil || t.Metadata.UID != d.Metadata.UID
+	}
+	state, err := c.followTasks(ctx, timeout, func(state map[string]*v1.Task) (bool, error) {
+		for _, d := range deleted {
+			if !gone(state, d) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if errors.Is(err, errTimedOut) {
+		for _, d := range deleted {
+			if !gone(state, d) {
+				c.printError(fmt.Errorf("timed out after %s waiting for task/%s to be deleted: %s", timeout, d.Metadata.Name, taskState(state[d.Metadata.Name])))
+			}
+		}
 		return errReported
 	}
-	return nil
+	return err
 }

@@ -1,22 +1,46 @@
 // Mkctl is the command-line client of a Minkube cluster: it applies Task
-// manifests, lists and deletes Tasks, and shows workers.
+// manifests, lists, watches, describes and deletes Tasks, prints their
+// logs and events, waits for them, and cordons and drains workers.
 //
 // Usage:
 //
-//	mkctl apply -f FILE|DIR|- [-R] [--dry-run=server]
-//	mkctl get tasks|task NAME...|workers|worker NAME... [-o wide|json|yaml|name] [-l SELECTOR] [--no-headers]
-//	mkctl delete task NAME... | -f FILE|DIR|- [-R]
+//	mkctl apply -f FILE|DIR|- [-R] [--dry-run=server] [--wait [--timeout 60s]]
+//	mkctl get tasks|task NAME...|workers|worker NAME...|events [--task NAME]
+//	          [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]
+//	mkctl describe task|worker [NAME...] [-l SELECTOR]
+//	mkctl delete task NAME... | tasks -l SELECTOR | -f FILE|DIR|- [-R] [--wait [--timeout 60s]]
+//	mkctl logs TASK [-f] [--tail N]
+//	mkctl wait task/NAME... --for=phase=PHASE|condition=TYPE[=True|False]|delete [--timeout 60s]
+//	mkctl cordon|uncordon WORKER...
+//	mkctl drain WORKER [--timeout 60s]
 //	mkctl version [--client]
 //
 // The manager is found through --server, then $MINKUBE_SERVER, then the
 // server: line of ~/.minkube/config, then http://127.0.0.1:7070; the token
 // through --token, $MINKUBE_TOKEN, then the token: line of the same file.
 //
-// Every error is one line on standard error that starts with "error: ",
-// and the exit status is 1; success exits 0.
+// Every error is one line on standard error that starts with "error: "
+// (a usage mistake adds a pointer to the command's help), and the exit
+// status is 1; success exits 0.
 //
-// The layout: main.go runs the root command and reports errors; one file per
-// command (apply.go, get.go, delete.go, version.go) builds its cobra command
-// and does its work through the client package; printers.go holds the
-// tables and the json, yaml and name output every command shares.
+// # Following the cluster
+//
+// get -w, wait, apply --wait, delete --wait and drain follow Tasks through
+// the manager's watch API with client.StreamTasks, which resumes the watch
+// where it left off when the connection breaks or the manager restarts,
+// and lists again when the manager no longer holds that far back. get -w
+// on workers and events polls once a second: the manager has no watch for
+// them.
+//
+// # Layout
+//
+// main.go runs the root command and reports errors; root.go assembles the
+// commands and parses TYPE NAME arguments; one file per command (apply.go,
+// get.go, describe.go, delete.go, logs.go, wait.go, placement.go for
+// cordon, uncordon and drain, version.go) builds its cobra command and does
+// its work through the client package. printers.go holds the tables and the
+// json, yaml and name output every command shares; watch.go the -w output;
+// follow.go the Task following and progress line that waiting commands
+// share; diff.go the field changes a server dry run shows; selector.go the
+// label selector check.
 package main

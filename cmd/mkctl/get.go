@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
 	"github.com/spf13/cobra"
@@ -15,45 +17,80 @@ type getOptions struct {
 	output    string
 	selector  string
 	noHeaders bool
+	watch     bool
+	task      string
 }
 
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...) [-o wide|json|yaml|name] [-l SELECTOR] [--no-headers]",
-		Short: "Show Tasks or workers",
-		Long: `Get lists Tasks or workers, or shows those named, as a table (-o wide adds
-columns), as JSON or YAML (one object when one was named, a TaskList or
-WorkerList otherwise), or as TYPE/NAME lines (-o name).`,
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
+		Short: "Show Tasks, workers or events",
+		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
+adds columns), as JSON or YAML (one object when one was named, a TaskList,
+WorkerList or EventList otherwise), or as TYPE/NAME lines (-o name).
+
+-l selects by label, in Kubernetes selector syntax (app=web, tier!=db,
+env in (prod,staging), !canary).
+
+-w prints the list, then a line for every change until interrupted. Tasks
+are followed through the manager's watch API; the watch resumes where it
+left off when the connection breaks or the manager restarts. Workers and
+events are polled every second.`,
 		Example: `  mkctl get tasks
   mkctl get tasks -l app=web -o wide
   mkctl get task web -o yaml
-  mkctl get workers`,
+  mkctl get tasks -w
+  mkctl get workers
+  mkctl get events --task web`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kind, names, err := parseResourceArgs(cmd.CommandPath(), args, kindTask, kindWorker)
+			path := cmd.CommandPath()
+			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent)
 			if err != nil {
 				return err
 			}
 			format, err := parseOutput(o.output)
 			if err != nil {
-				return &usageError{commandPath: cmd.CommandPath(), err: err}
+				return &usageError{commandPath: path, err: err}
 			}
 			if len(names) > 0 && o.selector != "" {
-				return usageErrorf(cmd.CommandPath(), "names and a selector (-l) cannot be used together")
+				return usageErrorf(path, "names and a selector (-l) cannot be used together")
 			}
-			if kind == kindWorker && o.selector != "" {
-				return usageErrorf(cmd.CommandPath(), "workers cannot be selected by label (-l)")
+			selector, sel, err := parseSelector(o.selector)
+			if err != nil {
+				return err
+			}
+			if o.task != "" && kind != kindEvent {
+				return usageErrorf(path, "--task applies to events only")
 			}
 			p := printer{format: format, noHeaders: o.noHeaders, now: time.Now()}
-			if kind == kindWorker {
-				return c.getWorkers(cmd.Context(), p, names)
+			ctx := cmd.Context()
+			switch kind {
+			case kindEvent:
+				if len(names) > 0 || o.selector != "" {
+					return usageErrorf(path, "events are chosen with --task NAME, not by name or label")
+				}
+				if o.watch {
+					return c.watchEvents(ctx, p, o.task)
+				}
+				return c.getEvents(ctx, p, o.task)
+			case kindWorker:
+				if o.watch {
+					return c.watchWorkers(ctx, p, names, sel)
+				}
+				return c.getWorkers(ctx, p, names, sel)
 			}
-			return c.getTasks(cmd.Context(), p, names, o.selector)
+			if o.watch {
+				return c.watchTasks(ctx, p, names, selector)
+			}
+			return c.getTasks(ctx, p, names, selector)
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json, yaml or name")
-	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "label selector of the Tasks to list, e.g. app=web,tier!=db")
+	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "label selector, e.g. app=web,tier!=db")
 	cmd.Flags().BoolVar(&o.noHeaders, "no-headers", false, "print tables without their header line")
+	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a line for every change until interrupted")
+	cmd.Flags().StringVar(&o.task, "task", "", "with events: only the events about this Task")
 	return cmd
 }
 
@@ -73,18 +110,12 @@ func (c *cli) getTasks(ctx context.Context, p printer, names []string, selector 
 		}
 		return p.printTasks(c.out, list, false)
 	}
+	tasks, failed, err := fetchNamed(ctx, c, kindTask, names, api.GetTask)
+	if err != nil {
+		return err
+	}
 	list := &v1.TaskList{}
-	failed := false
-	for _, name := range names {
-		t, err := api.GetTask(ctx, name)
-		if err != nil {
-			if fatal(ctx, err) {
-				return err
-			}
-			c.printError(notFound(kindTask, name, err))
-			failed = true
-			continue
-		}
+	for _, t := range tasks {
 		list.Items = append(list.Items, *t)
 	}
 	if len(list.Items) > 0 {
@@ -98,8 +129,9 @@ func (c *cli) getTasks(ctx context.Context, p printer, names []string, selector 
 	return nil
 }
 
-// getWorkers prints the workers named, or all of them.
-func (c *cli) getWorkers(ctx context.Context, p printer, names []string) error {
+// getWorkers prints the workers named, or all those sel matches (the
+// manager does not filter workers; mkctl does).
+func (c *cli) getWorkers(ctx context.Context, p printer, names []string, sel labels.Selector) error {
 	api, err := c.client()
 	if err != nil {
 		return err
@@ -109,23 +141,18 @@ func (c *cli) getWorkers(ctx context.Context, p printer, names []string) error {
 		if err != nil {
 			return err
 		}
+		list.Items = matchingWorkers(list.Items, sel)
 		if c.noneFound(p, len(list.Items), "workers") {
 			return nil
 		}
 		return p.printWorkers(c.out, list, false)
 	}
+	workers, failed, err := fetchNamed(ctx, c, kindWorker, names, api.GetWorker)
+	if err != nil {
+		return err
+	}
 	list := &v1.WorkerList{}
-	failed := false
-	for _, name := range names {
-		w, err := api.GetWorker(ctx, name)
-		if err != nil {
-			if fatal(ctx, err) {
-				return err
-			}
-			c.printError(notFound(kindWorker, name, err))
-			failed = true
-			continue
-		}
+	for _, w := range workers {
 		list.Items = append(list.Items, *w)
 	}
 	if len(list.Items) > 0 {
@@ -137,6 +164,56 @@ func (c *cli) getWorkers(ctx context.Context, p printer, names []string) error {
 		return errReported
 	}
 	return nil
+}
+
+// matchingWorkers keeps the workers whose labels sel matches.
+func matchingWorkers(items []v1.Worker, sel labels.Selector) []v1.Worker {
+	if sel == nil || sel.Empty() {
+		return items
+	}
+	out := items[:0]
+	for _, w := range items {
+		if sel.Matches(labels.Set(w.Metadata.Labels)) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// getEvents prints the recorded events, or those about one Task.
+func (c *cli) getEvents(ctx context.Context, p printer, task string) error {
+	api, err := c.client()
+	if err != nil {
+		return err
+	}
+	list, err := api.ListEvents(ctx, task)
+	if err != nil {
+		return err
+	}
+	if c.noneFound(p, len(list.Items), "events") {
+		return nil
+	}
+	return p.printEvents(c.out, list)
+}
+
+// fetchNamed gets each object named with get, in order, printing an error
+// line for each that cannot be got and going on; failed says one could
+// not. It stops at an error that makes further requests pointless (see
+// fatal) and returns it.
+func fetchNamed[T any](ctx context.Context, c *cli, kind string, names []string, get func(context.Context, string) (*T, error)) (objs []*T, failed bool, err error) {
+	for _, name := range names {
+		obj, err := get(ctx, name)
+		if err != nil {
+			if fatal(ctx, err) {
+				return nil, false, err
+			}
+			c.printError(notFound(kind, name, err))
+			failed = true
+			continue
+		}
+		objs = append(objs, obj)
+	}
+	return objs, failed, nil
 }
 
 // noneFound reports whether a table would be empty, and then says so on

@@ -139,8 +139,8 @@ func TestGetTasks_Objects(t *testing.T) {
 		if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "get", "tasks", "-o", "json")...)), &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.Kind != v1.KindTaskList || len(got.Items) != 3 || got.Metadata.ResourceVersion != "7" {
-			t.Errorf("got %+v, want a TaskList of three at resourceVersion 7", got)
+		if got.Kind != v1.KindTaskList || len(got.Items) != 3 || got.Metadata.ResourceVersion != m.revision() {
+			t.Errorf("got %+v, want a TaskList of three at resourceVersion %s", got, m.revision())
 		}
 	})
 	t.Run("json, several names", func(t *testing.T) {
@@ -202,7 +202,7 @@ func TestGetTasks_Errors(t *testing.T) {
 		{name: "bad output", args: []string{"get", "tasks", "-o", "xml"}, wantStderr: "error: unknown output format \"xml\": use wide, json, yaml or name\nSee 'mkctl get --help' for usage.\n"},
 		{name: "names and selector", args: []string{"get", "task", "web", "-l", "app=web"}, wantStderr: "error: names and a selector (-l) cannot be used together\nSee 'mkctl get --help' for usage.\n"},
 		{name: "unknown flag", args: []string{"get", "tasks", "--bogus"}, wantStderr: "error: unknown flag: --bogus\nSee 'mkctl get --help' for usage.\n"},
-		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks or workers\nSee 'mkctl get --help' for usage.\n"},
+		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks, workers or events\nSee 'mkctl get --help' for usage.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,4 +299,50 @@ func TestGetWorkers(t *testing.T) {
 			t.Errorf("stderr = %q", res.stderr)
 		}
 	})
+}
+
+func TestGet_Selectors(t *testing.T) {
+	m := mustManager(t)
+	mustTasks(t, m)
+	created := time.Now()
+	m.setWorkers([]v1.Worker{
+		{Metadata: v1.ObjectMeta{Name: "w1", Labels: map[string]string{"disk": "ssd"}, CreationTimestamp: &created}},
+		{Metadata: v1.ObjectMeta{Name: "w2", Labels: map[string]string{"disk": "hdd"}, CreationTimestamp: &created}},
+		{Metadata: v1.ObjectMeta{Name: "w3", CreationTimestamp: &created}},
+	})
+	e := mustEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "workers by label", args: []string{"get", "workers", "-l", "disk=ssd", "-o", "name"}, want: "worker/w1\n"},
+		{name: "workers by set", args: []string{"get", "workers", "-l", "disk in (ssd,hdd)", "-o", "name"}, want: "worker/w1\nworker/w2\n"},
+		{name: "workers without a label", args: []string{"get", "workers", "-l", "!disk", "-o", "name"}, want: "worker/w3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if out := e.mustSucceed(t, args(m, tt.args...)...); out != tt.want {
+				t.Errorf("stdout %q, want %q", out, tt.want)
+			}
+		})
+	}
+	t.Run("tasks: the selector goes to the manager", func(t *testing.T) {
+		e.mustSucceed(t, args(m, "get", "tasks", "-l", "app=web", "-o", "name")...)
+		if q := m.lastQuery(); q != "labelSelector=app%3Dweb" {
+			t.Errorf("query %q", q)
+		}
+	})
+	for _, bad := range []string{"a in (b", "=x", "app=web,,", "app in"} {
+		t.Run("bad "+bad, func(t *testing.T) {
+			_, _, before := m.recorded()
+			res := e.mustFail(t, args(m, "get", "tasks", "-l", bad)...)
+			if !strings.HasPrefix(res.stderr, "error: bad label selector \""+bad+"\": ") || strings.Count(res.stderr, "\n") != 1 {
+				t.Errorf("stderr %q, want one line naming the selector", res.stderr)
+			}
+			if _, _, after := m.recorded(); after != before {
+				t.Errorf("a bad selector was sent to the manager")
+			}
+		})
+	}
 }

@@ -126,8 +126,11 @@ func (c *cli) printError(err error) {
 }
 
 // explain adds what a person needs to act on errors whose cause is the
-// setup rather than the command.
+// setup rather than the command, and words an interrupt (Ctrl-C) as one.
 func (c *cli) explain(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted")
+	}
 	if !client.IsUnauthorized(err) || c.api == nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,35 +98,72 @@ type put struct {
 	Task   v1.Task
 }
 
+// watchEvent is one entry of the fake's watch history.
+type watchEvent struct {
+	typ  v1.WatchEventType
+	task v1.Task
+}
+
 // fakeManager serves the parts of the manager API that mkctl uses, from
-// memory, and records what was written.
+// memory, and records what was written. Every change to its Tasks moves
+// its revision and is kept, so that watches replay from any revision.
 type fakeManager struct {
 	*httptest.Server
 	mu       sync.Mutex
 	tasks    map[string]*v1.Task
 	workers  []v1.Worker
+	events   []v1.Event
 	puts     []put
 	deletes  []string
+	actions  []string
 	queries  []string
 	requests int
 	// invalid, when set, makes every PUT answer 422 with these causes.
 	invalid []v1.StatusCause
+
+	rv      int64
+	history map[int64]watchEvent
+	changed chan struct{} // closed and replaced on every change
+	stop    chan struct{} // closed to end every open watch and log stream
+	watches int
+	lists   int
+	// goneNext makes the next watch answer 410 Gone.
+	goneNext bool
+	// graceful makes deletes set deletionTimestamp; finishDelete removes.
+	graceful bool
+	// afterPut, when set, is called (unlocked, in a goroutine) after each
+	// stored PUT: it plays the scheduler and the worker.
+	afterPut func(name string)
+	// placeOn, when set, is where drain's unassigned tasks land.
+	placeOn string
+
+	logLines []string
+	logMore  chan string // more lines for followers; closed: the container stopped
+	logQuery string
 }
 
 func mustManager(t *testing.T) *fakeManager {
 	t.Helper()
-	f := &fakeManager{tasks: map[string]*v1.Task{}}
+	f := &fakeManager{tasks: map[string]*v1.Task{}, history: map[int64]watchEvent{},
+		changed: make(chan struct{}), stop: make(chan struct{}), logMore: make(chan string, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/tasks", f.listTasks)
 	mux.HandleFunc("GET /api/v1/tasks/{name}", f.getTask)
 	mux.HandleFunc("PUT /api/v1/tasks/{name}", f.putTask)
 	mux.HandleFunc("DELETE /api/v1/tasks/{name}", f.deleteTask)
+	mux.HandleFunc("GET /api/v1/tasks/{name}/logs", f.taskLogs)
+	mux.HandleFunc("GET /api/v1/events", f.listEvents)
 	mux.HandleFunc("GET /api/v1/workers", f.listWorkers)
 	mux.HandleFunc("GET /api/v1/workers/{name}", f.getWorker)
+	mux.HandleFunc("POST /api/v1/workers/{name}/{action}", f.workerAction)
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"version": "v9.9.9", "gitCommit": "abc123", "goVersion": "go1.26"})
 	})
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		f.mu.Lock()
 		f.requests++
 		f.queries = append(f.queries, r.URL.RawQuery)
@@ -135,7 +174,10 @@ func mustManager(t *testing.T) *fakeManager {
 		}
 		mux.ServeHTTP(w, r)
 	}))
-	t.Cleanup(f.Close)
+	t.Cleanup(func() {
+		f.breakStreams()
+		f.Close()
+	})
 	return f
 }
 
@@ -153,17 +195,119 @@ func writeStatus(w http.ResponseWriter, code int, reason v1.StatusReason, msg st
 	writeJSON(w, code, st)
 }
 
-func (f *fakeManager) listTasks(w http.ResponseWriter, r *http.Request) {
+// selects is the fake's label selector: "k=v" or nothing.
+func selects(selector string, t *v1.Task) bool {
+	k, v, _ := strings.Cut(selector, "=")
+	return k == "" || t.Metadata.Labels[k] == v
+}
+
+// setLocked stores t as a change at a new revision.
+func (f *fakeManager) setLocked(t v1.Task) {
+	f.rv++
+	t.Metadata.ResourceVersion = strconv.FormatInt(f.rv, 10)
+	if t.Metadata.UID == "" {
+		t.Metadata.UID = "uid-" + t.Metadata.Name
+	}
+	typ := v1.Modified
+	if _, ok := f.tasks[t.Metadata.Name]; !ok {
+		typ = v1.Added
+	}
+	f.tasks[t.Metadata.Name] = &t
+	f.history[f.rv] = watchEvent{typ: typ, task: t}
+	f.notifyLocked()
+}
+
+// removeLocked deletes the named Task as a change at a new revision.
+func (f *fakeManager) removeLocked(name string) {
+	t, ok := f.tasks[name]
+	if !ok {
+		return
+	}
+	delete(f.tasks, name)
+	f.rv++
+	last := *t
+	last.Metadata.ResourceVersion = strconv.FormatInt(f.rv, 10)
+	f.history[f.rv] = watchEvent{typ: v1.Deleted, task: last}
+	f.notifyLocked()
+}
+
+func (f *fakeManager) notifyLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// breakStreams ends every open watch and log stream, as a manager that
+// stops does; later ones are served again.
+func (f *fakeManager) breakStreams() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k, v, _ := strings.Cut(r.URL.Query().Get("labelSelector"), "=")
-	list := v1.TaskList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList}, Metadata: v1.ListMeta{ResourceVersion: "7"}}
+	close(f.stop)
+	f.stop = make(chan struct{})
+}
+
+func (f *fakeManager) listTasks(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("watch") == "true" {
+		f.watchTasks(w, r)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	q := r.URL.Query()
+	list := v1.TaskList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList}, Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(f.rv, 10)}}
 	for _, name := range slices.Sorted(maps.Keys(f.tasks)) {
-		if t := f.tasks[name]; k == "" || t.Metadata.Labels[k] == v {
+		t := f.tasks[name]
+		if selects(q.Get("labelSelector"), t) && (q.Get("worker") == "" || q.Get("worker") == t.Status.Worker) {
 			list.Items = append(list.Items, *t)
 		}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// watchTasks replays the changes after resourceVersion, then streams new
+// ones until the client goes or breakStreams.
+func (f *fakeManager) watchTasks(w http.ResponseWriter, r *http.Request) {
+	sent, _ := strconv.ParseInt(r.URL.Query().Get("resourceVersion"), 10, 64)
+	selector := r.URL.Query().Get("labelSelector")
+	f.mu.Lock()
+	f.watches++
+	gone := f.goneNext
+	f.goneNext = false
+	stop := f.stop
+	f.mu.Unlock()
+	if gone {
+		writeStatus(w, http.StatusGone, v1.StatusReasonGone, "too old resource version", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	enc := json.NewEncoder(w)
+	for {
+		f.mu.Lock()
+		var out []watchEvent
+		for ; sent < f.rv; sent++ {
+			if ev, ok := f.history[sent+1]; ok && selects(selector, &ev.task) {
+				out = append(out, ev)
+			}
+		}
+		changed := f.changed
+		f.mu.Unlock()
+		for _, ev := range out {
+			if enc.Encode(v1.WatchEvent[*v1.Task]{Type: ev.typ, Object: &ev.task}) != nil {
+				return
+			}
+		}
+		_ = rc.Flush()
+		select {
+		case <-changed:
+		case <-stop:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
 }
 
 func (f *fakeManager) getTask(w http.ResponseWriter, r *http.Request) {
@@ -184,27 +328,40 @@ func (f *fakeManager) putTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	dry := r.URL.Query().Get("dryRun") == "All"
 	f.puts = append(f.puts, put{Name: r.PathValue("name"), DryRun: dry, Task: in})
 	if f.invalid != nil {
 		writeStatus(w, http.StatusUnprocessableEntity, v1.StatusReasonInvalid, fmt.Sprintf("Task %q is invalid", in.Metadata.Name), f.invalid)
+		f.mu.Unlock()
 		return
 	}
 	result, code := "created", http.StatusCreated
+	out := in
+	now := time.Now()
+	out.Metadata.CreationTimestamp = &now
+	out.Metadata.Generation = 1
 	if old, ok := f.tasks[in.Metadata.Name]; ok {
 		result, code = "configured", http.StatusOK
+		out = *old
+		out.Metadata.Labels = in.Metadata.Labels
 		if reflect.DeepEqual(old.Spec, in.Spec) && reflect.DeepEqual(old.Metadata.Labels, in.Metadata.Labels) {
 			result = "unchanged"
+		} else if !reflect.DeepEqual(old.Spec, in.Spec) {
+			out.Spec = in.Spec
+			out.Metadata.Generation++
 		}
 	}
-	if !dry {
-		now := time.Now()
-		in.Metadata.CreationTimestamp = &now
-		f.tasks[in.Metadata.Name] = &in
+	if !dry && result != "unchanged" {
+		f.setLocked(out)
+		out = *f.tasks[in.Metadata.Name]
 	}
+	after := f.afterPut
+	f.mu.Unlock()
 	w.Header().Set("Minkube-Apply-Result", result)
-	writeJSON(w, code, in)
+	writeJSON(w, code, out)
+	if after != nil && !dry {
+		go after(in.Metadata.Name)
+	}
 }
 
 func (f *fakeManager) deleteTask(w http.ResponseWriter, r *http.Request) {
@@ -216,11 +373,73 @@ func (f *fakeManager) deleteTask(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("tasks %q not found", name), nil)
 		return
 	}
-	delete(f.tasks, name)
 	f.deletes = append(f.deletes, name)
 	now := time.Now()
-	t.Metadata.DeletionTimestamp = &now
-	writeJSON(w, http.StatusAccepted, t)
+	out := *t
+	out.Metadata.DeletionTimestamp = &now
+	if f.graceful {
+		f.setLocked(out)
+	} else {
+		f.removeLocked(name)
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (f *fakeManager) taskLogs(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	t, ok := f.tasks[r.PathValue("name")]
+	f.logQuery = r.URL.RawQuery
+	lines := f.logLines
+	more, stop := f.logMore, f.stop
+	f.mu.Unlock()
+	switch {
+	case !ok:
+		writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %q not found", r.PathValue("name")), nil)
+		return
+	case t.Status.Worker == "":
+		writeStatus(w, http.StatusBadRequest, v1.StatusReasonBadRequest, fmt.Sprintf("task %q has no worker yet (phase %s); its logs appear once it runs", t.Metadata.Name, t.Status.Phase), nil)
+		return
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("tail")); err == nil && n < len(lines) {
+		lines = lines[len(lines)-n:]
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	if r.URL.Query().Get("follow") != "true" {
+		return
+	}
+	for {
+		select {
+		case l, ok := <-more:
+			if !ok {
+				return
+			}
+			fmt.Fprintln(w, l)
+			_ = rc.Flush()
+		case <-stop:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (f *fakeManager) listEvents(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	task := r.URL.Query().Get("task")
+	list := v1.EventList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEventList}, Items: []v1.Event{}}
+	for _, e := range f.events {
+		if task == "" || (e.InvolvedObject.Kind == v1.KindTask && e.InvolvedObject.Name == task) {
+			list.Items = append(list.Items, e)
+		}
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (f *fakeManager) listWorkers(w http.ResponseWriter, r *http.Request) {
@@ -239,6 +458,36 @@ func (f *fakeManager) getWorker(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, "no such worker", nil)
+}
+
+// workerAction serves cordon, uncordon and drain. Drain unassigns the
+// worker's unfinished Tasks and, with placeOn set, places them there.
+func (f *fakeManager) workerAction(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name, action := r.PathValue("name"), r.PathValue("action")
+	i := slices.IndexFunc(f.workers, func(wk v1.Worker) bool { return wk.Metadata.Name == name })
+	if i < 0 {
+		writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("worker %q not found", name), nil)
+		return
+	}
+	f.actions = append(f.actions, action+" "+name)
+	f.workers[i].Spec.Unschedulable = action != "uncordon"
+	if action == "drain" {
+		for _, tn := range slices.Sorted(maps.Keys(f.tasks)) {
+			t := *f.tasks[tn]
+			if t.Status.Worker != name || t.Status.Phase.Terminal() || t.Metadata.DeletionTimestamp != nil {
+				continue
+			}
+			t.Status = v1.TaskStatus{Phase: v1.PhasePending, Reason: "Drained", Message: "moved off worker " + name + " by drain"}
+			f.setLocked(t)
+			if f.placeOn != "" {
+				t.Status = v1.TaskStatus{Phase: v1.PhaseScheduled, Worker: f.placeOn}
+				f.setLocked(t)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, f.workers[i])
 }
 
 func (f *fakeManager) recorded() (puts []put, deletes []string, requests int) {
@@ -268,10 +517,67 @@ func (f *fakeManager) lastQuery() string {
 	return f.queries[len(f.queries)-1]
 }
 
+// addTask stores t, or replaces the Task of its name, as a change.
 func (f *fakeManager) addTask(t v1.Task) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.tasks[t.Metadata.Name] = &t
+	f.setLocked(t)
+}
+
+// setStatus changes the status of the named Task.
+func (f *fakeManager) setStatus(name string, st v1.TaskStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := *f.tasks[name]
+	t.Status = st
+	f.setLocked(t)
+}
+
+// finishDelete removes the named Task, as a finished graceful delete.
+func (f *fakeManager) finishDelete(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removeLocked(name)
+}
+
+// with runs fn with the fake locked, to set its knobs.
+func (f *fakeManager) with(fn func(f *fakeManager)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// listCount returns how many Task lists were asked for.
+func (f *fakeManager) listCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
+}
+
+// mustEventually waits up to 15s for cond.
+func mustEventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// revision returns the fake's revision, as its lists report it.
+func (f *fakeManager) revision() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strconv.FormatInt(f.rv, 10)
+}
+
+// watchCount returns how many watches were asked for.
+func (f *fakeManager) watchCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.watches
 }
 
 // result is how one mkctl run ended.
@@ -377,4 +683,96 @@ func closedAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
+}
+
+// background is an mkctl run in the background whose output lines are read
+// as they come: get -w, logs -f, wait.
+type background struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr bytes.Buffer // read only after done
+	done   chan struct{}
+}
+
+// mustStart starts mkctl with args; the test's end kills it if it runs on.
+func (e *env) mustStart(t *testing.T, args ...string) *background {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), mkctlBin, args...)
+	cmd.Env = append([]string{"HOME=" + e.home, "PATH=" + os.Getenv("PATH")}, e.vars...)
+	cmd.Dir = e.dir
+	b := &background{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	cmd.Stderr = &b.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mkctl %v: %v", args, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			b.lines <- sc.Text()
+		}
+		close(b.lines)
+		_ = cmd.Wait()
+		close(b.done)
+	}()
+	return b
+}
+
+// mustLine returns the next line of output.
+func (b *background) mustLine(t *testing.T) string {
+	t.Helper()
+	select {
+	case l, ok := <-b.lines:
+		if !ok {
+			<-b.done
+			t.Fatalf("mkctl ended (exit %d, stderr %q) while a line was expected", b.cmd.ProcessState.ExitCode(), b.stderr.String())
+		}
+		return l
+	case <-time.After(15 * time.Second):
+		t.Fatal("no line from mkctl within 15s")
+	}
+	return ""
+}
+
+// mustFields returns the cells of the next line.
+func (b *background) mustFields(t *testing.T) string {
+	t.Helper()
+	return strings.Join(strings.Fields(b.mustLine(t)), " ")
+}
+
+// interrupt sends SIGINT, as Ctrl-C does, and waits for the exit.
+func (b *background) interrupt(t *testing.T) result {
+	t.Helper()
+	if err := b.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	return b.wait(t)
+}
+
+// wait waits for mkctl to exit by itself and returns the rest of its
+// output.
+func (b *background) wait(t *testing.T) result {
+	t.Helper()
+	var rest []string
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case l, ok := <-b.lines:
+			if ok {
+				rest = append(rest, l)
+				continue
+			}
+			<-b.done
+			out := strings.Join(rest, "\n")
+			if len(rest) > 0 {
+				out += "\n"
+			}
+			return result{stdout: out, stderr: b.stderr.String(), code: b.cmd.ProcessState.ExitCode()}
+		case <-timeout:
+			t.Fatal("mkctl did not exit within 15s")
+		}
+	}
 }

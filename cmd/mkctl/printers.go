@@ -192,7 +192,7 @@ func (p printer) workerRow(wk *v1.Worker, wide bool) []string {
 		age(p.now, wk.Metadata.CreationTimestamp),
 	}
 	if wide {
-		row = append(row, strconv.FormatFloat(st.Load1, 'f', 2, 64), labels(wk.Metadata.Labels))
+		row = append(row, strconv.FormatFloat(st.Load1, 'f', 2, 64), labelList(wk.Metadata.Labels))
 	}
 	return row
 }
@@ -210,8 +210,8 @@ func workerStatus(wk *v1.Worker) string {
 	return s
 }
 
-// labels renders k=v pairs in key order.
-func labels(m map[string]string) string {
+// labelList renders k=v pairs in key order.
+func labelList(m map[string]string) string {
 	if len(m) == 0 {
 		return none
 	}
@@ -365,4 +365,104 @@ func humanBytes(n int64) string {
 		return strings.TrimSuffix(s, ".0") + units[u]
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64) + units[u]
+}
+
+// printEvents prints list.
+func (p printer) printEvents(w io.Writer, list *v1.EventList) error {
+	for i := range list.Items {
+		setKind(&list.Items[i].TypeMeta, v1.KindEvent)
+	}
+	switch p.format {
+	case outputJSON, outputYAML:
+		setKind(&list.TypeMeta, v1.KindEventList)
+		if list.Items == nil {
+			list.Items = []v1.Event{}
+		}
+		return printObject(w, p.format, list)
+	case outputName:
+		return printNames(w, kindEvent, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
+	}
+	wide := p.format == outputWide
+	rows := make([][]string, 0, len(list.Items))
+	for i := range list.Items {
+		rows = append(rows, p.eventRow(&list.Items[i], wide))
+	}
+	return p.printTable(w, eventHeader(wide), rows)
+}
+
+// eventHeader returns the columns of the event table.
+func eventHeader(wide bool) []string {
+	if wide {
+		return []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "SOURCE", "COUNT", "FIRST SEEN", "MESSAGE"}
+	}
+	return []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}
+}
+
+// eventRow returns the cells of e in the event table.
+func (p printer) eventRow(e *v1.Event, wide bool) []string {
+	row := []string{humanDuration(p.now.Sub(e.LastTimestamp)), e.Type, e.Reason, eventObject(e.InvolvedObject)}
+	if wide {
+		row = append(row, orNone(e.Source), strconv.Itoa(int(e.Count)), humanDuration(p.now.Sub(e.FirstTimestamp)))
+	}
+	return append(row, oneLine(e.Message))
+}
+
+// eventObject is the OBJECT column: kind/name in mkctl's words.
+func eventObject(ref v1.ObjectReference) string {
+	return strings.ToLower(ref.Kind) + "/" + ref.Name
+}
+
+// streamTable prints the rows of a table one at a time, as -w does: the
+// column widths are set by the first rows printed, and a longer cell in a
+// later row widens its column from that row on.
+type streamTable struct {
+	w      io.Writer
+	widths []int
+}
+
+// gap is the space between columns, as printTable leaves.
+const gap = 3
+
+// start sets the widths from header and rows and prints them.
+func (s *streamTable) start(header []string, rows [][]string, noHeaders bool) error {
+	s.widths = make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, cell := range r {
+			if i < len(s.widths) && len(cell) > s.widths[i] {
+				s.widths[i] = len(cell)
+			}
+		}
+	}
+	if !noHeaders {
+		if err := s.row(header); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if err := s.row(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// row prints one row.
+func (s *streamTable) row(cells []string) error {
+	var b strings.Builder
+	for i, cell := range cells {
+		b.WriteString(cell)
+		if i == len(cells)-1 {
+			break
+		}
+		if i >= len(s.widths) {
+			s.widths = append(s.widths, 0)
+		}
+		s.widths[i] = max(s.widths[i], len(cell))
+		b.WriteString(strings.Repeat(" ", s.widths[i]-len(cell)+gap))
+	}
+	b.WriteByte('\n')
+	if _, err := io.WriteString(s.w, b.String()); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
 }

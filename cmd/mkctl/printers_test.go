@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,25 @@ func TestOneLine(t *testing.T) {
 		if got := oneLine(in); got != want {
 			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestStreamTable(t *testing.T) {
+	var b strings.Builder
+	st := streamTable{w: &b}
+	if err := st.start([]string{"NAME", "PHASE", "AGE"}, [][]string{{"a", "Running", "5s"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]string{{"longer-name", "Pending", "0s"}, {"b", "Scheduled", "1s"}} {
+		if err := st.row(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "NAME   PHASE     AGE\n" +
+		"a      Running   5s\n" +
+		"longer-name   Pending   0s\n" +
+		"b             Scheduled   1s\n"
+	if b.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

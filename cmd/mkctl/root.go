@@ -13,7 +13,8 @@ func (c *cli) newRootCommand() *cobra.Command {
 		Use:   "mkctl",
 		Short: "mkctl controls a Minkube cluster",
 		Long: `mkctl controls a Minkube cluster: it applies Task manifests to the
-manager, lists and deletes Tasks, and shows workers.
+manager, lists, watches, describes and deletes Tasks, follows their logs and
+events, waits for them, and cordons and drains workers.
 
 The manager is found through --server, $MINKUBE_SERVER, the server: line of
 ~/.minkube/config, or else http://127.0.0.1:7070; the token through --token,
@@ -50,7 +51,13 @@ $MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
 	root.AddCommand(
 		c.newApplyCommand(),
 		c.newGetCommand(),
+		c.newDescribeCommand(),
 		c.newDeleteCommand(),
+		c.newLogsCommand(),
+		c.newWaitCommand(),
+		c.newCordonCommand(),
+		c.newUncordonCommand(),
+		c.newDrainCommand(),
 		c.newVersionCommand(),
 	)
 	return root
@@ -68,6 +75,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 const (
 	kindTask   = "task"
 	kindWorker = "worker"
+	kindEvent  = "event"
 )
 
 // parseResourceArgs reads "TYPE NAME..." or "TYPE/NAME..." (as printed by
@@ -75,7 +83,7 @@ const (
 // handles.
 func parseResourceArgs(commandPath string, args []string, allowed ...string) (kind string, names []string, err error) {
 	if len(args) == 0 {
-		return "", nil, usageErrorf(commandPath, "you must specify the type of resource: %s", strings.Join(plurals(allowed), " or "))
+		return "", nil, usageErrorf(commandPath, "you must specify the type of resource: %s", orList(plurals(allowed)))
 	}
 	if strings.Contains(args[0], "/") {
 		for _, a := range args {
@@ -109,7 +117,7 @@ func normalizeKind(commandPath, s string, allowed []string) (string, error) {
 			return k, nil
 		}
 	}
-	return "", usageErrorf(commandPath, "unknown resource type %q: use %s", s, strings.Join(plurals(allowed), " or "))
+	return "", usageErrorf(commandPath, "unknown resource type %q: use %s", s, orList(plurals(allowed)))
 }
 
 func plurals(kinds []string) []string {
@@ -118,4 +126,12 @@ func plurals(kinds []string) []string {
 		out[i] = k + "s"
 	}
 	return out
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
