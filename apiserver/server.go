@@ -170,6 +170,13 @@ func (s *Server) routes() {
 // admin token is accepted everywhere.
 func (s *Server) handle(r *httprouter.Router, method, path string, who role, h handlerFunc) {
 	r.Handle(method, path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		if !s.st.HasSynced() {
+			// Reads and worker tokens come from the caches: until they
+			// hold the store, an answer would be wrong, not just late.
+			s.writeError(w, req, newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
+				"the manager is starting: its state is still loading; retry"))
+			return
+		}
 		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
 			s.writeError(w, req, err)
 			return

@@ -44,11 +44,6 @@ func mustAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A cache that lists a store at revision 0 watches "from now on"; one
-	// write first gives its list a revision to watch from.
-	if _, err := db.Create(t.Context(), "/test/seed", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
 	st := store.NewState(db, logger)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
@@ -74,6 +69,38 @@ func mustAPIEnv(t *testing.T) *apiEnv {
 		t.Fatal(err)
 	}
 	return &apiEnv{st: st, url: hs.URL}
+}
+
+// TestServer_StartingManagerAnswers503 covers the moments before the
+// caches hold the store: an empty list or a refused worker token would be
+// wrong answers, so every API route says the manager is starting.
+func TestServer_StartingManagerAnswers503(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{Logger: logger, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := store.NewState(db, logger) // never started: the caches stay empty
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &apiEnv{st: st, url: hs.URL}
+	for _, path := range []string{"/api/v1/tasks", "/api/v1/workers", "/api/v1/events"} {
+		r := e.do(t, http.MethodGet, path, apiAdminToken, nil)
+		if r.Code != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "starting") {
+			t.Errorf("GET %s before the caches synced = %d %s; want 503 saying the manager is starting", path, r.Code, r.Body)
+		}
+	}
+	if r := e.do(t, http.MethodGet, "/healthz", "", nil); r.Code != http.StatusOK {
+		t.Errorf("GET /healthz while starting = %d; want 200", r.Code)
+	}
+	if r := e.do(t, http.MethodGet, "/readyz", "", nil); r.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz while starting = %d; want 503", r.Code)
+	}
 }
 
 // apiResponse is a finished response with its body read.

@@ -46,12 +46,6 @@ func mustStart(t *testing.T, dir string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A cache that lists a fresh store (revision 0) watches "from now
-	// on" and can miss a write made between its list and its watch; one
-	// write first gives the list a revision to watch from.
-	if _, err := db.Create(t.Context(), "/test/fresh", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st := store.NewState(db, log)
 	c, err := New(Options{State: st, Dir: dir, Settle: testSettle, Resync: time.Hour, Poll: 50 * time.Millisecond, Logger: log})

@@ -124,11 +124,6 @@ func mustStart(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A cache that lists a store at revision 0 watches "from now on"; one
-	// write first gives its list a revision to watch from.
-	if _, err := db.Create(t.Context(), "/test/seed", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
 	st := store.NewState(db, logger)
 	fw := newFakeWorkers()
 	c := scheduler.New(scheduler.Options{State: st, Workers: fw, Logger: logger})

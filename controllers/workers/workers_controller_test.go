@@ -49,11 +49,6 @@ func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A cache that lists a store at revision 0 watches "from now on"; one
-	// write first gives its list a revision to watch from.
-	if _, err := db.Create(t.Context(), "/test/seed", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
 	st := store.NewState(db, logger)
 	e := &env{st: st, taskHistory: map[string][]seen{}, workerPhase: map[string][]v1.WorkerPhase{}}
 	st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
@@ -248,8 +243,16 @@ func TestController_WorkerLost(t *testing.T) {
 		t.Errorf("never task: reason %q worker %q, want WorkerLost on w1", never.Status.Reason, never.Status.Worker)
 	}
 
-	// Each went Unknown (WorkerLost) on w1 before it moved or failed.
+	// Each went Unknown (WorkerLost) on w1 before it moved or failed. The
+	// history comes from the cache, which may trail the store just read.
 	for _, name := range []string{"always", "onfailure", "never"} {
+		rev, err := store.ParseResourceVersion(e.mustGetTask(t, name).Metadata.ResourceVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.TaskCache.WaitForRevision(t.Context(), rev); err != nil {
+			t.Fatal(err)
+		}
 		h := e.history(name)
 		i := slices.Index(h, seen{v1.PhaseUnknown, v1.ReasonWorkerLost, "w1"})
 		if i < 0 {
