@@ -52,5 +52,6 @@ bench: images ## Run the benchmarks (figures for the closing notes).
 	hack/bench.sh
 
 .PHONY: clean
-clean: ## Remove built binaries and the dev data dir.
+clean: ## Remove built binaries, the dev data dir and the containers Minkube left running.
 	rm -rf $(BIN) $(DATA_DIR)
+	@ids="$$(docker ps -aq --filter label=io.minkube.task.uid 2>/dev/null)"; if [[ -n "$$ids" ]]; then docker rm -f $$ids >/dev/null; fi
