@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 const (
@@ -40,34 +40,14 @@ type apiEnv struct {
 func mustAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{Logger: logger, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.NewState(db, logger)
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := st.Start(ctx); err != nil {
-			t.Errorf("state: %v", err)
-		}
-	})
+	st := statetest.New(t, logger)
 	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		cancel()
-		wg.Wait()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	if err := st.WaitForSync(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(hs.Close)
+	statetest.Run(t, st)
 	return &apiEnv{st: st, url: hs.URL}
 }
 
@@ -76,12 +56,7 @@ func mustAPIEnv(t *testing.T) *apiEnv {
 // wrong answers, so every API route says the manager is starting.
 func TestServer_StartingManagerAnswers503(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{Logger: logger, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st := store.NewState(db, logger) // never started: the caches stay empty
+	st := statetest.New(t, logger) // never started: the caches stay empty
 	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

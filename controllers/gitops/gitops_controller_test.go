@@ -9,13 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
-	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 // testSettle is the settle window of the tests: short, but long enough
@@ -42,38 +41,13 @@ func mustStart(t *testing.T, dir string) *env {
 		dir = filepath.Join(t.TempDir(), "manifests")
 		mustMkdir(t, dir)
 	}
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "minkube.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st := store.NewState(db, log)
+	st := statetest.New(t, log)
 	c, err := New(Options{State: st, Dir: dir, Settle: testSettle, Resync: time.Hour, Poll: 50 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := st.Start(ctx); err != nil {
-			t.Errorf("state: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := c.Start(ctx); err != nil {
-			t.Errorf("controller: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	if err := st.WaitForSync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	statetest.Run(t, st, c)
 	return &env{t: t, dir: dir, st: st, c: c}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/store"
-	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 // waitTimeout bounds every wait for the controller; a pass takes
@@ -120,36 +119,10 @@ type env struct {
 func mustStart(t *testing.T) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{Logger: logger, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.NewState(db, logger)
+	st := statetest.New(t, logger)
 	fw := newFakeWorkers()
 	c := scheduler.New(scheduler.Options{State: st, Workers: fw, Logger: logger})
-
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := st.Start(ctx); err != nil {
-			t.Errorf("state: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := c.Start(ctx); err != nil {
-			t.Errorf("scheduler: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	if err := st.WaitForSync(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	statetest.Run(t, st, c)
 	return &env{st: st, workers: fw}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -14,7 +13,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/store"
-	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 // Short lifecycle deadlines. The gap between them is wide so that the
@@ -45,11 +44,7 @@ type env struct {
 func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{Logger: logger, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.NewState(db, logger)
+	st := statetest.New(t, logger)
 	e := &env{st: st, taskHistory: map[string][]seen{}, workerPhase: map[string][]v1.WorkerPhase{}}
 	st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
 		e.mu.Lock()
@@ -63,29 +58,7 @@ func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 		e.workerPhase[ev.New.Metadata.Name] = append(e.workerPhase[ev.New.Metadata.Name], ev.New.Status.Phase)
 	})
 	c := workers.New(workers.Options{State: st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
-
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := st.Start(ctx); err != nil {
-			t.Errorf("state: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := c.Start(ctx); err != nil {
-			t.Errorf("workers controller: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	if err := st.WaitForSync(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	statetest.Run(t, st, c)
 	return e
 }
 
