@@ -109,16 +109,12 @@ func (w *Worker) create(ctx context.Context, task *v1.Task) (reconcile.Result, e
 		if ctx.Err() != nil {
 			return reconcile.Result{}, ctx.Err()
 		}
-		var delay time.Duration
-		w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
-			e.failures++
-			delay = backoffFor(e.failures, w.opts.BackoffInitial, w.opts.BackoffMax)
-			e.nextStart = now.Add(delay)
-			st.Reason = v1.ReasonErrImagePull
-			if e.failures > 1 {
-				st.Reason = v1.ReasonImagePullBackOff
+		delay := w.backOffStart(uid, now, func(failures int, delay time.Duration) (string, string) {
+			reason := v1.ReasonErrImagePull
+			if failures > 1 {
+				reason = v1.ReasonImagePullBackOff
 			}
-			st.Message = fmt.Sprintf("cannot pull image %q (retrying in %s): %v", task.Spec.Image, delay, err)
+			return reason, fmt.Sprintf("cannot pull image %q (retrying in %s): %v", task.Spec.Image, delay, err)
 		})
 		w.log.Warn("image pull failed", "task", task.Metadata.Name, "image", task.Spec.Image, "err", err)
 		return reconcile.Result{RequeueAfter: delay}, nil
@@ -136,13 +132,8 @@ func (w *Worker) create(ctx context.Context, task *v1.Task) (reconcile.Result, e
 		if ctx.Err() != nil {
 			return reconcile.Result{}, ctx.Err()
 		}
-		var delay time.Duration
-		w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
-			e.failures++
-			delay = backoffFor(e.failures, w.opts.BackoffInitial, w.opts.BackoffMax)
-			e.nextStart = now.Add(delay)
-			st.Reason = v1.ReasonStartError
-			st.Message = fmt.Sprintf("cannot start container (retrying in %s): %v", delay, err)
+		delay := w.backOffStart(uid, now, func(_ int, delay time.Duration) (string, string) {
+			return v1.ReasonStartError, fmt.Sprintf("cannot start container (retrying in %s): %v", delay, err)
 		})
 		return reconcile.Result{RequeueAfter: delay}, nil
 	}
@@ -152,6 +143,20 @@ func (w *Worker) create(ctx context.Context, task *v1.Task) (reconcile.Result, e
 	}
 	w.log.Info("container started", "task", task.Metadata.Name, "container", shortID(id), "image", task.Spec.Image)
 	return w.observe(ctx, task, c)
+}
+
+// backOffStart counts a failed attempt to start the task, records the
+// reason and message describe gives for it, and returns how long to wait
+// before the next attempt (BackoffInitial doubling to BackoffMax).
+func (w *Worker) backOffStart(uid string, now time.Time, describe func(failures int, delay time.Duration) (string, string)) time.Duration {
+	var delay time.Duration
+	w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
+		e.failures++
+		delay = backoffFor(e.failures, w.opts.BackoffInitial, w.opts.BackoffMax)
+		e.nextStart = now.Add(delay)
+		st.Reason, st.Message = describe(e.failures, delay)
+	})
+	return delay
 }
 
 // observe records a container's state and restarts it when it has stopped
