@@ -226,6 +226,7 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request, p httprouter.P
 // lines as they come.
 func flushCopy(w http.ResponseWriter, src io.Reader) {
 	rc := http.NewResponseController(w)
+	_ = rc.Flush() // the headers, at once: a quiet container may say nothing for long
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)

@@ -165,6 +165,7 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	rw.WriteHeader(http.StatusOK)
 	ctl := http.NewResponseController(rw)
+	_ = ctl.Flush() // the headers, at once: a quiet container may say nothing for long
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := rc.Read(buf)
