@@ -17,6 +17,9 @@ go test -run '^$' -bench 'BenchmarkApplyToRunning|BenchmarkDockerRun' -benchtime
 echo "== drift: docker kill to running again"
 go test -run '^$' -bench 'BenchmarkDriftKillToRunning' -benchtime "$benchtime" -count 1 ./test/e2e/
 
+echo "== manifests directory: file saved to Running, file deleted to container gone"
+go test -run '^$' -bench 'BenchmarkGitOps' -benchtime "$benchtime" -count 1 ./test/e2e/
+
 if [[ "${SLOW:-0}" == 1 ]]; then
 	echo "== worker lost to its task running elsewhere (default flags)"
 	go test -run '^$' -bench 'BenchmarkWorkerLossToRunningElsewhere' -benchtime 1x -count 1 -timeout 20m ./test/e2e/
