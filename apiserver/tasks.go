@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -244,20 +243,9 @@ func flushCopy(w http.ResponseWriter, src io.Reader) {
 
 // waitCache makes a write visible to reads that follow it from the same
 // client (read-your-writes), waiting for the cache to reach its revision.
+// The write stands either way; a lagging read is all that is lost.
 func (s *Server) waitCache(r *http.Request, t *v1.Task) {
-	waitRevision(r.Context(), s.st.TaskCache, t.Metadata.ResourceVersion)
-}
-
-// waitRevision waits until a cache reflects resourceVersion. The write
-// stands either way; a lagging read is all that is lost when ctx ends.
-func waitRevision(ctx context.Context, c interface {
-	WaitForRevision(context.Context, int64) error
-}, resourceVersion string) {
-	rev, err := store.ParseResourceVersion(resourceVersion)
-	if err != nil || rev == 0 {
-		return
-	}
-	_ = c.WaitForRevision(ctx, rev)
+	_ = s.st.TaskCache.WaitFor(r.Context(), t)
 }
 
 func dryRun(r *http.Request) bool {

@@ -74,8 +74,8 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	// The worker sends its first heartbeat the moment this answers, and
 	// heartbeats are checked against the caches: let them catch up first,
 	// or the new token is refused and the worker registers again.
-	waitRevision(r.Context(), s.st.CredentialCache, savedCred.Metadata.ResourceVersion)
-	waitRevision(r.Context(), s.st.WorkerCache, out.Metadata.ResourceVersion)
+	_ = s.st.CredentialCache.WaitFor(r.Context(), savedCred)
+	_ = s.st.WorkerCache.WaitFor(r.Context(), out)
 	s.log.Info("worker registered", "worker", req.Name, "address", req.Address, "new", created)
 	code := http.StatusOK
 	if created {

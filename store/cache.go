@@ -364,6 +364,17 @@ func (c *Cache[T, P]) WaitForRevision(ctx context.Context, rev int64) error {
 	}
 }
 
+// WaitFor returns nil once the cache reflects obj as written (its
+// resourceVersion, as a write returns it), for a read that must see the
+// caller's own write.
+func (c *Cache[T, P]) WaitFor(ctx context.Context, obj P) error {
+	rev, err := ParseResourceVersion(obj.GetObjectMeta().ResourceVersion)
+	if err != nil {
+		return fmt.Errorf("%s cache: wait for %q: %w", c.r.kind, obj.GetObjectMeta().Name, err)
+	}
+	return c.WaitForRevision(ctx, rev)
+}
+
 // Get returns the named object. It is shared: DeepCopy it before changing
 // anything.
 func (c *Cache[T, P]) Get(name string) (P, bool) {

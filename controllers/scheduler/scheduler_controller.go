@@ -324,11 +324,7 @@ func (c *Controller) updateStatus(ctx context.Context, t *v1.Task, fn func(st *v
 	if err != nil {
 		return err
 	}
-	rev, err := store.ParseResourceVersion(out.Metadata.ResourceVersion)
-	if err != nil {
-		return err
-	}
-	return c.st.TaskCache.WaitForRevision(ctx, rev)
+	return c.st.TaskCache.WaitFor(ctx, out)
 }
 
 // hostOf returns the host part of a worker address.

@@ -219,11 +219,7 @@ func TestController_WorkerLost(t *testing.T) {
 	// Each went Unknown (WorkerLost) on w1 before it moved or failed. The
 	// history comes from the cache, which may trail the store just read.
 	for _, name := range []string{"always", "onfailure", "never"} {
-		rev, err := store.ParseResourceVersion(e.mustGetTask(t, name).Metadata.ResourceVersion)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.st.TaskCache.WaitForRevision(t.Context(), rev); err != nil {
+		if err := e.st.TaskCache.WaitFor(t.Context(), e.mustGetTask(t, name)); err != nil {
 			t.Fatal(err)
 		}
 		h := e.history(name)

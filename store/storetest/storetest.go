@@ -356,11 +356,6 @@ func testList(t *testing.T, s store.Store) {
 	}
 }
 
-// testListThenWatch is the informer pattern under load: list, then watch
-// from the list's revision while writers keep going. Replaying the watch
-// over the list must end exactly at the store's final state. Like an
-// informer it lists again if its revision is compacted or its watch
-// closes, which a backend with a short history may do under this load.
 // testEmptyListThenWatch lists a store nothing was ever written to, writes,
 // and only then watches from the list's revision: the write must arrive.
 // Watch from 0 means "from now on", so an empty store must not list at 0.
@@ -380,6 +375,11 @@ func testEmptyListThenWatch(t *testing.T, s store.Store) {
 	}
 }
 
+// testListThenWatch is the informer pattern under load: list, then watch
+// from the list's revision while writers keep going. Replaying the watch
+// over the list must end exactly at the store's final state. Like an
+// informer it lists again if its revision is compacted or its watch
+// closes, which a backend with a short history may do under this load.
 func testListThenWatch(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const (
