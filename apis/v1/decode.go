@@ -335,6 +335,19 @@ func splitDocuments(data []byte) []chunk {
 	return chunks
 }
 
+// IsEmptyManifest reports whether data holds no document at all: nothing
+// but blank lines, comments and "---" / "..." markers. ParseManifests
+// calls such a file an error (applying nothing by hand is a mistake); a
+// directory sync reads it as a file that declares no Tasks.
+func IsEmptyManifest(data []byte) bool {
+	for _, c := range splitDocuments(data) {
+		if !isBlank(c.text) {
+			return false
+		}
+	}
+	return true
+}
+
 // isBlank reports whether text holds nothing but blank and comment lines,
 // which saves a parser run for each of them.
 func isBlank(text []byte) bool {

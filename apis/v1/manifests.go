@@ -150,7 +150,7 @@ func ReadManifests(paths []string, recursive bool, stdin io.Reader) ([]Document,
 			continue
 		}
 		for _, f := range files {
-			data, err := readFile(f)
+			data, err := ReadManifestFile(f)
 			if err != nil {
 				errs = append(errs, DocumentError{File: f, Message: pathMessage(err, f)})
 				continue
@@ -209,9 +209,9 @@ func duplicateNames(docs []Document) DocumentErrors {
 	return errs
 }
 
-// readFile reads a manifest file, refusing one over MaxManifestSize
-// without reading it.
-func readFile(path string) ([]byte, error) {
+// ReadManifestFile reads a manifest file, refusing one over
+// MaxManifestSize without reading it.
+func ReadManifestFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -218,3 +218,28 @@ func TestReadManifests_Unreadable(t *testing.T) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
+
+func TestIsEmptyManifest(t *testing.T) {
+	tests := []struct {
+		data string
+		want bool
+	}{
+		{"", true},
+		{"\n\n  \n", true},
+		{"# a comment\n---\n# another\n...\n", true},
+		{"\xef\xbb\xbf---\n", true},
+		{"--- # comment\n", true},
+		{"--- {}\n", false},
+		{"---x\n", false},
+		{"null\n", false},
+		{"apiVersion: minkube.io/v1\n", false},
+		{"  # indented comment\n\t\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.data), func(t *testing.T) {
+			if got := IsEmptyManifest([]byte(tt.data)); got != tt.want {
+				t.Errorf("IsEmptyManifest = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -98,6 +98,12 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	if cfg.rescheduleAft < cfg.workerTimeout {
 		return nil, fmt.Errorf("--reschedule-after %s: must not be shorter than --worker-timeout %s", cfg.rescheduleAft, cfg.workerTimeout)
 	}
+	if cfg.manifestsResync < 0 {
+		return nil, fmt.Errorf("--manifests-resync %s: must not be negative", cfg.manifestsResync)
+	}
+	if cfg.manifestsSettle < 0 {
+		return nil, fmt.Errorf("--manifests-settle %s: must not be negative", cfg.manifestsSettle)
+	}
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
 	}

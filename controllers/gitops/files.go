@@ -1,9 +1,6 @@
 package gitops
 
 import (
-	"bytes"
-	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -40,31 +37,12 @@ type fileEntry struct {
 	errs v1.DocumentErrors
 }
 
-// readManifest reads a file, refusing one over v1.MaxManifestSize.
-func readManifest(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, v1.MaxManifestSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > v1.MaxManifestSize {
-		return nil, fmt.Errorf("file is over the limit of %d bytes", v1.MaxManifestSize)
-	}
-	return data, nil
-}
-
 // parseEntry parses the content of the file rel into an entry. An empty
-// file (blank lines, comments and document markers only) declares no
-// Tasks; ParseManifests, which mkctl uses, calls that an error, since
-// applying nothing by hand is a mistake, but emptying a file in the
+// file (v1.IsEmptyManifest) declares no Tasks: emptying a file in the
 // directory means deleting its Tasks.
 func parseEntry(rel string, sig fileSig, data []byte) *fileEntry {
 	e := &fileEntry{sig: sig}
-	if isEmptyManifest(data) {
+	if v1.IsEmptyManifest(data) {
 		return e
 	}
 	docs, err := v1.ParseManifests(rel, data)
@@ -82,27 +60,4 @@ func documentErrors(rel string, err error) v1.DocumentErrors {
 		return derrs
 	}
 	return v1.DocumentErrors{{File: rel, Message: err.Error()}}
-}
-
-// isEmptyManifest reports whether data holds nothing but blank lines,
-// comments and "---" / "..." document markers.
-func isEmptyManifest(data []byte) bool {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		switch {
-		case len(line) == 0, line[0] == '#', string(line) == "...":
-		case bytes.HasPrefix(line, []byte("---")):
-			rest := line[3:]
-			if len(rest) > 0 && rest[0] != ' ' && rest[0] != '\t' {
-				return false // "---x" is text, not a marker
-			}
-			if rest = bytes.TrimSpace(rest); len(rest) > 0 && rest[0] != '#' {
-				return false // "--- x" starts a document with x
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }

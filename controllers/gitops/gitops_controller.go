@@ -163,9 +163,6 @@ func New(opts Options) (*Controller, error) {
 	return c, nil
 }
 
-// Dir returns the absolute path of the manifests directory.
-func (c *Controller) Dir() string { return c.dir }
-
 // Start waits for the task cache to sync, then watches the directory and
 // keeps the store in step with it until ctx ends. It returns nil once ctx
 // has ended and its goroutines have stopped, or an error at once if it
@@ -532,7 +529,7 @@ func (c *Controller) readFile(path, rel string, now time.Time) (fileView, bool) 
 	if now.Sub(sig.modified()) < c.opts.Settle && c.unsteady[rel] != sig {
 		return unsteady(sig)
 	}
-	data, err := readManifest(path)
+	data, err := v1.ReadManifestFile(path)
 	after, err2 := statSig(path)
 	if err2 != nil || after != sig {
 		return unsteady(after)
@@ -582,7 +579,7 @@ func (c *Controller) converge(ctx context.Context, p *plan) convergeResult {
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, writers)
 	)
-	done := func(rev int64, applied, deleted bool, failed bool, probs ...problem) {
+	var done doneFunc = func(rev int64, applied, deleted bool, failed bool, probs ...problem) {
 		mu.Lock()
 		defer mu.Unlock()
 		out.rev = max(out.rev, rev)

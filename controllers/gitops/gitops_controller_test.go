@@ -671,28 +671,3 @@ func TestNew_Errors(t *testing.T) {
 		})
 	}
 }
-
-func TestIsEmptyManifest(t *testing.T) {
-	tests := []struct {
-		data string
-		want bool
-	}{
-		{"", true},
-		{"\n\n  \n", true},
-		{"# a comment\n---\n# another\n...\n", true},
-		{"\xef\xbb\xbf---\n", true},
-		{"--- # comment\n", true},
-		{"--- {}\n", false},
-		{"---x\n", false},
-		{"null\n", false},
-		{"apiVersion: minkube.io/v1\n", false},
-		{"  # indented comment\n\t\n", true},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%q", tt.data), func(t *testing.T) {
-			if got := isEmptyManifest([]byte(tt.data)); got != tt.want {
-				t.Errorf("isEmptyManifest = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
