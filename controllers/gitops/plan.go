@@ -123,10 +123,12 @@ func makePlan(files []fileView, tasks []*v1.Task) *plan {
 	p := &plan{wanted: map[string]bool{}, claims: map[string][]string{}, frozen: map[string]bool{}}
 	broken := map[string]bool{}
 	byName := map[string][]claim{}
+	settling := false // some file is still being written
 	for _, f := range files {
 		if f.frozen {
 			p.frozen[f.rel] = true
 			broken[f.rel] = f.broken
+			settling = settling || !f.broken
 			continue
 		}
 		for i := range f.docs {
@@ -194,6 +196,12 @@ func makePlan(files []fileView, tasks []*v1.Task) *plan {
 		p.actions = append(p.actions, a)
 	}
 
+	// A file still being written may be where a Task moved to: deleting
+	// it from its old file now would restart it under a new uid. The pass
+	// comes back once the file has settled.
+	if settling {
+		return p
+	}
 	for _, t := range tasks {
 		src := source(t)
 		name := t.Metadata.Name
