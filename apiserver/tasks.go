@@ -166,13 +166,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts
 func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	name := p.ByName("name")
 	now := s.now().UTC()
-	out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), name, func(t *v1.Task) (*v1.Task, error) {
-		if t.Metadata.DeletionTimestamp != nil {
-			return nil, nil
-		}
-		t.Metadata.DeletionTimestamp = &now
-		return t, nil
-	})
+	out, _, err := s.st.DeleteTask(r.Context(), name, now, nil)
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("task", name)
 	}

@@ -111,6 +111,23 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 	return nil, "", fmt.Errorf("task %q keeps changing; try again: %w", name, ErrConflict)
 }
 
+// DeleteTask starts the graceful deletion of the named task: it sets the
+// deletionTimestamp, and the scheduler finishes the delete once the worker
+// has stopped the container. A task already being deleted, or one that
+// keep (when not nil) says to leave, is returned as stored with marked
+// false. It returns ErrNotFound (wrapped) when there is no such task.
+func (st *State) DeleteTask(ctx context.Context, name string, now time.Time, keep func(*v1.Task) bool) (out *v1.Task, marked bool, err error) {
+	out, err = st.Tasks.GuaranteedUpdate(ctx, name, func(t *v1.Task) (*v1.Task, error) {
+		marked = t.Metadata.DeletionTimestamp == nil && (keep == nil || !keep(t))
+		if !marked {
+			return nil, nil
+		}
+		t.Metadata.DeletionTimestamp = &now
+		return t, nil
+	})
+	return out, marked && err == nil, err
+}
+
 // NewTask builds the object stored for a task created from in: a fresh
 // uid, generation 1, phase Pending.
 func NewTask(in *v1.Task, now time.Time) *v1.Task {

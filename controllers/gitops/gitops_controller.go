@@ -666,16 +666,7 @@ func (c *Controller) apply(ctx context.Context, p *plan, a action, done doneFunc
 // delete deletes, gracefully, a task whose file no longer declares it,
 // provided it still comes from that file.
 func (c *Controller) delete(ctx context.Context, a action, done doneFunc) {
-	now := time.Now().UTC()
-	var skipped bool
-	out, err := c.st.Tasks.GuaranteedUpdate(ctx, a.name, func(t *v1.Task) (*v1.Task, error) {
-		skipped = t.Metadata.DeletionTimestamp != nil || source(t) != a.file
-		if skipped {
-			return nil, nil
-		}
-		t.Metadata.DeletionTimestamp = &now
-		return t, nil
-	})
+	out, marked, err := c.st.DeleteTask(ctx, a.name, time.Now().UTC(), func(t *v1.Task) bool { return source(t) != a.file })
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		done(0, false, false, false)
@@ -686,7 +677,7 @@ func (c *Controller) delete(ctx context.Context, a action, done doneFunc) {
 		c.log.Warn("deleting a task failed; retrying", "task", a.name, "file", a.file, "err", err)
 		msg := fmt.Sprintf("%s: delete Task %q, which the file no longer declares: %v", a.file, a.name, err)
 		done(0, false, false, true, problem{ref: fileRef(a.file), reason: ReasonApplyFailed, message: msg})
-	case skipped:
+	case !marked:
 		done(0, false, false, false)
 	default:
 		rev, _ := store.ParseResourceVersion(out.Metadata.ResourceVersion)
