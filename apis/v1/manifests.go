@@ -49,18 +49,38 @@ func ManifestFiles(root string, recursive bool) ([]string, error) {
 	if !info.IsDir() {
 		return []string{root}, nil
 	}
+	files, _, err := walkManifests(root, recursive)
+	return files, err
+}
+
+// ManifestDir is a directory a walk of manifests listed: the path the
+// walk reached it by, and where that path leads with links resolved.
+type ManifestDir struct {
+	Path, Real string
+}
+
+// WalkManifests is ManifestFiles of the directory root, recursive, that
+// also returns the directories it listed (root first, each real directory
+// once), for a caller that watches them: events then name files by the
+// paths ManifestFiles returns.
+func WalkManifests(root string) ([]string, []ManifestDir, error) {
+	return walkManifests(root, true)
+}
+
+func walkManifests(root string, recursive bool) ([]string, []ManifestDir, error) {
 	w := walker{recursive: recursive, seen: map[string]bool{}}
 	if err := w.dir(root); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Strings(w.files)
-	return w.files, nil
+	return w.files, w.dirs, nil
 }
 
 type walker struct {
 	recursive bool
 	seen      map[string]bool // real paths of the directories listed
 	files     []string
+	dirs      []ManifestDir
 }
 
 func (w *walker) dir(dir string) error {
@@ -72,6 +92,7 @@ func (w *walker) dir(dir string) error {
 		return nil
 	}
 	w.seen[real] = true
+	w.dirs = append(w.dirs, ManifestDir{Path: dir, Real: real})
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("read manifests: %w", err)

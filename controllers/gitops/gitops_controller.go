@@ -347,13 +347,13 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 		c.missing = false
 		full = true
 	}
-	if c.watcher == nil {
-		res.poll = true
-	} else if !c.syncWatches() {
+	// One walk gives both the files to read and the directories to watch.
+	paths, dirs, err := v1.WalkManifests(c.dir)
+	if c.watcher == nil || err != nil || !c.syncWatches(dirs) {
+		// Unreadable: the watches stay as they were, and polling covers
+		// what they miss until the walk succeeds.
 		res.poll = true
 	}
-
-	paths, err := v1.ManifestFiles(c.dir, true)
 	if err != nil {
 		c.report(ctx, []problem{{ref: c.dirRef(), reason: ReasonDirectoryUnreadable,
 			message: fmt.Sprintf("manifests directory %s: %v; nothing is changed until it can be read", c.dir, err)}}, true)

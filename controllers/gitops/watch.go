@@ -21,77 +21,21 @@ type dirID struct {
 	ino  uint64
 }
 
-// walkDirs lists the directories v1.ManifestFiles reads below root, root
-// included, each under the path ManifestFiles reaches it by: entries in
-// name order, dot-directories skipped, links followed, a real directory
-// listed once. Events then name files by the same paths ManifestFiles
-// returns. It lists what it can and returns the first error it met.
-func walkDirs(root string) (map[string]dirID, error) {
-	dirs := map[string]dirID{}
-	seen := map[string]bool{}
-	var first error
-	note := func(err error) {
-		if first == nil {
-			first = err
-		}
-	}
-	var visit func(dir string)
-	visit = func(dir string) {
-		real, err := filepath.EvalSymlinks(dir)
-		if err != nil {
-			note(err)
-			return
-		}
-		if seen[real] {
-			return
-		}
-		seen[real] = true
-		info, err := os.Stat(dir)
-		if err != nil {
-			note(err)
-			return
-		}
-		dirs[dir] = dirID{real: real, ino: inode(info)}
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			note(err)
-			return
-		}
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			path := filepath.Join(dir, e.Name())
-			isDir := e.IsDir()
-			if e.Type()&fs.ModeSymlink != 0 {
-				info, err := os.Stat(path)
-				if errors.Is(err, fs.ErrNotExist) {
-					continue // a dangling link
-				}
-				if err != nil {
-					note(err)
-					continue
-				}
-				isDir = info.IsDir()
-			}
-			if isDir {
-				visit(path)
-			}
-		}
-	}
-	visit(root)
-	return dirs, first
-}
-
 // syncWatches points the watcher at the directories the files are read
-// from now, and at the directory holding the manifests directory (to see
-// it appear, disappear or be swapped). It reports whether every
-// directory is watched.
-func (c *Controller) syncWatches() bool {
-	want, err := walkDirs(c.dir)
-	complete := err == nil
-	if err != nil {
-		c.log.Debug("listing the directories to watch", "err", err)
+// from now (as v1.WalkManifests listed them), and at the directory
+// holding the manifests directory (to see it appear, disappear or be
+// swapped). It reports whether every directory is watched.
+func (c *Controller) syncWatches(dirs []v1.ManifestDir) bool {
+	complete := true
+	want := make(map[string]dirID, len(dirs))
+	for _, d := range dirs {
+		info, err := os.Stat(d.Path)
+		if err != nil {
+			c.log.Debug("listing the directories to watch", "err", err)
+			complete = false
+			continue
+		}
+		want[d.Path] = dirID{real: d.Real, ino: inode(info)}
 	}
 	current := map[string]bool{}
 	for _, p := range c.watcher.WatchList() {
@@ -118,17 +62,13 @@ func (c *Controller) syncWatches() bool {
 		}
 		c.watched[path] = id
 	}
-	if c.parent != "" && !current[c.parent] {
-		if err := c.watcher.Add(c.parent); err != nil {
-			c.log.Debug("cannot watch the directory above the manifests directory", "dir", c.parent, "err", err)
-		}
-	}
-	dirs := make(map[string]bool, len(c.watched))
+	c.syncParentWatch()
+	watched := make(map[string]bool, len(c.watched))
 	for path := range c.watched {
-		dirs[path] = true
+		watched[path] = true
 	}
 	c.mu.Lock()
-	c.dirs = dirs
+	c.dirs = watched
 	c.mu.Unlock()
 	return complete
 }
