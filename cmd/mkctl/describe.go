@@ -137,15 +137,23 @@ func (c *cli) describeWorkers(ctx context.Context, names []string) error {
 			return err
 		}
 	}
-	for i, w := range workers {
-		tasks, err := api.ListTasks(ctx, client.ListOptions{Worker: w.Metadata.Name})
+	// One list serves every page: it is sorted by name, as each worker's
+	// own list would be.
+	byWorker := map[string][]v1.Task{}
+	if len(workers) > 0 {
+		tasks, err := api.ListTasks(ctx, client.ListOptions{})
 		if err != nil {
 			return err
 		}
+		for _, t := range tasks.Items {
+			byWorker[t.Status.Worker] = append(byWorker[t.Status.Worker], t)
+		}
+	}
+	for i, w := range workers {
 		if i > 0 {
 			fmt.Fprintln(c.out)
 		}
-		if err := describeWorker(c.out, time.Now(), w, tasks.Items, eventsOf(events.Items, v1.KindWorker, w.Metadata.Name, "")); err != nil {
+		if err := describeWorker(c.out, time.Now(), w, byWorker[w.Metadata.Name], eventsOf(events.Items, v1.KindWorker, w.Metadata.Name, "")); err != nil {
 			return err
 		}
 	}

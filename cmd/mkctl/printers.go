@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
+
 	v1 "github.com/minkube/minkube/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -300,49 +302,10 @@ func age(now time.Time, created *time.Time) string {
 	return humanDuration(now.Sub(*created))
 }
 
-// humanDuration renders d the way kubectl's AGE column does: seconds up to
-// two minutes, then minutes, hours, days and years, with a second unit
+// humanDuration renders d the way kubectl's AGE column does: seconds up
+// to two minutes, then minutes, hours, days and years, with a second unit
 // while the first is small ("5s", "3m20s", "2h", "4d", "1y30d").
-func humanDuration(d time.Duration) string {
-	seconds := int64(d.Seconds())
-	switch {
-	case seconds < -1:
-		return "<invalid>"
-	case seconds < 0:
-		return "0s"
-	case seconds < 120:
-		return fmt.Sprintf("%ds", seconds)
-	}
-	minutes := int64(d / time.Minute)
-	if minutes < 10 {
-		return twoUnits(minutes, "m", seconds%60, "s")
-	}
-	if minutes < 3*60 {
-		return fmt.Sprintf("%dm", minutes)
-	}
-	hours := int64(d / time.Hour)
-	switch {
-	case hours < 8:
-		return twoUnits(hours, "h", minutes%60, "m")
-	case hours < 48:
-		return fmt.Sprintf("%dh", hours)
-	case hours < 24*8:
-		return twoUnits(hours/24, "d", hours%24, "h")
-	case hours < 24*365*2:
-		return fmt.Sprintf("%dd", hours/24)
-	case hours < 24*365*8:
-		return twoUnits(hours/24/365, "y", (hours/24)%365, "d")
-	}
-	return fmt.Sprintf("%dy", hours/24/365)
-}
-
-// twoUnits renders "3m20s", or "3m" when the second unit is zero.
-func twoUnits(a int64, ua string, b int64, ub string) string {
-	if b == 0 {
-		return fmt.Sprintf("%d%s", a, ua)
-	}
-	return fmt.Sprintf("%d%s%d%s", a, ua, b, ub)
-}
+var humanDuration = duration.HumanDuration
 
 // humanBytes renders a byte count in binary units, to two significant
 // figures below 10 ("1.5Gi") and as a whole number above ("20Gi").
