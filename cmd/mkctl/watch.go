@@ -56,16 +56,14 @@ func (o *watchOutput) tabular() bool {
 	return o.p.format == outputTable || o.p.format == outputWide
 }
 
-// key is what must change for an item to be printed again.
+// key is what must change for an item to be printed again: its row, AGE
+// aside, or its version when the row has no single AGE column to leave
+// out (an event's LAST SEEN ages; its count and time are what change).
 func (o *watchOutput) key(it watchItem) string {
-	if !o.tabular() {
+	if !o.tabular() || it.ageCol < 0 || it.ageCol >= len(it.row) {
 		return it.version
 	}
-	cells := slices.Clone(it.row)
-	if it.ageCol >= 0 && it.ageCol < len(cells) {
-		cells = slices.Delete(cells, it.ageCol, it.ageCol+1)
-	}
-	return strings.Join(cells, "\t")
+	return strings.Join(slices.Delete(slices.Clone(it.row), it.ageCol, it.ageCol+1), "\t")
 }
 
 // begin prints the first list.
@@ -293,16 +291,11 @@ func (c *cli) watchEvents(ctx context.Context, p printer, task string) error {
 	if err != nil {
 		return err
 	}
-	// An event is printed again when its count or time moves, not as its
-	// LAST SEEN column ages: versions decides, not the row.
 	out := newWatchOutput(p, c.out, kindEvent)
-	versions := map[string]string{}
 	now := time.Now()
 	var items []watchItem
 	for i := range first.Items {
-		it := eventItem(at(p, now), &first.Items[i])
-		versions[it.name] = it.version
-		items = append(items, it)
+		items = append(items, eventItem(at(p, now), &first.Items[i]))
 	}
 	if err := out.begin(eventHeader(p.format == outputWide), items); err != nil {
 		return err
@@ -314,12 +307,7 @@ func (c *cli) watchEvents(ctx context.Context, p printer, task string) error {
 		}
 		now := time.Now()
 		for i := range cur.Items {
-			it := eventItem(at(p, now), &cur.Items[i])
-			if versions[it.name] == it.version {
-				continue
-			}
-			versions[it.name] = it.version
-			if err := out.emit(it); err != nil {
+			if err := out.update(eventItem(at(p, now), &cur.Items[i])); err != nil {
 				return err
 			}
 		}
