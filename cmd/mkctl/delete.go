@@ -137,11 +137,13 @@ func (c *cli) deleteTasks(ctx context.Context, names []string) ([]*v1.Task, erro
 	return deleted, nil
 }
 
-// waitDeleted waits until every Task deleted is gone.
+// waitDeleted waits until every Task deleted is gone, as wait
+// --for=delete does.
 func (c *cli) waitDeleted(ctx context.Context, deleted []*v1.Task, timeout time.Duration) error {
+	cd := condition{kind: waitDelete}
 	gone := func(state map[string]*v1.Task, d *v1.Task) bool {
-		t := state[d.Metadata.Name]
-		return t == nil || t.Metadata.UID != d.Metadata.UID
+		met, _ := cd.check(state[d.Metadata.Name], d.Metadata.UID)
+		return met
 	}
 	state, err := c.followTasks(ctx, timeout, func(state map[string]*v1.Task) (bool, error) {
 		for _, d := range deleted {
@@ -154,7 +156,7 @@ func (c *cli) waitDeleted(ctx context.Context, deleted []*v1.Task, timeout time.
 	if errors.Is(err, errTimedOut) {
 		for _, d := range deleted {
 			if !gone(state, d) {
-				c.printError(fmt.Errorf("timed out after %s waiting for task/%s to be deleted: %s", timeout, d.Metadata.Name, taskState(state[d.Metadata.Name])))
+				c.printError(fmt.Errorf("timed out after %s waiting for task/%s to %s: %s", timeout, d.Metadata.Name, cd.goal(), cd.state(state[d.Metadata.Name])))
 			}
 		}
 		return errReported
