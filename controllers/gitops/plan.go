@@ -26,6 +26,10 @@ const (
 	// be read; one event per problem, the message naming file, document
 	// and field. The file's Tasks keep their last good state.
 	ReasonInvalidManifest = "InvalidManifest"
+	// ReasonEmptyManifest: a file that Tasks came from holds no document;
+	// they are kept (a save may be under way) until the file holds
+	// documents again or is deleted.
+	ReasonEmptyManifest = "EmptyManifest"
 	// ReasonDuplicateTask: a file declares a Task that another file owns.
 	ReasonDuplicateTask = "DuplicateTask"
 	// ReasonTaskNotOwned: a file declares a Task made with mkctl.
