@@ -135,13 +135,16 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter
 }
 
 // applyTask creates the task or updates its spec, labels and annotations.
-// The status of the body is ignored: status is the system's.
+// The status of the body is ignored: status is the system's. A Task the
+// manifests directory manages keeps that annotation and refuses changes
+// unless force=true (see keepSource).
 func (s *Server) applyTask(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	in, err := readTask(r, p.ByName("name"))
 	if err != nil {
 		return err
 	}
-	return s.apply(w, r, in, store.ApplyOptions{})
+	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
+	return s.apply(w, r, in, store.ApplyOptions{Adjust: keepSource(force)})
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {

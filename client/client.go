@@ -59,6 +59,11 @@ type ApplyOptions struct {
 	// DryRun asks the server to validate and report the outcome without
 	// storing anything.
 	DryRun bool
+	// Force applies a Task the manifests directory manages even when that
+	// changes it, taking it out of the directory's care. Without it such
+	// an apply returns a Conflict *v1.Status whose cause is the field
+	// v1.FieldAnnotationSource.
+	Force bool
 }
 
 // ApplyResult says what an apply did.
@@ -139,6 +144,9 @@ func (c *Client) ApplyTask(ctx context.Context, task *v1.Task, opts ApplyOptions
 	q := url.Values{}
 	if opts.DryRun {
 		q.Set("dryRun", "All")
+	}
+	if opts.Force {
+		q.Set("force", "true")
 	}
 	var out v1.Task
 	resp, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/tasks/" + seg, query: q, body: withTaskKind(task)}, &out, maxObjectBytes)

@@ -38,6 +38,7 @@ func (c *cli) newApplyCommand() *cobra.Command {
 	var (
 		files   fileOptions
 		dryRun  string
+		force   bool
 		wait    bool
 		timeout time.Duration
 	)
@@ -49,6 +50,12 @@ invalid it applies none of them and prints every problem as
 "error: FILE: document N (Task "NAME"): FIELD: MESSAGE". Otherwise it applies
 each Task in order and prints "task/NAME created", "configured" or
 "unchanged".
+
+A Task that came from the manager's manifests directory (annotation
+minkube.io/source) stays in the directory's care: applying the same
+content again is "unchanged", and a change is refused, since the
+directory would set it back; change the file instead, or use
+--force-conflicts to take the Task out of the directory's care.
 
 --dry-run=server has the manager validate each Task and say what it would
 do, storing nothing; for a Task it would change, the fields that would
@@ -82,7 +89,7 @@ timeout passes first (--timeout 0: no limit).`,
 			if timeout < 0 {
 				return usageErrorf(cmd.CommandPath(), "--timeout must not be negative")
 			}
-			applied, err := c.apply(cmd.Context(), &files, dry)
+			applied, err := c.apply(cmd.Context(), &files, client.ApplyOptions{DryRun: dry, Force: force})
 			if err != nil || !wait {
 				return err
 			}
@@ -91,6 +98,7 @@ timeout passes first (--timeout 0: no limit).`,
 	}
 	files.addFlags(cmd, "apply")
 	cmd.Flags().StringVar(&dryRun, "dry-run", dryRunNone, `"server" has the manager validate each Task and report what it would change, storing nothing`)
+	cmd.Flags().BoolVar(&force, "force-conflicts", false, "apply Tasks the manifests directory manages even when that changes them, taking them out of the directory's care")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every applied Task is Running (or has finished)")
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "with --wait: how long to wait; 0 means no limit")
 	return cmd
@@ -98,7 +106,8 @@ timeout passes first (--timeout 0: no limit).`,
 
 // apply applies every document, or none when any is invalid, and returns
 // the Tasks as stored.
-func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1.Task, error) {
+func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOptions) ([]*v1.Task, error) {
+	dryRun := opts.DryRun
 	docs, err := files.read(c)
 	if err != nil {
 		return nil, err
@@ -125,7 +134,7 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1
 				continue
 			}
 		}
-		out, result, err := api.ApplyTask(ctx, &d.Task, client.ApplyOptions{DryRun: dryRun})
+		out, result, err := api.ApplyTask(ctx, &d.Task, opts)
 		if err != nil {
 			if fatal(ctx, err) {
 				return nil, err
@@ -153,6 +162,11 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1
 // them.
 func (c *cli) printDocumentError(d v1.Document, err error) {
 	de := v1.DocumentError{File: d.File, Index: d.Index, Name: d.Task.Metadata.Name}
+	if file, ok := managedRefusal(err); ok {
+		de.Message = fmt.Sprintf("task %q is managed by the manifests directory (file %s), which would set it back; change that file, or apply with --force-conflicts to take the task out of the directory's care", d.Task.Metadata.Name, file)
+		c.printError(de)
+		return
+	}
 	var st *v1.Status
 	if errors.As(err, &st) && st.Details != nil && len(st.Details.Causes) > 0 {
 		for _, cause := range st.Details.Causes {
@@ -163,6 +177,21 @@ func (c *cli) printDocumentError(d v1.Document, err error) {
 	}
 	de.Message = err.Error()
 	c.printError(de)
+}
+
+// managedRefusal reports whether err is the manager refusing to change a
+// Task the manifests directory manages, and names the file.
+func managedRefusal(err error) (file string, ok bool) {
+	var st *v1.Status
+	if !errors.As(err, &st) || st.Reason != v1.StatusReasonConflict || st.Details == nil {
+		return "", false
+	}
+	for _, cause := range st.Details.Causes {
+		if cause.Field == v1.FieldAnnotationSource {
+			return cause.Message, true
+		}
+	}
+	return "", false
 }
 
 // waitRunning follows the applied Tasks until each is Running with its

@@ -129,6 +129,9 @@ func (c *cli) deleteTasks(ctx context.Context, names []string) ([]*v1.Task, erro
 			continue
 		}
 		fmt.Fprintf(c.out, "task/%s deleted\n", name)
+		if src := t.Metadata.Annotations[v1.AnnotationSource]; src != "" {
+			fmt.Fprintf(c.errOut, "warning: task/%s comes from the manifests directory (file %s), which will create it again; remove it from that file to delete it for good\n", name, src)
+		}
 		deleted = append(deleted, t)
 	}
 	if failed {

@@ -433,7 +433,7 @@ func TestController_Ownership(t *testing.T) {
 		{"task made with mkctl", func(t *testing.T, e *env) {
 			manual := e.mustApplyByHand("manual", "busybox:1")
 			mustWrite(t, e.path("manual.yaml"), taskDoc("manual", "nginx:1.27"))
-			e.waitEvent(KindFile, "manual.yaml", ReasonTaskNotOwned, `manual.yaml: document 1 (Task "manual"): metadata.name: Task "manual" exists and was not created from the manifests directory`)
+			e.waitEvent(KindFile, "manual.yaml", ReasonTaskNotOwned, `manual.yaml: document 1 (Task "manual"): metadata.name: Task "manual" exists and is not managed by the manifests directory`)
 			mustRemove(t, e.path("manual.yaml"))
 			e.sync()
 			got := e.task("manual")
