@@ -525,3 +525,51 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestParseManifests_IntOrString checks that quantities and health check
+// ports take plain numbers, as Kubernetes manifests write them, and that
+// other strings still refuse them.
+func TestParseManifests_IntOrString(t *testing.T) {
+	const head = "apiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: web\nspec:\n  image: nginx:1.27\n"
+	good := []struct {
+		name, doc string
+		check     func(*Task) bool
+	}{
+		{"cpu 1", head + "  resources: {cpu: 1, memory: 268435456, disk: 1e9}\n", func(t *Task) bool {
+			return t.Spec.Resources.CPU == "1" && t.Spec.Resources.MilliCPU() == 1000 &&
+				t.Spec.Resources.MemoryBytes() == 256<<20 && t.Spec.Resources.DiskBytes() == 1e9
+		}},
+		{"cpu 0.5", head + "  resources: {cpu: 0.5}\n", func(t *Task) bool { return t.Spec.Resources.MilliCPU() == 500 }},
+		{"cpu as a string", head + "  resources: {cpu: \"2\"}\n", func(t *Task) bool { return t.Spec.Resources.MilliCPU() == 2000 }},
+		{"hex integer", head + "  resources: {cpu: 0x2}\n", func(t *Task) bool { return t.Spec.Resources.CPU == "2" }},
+		{"http port by number", head + "  ports: [{containerPort: 8080}]\n  healthCheck: {http: {path: /, port: 8080}}\n",
+			func(t *Task) bool { return t.Spec.HealthCheck.HTTP.Port == "8080" }},
+		{"tcp port by number, JSON", `{"apiVersion":"minkube.io/v1","kind":"Task","metadata":{"name":"web"},"spec":{"image":"nginx:1.27","healthCheck":{"tcp":{"port":5432}}}}`,
+			func(t *Task) bool { return t.Spec.HealthCheck.TCP.Port == "5432" }},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := ParseManifests("web.yaml", []byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(&docs[0].Task) {
+				t.Errorf("decoded %+v", docs[0].Task.Spec)
+			}
+		})
+	}
+	bad := []struct{ name, doc, want string }{
+		{"port out of range", head + "  healthCheck: {tcp: {port: 70000}}\n", `spec.healthCheck.tcp.port: must be a port name of this task or a number 1..65535, got "70000"`},
+		{"negative cpu", head + "  resources: {cpu: -1}\n", `spec.resources.cpu: "-1" is not a valid quantity: must not be negative`},
+		{"a list is no quantity", head + "  resources: {cpu: [1]}\n", `spec.resources.cpu: must be a string, got a list (line 7)`},
+		{"env values stay strings", head + "  env: [{name: A, value: 1}]\n", `spec.env[0].value: must be a string, got number 1 (write "1" for a string) (line 7)`},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseManifests("web.yaml", []byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -200,6 +200,32 @@ func (d *decoder) integer(n *yaml.Node, tag string, v reflect.Value) {
 	d.errorf("must be an integer, got %s", describe(n, tag))
 }
 
+// number sets the string field v to the text of n when n is a plain
+// number (cpu: 1, memory: 1e9, port: 8080) and reports whether it did;
+// anything else is left to value. An integer is written in decimal, so
+// that 0x1F and 1_000 mean what YAML says they mean.
+func (d *decoder) number(n *yaml.Node, v reflect.Value) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	switch tag := n.ShortTag(); {
+	case tag == tagInt:
+		var i int64
+		if err := n.Decode(&i); err != nil {
+			return false // too big: value words the problem
+		}
+		v.SetString(strconv.FormatInt(i, 10))
+		return true
+	case tag == tagFloat:
+		v.SetString(n.Value)
+		return true
+	}
+	return false
+}
+
 func intRange(bits int) (int64, int64) {
 	hi := int64(1)<<(bits-1) - 1
 	return -hi - 1, hi
@@ -274,6 +300,10 @@ func (d *decoder) object(n *yaml.Node, v reflect.Value) {
 	for _, p := range d.pairs(n, false) {
 		mark := d.pushField(p.key)
 		if f, ok := info.fields[p.key]; ok {
+			if info.numeric[p.key] && d.number(p.val, v.FieldByIndex(f)) {
+				d.pop(mark)
+				continue
+			}
 			d.value(p.val, v.FieldByIndex(f))
 		} else {
 			prev := d.line
@@ -449,6 +479,10 @@ func quoteHint(n *yaml.Node, tag string) string {
 // structs flattened as encoding/json does, to their field indexes.
 type structInfo struct {
 	fields map[string][]int
+	// numeric holds the string fields that also take a number, written as
+	// its text: Kubernetes quantities (cpu: 1) and ports given by number
+	// or name (port: 8080). They are tagged minkube:"intorstring".
+	numeric map[string]bool
 }
 
 var structInfos sync.Map // reflect.Type -> *structInfo
@@ -457,7 +491,7 @@ func structInfoOf(t reflect.Type) *structInfo {
 	if si, ok := structInfos.Load(t); ok {
 		return si.(*structInfo)
 	}
-	si := &structInfo{fields: map[string][]int{}}
+	si := &structInfo{fields: map[string][]int{}, numeric: map[string]bool{}}
 	addFields(si, t, nil)
 	actual, _ := structInfos.LoadOrStore(t, si)
 	return actual.(*structInfo)
@@ -484,6 +518,9 @@ func addFields(si *structInfo, t reflect.Type, index []int) {
 		}
 		if _, taken := si.fields[name]; !taken {
 			si.fields[name] = idx
+			if f.Tag.Get("minkube") == "intorstring" && f.Type.Kind() == reflect.String {
+				si.numeric[name] = true
+			}
 		}
 	}
 }
