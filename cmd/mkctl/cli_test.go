@@ -65,7 +65,7 @@ func TestUnreachable(t *testing.T) {
 		{
 			name:   "from the config file",
 			config: "server: http://" + addr + "\ntoken: x\n",
-			want:   "error: cannot reach the manager at http://" + addr + " (from ~/.minkube/config): connection refused\n",
+			want:   "error: cannot reach the manager at http://" + addr + " (from context \"default\" in ~/.minkube/config): connection refused\n",
 		},
 		{
 			name: "from the environment",
@@ -104,11 +104,11 @@ func TestBadToken(t *testing.T) {
 		{
 			name:  "wrong token",
 			token: []string{"--token", "wrong"},
-			want:  "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+			want:  "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n",
 		},
 		{
 			name: "no token",
-			want: "error: the manager at " + m.URL + " wants a token and none was given; set --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+			want: "error: the manager at " + m.URL + " wants a token and none was given; set --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n",
 		},
 	}
 	for _, tt := range tests {

@@ -16,9 +16,12 @@ func (c *cli) newRootCommand() *cobra.Command {
 manager, lists, watches, describes and deletes Tasks, follows their logs and
 events, waits for them, and cordons and drains workers.
 
-The manager is found through --server, $MINKUBE_SERVER, the server: line of
-~/.minkube/config, or else http://127.0.0.1:7070; the token through --token,
-$MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
+The manager is found through --server, $MINKUBE_SERVER, or the cluster of
+the context (--context, $MINKUBE_CONTEXT, or the current context of the
+config file, $MINKUBE_CONFIG or ~/.minkube/config), or else
+http://127.0.0.1:7070; the token through --token, $MINKUBE_TOKEN or that
+cluster's token. A manager adds its cluster to the config file when it
+starts; mkctl config get-contexts lists them.`,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
 		SuggestionsMinimumDistance: 2,
@@ -45,8 +48,9 @@ $MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 
 	flags := root.PersistentFlags()
-	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, ~/.minkube/config, or http://127.0.0.1:7070)")
-	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or ~/.minkube/config)")
+	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, the context in ~/.minkube/config, or http://127.0.0.1:7070)")
+	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or the context in ~/.minkube/config)")
+	flags.StringVar(&c.contextFlag, "context", "", "context of the config file to use (default from $MINKUBE_CONTEXT or the file's current-context)")
 
 	root.AddCommand(
 		c.newApplyCommand(),
@@ -58,6 +62,7 @@ $MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
 		c.newCordonCommand(),
 		c.newUncordonCommand(),
 		c.newDrainCommand(),
+		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
 	return root
