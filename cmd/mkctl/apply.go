@@ -205,7 +205,9 @@ func (c *cli) printDocumentError(d v1.Document, err error) {
 
 // isJob reports whether t runs to completion rather than for good: its
 // restart policy lets it end.
-func isJob(t *v1.Task) bool { return t.Spec.RestartPolicy != v1.RestartAlways && t.Spec.RestartPolicy != "" }
+func isJob(t *v1.Task) bool {
+	return t.Spec.RestartPolicy != v1.RestartAlways && t.Spec.RestartPolicy != ""
+}
 
 // managedRefusal reports whether err is the manager refusing to change a
 // Task the manifests directory manages, and names the file.
