@@ -115,8 +115,14 @@ func parseResourceArgs(commandPath string, args []string, allowed ...string) (ki
 	return kind, args[1:], nil
 }
 
+// shortNames are the abbreviations of the kinds, as kubectl has po and no.
+var shortNames = map[string]string{"t": kindTask, "w": kindWorker, "ev": kindEvent}
+
 func normalizeKind(commandPath, s string, allowed []string) (string, error) {
 	k := strings.TrimSuffix(strings.ToLower(s), "s")
+	if full, ok := shortNames[strings.ToLower(s)]; ok {
+		k = full
+	}
 	for _, a := range allowed {
 		if k == a {
 			return k, nil

@@ -27,10 +27,11 @@ const phaseDeleted = "Deleted"
 // watchItem is one object as get -w shows it.
 type watchItem struct {
 	name string
-	// row is its table row; ageCol is the index of the AGE column, which
-	// alone changing is no change.
-	row    []string
-	ageCol int
+	// row is its table row; volatile lists the columns that change with
+	// time alone (AGE) or with every sample (a worker's CPU, MEMORY, DISK
+	// and LOAD): a row that differs only there is no change to show.
+	row      []string
+	volatile []int
 	// version changes whenever the object does.
 	version string
 	obj     any
@@ -56,14 +57,20 @@ func (o *watchOutput) tabular() bool {
 	return o.p.format == outputTable || o.p.format == outputWide
 }
 
-// key is what must change for an item to be printed again: its row, AGE
-// aside, or its version when the row has no single AGE column to leave
+// key is what must change for an item to be printed again: its row, the
+// volatile columns aside, or its version when the row has none to leave
 // out (an event's LAST SEEN ages; its count and time are what change).
 func (o *watchOutput) key(it watchItem) string {
-	if !o.tabular() || it.ageCol < 0 || it.ageCol >= len(it.row) {
+	if !o.tabular() || len(it.volatile) == 0 {
 		return it.version
 	}
-	return strings.Join(slices.Delete(slices.Clone(it.row), it.ageCol, it.ageCol+1), "\t")
+	kept := make([]string, 0, len(it.row))
+	for i, cell := range it.row {
+		if !slices.Contains(it.volatile, i) {
+			kept = append(kept, cell)
+		}
+	}
+	return strings.Join(kept, "\t")
 }
 
 // begin prints the first list.
@@ -137,7 +144,7 @@ func taskItem(p printer, t *v1.Task, gone bool) watchItem {
 	if gone {
 		row[1] = phaseDeleted
 	}
-	return watchItem{name: t.Metadata.Name, row: row, ageCol: 4, version: t.Metadata.ResourceVersion, obj: t}
+	return watchItem{name: t.Metadata.Name, row: row, volatile: []int{4}, version: t.Metadata.ResourceVersion, obj: t}
 }
 
 // watchTasks prints the Tasks named or selected, then a line per change
@@ -199,7 +206,10 @@ func workerItem(p printer, w *v1.Worker, gone bool) watchItem {
 	if gone {
 		row[1] = phaseDeleted
 	}
-	return watchItem{name: w.Metadata.Name, row: row, ageCol: 7, version: w.Metadata.ResourceVersion, obj: w}
+	// CPU, MEMORY, DISK, AGE and, with -o wide, LOAD move with every
+	// heartbeat's sample: a line is printed when the status, address,
+	// task count or labels change.
+	return watchItem{name: w.Metadata.Name, row: row, volatile: []int{4, 5, 6, 7, 8}, version: w.Metadata.ResourceVersion, obj: w}
 }
 
 // watchWorkers prints the workers named or selected, then a line for
@@ -277,7 +287,7 @@ func eventItem(p printer, e *v1.Event) watchItem {
 	// LAST SEEN is the age column; the count and time of the last
 	// occurrence are what change.
 	version := strconv.Itoa(int(e.Count)) + "@" + e.LastTimestamp.String()
-	return watchItem{name: e.Metadata.Name, row: p.eventRow(e, p.format == outputWide), ageCol: -1, version: version, obj: e}
+	return watchItem{name: e.Metadata.Name, row: p.eventRow(e, p.format == outputWide), version: version, obj: e}
 }
 
 // watchEvents prints the events, then every new or repeated one it sees

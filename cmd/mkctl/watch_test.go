@@ -166,12 +166,18 @@ func TestGetWorkers_Watch(t *testing.T) {
 			t.Fatalf("line %q, want %q", got, want)
 		}
 	}
-	m.setWorkers([]v1.Worker{worker("w1", v1.WorkerReady), worker("w2", v1.WorkerNotReady)})
+	// A heartbeat's sample moves CPU, MEMORY and DISK: no line for that.
+	busy := worker("w1", v1.WorkerReady)
+	busy.Status.Stats = v1.WorkerStats{CPUPercent: 50, MemoryAvailable: 2 << 30, DiskFree: 3 << 30}
+	busy.Metadata.ResourceVersion = "7"
+	m.setWorkers([]v1.Worker{busy, worker("w2", v1.WorkerReady)})
+	time.Sleep(2 * pollInterval) // two polls see it, and print nothing
+	m.setWorkers([]v1.Worker{busy, worker("w2", v1.WorkerNotReady)})
 	if got, want := w.mustFields(t), "w2 NotReady 127.0.0.1:7071 0 0% 1Gi 1Gi 120m"; got != want {
 		t.Errorf("after a change: %q, want %q", got, want)
 	}
 	m.setWorkers([]v1.Worker{worker("w2", v1.WorkerNotReady)})
-	if got, want := w.mustFields(t), "w1 Deleted 127.0.0.1:7071 0 0% 1Gi 1Gi 120m"; got != want {
+	if got, want := w.mustFields(t), "w1 Deleted 127.0.0.1:7071 0 50% 2Gi 3Gi 120m"; got != want {
 		t.Errorf("after a delete: %q, want %q", got, want)
 	}
 	if res := w.interrupt(t); res.code != 0 || res.stderr != "" || res.stdout != "" {
