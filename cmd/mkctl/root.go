@@ -45,7 +45,8 @@ starts; mkctl config get-contexts lists them.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{commandPath: cmd.CommandPath(), err: err}
 	})
-	root.CompletionOptions.HiddenDefaultCmd = true
+	// mkctl completion bash|zsh|fish|powershell, listed in --help.
+	root.CompletionOptions.HiddenDefaultCmd = false
 
 	flags := root.PersistentFlags()
 	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, the context in ~/.minkube/config, or http://127.0.0.1:7070)")
@@ -65,6 +66,7 @@ starts; mkctl config get-contexts lists them.`,
 		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
+	c.addCompletions(root)
 	return root
 }
 
