@@ -26,11 +26,7 @@ const MaxBodyBytes = 1 << 20
 const ApplyResultHeader = "Minkube-Apply-Result"
 
 // VersionInfo is served at /version.
-type VersionInfo struct {
-	Version   string `json:"version"`
-	GitCommit string `json:"gitCommit"`
-	GoVersion string `json:"goVersion"`
-}
+type VersionInfo = v1.VersionInfo
 
 // WorkerLogs opens a task container's logs on the worker that runs it.
 // It is defined here, by its user, and implemented over the worker API.

@@ -100,11 +100,7 @@ func (o LogOptions) query() url.Values {
 }
 
 // VersionInfo is the build of a Minkube binary, as served at /version.
-type VersionInfo struct {
-	Version   string `json:"version"`
-	GitCommit string `json:"gitCommit"`
-	GoVersion string `json:"goVersion"`
-}
+type VersionInfo = v1.VersionInfo
 
 // ListTasks returns the Tasks that match opts, read at one store revision
 // (the list's metadata.resourceVersion, from which WatchTasks can resume).

@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/cmd/internal/buildinfo"
 	"github.com/minkube/minkube/controllers/gitops"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
@@ -142,7 +142,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	}
 	m.api, err = apiserver.New(apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
-		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
+		Version: buildinfo.Get(version, gitCommit),
 	})
 	if err != nil {
 		db.Close()
@@ -206,7 +206,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", version)
+	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", buildinfo.Get(version, gitCommit).Version)
 	wg.Wait()
 	return errors.Join(errs...)
 }

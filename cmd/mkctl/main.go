@@ -12,10 +12,16 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/cmd/internal/buildinfo"
 )
 
-// version is mkctl's build, set with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and gitCommit are mkctl's build, set with -ldflags
+// "-X main.version=v1.2.3 -X main.gitCommit=abc123"; without, buildinfo
+// reads what the toolchain recorded.
+var (
+	version   = buildinfo.UnsetVersion
+	gitCommit = buildinfo.UnsetCommit
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,7 +93,7 @@ func (c *cli) client() (*client.Client, error) {
 	note := sourceNote(target.Source)
 	// The first server of the context's cluster; the others are the same
 	// cluster's other managers.
-	api, err := client.New(target.Servers[0], target.Token, client.WithUserAgent("mkctl/"+version), client.WithSource(note))
+	api, err := client.New(target.Servers[0], target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version), client.WithSource(note))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, note)
 	}
