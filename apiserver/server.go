@@ -154,6 +154,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
 	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
+	s.handle(r, http.MethodPatch, "/api/v1/workers/:name", roleAdmin, s.patchWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)

@@ -371,3 +371,21 @@ func (c *Client) Readyz(ctx context.Context) error {
 	_, err := c.r.call(ctx, request{method: http.MethodGet, path: "/readyz", noAuth: true}, nil, 0)
 	return err
 }
+
+// LabelWorker changes the labels of the worker called name: each key set
+// to a value is set, each set to nil removed; others are kept. It returns
+// the updated worker, a NotFound *v1.Status when there is none, and an
+// Invalid one for a bad key or value.
+func (c *Client) LabelWorker(ctx context.Context, name string, labels map[string]*string) (*v1.Worker, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var patch v1.LabelPatch
+	patch.Metadata.Labels = labels
+	var w v1.Worker
+	if _, err := c.r.call(ctx, request{method: http.MethodPatch, path: "/api/v1/workers/" + seg, body: patch}, &w, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}

@@ -63,6 +63,7 @@ starts; mkctl config get-contexts lists them.`,
 		c.newCordonCommand(),
 		c.newUncordonCommand(),
 		c.newDrainCommand(),
+		c.newLabelCommand(),
 		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
