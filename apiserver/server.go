@@ -31,7 +31,7 @@ type VersionInfo = v1.VersionInfo
 // WorkerLogs opens a task container's logs on the worker that runs it.
 // It is defined here, by its user, and implemented over the worker API.
 type WorkerLogs interface {
-	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, follow bool, tail int) (io.ReadCloser, error)
+	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, opts v1.LogOptions) (io.ReadCloser, error)
 }
 
 // Options configures a Server.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -81,23 +80,7 @@ const (
 )
 
 // LogOptions select which container log lines are returned.
-type LogOptions struct {
-	// Follow keeps the stream open and sends new lines as they are written.
-	Follow bool
-	// Tail, when positive, starts from the last Tail lines; 0 means all.
-	Tail int
-}
-
-func (o LogOptions) query() url.Values {
-	q := url.Values{}
-	if o.Follow {
-		q.Set("follow", "true")
-	}
-	if o.Tail > 0 {
-		q.Set("tail", strconv.Itoa(o.Tail))
-	}
-	return q
-}
+type LogOptions = v1.LogOptions
 
 // VersionInfo is the build of a Minkube binary, as served at /version.
 type VersionInfo = v1.VersionInfo
@@ -216,7 +199,7 @@ func (c *Client) TaskLogs(ctx context.Context, name string, opts LogOptions) (io
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.query()})
+	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.Query()})
 	if err != nil {
 		return nil, err
 	}

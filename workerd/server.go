@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -141,18 +140,12 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "the task has no container yet: "+st.Reason)
 		return
 	}
-	q := r.URL.Query()
-	follow, _ := strconv.ParseBool(q.Get("follow"))
-	tail := -1
-	if v := q.Get("tail"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 {
-			writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "tail must be a whole number")
-			return
-		}
-		tail = n
+	opts, err := logOptions(r.URL.Query(), st, w.now())
+	if err != nil {
+		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error())
+		return
 	}
-	rc, err := w.rt.Logs(r.Context(), st.ContainerID, follow, tail)
+	rc, err := w.rt.Logs(r.Context(), st.ContainerID, opts)
 	if errors.Is(err, runtime.ErrNotFound) {
 		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, err.Error())
 		return
