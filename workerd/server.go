@@ -18,7 +18,7 @@ import (
 // maxTaskBody bounds an assigned Task's JSON.
 const maxTaskBody = 1 << 20
 
-// handler returns the worker API (DESIGN.md section 4).
+// handler returns the worker API (docs/api.md, "Worker API").
 func (w *Worker) handler() http.Handler {
 	r := httprouter.New()
 	r.NotFound = http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
