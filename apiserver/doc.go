@@ -1,4 +1,4 @@
-// Package apiserver is the manager's HTTP API (DESIGN.md section 3): tasks,
+// Package apiserver is the manager's HTTP API (docs/api.md): tasks,
 // workers and their heartbeats, routed with httprouter.
 //
 // Reads are served from caches kept current by the store's watch; writes go

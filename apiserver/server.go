@@ -26,16 +26,12 @@ const MaxBodyBytes = 1 << 20
 const ApplyResultHeader = "Minkube-Apply-Result"
 
 // VersionInfo is served at /version.
-type VersionInfo struct {
-	Version   string `json:"version"`
-	GitCommit string `json:"gitCommit"`
-	GoVersion string `json:"goVersion"`
-}
+type VersionInfo = v1.VersionInfo
 
 // WorkerLogs opens a task container's logs on the worker that runs it.
 // It is defined here, by its user, and implemented over the worker API.
 type WorkerLogs interface {
-	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, follow bool, tail int) (io.ReadCloser, error)
+	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, opts v1.LogOptions) (io.ReadCloser, error)
 }
 
 // Options configures a Server.
@@ -158,6 +154,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
 	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
+	s.handle(r, http.MethodPatch, "/api/v1/workers/:name", roleAdmin, s.patchWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)

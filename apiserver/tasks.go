@@ -135,13 +135,16 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request, _ httprouter
 }
 
 // applyTask creates the task or updates its spec, labels and annotations.
-// The status of the body is ignored: status is the system's.
+// The status of the body is ignored: status is the system's. A Task the
+// manifests directory manages keeps that annotation and refuses changes
+// unless force=true (see keepSource).
 func (s *Server) applyTask(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	in, err := readTask(r, p.ByName("name"))
 	if err != nil {
 		return err
 	}
-	return s.apply(w, r, in, store.ApplyOptions{})
+	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
+	return s.apply(w, r, in, store.ApplyOptions{Adjust: keepSource(force)})
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {
@@ -184,15 +187,9 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request, p httprouter.P
 	if !ok {
 		return errNotFound("task", name)
 	}
-	q := r.URL.Query()
-	follow, _ := strconv.ParseBool(q.Get("follow"))
-	tail := -1
-	if v := q.Get("tail"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 {
-			return errBadRequest("tail %q: must be a whole number", v)
-		}
-		tail = n
+	opts, err := v1.ParseLogOptions(r.URL.Query())
+	if err != nil {
+		return errBadRequest("%v", err)
 	}
 	if t.Status.Worker == "" {
 		return errBadRequest("task %q has no worker yet (phase %s); its logs appear once it runs", name, t.Status.Phase)
@@ -203,7 +200,13 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request, p httprouter.P
 		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
 			"worker %q of task %q is not registered", t.Status.Worker, name)
 	}
-	rc, err := s.logs.TaskLogs(r.Context(), wk, cred, t.Metadata.UID, follow, tail)
+	rc, err := s.logs.TaskLogs(r.Context(), wk, cred, t.Metadata.UID, opts)
+	var refused *v1.Status
+	if errors.As(err, &refused) && refused.Code >= 400 && refused.Code < 500 && refused.Code != http.StatusUnauthorized {
+		// The worker's answer about the task (no previous run, no
+		// container yet) is the user's to read.
+		return newStatus(refused.Code, refused.Reason, "logs of task %q: %s", name, refused.Message)
+	}
 	if err != nil {
 		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
 			"logs of task %q from worker %q: %v", name, wk.Metadata.Name, err)

@@ -392,3 +392,41 @@ func TestTasks_List(t *testing.T) {
 		})
 	}
 }
+
+// TestTasks_ApplyManaged checks the rule for Tasks the manifests directory
+// manages: applying the same content keeps them in its care, a change is
+// refused naming the annotation, and force takes them out of its care.
+func TestTasks_ApplyManaged(t *testing.T) {
+	e := mustAPIEnv(t)
+	managed := taskJSON("web", "nginx:1.27", nil)
+	managed["metadata"].(map[string]any)["annotations"] = map[string]string{v1.AnnotationSource: "web.yaml"}
+	e.mustApplyTask(t, "web", managed, http.StatusCreated, "created")
+
+	// The file applied by hand: no annotation in the body, nothing changes.
+	same := e.mustApplyTask(t, "web", taskJSON("web", "nginx:1.27", nil), http.StatusOK, "unchanged")
+	if same.Metadata.Annotations[v1.AnnotationSource] != "web.yaml" {
+		t.Errorf("annotations after an unchanged apply = %v, want the source kept", same.Metadata.Annotations)
+	}
+
+	for _, dryRun := range []string{"", "?dryRun=All"} {
+		r := e.do(t, http.MethodPut, "/api/v1/tasks/web"+dryRun, apiAdminToken, taskJSON("web", "nginx:1.28", nil))
+		var st v1.Status
+		mustDecode(t, r, &st)
+		if r.Code != http.StatusConflict || st.Details == nil || len(st.Details.Causes) != 1 ||
+			st.Details.Causes[0].Field != v1.FieldAnnotationSource || st.Details.Causes[0].Message != "web.yaml" {
+			t.Errorf("PUT%s of a change = %d %+v, want 409 naming %s", dryRun, r.Code, st, v1.FieldAnnotationSource)
+		}
+	}
+	if got, ok := e.st.TaskCache.Get("web"); !ok || got.Spec.Image != "nginx:1.27" {
+		t.Errorf("a refused apply changed the task: %+v", got)
+	}
+
+	taken := e.do(t, http.MethodPut, "/api/v1/tasks/web?force=true", apiAdminToken, taskJSON("web", "nginx:1.28", nil))
+	var out v1.Task
+	mustDecode(t, taken, &out)
+	if taken.Code != http.StatusOK || out.Spec.Image != "nginx:1.28" || out.Metadata.Annotations[v1.AnnotationSource] != "" {
+		t.Errorf("forced apply = %d %+v, want the change applied and the source dropped", taken.Code, out.Metadata)
+	}
+	// No longer managed: a plain apply changes it.
+	e.mustApplyTask(t, "web", taskJSON("web", "nginx:1.29", nil), http.StatusOK, "configured")
+}

@@ -87,7 +87,8 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 
 // applyRegistration records what a registering worker says of itself.
 func applyRegistration(wk *v1.Worker, req *v1.RegisterRequest, now time.Time) {
-	wk.Metadata.Labels = req.Labels
+	wk.Metadata.Labels = registeredLabels(wk, req.Labels)
+	wk.Status.RegisteredLabels = req.Labels
 	wk.Spec.Address = req.Address
 	wk.Status.Phase = v1.WorkerReady
 	wk.Status.LastHeartbeatTime = &now

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -59,6 +58,11 @@ type ApplyOptions struct {
 	// DryRun asks the server to validate and report the outcome without
 	// storing anything.
 	DryRun bool
+	// Force applies a Task the manifests directory manages even when that
+	// changes it, taking it out of the directory's care. Without it such
+	// an apply returns a Conflict *v1.Status whose cause is the field
+	// v1.FieldAnnotationSource.
+	Force bool
 }
 
 // ApplyResult says what an apply did.
@@ -76,30 +80,10 @@ const (
 )
 
 // LogOptions select which container log lines are returned.
-type LogOptions struct {
-	// Follow keeps the stream open and sends new lines as they are written.
-	Follow bool
-	// Tail, when positive, starts from the last Tail lines; 0 means all.
-	Tail int
-}
-
-func (o LogOptions) query() url.Values {
-	q := url.Values{}
-	if o.Follow {
-		q.Set("follow", "true")
-	}
-	if o.Tail > 0 {
-		q.Set("tail", strconv.Itoa(o.Tail))
-	}
-	return q
-}
+type LogOptions = v1.LogOptions
 
 // VersionInfo is the build of a Minkube binary, as served at /version.
-type VersionInfo struct {
-	Version   string `json:"version"`
-	GitCommit string `json:"gitCommit"`
-	GoVersion string `json:"goVersion"`
-}
+type VersionInfo = v1.VersionInfo
 
 // ListTasks returns the Tasks that match opts, read at one store revision
 // (the list's metadata.resourceVersion, from which WatchTasks can resume).
@@ -139,6 +123,9 @@ func (c *Client) ApplyTask(ctx context.Context, task *v1.Task, opts ApplyOptions
 	q := url.Values{}
 	if opts.DryRun {
 		q.Set("dryRun", "All")
+	}
+	if opts.Force {
+		q.Set("force", "true")
 	}
 	var out v1.Task
 	resp, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/tasks/" + seg, query: q, body: withTaskKind(task)}, &out, maxObjectBytes)
@@ -212,7 +199,7 @@ func (c *Client) TaskLogs(ctx context.Context, name string, opts LogOptions) (io
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.query()})
+	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.Query()})
 	if err != nil {
 		return nil, err
 	}
@@ -366,4 +353,22 @@ func withTaskKind(task *v1.Task) *v1.Task {
 func (c *Client) Readyz(ctx context.Context) error {
 	_, err := c.r.call(ctx, request{method: http.MethodGet, path: "/readyz", noAuth: true}, nil, 0)
 	return err
+}
+
+// LabelWorker changes the labels of the worker called name: each key set
+// to a value is set, each set to nil removed; others are kept. It returns
+// the updated worker, a NotFound *v1.Status when there is none, and an
+// Invalid one for a bad key or value.
+func (c *Client) LabelWorker(ctx context.Context, name string, labels map[string]*string) (*v1.Worker, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var patch v1.LabelPatch
+	patch.Metadata.Labels = labels
+	var w v1.Worker
+	if _, err := c.r.call(ctx, request{method: http.MethodPatch, path: "/api/v1/workers/" + seg, body: patch}, &w, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &w, nil
 }

@@ -2,10 +2,14 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -17,6 +21,8 @@ func mustHome(t *testing.T) string {
 	t.Setenv("HOME", home)
 	t.Setenv(EnvServer, "")
 	t.Setenv(EnvToken, "")
+	t.Setenv(EnvConfig, "")
+	t.Setenv(EnvContext, "")
 	return home
 }
 
@@ -44,7 +50,8 @@ func TestDefaultConfigPath(t *testing.T) {
 func TestWriteConfig_LoadConfig(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", ".minkube")
 	path := filepath.Join(dir, "config")
-	want := Config{Server: "http://10.0.0.1:7070", Token: "abc"}
+	want := Config{CurrentContext: "a", Clusters: []Cluster{{Name: "a", Servers: []string{"http://10.0.0.1:7070"}, Token: "abc"}},
+		Contexts: []Context{{Name: "a", Cluster: "a"}}}
 	if err := WriteConfig(path, want); err != nil {
 		t.Fatalf("WriteConfig: %v", err)
 	}
@@ -52,7 +59,7 @@ func TestWriteConfig_LoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v, want %+v", got, want)
 	}
 	for p, mode := range map[string]os.FileMode{path: 0o600, dir: 0o700} {
@@ -66,11 +73,11 @@ func TestWriteConfig_LoadConfig(t *testing.T) {
 	}
 
 	// Overwriting replaces the content and leaves no temporary file behind.
-	want2 := Config{Server: "http://10.0.0.2:7070"}
+	want2 := Config{Clusters: []Cluster{{Name: "b", Servers: []string{"http://10.0.0.2:7070"}}}}
 	if err := WriteConfig(path, want2); err != nil {
 		t.Fatalf("WriteConfig again: %v", err)
 	}
-	if got, err := LoadConfig(path); err != nil || got != want2 {
+	if got, err := LoadConfig(path); err != nil || !reflect.DeepEqual(got, want2) {
 		t.Errorf("LoadConfig after overwrite = %+v, %v; want %+v", got, err, want2)
 	}
 	entries, err := os.ReadDir(dir)
@@ -79,6 +86,103 @@ func TestWriteConfig_LoadConfig(t *testing.T) {
 	}
 	if len(entries) != 1 {
 		t.Errorf("the config directory holds %d entries, want only the config", len(entries))
+	}
+}
+
+// TestLoadConfig_Legacy reads the single-server config of older releases
+// as a cluster and context named default.
+func TestLoadConfig_Legacy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	mustWriteFile(t, path, "server: http://old:7070\ntoken: old-token\n")
+	got, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{CurrentContext: "default", Clusters: []Cluster{{Name: "default", Servers: []string{"http://old:7070"}, Token: "old-token"}},
+		Contexts: []Context{{Name: "default", Cluster: "default"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LoadConfig = %+v, want %+v", got, want)
+	}
+}
+
+// TestConfig_AddManager checks that a manager updates only its own
+// cluster: found by its token, or by its address alone, else added under
+// a free name.
+func TestConfig_AddManager(t *testing.T) {
+	other := Cluster{Name: "prod", Servers: []string{"https://prod-1:7070", "https://prod-2:7070"}, Token: "prod-token"}
+	base := func() Config {
+		return Config{CurrentContext: "prod", Clusters: []Cluster{other}, Contexts: []Context{{Name: "prod", Cluster: "prod"}}}
+	}
+	tests := []struct {
+		name                string
+		cfg                 Config
+		base, server, token string
+		wantContext         string
+		wantAdded           bool
+		wantCurrent         string
+		wantClusters        []Cluster
+	}{
+		{name: "empty file", base: "dev", server: "http://127.0.0.1:7070", token: "t1",
+			wantContext: "dev", wantAdded: true, wantCurrent: "dev",
+			wantClusters: []Cluster{{Name: "dev", Servers: []string{"http://127.0.0.1:7070"}, Token: "t1"}}},
+		{name: "another cluster is kept and stays current", cfg: base(), base: "dev", server: "http://127.0.0.1:7070", token: "t1",
+			wantContext: "dev", wantAdded: true, wantCurrent: "prod",
+			wantClusters: []Cluster{other, {Name: "dev", Servers: []string{"http://127.0.0.1:7070"}, Token: "t1"}}},
+		{name: "a name taken by another cluster", cfg: base(), base: "prod", server: "http://127.0.0.1:7070", token: "t1",
+			wantContext: "prod-2", wantAdded: true, wantCurrent: "prod",
+			wantClusters: []Cluster{other, {Name: "prod-2", Servers: []string{"http://127.0.0.1:7070"}, Token: "t1"}}},
+		{name: "a second manager of the same cluster", cfg: base(), base: "minkube", server: "https://prod-3:7070", token: "prod-token",
+			wantContext: "prod", wantCurrent: "prod",
+			wantClusters: []Cluster{{Name: "prod", Servers: []string{"https://prod-1:7070", "https://prod-2:7070", "https://prod-3:7070"}, Token: "prod-token"}}},
+		{name: "a new token at the same address", cfg: Config{CurrentContext: "dev", Clusters: []Cluster{{Name: "dev", Servers: []string{"http://127.0.0.1:7070"}, Token: "old"}},
+			Contexts: []Context{{Name: "dev", Cluster: "dev"}}}, base: "dev", server: "http://127.0.0.1:7070", token: "new",
+			wantContext: "dev", wantCurrent: "dev",
+			wantClusters: []Cluster{{Name: "dev", Servers: []string{"http://127.0.0.1:7070"}, Token: "new"}}},
+		{name: "a dangling current context is replaced", cfg: Config{CurrentContext: "gone"}, base: "dev", server: "http://127.0.0.1:7070", token: "t1",
+			wantContext: "dev", wantAdded: true, wantCurrent: "dev",
+			wantClusters: []Cluster{{Name: "dev", Servers: []string{"http://127.0.0.1:7070"}, Token: "t1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			ctx, added := cfg.AddManager(tt.base, tt.server, tt.token)
+			if ctx != tt.wantContext || added != tt.wantAdded || cfg.CurrentContext != tt.wantCurrent {
+				t.Errorf("AddManager = %q, %v, current %q; want %q, %v, %q", ctx, added, cfg.CurrentContext, tt.wantContext, tt.wantAdded, tt.wantCurrent)
+			}
+			if !reflect.DeepEqual(cfg.Clusters, tt.wantClusters) {
+				t.Errorf("clusters = %+v, want %+v", cfg.Clusters, tt.wantClusters)
+			}
+			if cfg.Context(ctx) == nil || cfg.Context(ctx).Cluster == "" {
+				t.Errorf("no context %q: %+v", ctx, cfg.Contexts)
+			}
+		})
+	}
+}
+
+// TestUpdateConfig_Concurrent has many writers add their cluster at once;
+// the lock keeps every one.
+func TestUpdateConfig_Concurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".minkube", "config")
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			err := UpdateConfig(path, func(c *Config) error {
+				c.AddManager("dev", fmt.Sprintf("http://127.0.0.1:%d", 7000+i), fmt.Sprint("token-", i))
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Clusters) != n || len(cfg.Contexts) != n {
+		t.Errorf("%d clusters and %d contexts, want %d of each", len(cfg.Clusters), len(cfg.Contexts), n)
 	}
 }
 
@@ -113,38 +217,56 @@ func TestLoadConfig_Errors(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	const fileCfg = "server: http://file:7070\ntoken: file-token\n"
+	const twoClusters = `current-context: a
+clusters:
+- {name: a, servers: ["http://a1:7070", "http://a2:7070"], token: a-token}
+- {name: b, servers: ["http://b:7070"], token: b-token}
+contexts:
+- {name: a, cluster: a}
+- {name: b, cluster: b}
+`
 	tests := []struct {
 		name                  string
 		flagServer, flagToken string
+		context, envContext   string
 		envServer, envToken   string
 		file                  string
-		wantServer, wantToken string
-		wantSource            string
+		wantServers           []string
+		wantToken, wantSource string
 		wantErr               string
 	}{
-		{name: "nothing set", wantServer: DefaultServer, wantSource: SourceDefault},
-		{name: "file only", file: fileCfg, wantServer: "http://file:7070", wantToken: "file-token", wantSource: "~/.minkube/config"},
+		{name: "nothing set", wantServers: []string{DefaultServer}, wantSource: SourceDefault},
+		{name: "legacy file", file: fileCfg, wantServers: []string{"http://file:7070"}, wantToken: "file-token", wantSource: `context "default" in ~/.minkube/config`},
 		{name: "env over file", file: fileCfg, envServer: "http://env:7070", envToken: "env-token",
-			wantServer: "http://env:7070", wantToken: "env-token", wantSource: SourceEnv},
+			wantServers: []string{"http://env:7070"}, wantToken: "env-token", wantSource: SourceEnv},
 		{name: "flags over env", file: fileCfg, envServer: "http://env:7070", envToken: "env-token",
 			flagServer: "http://flag:7070", flagToken: "flag-token",
-			wantServer: "http://flag:7070", wantToken: "flag-token", wantSource: SourceFlag},
+			wantServers: []string{"http://flag:7070"}, wantToken: "flag-token", wantSource: SourceFlag},
 		{name: "each field on its own", file: fileCfg, flagServer: "http://flag:7070",
-			wantServer: "http://flag:7070", wantToken: "file-token", wantSource: SourceFlag},
-		{name: "file without server", file: "token: t\n", wantServer: DefaultServer, wantToken: "t", wantSource: SourceDefault},
+			wantServers: []string{"http://flag:7070"}, wantToken: "file-token", wantSource: SourceFlag},
+		{name: "file without server", file: "token: t\n", wantServers: []string{DefaultServer}, wantToken: "t", wantSource: SourceDefault},
+		{name: "every server of the current context", file: twoClusters,
+			wantServers: []string{"http://a1:7070", "http://a2:7070"}, wantToken: "a-token", wantSource: `context "a" in ~/.minkube/config`},
+		{name: "--context", file: twoClusters, context: "b",
+			wantServers: []string{"http://b:7070"}, wantToken: "b-token", wantSource: `context "b" in ~/.minkube/config`},
+		{name: "$MINKUBE_CONTEXT", file: twoClusters, envContext: "b",
+			wantServers: []string{"http://b:7070"}, wantToken: "b-token", wantSource: `context "b" in ~/.minkube/config`},
+		{name: "unknown context", file: twoClusters, context: "c", wantErr: `context "c" is not in ~/.minkube/config; the contexts are: a, b`},
+		{name: "context without a file", context: "c", wantErr: `context "c": there is no config file ~/.minkube/config`},
 		{name: "broken file", file: "server: [\n", wantErr: "parse config"},
 		{name: "broken file not needed", file: "server: [\n", flagServer: "http://flag:7070", flagToken: "x",
-			wantServer: "http://flag:7070", wantToken: "x", wantSource: SourceFlag},
+			wantServers: []string{"http://flag:7070"}, wantToken: "x", wantSource: SourceFlag},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			home := mustHome(t)
 			t.Setenv(EnvServer, tt.envServer)
 			t.Setenv(EnvToken, tt.envToken)
+			t.Setenv(EnvContext, tt.envContext)
 			if tt.file != "" {
 				mustWriteFile(t, filepath.Join(home, ".minkube", "config"), tt.file)
 			}
-			server, token, source, err := Resolve(tt.flagServer, tt.flagToken)
+			got, err := Resolve(tt.flagServer, tt.flagToken, tt.context)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Resolve error = %v, want one containing %q", err, tt.wantErr)
@@ -154,9 +276,22 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
-			if server != tt.wantServer || token != tt.wantToken || source != tt.wantSource {
-				t.Errorf("Resolve = %q, %q, %q; want %q, %q, %q", server, token, source, tt.wantServer, tt.wantToken, tt.wantSource)
+			if !slices.Equal(got.Servers, tt.wantServers) || got.Token != tt.wantToken || got.Source != tt.wantSource {
+				t.Errorf("Resolve = %+v; want %q, %q, %q", got, tt.wantServers, tt.wantToken, tt.wantSource)
 			}
 		})
+	}
+}
+
+// TestResolve_ConfigVariable reads the file $MINKUBE_CONFIG names.
+func TestResolve_ConfigVariable(t *testing.T) {
+	mustHome(t)
+	path := filepath.Join(t.TempDir(), "elsewhere.yaml")
+	mustWriteFile(t, path, "server: http://there:7070\ntoken: x\n")
+	t.Setenv(EnvConfig, path)
+	t.Setenv(EnvContext, "")
+	got, err := Resolve("", "", "")
+	if err != nil || !slices.Equal(got.Servers, []string{"http://there:7070"}) || got.Token != "x" {
+		t.Errorf("Resolve = %+v, %v", got, err)
 	}
 }

@@ -81,7 +81,7 @@ func (c *WorkerClient) TaskLogs(ctx context.Context, uid string, opts LogOptions
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.query()})
+	resp, err := c.r.send(ctx, request{method: http.MethodGet, path: "/api/v1/tasks/" + seg + "/logs", query: opts.Query()})
 	if err != nil {
 		return nil, err
 	}

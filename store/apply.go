@@ -38,6 +38,11 @@ type ApplyOptions struct {
 	// Precondition, when set, is called with the stored task before it is
 	// changed; its error aborts the apply.
 	Precondition func(cur *v1.Task) error
+	// Adjust, when set, is called with the stored task and the task to
+	// apply before they are merged. It returns the task to merge in its
+	// place (in, or a copy it changed; never in changed in place), or an
+	// error that aborts the apply.
+	Adjust func(cur, in *v1.Task) (*v1.Task, error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -92,7 +97,13 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 				return nil, "", err
 			}
 		}
-		next, changed := MergeApply(cur, in)
+		want := in
+		if opts.Adjust != nil {
+			if want, err = opts.Adjust(cur, in); err != nil {
+				return nil, "", err
+			}
+		}
+		next, changed := MergeApply(cur, want)
 		if !changed {
 			return cur, Unchanged, nil
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -19,7 +18,7 @@ import (
 // maxTaskBody bounds an assigned Task's JSON.
 const maxTaskBody = 1 << 20
 
-// handler returns the worker API (DESIGN.md section 4).
+// handler returns the worker API (docs/api.md, "Worker API").
 func (w *Worker) handler() http.Handler {
 	r := httprouter.New()
 	r.NotFound = http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
@@ -141,18 +140,12 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "the task has no container yet: "+st.Reason)
 		return
 	}
-	q := r.URL.Query()
-	follow, _ := strconv.ParseBool(q.Get("follow"))
-	tail := -1
-	if v := q.Get("tail"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 {
-			writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "tail must be a whole number")
-			return
-		}
-		tail = n
+	opts, err := logOptions(r.URL.Query(), st, w.now())
+	if err != nil {
+		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error())
+		return
 	}
-	rc, err := w.rt.Logs(r.Context(), st.ContainerID, follow, tail)
+	rc, err := w.rt.Logs(r.Context(), st.ContainerID, opts)
 	if errors.Is(err, runtime.ErrNotFound) {
 		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, err.Error())
 		return

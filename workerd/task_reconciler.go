@@ -336,7 +336,7 @@ func (w *Worker) updateStatus(uid string, fn func(e *entry, st *v1.TaskStatus)) 
 
 // lastLines returns the container's last output lines, for a message.
 func (w *Worker) lastLines(ctx context.Context, id string) string {
-	rc, err := w.rt.Logs(ctx, id, false, logLinesOnFailure)
+	rc, err := w.rt.Logs(ctx, id, runtime.LogOptions{Tail: logLinesOnFailure})
 	if err != nil {
 		return ""
 	}

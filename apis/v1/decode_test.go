@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +124,7 @@ func TestParseManifests_Inline(t *testing.T) {
 		{"list for object", head + "spec: [a]\n",
 			[]wantDocErr{{1, "web", "spec", "must be an object, got a list"}}},
 		{"case hint", head + "spec:\n  Image: a\n",
-			[]wantDocErr{{1, "web", "spec.image", "required"}, {1, "web", "spec.Image", `unknown field (did you mean "image"?)`}}},
+			[]wantDocErr{{1, "web", "spec.image", "required"}, {1, "web", "spec.Image", `unknown field; did you mean "image"?`}}},
 		{"duplicate label", head + "  labels:\n    app: a\n    app: b\nspec: {image: a}\n",
 			[]wantDocErr{{1, "web", "metadata.labels[app]", "duplicate key (first set on line 6)"}}},
 		{"duplicate in a later document", head + "spec: {image: a}\n---\n" + strings.Replace(head, "web", "api", 1) + "spec: {image: a, image: b}\n",
@@ -379,7 +380,7 @@ func TestDecodeTask(t *testing.T) {
 				{"spec.ports[0].containerPort", `must be an integer, got string "80"`},
 				{"spec.restartPolicy", "must be a string, got boolean true"},
 			}},
-		{"JSON is case-sensitive", `{"Metadata":{"name":"web"}}`, "", []FieldError{{"Metadata", `unknown field (did you mean "metadata"?)`}}},
+		{"JSON is case-sensitive", `{"Metadata":{"name":"web"}}`, "", []FieldError{{"Metadata", `unknown field; did you mean "metadata"?`}}},
 		{"big integer", `{"spec":{"ports":[{"containerPort":123456789012345678901234567890}]}}`, "",
 			[]FieldError{{"spec.ports[0].containerPort", "must be an integer from -2147483648 to 2147483647"}}},
 		{"exponent", `{"spec":{"ports":[{"containerPort":8e3}]}}`, "", []FieldError{{"spec.ports[0].containerPort", "must be an integer, got number 8e3"}}},
@@ -472,6 +473,103 @@ func TestParseManifests_Hostile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseManifests("hostile.yaml", []byte(tt.data))
 			checkDocErrors(t, "hostile.yaml", err, tt.want)
+		})
+	}
+}
+
+// TestParseManifests_LinesAndSuggestions checks that field problems name
+// the file line they are on, and that a misspelt field gets the name it
+// probably meant.
+func TestParseManifests_LinesAndSuggestions(t *testing.T) {
+	const head = "apiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: web\nspec:\n  image: nginx:1.27\n"
+	tests := []struct {
+		name, doc string
+		want      []string // Field: Message
+	}{
+		{"swapped letters", head + "  agrs: [a]\n", []string{`spec.agrs: unknown field; did you mean "args"? (line 7)`}},
+		{"wrong case", head + "  restartpolicy: Never\n", []string{`spec.restartpolicy: unknown field; did you mean "restartPolicy"? (line 7)`}},
+		{"a letter too many", head + "  nodeSelectorr: {}\n", []string{`spec.nodeSelectorr: unknown field; did you mean "nodeSelector"? (line 7)`}},
+		{"nothing close", head + "  imagePullPolicy: Always\n", []string{`spec.imagePullPolicy: unknown field (line 7)`}},
+		{"short and far", head + "  xy: 1\n", []string{`spec.xy: unknown field (line 7)`}},
+		{"wrong type, second document", "---\n" + head + "---\n" + head + "  args: 5\n", []string{`spec.args: must be a list, got number 5 (line 15)`}},
+		{"nested", head + "  ports:\n    - containerPort: 80\n      hostPrt: 8080\n", []string{`spec.ports[0].hostPrt: unknown field; did you mean "hostPort"? (line 9)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseManifests("web.yaml", []byte(tt.doc))
+			var derrs DocumentErrors
+			if !errors.As(err, &derrs) {
+				t.Fatalf("err = %v, want DocumentErrors", err)
+			}
+			var got []string
+			for _, de := range derrs {
+				got = append(got, de.Field+": "+de.Message)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("errors = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"args", "args", 0}, {"agrs", "args", 1}, {"arg", "args", 1}, {"argss", "args", 1},
+		{"image", "imagee", 1}, {"", "env", 3}, {"ports", "prots", 1}, {"abc", "xyz", 3},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// TestParseManifests_IntOrString checks that quantities and health check
+// ports take plain numbers, as Kubernetes manifests write them, and that
+// other strings still refuse them.
+func TestParseManifests_IntOrString(t *testing.T) {
+	const head = "apiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: web\nspec:\n  image: nginx:1.27\n"
+	good := []struct {
+		name, doc string
+		check     func(*Task) bool
+	}{
+		{"cpu 1", head + "  resources: {cpu: 1, memory: 268435456, disk: 1e9}\n", func(t *Task) bool {
+			return t.Spec.Resources.CPU == "1" && t.Spec.Resources.MilliCPU() == 1000 &&
+				t.Spec.Resources.MemoryBytes() == 256<<20 && t.Spec.Resources.DiskBytes() == 1e9
+		}},
+		{"cpu 0.5", head + "  resources: {cpu: 0.5}\n", func(t *Task) bool { return t.Spec.Resources.MilliCPU() == 500 }},
+		{"cpu as a string", head + "  resources: {cpu: \"2\"}\n", func(t *Task) bool { return t.Spec.Resources.MilliCPU() == 2000 }},
+		{"hex integer", head + "  resources: {cpu: 0x2}\n", func(t *Task) bool { return t.Spec.Resources.CPU == "2" }},
+		{"http port by number", head + "  ports: [{containerPort: 8080}]\n  healthCheck: {http: {path: /, port: 8080}}\n",
+			func(t *Task) bool { return t.Spec.HealthCheck.HTTP.Port == "8080" }},
+		{"tcp port by number, JSON", `{"apiVersion":"minkube.io/v1","kind":"Task","metadata":{"name":"web"},"spec":{"image":"nginx:1.27","healthCheck":{"tcp":{"port":5432}}}}`,
+			func(t *Task) bool { return t.Spec.HealthCheck.TCP.Port == "5432" }},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := ParseManifests("web.yaml", []byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(&docs[0].Task) {
+				t.Errorf("decoded %+v", docs[0].Task.Spec)
+			}
+		})
+	}
+	bad := []struct{ name, doc, want string }{
+		{"port out of range", head + "  healthCheck: {tcp: {port: 70000}}\n", `spec.healthCheck.tcp.port: must be a port name of this task or a number 1..65535, got "70000"`},
+		{"negative cpu", head + "  resources: {cpu: -1}\n", `spec.resources.cpu: "-1" is not a valid quantity: must not be negative`},
+		{"a list is no quantity", head + "  resources: {cpu: [1]}\n", `spec.resources.cpu: must be a string, got a list (line 7)`},
+		{"env values stay strings", head + "  env: [{name: A, value: 1}]\n", `spec.env[0].value: must be a string, got number 1 (write "1" for a string) (line 7)`},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseManifests("web.yaml", []byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
 		})
 	}
 }

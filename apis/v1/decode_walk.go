@@ -40,6 +40,9 @@ var timeType = reflect.TypeFor[time.Time]()
 type decoder struct {
 	// lineOffset is added to node line numbers to make them file lines.
 	lineOffset int
+	// line is the file line of the node being decoded, for messages; 0
+	// when unknown.
+	line int
 	// budget is how many more nodes may be visited; aliases can make a
 	// small document expand without bound.
 	budget     int
@@ -59,7 +62,20 @@ func (d *decoder) errorf(format string, args ...any) {
 	if len(d.errs) > maxDocumentErrors {
 		return
 	}
-	d.errs = append(d.errs, FieldError{Field: string(d.path), Message: fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	if d.line > 0 {
+		msg += " (line " + strconv.Itoa(d.line) + ")"
+	}
+	d.errs = append(d.errs, FieldError{Field: string(d.path), Message: msg})
+}
+
+// at sets the line messages name to n's, and returns the one before.
+func (d *decoder) at(n *yaml.Node) int {
+	prev := d.line
+	if n.Line > 0 {
+		d.line = n.Line + d.lineOffset
+	}
+	return prev
 }
 
 func (d *decoder) pushField(name string) int {
@@ -103,6 +119,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 	if !d.spend(1) {
 		return
 	}
+	defer func(prev int) { d.line = prev }(d.at(n))
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
 			d.errorf("unknown YAML alias %q", n.Value)
@@ -183,6 +200,32 @@ func (d *decoder) integer(n *yaml.Node, tag string, v reflect.Value) {
 	d.errorf("must be an integer, got %s", describe(n, tag))
 }
 
+// number sets the string field v to the text of n when n is a plain
+// number (cpu: 1, memory: 1e9, port: 8080) and reports whether it did;
+// anything else is left to value. An integer is written in decimal, so
+// that 0x1F and 1_000 mean what YAML says they mean.
+func (d *decoder) number(n *yaml.Node, v reflect.Value) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	switch tag := n.ShortTag(); {
+	case tag == tagInt:
+		var i int64
+		if err := n.Decode(&i); err != nil {
+			return false // too big: value words the problem
+		}
+		v.SetString(strconv.FormatInt(i, 10))
+		return true
+	case tag == tagFloat:
+		v.SetString(n.Value)
+		return true
+	}
+	return false
+}
+
 func intRange(bits int) (int64, int64) {
 	hi := int64(1)<<(bits-1) - 1
 	return -hi - 1, hi
@@ -257,9 +300,18 @@ func (d *decoder) object(n *yaml.Node, v reflect.Value) {
 	for _, p := range d.pairs(n, false) {
 		mark := d.pushField(p.key)
 		if f, ok := info.fields[p.key]; ok {
+			if info.numeric[p.key] && d.number(p.val, v.FieldByIndex(f)) {
+				d.pop(mark)
+				continue
+			}
 			d.value(p.val, v.FieldByIndex(f))
 		} else {
+			prev := d.line
+			if p.line > 0 {
+				d.line = p.line + d.lineOffset
+			}
 			d.errorf("unknown field%s", info.hint(p.key))
+			d.line = prev
 		}
 		d.pop(mark)
 	}
@@ -427,6 +479,10 @@ func quoteHint(n *yaml.Node, tag string) string {
 // structs flattened as encoding/json does, to their field indexes.
 type structInfo struct {
 	fields map[string][]int
+	// numeric holds the string fields that also take a number, written as
+	// its text: Kubernetes quantities (cpu: 1) and ports given by number
+	// or name (port: 8080). They are tagged minkube:"intorstring".
+	numeric map[string]bool
 }
 
 var structInfos sync.Map // reflect.Type -> *structInfo
@@ -435,7 +491,7 @@ func structInfoOf(t reflect.Type) *structInfo {
 	if si, ok := structInfos.Load(t); ok {
 		return si.(*structInfo)
 	}
-	si := &structInfo{fields: map[string][]int{}}
+	si := &structInfo{fields: map[string][]int{}, numeric: map[string]bool{}}
 	addFields(si, t, nil)
 	actual, _ := structInfos.LoadOrStore(t, si)
 	return actual.(*structInfo)
@@ -462,19 +518,60 @@ func addFields(si *structInfo, t reflect.Type, index []int) {
 		}
 		if _, taken := si.fields[name]; !taken {
 			si.fields[name] = idx
+			if f.Tag.Get("minkube") == "intorstring" && f.Type.Kind() == reflect.String {
+				si.numeric[name] = true
+			}
 		}
 	}
 }
 
-// hint suggests the field a misspelt key probably meant: one that differs
-// only in case.
+// hint suggests the field a misspelt key probably meant: the closest
+// field name by edit distance (letters swapped, added, dropped or changed,
+// case aside), when it is close enough to be a slip of the keyboard.
 func (si *structInfo) hint(key string) string {
+	best, bestDist := "", -1
+	lower := strings.ToLower(key)
 	for name := range si.fields {
-		if strings.EqualFold(name, key) {
-			return fmt.Sprintf(" (did you mean %q?)", name)
+		d := editDistance(lower, strings.ToLower(name))
+		if bestDist < 0 || d < bestDist || d == bestDist && name < best {
+			best, bestDist = name, d
 		}
 	}
-	return ""
+	limit := 1
+	if len(key) >= 5 {
+		limit = 2
+	}
+	if best == "" || bestDist > limit {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the fewest single-byte insertions, deletions, substitutions and swaps of
+// two neighbours that turn a into b ("agrs" is 1 from "args").
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // sortByPath orders errors as their fields appear in a value of type t:

@@ -28,6 +28,7 @@ func (w *Worker) DeepCopy() *Worker {
 	out.Status.LastHeartbeatTime = copyTime(w.Status.LastHeartbeatTime)
 	out.Status.Capacity = maps.Clone(w.Status.Capacity)
 	out.Status.Allocated = maps.Clone(w.Status.Allocated)
+	out.Status.RegisteredLabels = maps.Clone(w.Status.RegisteredLabels)
 	return &out
 }
 

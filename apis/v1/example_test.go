@@ -39,7 +39,7 @@ spec:
 	// 2 metadata.name | "Web_2" is not a valid name: a lowercase
 	// 2 spec.image | required
 	// 2 spec.ports[0].containerPort | must be 1..65535
-	// 2 spec.imagee | unknown field
+	// 2 spec.imagee | unknown field; did you mean "image"? (li
 	// 0
 }
 

@@ -167,7 +167,13 @@ func ReadManifests(paths []string, recursive bool, stdin io.Reader) ([]Document,
 			continue
 		}
 		if len(files) == 0 {
-			errs = append(errs, DocumentError{File: p, Message: "no *.yaml or *.yml files found"})
+			msg := "no *.yaml or *.yml files found"
+			if !recursive {
+				if below, err := ManifestFiles(p, true); err == nil && len(below) > 0 {
+					msg = fmt.Sprintf("no *.yaml or *.yml files directly in the directory; %d in its subdirectories: use -R (--recursive) to read them", len(below))
+				}
+			}
+			errs = append(errs, DocumentError{File: p, Message: msg})
 			continue
 		}
 		for _, f := range files {

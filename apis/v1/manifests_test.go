@@ -133,6 +133,8 @@ func TestReadManifests(t *testing.T) {
 		"big/huge.yaml":     strings.Repeat("#", MaxManifestSize+1),
 		"stdin-dup/s.yaml":  taskYAML("from-stdin"),
 		"noext/manifest.md": taskYAML("md"),
+		"nested/sub/d.yaml": taskYAML("d"),
+		"nested/sub/e.yml":  taskYAML("e"),
 	})
 	good := filepath.Join(dir, "good")
 	stdin := func(s string) *strings.Reader { return strings.NewReader(s) }
@@ -168,6 +170,10 @@ func TestReadManifests(t *testing.T) {
 		{"stdin over the limit", []string{"-"}, false, strings.Repeat("#", MaxManifestSize+1), nil, []string{
 			"<stdin>: more than the limit of 1048576 bytes",
 		}},
+		{"subdirectories only, without -R", []string{filepath.Join(dir, "nested")}, false, "", nil, []string{
+			"nested: no *.yaml or *.yml files directly in the directory; 2 in its subdirectories: use -R (--recursive) to read them",
+		}},
+		{"subdirectories only, with -R", []string{filepath.Join(dir, "nested")}, true, "", []string{"nested/sub/d.yaml:1:d", "nested/sub/e.yml:1:e"}, nil},
 		{"stdin twice", []string{"-", "-"}, false, taskYAML("in"), nil, []string{"<stdin>: standard input can be read only once"}},
 		{"empty stdin", []string{"-"}, false, "", nil, []string{"<stdin>: no Task documents found"}},
 		{"nothing given", nil, false, "", nil, []string{"no manifest files given"}},

@@ -20,6 +20,11 @@ const (
 // directory) that a Task was applied from by the directory sync.
 const AnnotationSource = "minkube.io/source"
 
+// FieldAnnotationSource is the field path of AnnotationSource: the cause
+// an apply names when it refuses to change a Task the manifests directory
+// manages.
+const FieldAnnotationSource = "metadata.annotations[" + AnnotationSource + "]"
+
 // TypeMeta names the schema of an object.
 type TypeMeta struct {
 	APIVersion string `json:"apiVersion,omitempty"`

@@ -59,14 +59,17 @@ type Port struct {
 	Protocol Protocol `json:"protocol,omitempty" validate:"omitempty,oneof=TCP UDP"`
 }
 
-// Resources are Kubernetes quantities (500m, 256Mi, 1Gi).
+// Resources are Kubernetes quantities (500m, 256Mi, 1Gi), written as
+// strings or plain numbers (cpu: 1).
 type Resources struct {
-	// CPU is the CPU limit and scheduling request.
-	CPU string `json:"cpu,omitempty" validate:"omitempty,quantity"`
-	// Memory is the memory limit and scheduling request.
-	Memory string `json:"memory,omitempty" validate:"omitempty,quantity"`
-	// Disk is the free disk the worker must have to accept the Task.
-	Disk string `json:"disk,omitempty" validate:"omitempty,quantity"`
+	// CPU is the CPU limit and scheduling request, in CPUs: 500m, 0.5, 2.
+	CPU string `json:"cpu,omitempty" validate:"omitempty,quantity" minkube:"intorstring"`
+	// Memory is the memory limit and scheduling request, in bytes: 256Mi,
+	// 1G, 268435456.
+	Memory string `json:"memory,omitempty" validate:"omitempty,quantity" minkube:"intorstring"`
+	// Disk is the free disk the worker must have to accept the Task, in
+	// bytes: 1Gi.
+	Disk string `json:"disk,omitempty" validate:"omitempty,quantity" minkube:"intorstring"`
 }
 
 // RestartPolicy says when a stopped container is started again.
@@ -91,15 +94,18 @@ type HealthCheck struct {
 
 // HTTPCheck passes on a 2xx or 3xx answer to GET Path on Port.
 type HTTPCheck struct {
+	// Path is the URL path to GET; / when empty.
 	Path string `json:"path,omitempty"`
-	// Port is a port name of the Task or a number.
-	Port string `json:"port"`
+	// Port is a port name of the Task (http) or a container port number
+	// (8080).
+	Port string `json:"port" minkube:"intorstring"`
 }
 
 // TCPCheck passes when a connection to Port opens.
 type TCPCheck struct {
-	// Port is a port name of the Task or a number.
-	Port string `json:"port"`
+	// Port is a port name of the Task (db) or a container port number
+	// (5432).
+	Port string `json:"port" minkube:"intorstring"`
 }
 
 // ExecCheck passes when Command exits 0 inside the container.

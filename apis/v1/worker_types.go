@@ -38,6 +38,19 @@ type WorkerStatus struct {
 	Allocated ResourceList `json:"allocated,omitempty"`
 	Stats     WorkerStats  `json:"stats,omitempty"`
 	Tasks     int          `json:"tasks"`
+	// RegisteredLabels are the labels the worker gave (--labels) when it
+	// last registered. A registration applies to metadata.labels only
+	// the changes since then, so labels set with mkctl label stay unless
+	// the worker's --labels change that same key.
+	RegisteredLabels map[string]string `json:"registeredLabels,omitempty"`
+}
+
+// LabelPatch is the body of PATCH /api/v1/workers/:name: a JSON merge
+// patch of the labels, where a null value removes the label.
+type LabelPatch struct {
+	Metadata struct {
+		Labels map[string]*string `json:"labels"`
+	} `json:"metadata"`
 }
 
 // ResourceList maps a resource name (cpu, memory, disk) to a quantity.

@@ -25,7 +25,7 @@ func newDevCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().SortFlags = false
-	mcfg.addFlags(cmd, ".minkube")
+	mcfg.addFlags(cmd, ".minkube", "dev")
 	wcfg.addFlags(cmd, false, "worker-listen")
 	return cmd
 }

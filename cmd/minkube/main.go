@@ -5,22 +5,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/minkube/minkube/cmd/internal/buildinfo"
 )
 
-// version and gitCommit are set at build time with -ldflags -X.
+// version and gitCommit are set at build time with -ldflags -X; without,
+// buildinfo reads what the toolchain recorded.
 var (
-	version   = "dev"
-	gitCommit = "unknown"
+	version   = buildinfo.UnsetVersion
+	gitCommit = buildinfo.UnsetCommit
 )
 
 func main() {
@@ -56,7 +59,7 @@ func newRootCommand() *cobra.Command {
 		Short:         "Minkube runs Docker containers from Task manifests, Kubernetes-style",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       fmt.Sprintf("%s (commit %s, %s)", version, gitCommit, runtime.Version()),
+		Version:       buildinfo.String(buildinfo.Get(version, gitCommit)),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -70,7 +73,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
 	})
-	root.AddCommand(newManagerCommand(), newWorkerCommand(), newDevCommand())
+	root.AddCommand(newManagerCommand(), newWorkerCommand(), newDevCommand(), newVersionCommand())
 	return root
 }
 
@@ -96,4 +99,29 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
+}
+
+// newVersionCommand prints the build, as --version does, or as JSON.
+func newVersionCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version [-o json]",
+		Short: "Print the version of minkube (the same as --version)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := buildinfo.Get(version, gitCommit)
+			switch output {
+			case "":
+				fmt.Fprintln(cmd.OutOrStdout(), "minkube version "+buildinfo.String(v))
+			case "json":
+				data, _ := json.MarshalIndent(v, "", "    ") // a VersionInfo always encodes
+				fmt.Fprintln(cmd.OutOrStdout(), string(data))
+			default:
+				return fmt.Errorf("-o %q: use json, or leave it out", output)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json: print the build as JSON")
+	return cmd
 }

@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/cmd/internal/buildinfo"
 	"github.com/minkube/minkube/controllers/gitops"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
@@ -32,13 +32,14 @@ type managerConfig struct {
 	workerTimeout time.Duration
 	rescheduleAft time.Duration
 	writeConfig   bool
+	contextName   string
 
 	manifestsDir    string
 	manifestsResync time.Duration
 	manifestsSettle time.Duration
 }
 
-func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
+func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultContext string) {
 	f := cmd.Flags()
 	f.StringVar(&c.listen, "listen", "127.0.0.1:7070", "address of the manager API")
 	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store and generated tokens")
@@ -46,7 +47,8 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
 	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file; generated when missing (default DATA-DIR/join-token)")
 	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown")
 	f.DurationVar(&c.rescheduleAft, "reschedule-after", 30*time.Second, "a worker without heartbeats for this long has its tasks placed elsewhere (restartPolicy Never: Failed)")
-	f.BoolVar(&c.writeConfig, "write-config", true, "write ~/.minkube/config so mkctl reaches this manager with no flags")
+	f.BoolVar(&c.writeConfig, "write-config", true, "add this manager to mkctl's config ($MINKUBE_CONFIG or ~/.minkube/config) so mkctl reaches it with no flags; other clusters in the file are kept")
+	f.StringVar(&c.contextName, "context-name", defaultContext, "name of this cluster's context in mkctl's config (NAME-2, NAME-3... when another cluster has it)")
 	f.StringVar(&c.manifestsDir, "manifests-dir", "", "directory of Task manifests (*.yaml, *.yml, recursively) that the store is kept in step with")
 	f.DurationVar(&c.manifestsResync, "manifests-resync", gitops.DefaultResync, "period of the full rescan of --manifests-dir")
 	f.DurationVar(&c.manifestsSettle, "manifests-settle", gitops.DefaultSettle, "how long --manifests-dir must be quiet after a change before it is applied")
@@ -66,7 +68,7 @@ func newManagerCommand() *cobra.Command {
 			return ignoreCanceled(m.run(cmd.Context()))
 		},
 	}
-	cfg.addFlags(cmd, "/var/lib/minkube")
+	cfg.addFlags(cmd, "/var/lib/minkube", "minkube")
 	return cmd
 }
 
@@ -140,7 +142,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	}
 	m.api, err = apiserver.New(apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
-		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
+		Version: buildinfo.Get(version, gitCommit),
 	})
 	if err != nil {
 		db.Close()
@@ -157,10 +159,15 @@ func (m *manager) url() string { return "http://" + m.listener.Addr().String() }
 func (m *manager) run(ctx context.Context) error {
 	defer m.db.Close()
 	if m.cfg.writeConfig {
-		if path, err := writeClientConfig(m.url(), m.token); err != nil {
+		path, context, current, err := writeClientConfig(m.cfg.contextName, m.url(), m.token)
+		switch {
+		case err != nil:
 			m.log.Warn("could not write the mkctl config; pass --server and --token to mkctl", "err", err)
-		} else {
-			m.log.Info("wrote the mkctl config", "path", path)
+		case current:
+			m.log.Info("wrote the mkctl config", "path", path, "context", context)
+		default:
+			m.log.Info("wrote the mkctl config; another context is current", "path", path, "context", context,
+				"use", "mkctl config use-context "+context)
 		}
 	}
 	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -199,7 +206,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", version)
+	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", buildinfo.Get(version, gitCommit).Version)
 	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -52,11 +52,21 @@ func readToken(flag, path string) (string, error) {
 	return tok, nil
 }
 
-// writeClientConfig points mkctl at this manager (~/.minkube/config).
-func writeClientConfig(server, token string) (string, error) {
-	path, err := client.DefaultConfigPath()
+// writeClientConfig records this manager in mkctl's config file
+// ($MINKUBE_CONFIG or ~/.minkube/config): its cluster is added, or updated
+// when it is there already, under the context name base (base-2... when
+// another cluster has that name); nothing else in the file changes. It
+// returns the file's path, the context and whether it is mkctl's current
+// context.
+func writeClientConfig(base, server, token string) (path, context string, current bool, err error) {
+	path, err = client.ConfigPath()
 	if err != nil {
-		return "", err
+		return "", "", false, err
 	}
-	return path, client.WriteConfig(path, client.Config{Server: server, Token: token})
+	err = client.UpdateConfig(path, func(cfg *client.Config) error {
+		context, _ = cfg.AddManager(base, server, token)
+		current = cfg.CurrentContext == context
+		return nil
+	})
+	return path, context, current, err
 }

@@ -69,10 +69,10 @@ func (p *workerPool) StopTask(ctx context.Context, w *v1.Worker, cred *v1.Creden
 }
 
 // TaskLogs implements apiserver.WorkerLogs.
-func (p *workerPool) TaskLogs(ctx context.Context, w *v1.Worker, cred *v1.Credential, uid string, follow bool, tail int) (io.ReadCloser, error) {
+func (p *workerPool) TaskLogs(ctx context.Context, w *v1.Worker, cred *v1.Credential, uid string, opts v1.LogOptions) (io.ReadCloser, error) {
 	c, err := p.client(w, cred)
 	if err != nil {
 		return nil, err
 	}
-	return c.TaskLogs(ctx, uid, client.LogOptions{Follow: follow, Tail: tail})
+	return c.TaskLogs(ctx, uid, opts)
 }

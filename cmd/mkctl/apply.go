@@ -25,7 +25,31 @@ func (o *fileOptions) addFlags(cmd *cobra.Command, verb string) {
 // read reads every document of the -f paths. Any problem in any document
 // returns a v1.DocumentErrors holding them all, and no documents.
 func (o *fileOptions) read(c *cli) ([]v1.Document, error) {
-	return v1.ReadManifests(o.files, o.recursive, c.in)
+	docs, err := v1.ReadManifests(o.files, o.recursive, c.in)
+	if err == nil && !o.recursive {
+		o.warnSkipped(c)
+	}
+	return docs, err
+}
+
+// warnSkipped says on stderr when a directory given with -f has manifests
+// in subdirectories that were left out for want of -R: the manager's
+// manifests directory reads them, so the two would differ.
+func (o *fileOptions) warnSkipped(c *cli) {
+	for _, p := range o.files {
+		if p == "-" {
+			continue
+		}
+		direct, err := v1.ManifestFiles(p, false)
+		if err != nil {
+			continue
+		}
+		all, err := v1.ManifestFiles(p, true)
+		if err != nil || len(all) == len(direct) {
+			continue
+		}
+		fmt.Fprintf(c.errOut, "warning: %s: %d manifest files in subdirectories were not read; use -R (--recursive) to read them too\n", p, len(all)-len(direct))
+	}
 }
 
 // Values of --dry-run.
@@ -38,6 +62,7 @@ func (c *cli) newApplyCommand() *cobra.Command {
 	var (
 		files   fileOptions
 		dryRun  string
+		force   bool
 		wait    bool
 		timeout time.Duration
 	)
@@ -50,12 +75,18 @@ invalid it applies none of them and prints every problem as
 each Task in order and prints "task/NAME created", "configured" or
 "unchanged".
 
+A Task that came from the manager's manifests directory (annotation
+minkube.io/source) stays in the directory's care: applying the same
+content again is "unchanged", and a change is refused, since the
+directory would set it back; change the file instead, or use
+--force-conflicts to take the Task out of the directory's care.
+
 --dry-run=server has the manager validate each Task and say what it would
 do, storing nothing; for a Task it would change, the fields that would
 change follow, one per line.
 
---wait then follows the applied Tasks until every one is Running (or has
-Succeeded), showing the count as it goes ("2/3 Running") on one line on a
+--wait then follows the applied Tasks until every service (restartPolicy
+Always) is Running and every job (OnFailure or Never) has Succeeded, showing the count as it goes ("2/3 Running") on one line on a
 terminal and as plain lines otherwise. It exits 1 when a Task fails or the
 timeout passes first (--timeout 0: no limit).`,
 		Example: `  mkctl apply -f web.yaml
@@ -82,7 +113,7 @@ timeout passes first (--timeout 0: no limit).`,
 			if timeout < 0 {
 				return usageErrorf(cmd.CommandPath(), "--timeout must not be negative")
 			}
-			applied, err := c.apply(cmd.Context(), &files, dry)
+			applied, err := c.apply(cmd.Context(), &files, client.ApplyOptions{DryRun: dry, Force: force})
 			if err != nil || !wait {
 				return err
 			}
@@ -91,14 +122,16 @@ timeout passes first (--timeout 0: no limit).`,
 	}
 	files.addFlags(cmd, "apply")
 	cmd.Flags().StringVar(&dryRun, "dry-run", dryRunNone, `"server" has the manager validate each Task and report what it would change, storing nothing`)
-	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every applied Task is Running (or has finished)")
+	cmd.Flags().BoolVar(&force, "force-conflicts", false, "apply Tasks the manifests directory manages even when that changes them, taking them out of the directory's care")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every applied Task is Running, or for a job (restartPolicy OnFailure or Never) has Succeeded")
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "with --wait: how long to wait; 0 means no limit")
 	return cmd
 }
 
 // apply applies every document, or none when any is invalid, and returns
 // the Tasks as stored.
-func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1.Task, error) {
+func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOptions) ([]*v1.Task, error) {
+	dryRun := opts.DryRun
 	docs, err := files.read(c)
 	if err != nil {
 		return nil, err
@@ -125,7 +158,7 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1
 				continue
 			}
 		}
-		out, result, err := api.ApplyTask(ctx, &d.Task, client.ApplyOptions{DryRun: dryRun})
+		out, result, err := api.ApplyTask(ctx, &d.Task, opts)
 		if err != nil {
 			if fatal(ctx, err) {
 				return nil, err
@@ -153,6 +186,11 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, dryRun bool) ([]*v1
 // them.
 func (c *cli) printDocumentError(d v1.Document, err error) {
 	de := v1.DocumentError{File: d.File, Index: d.Index, Name: d.Task.Metadata.Name}
+	if file, ok := managedRefusal(err); ok {
+		de.Message = fmt.Sprintf("task %q is managed by the manifests directory (file %s), which would set it back; change that file, or apply with --force-conflicts to take the task out of the directory's care", d.Task.Metadata.Name, file)
+		c.printError(de)
+		return
+	}
 	var st *v1.Status
 	if errors.As(err, &st) && st.Details != nil && len(st.Details.Causes) > 0 {
 		for _, cause := range st.Details.Causes {
@@ -165,9 +203,31 @@ func (c *cli) printDocumentError(d v1.Document, err error) {
 	c.printError(de)
 }
 
-// waitRunning follows the applied Tasks until each is Running with its
-// latest spec, or has Succeeded or Failed, showing the count as it goes.
-// A Failed Task, one deleted meanwhile and the timeout are errors.
+// isJob reports whether t runs to completion rather than for good: its
+// restart policy lets it end.
+func isJob(t *v1.Task) bool {
+	return t.Spec.RestartPolicy != v1.RestartAlways && t.Spec.RestartPolicy != ""
+}
+
+// managedRefusal reports whether err is the manager refusing to change a
+// Task the manifests directory manages, and names the file.
+func managedRefusal(err error) (file string, ok bool) {
+	var st *v1.Status
+	if !errors.As(err, &st) || st.Reason != v1.StatusReasonConflict || st.Details == nil {
+		return "", false
+	}
+	for _, cause := range st.Details.Causes {
+		if cause.Field == v1.FieldAnnotationSource {
+			return cause.Message, true
+		}
+	}
+	return "", false
+}
+
+// waitRunning follows the applied Tasks until each service (restartPolicy
+// Always) is Running with its latest spec and each job (OnFailure, Never)
+// has Succeeded, showing the count as it goes. A Failed Task, one deleted
+// meanwhile and the timeout are errors.
 func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.Duration) error {
 	if len(applied) == 0 {
 		return nil
@@ -202,6 +262,11 @@ func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.
 			case t.Status.Phase == v1.PhaseRunning && t.Metadata.DeletionTimestamp == nil &&
 				t.Status.ObservedGeneration >= want.Metadata.Generation:
 				running++
+				if isJob(want) {
+					// A job has done its work only once it has
+					// Succeeded: it may still fail.
+					waiting = append(waiting, name)
+				}
 			default:
 				waiting = append(waiting, name)
 			}
@@ -228,7 +293,13 @@ func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.
 	prog.end()
 	if errors.Is(err, errTimedOut) {
 		for _, name := range waiting {
-			c.printError(fmt.Errorf("timed out after %s waiting for task/%s to be Running: %s", timeout, name, taskState(state[name])))
+			goal := "Running"
+			for _, a := range applied {
+				if a.Metadata.Name == name && isJob(a) {
+					goal = "Succeeded"
+				}
+			}
+			c.printError(fmt.Errorf("timed out after %s waiting for task/%s to be %s: %s", timeout, name, goal, taskState(state[name])))
 		}
 		return errReported
 	}

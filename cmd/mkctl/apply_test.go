@@ -18,6 +18,7 @@ func TestApply(t *testing.T) {
 		args       []string
 		stdin      string
 		wantOut    string
+		wantErr    string
 		wantPuts   []string
 		wantDryRun bool
 	}{
@@ -33,6 +34,7 @@ func TestApply(t *testing.T) {
 			files:    map[string]string{"m/web.yaml": webYAML, "m/api.yml": apiYAML, "m/notes.txt": "not a manifest", "m/sub/deep.yaml": strings.ReplaceAll(apiYAML, "name: api", "name: deep")},
 			args:     []string{"apply", "-f", "m"},
 			wantOut:  "task/api created\ntask/web created\n",
+			wantErr:  "warning: m: 1 manifest files in subdirectories were not read; use -R (--recursive) to read them too\n",
 			wantPuts: []string{"api", "web"},
 		},
 		{
@@ -66,8 +68,8 @@ func TestApply(t *testing.T) {
 			for name, content := range tt.files {
 				mustWriteFile(t, filepath.Join(e.dir, name), content)
 			}
-			if got := e.mustSucceed(t, args(m, tt.args...)...); got != tt.wantOut {
-				t.Errorf("stdout = %q, want %q", got, tt.wantOut)
+			if res := e.mustRun(t, args(m, tt.args...)...); res.code != 0 || res.stdout != tt.wantOut || res.stderr != tt.wantErr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, %q", res.code, res.stdout, res.stderr, tt.wantOut, tt.wantErr)
 			}
 			puts, _, _ := m.recorded()
 			var names []string

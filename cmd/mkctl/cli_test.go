@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -65,7 +67,7 @@ func TestUnreachable(t *testing.T) {
 		{
 			name:   "from the config file",
 			config: "server: http://" + addr + "\ntoken: x\n",
-			want:   "error: cannot reach the manager at http://" + addr + " (from ~/.minkube/config): connection refused\n",
+			want:   "error: cannot reach the manager at http://" + addr + " (from context \"default\" in ~/.minkube/config): connection refused\n",
 		},
 		{
 			name: "from the environment",
@@ -104,11 +106,11 @@ func TestBadToken(t *testing.T) {
 		{
 			name:  "wrong token",
 			token: []string{"--token", "wrong"},
-			want:  "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+			want:  "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n",
 		},
 		{
 			name: "no token",
-			want: "error: the manager at " + m.URL + " wants a token and none was given; set --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n",
+			want: "error: the manager at " + m.URL + " wants a token and none was given; set --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n",
 		},
 	}
 	for _, tt := range tests {
@@ -170,14 +172,26 @@ func TestHelp(t *testing.T) {
 func TestVersion(t *testing.T) {
 	m := mustManager(t)
 	e := mustEnv(t)
-	if out := e.mustSucceed(t, "version", "--client"); out != "Client Version: "+testVersion+"\n" {
+	client := regexp.MustCompile(`^Client Version: ` + regexp.QuoteMeta(testVersion) + ` \(commit \S+, go[0-9.]+, \w+/\w+\)\n`)
+	if out := e.mustSucceed(t, "version", "--client"); !client.MatchString(out) || strings.Count(out, "\n") != 1 {
 		t.Errorf("version --client = %q", out)
 	}
-	want := "Client Version: " + testVersion + "\nServer Version: v9.9.9 (commit abc123, go1.26)\n"
-	if out := e.mustSucceed(t, args(m, "version")...); out != want {
-		t.Errorf("version = %q, want %q", out, want)
+	out := e.mustSucceed(t, args(m, "version")...)
+	if !client.MatchString(out) || !strings.HasSuffix(out, "\nServer Version: v9.9.9 (commit abc123, go1.26)\n") {
+		t.Errorf("version = %q", out)
 	}
 	if _, _, n := m.recorded(); n != 1 {
 		t.Errorf("the manager got %d requests, want 1", n)
+	}
+	var v struct {
+		ClientVersion struct{ Version, GitCommit, GoVersion string }
+		ServerVersion struct{ Version, GitCommit string }
+	}
+	if err := json.Unmarshal([]byte(e.mustSucceed(t, args(m, "version", "-o", "json")...)), &v); err != nil ||
+		v.ClientVersion.Version != testVersion || v.ClientVersion.GoVersion == "" || v.ServerVersion.Version != "v9.9.9" || v.ServerVersion.GitCommit != "abc123" {
+		t.Errorf("version -o json = %+v, %v", v, err)
+	}
+	if out := e.mustSucceed(t, "version", "--client", "-o", "yaml"); !strings.HasPrefix(out, "clientVersion:\n") || strings.Contains(out, "serverVersion") {
+		t.Errorf("version --client -o yaml = %q", out)
 	}
 }

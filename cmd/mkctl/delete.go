@@ -15,20 +15,22 @@ func (c *cli) newDeleteCommand() *cobra.Command {
 	var (
 		files    fileOptions
 		selector string
+		all      bool
 		wait     bool
 		timeout  time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "delete (task NAME... | tasks -l SELECTOR | -f FILE|DIR|- [-R]) [--wait [--timeout 60s]]",
+		Use:   "delete (task NAME... | tasks -l SELECTOR | tasks --all | -f FILE|DIR|- [-R]) [--wait [--timeout 60s]]",
 		Short: "Delete Tasks by name, label or manifest",
 		Long: `Delete asks the manager to delete each Task named, each Task the label
-selector matches, or each Task the manifests define, and prints
+selector matches, every Task (--all), or each Task the manifests define, and prints
 "task/NAME deleted". The delete is graceful: the Task is gone once its
 container has stopped; --wait waits until then (--timeout 0: no limit).
 A Task that does not exist is reported as an error; the others are still
 deleted.`,
 		Example: `  mkctl delete task web api
   mkctl delete tasks -l app=web --wait
+  mkctl delete tasks --all
   mkctl delete -f web.yaml
   mkctl get tasks -l app=web -o name | xargs mkctl delete`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,8 +40,10 @@ deleted.`,
 			}
 			var names []string
 			switch {
-			case len(files.files) > 0 && (len(args) > 0 || selector != ""):
-				return usageErrorf(path, "give only one of task NAME..., -l SELECTOR and -f")
+			case len(files.files) > 0 && (len(args) > 0 || selector != "" || all):
+				return usageErrorf(path, "give only one of task NAME..., -l SELECTOR, --all and -f")
+			case len(files.files) == 0 && len(args) == 0 && all:
+				args = []string{kindTask}
 			case len(files.files) == 0 && len(args) == 0:
 				return usageErrorf(path, "must specify task NAME..., tasks -l SELECTOR or -f FILE|DIR|-")
 			case len(files.files) > 0:
@@ -56,10 +60,12 @@ deleted.`,
 					return err
 				}
 				switch {
+				case all && (len(n) > 0 || selector != ""):
+					return usageErrorf(path, "--all cannot be used with names or a selector (-l)")
 				case len(n) > 0 && selector != "":
 					return usageErrorf(path, "names and a selector (-l) cannot be used together")
-				case len(n) == 0 && selector == "":
-					return usageErrorf(path, "must specify the names of the %ss to delete, -l or -f", kind)
+				case len(n) == 0 && selector == "" && !all:
+					return usageErrorf(path, "must specify the names of the %ss to delete, -l, --all or -f", kind)
 				case len(n) == 0:
 					sel, _, err := parseSelector(selector)
 					if err != nil {
@@ -82,6 +88,7 @@ deleted.`,
 	}
 	files.addFlags(cmd, "delete")
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "label selector of the Tasks to delete, e.g. app=web")
+	cmd.Flags().BoolVar(&all, "all", false, "delete every Task")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the Tasks are gone (their containers stopped)")
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultTimeout, "with --wait: how long to wait; 0 means no limit")
 	return cmd
@@ -129,6 +136,9 @@ func (c *cli) deleteTasks(ctx context.Context, names []string) ([]*v1.Task, erro
 			continue
 		}
 		fmt.Fprintf(c.out, "task/%s deleted\n", name)
+		if src := t.Metadata.Annotations[v1.AnnotationSource]; src != "" {
+			fmt.Fprintf(c.errOut, "warning: task/%s comes from the manifests directory (file %s), which will create it again; remove it from that file to delete it for good\n", name, src)
+		}
 		deleted = append(deleted, t)
 	}
 	if failed {

@@ -53,7 +53,7 @@ func TestDelete(t *testing.T) {
 		{
 			name:       "names and -f",
 			args:       []string{"delete", "task", "web", "-f", "web.yaml"},
-			wantStderr: "error: give only one of task NAME..., -l SELECTOR and -f\nSee 'mkctl delete --help' for usage.\n",
+			wantStderr: "error: give only one of task NAME..., -l SELECTOR, --all and -f\nSee 'mkctl delete --help' for usage.\n",
 		},
 		{
 			name:       "nothing named",

@@ -15,6 +15,7 @@ import (
 // getOptions are the flags of get.
 type getOptions struct {
 	output    string
+	sortBy    string
 	selector  string
 	noHeaders bool
 	watch     bool
@@ -24,11 +25,19 @@ type getOptions struct {
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--sort-by PATH] [-l SELECTOR] [-w] [--no-headers]",
 		Short: "Show Tasks, workers or events",
 		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
 adds columns), as JSON or YAML (one object when one was named, a TaskList,
 WorkerList or EventList otherwise), or as TYPE/NAME lines (-o name).
+
+-o jsonpath=TEMPLATE prints what a JSONPath template finds, as kubectl
+does ({.items[*].metadata.name} over a list, {.status.phase} over one
+named object); -o custom-columns=NAME:.metadata.name,PHASE:.status.phase
+prints a table of the paths given. --sort-by=PATH orders a list by the
+value at PATH (numbers by value). Paths use the JSON field names.
+
+Short names: t for tasks, w for workers, ev for events.
 
 -l selects by label, in Kubernetes selector syntax (app=web, tier!=db,
 env in (prod,staging), !canary).
@@ -42,14 +51,16 @@ events are polled every second.`,
   mkctl get task web -o yaml
   mkctl get tasks -w
   mkctl get workers
-  mkctl get events --task web`,
+  mkctl get events --task web
+  mkctl get t -o jsonpath='{.items[*].metadata.name}'
+  mkctl get tasks -o custom-columns=NAME:.metadata.name,IMAGE:.spec.image --sort-by .status.restartCount`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
 			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent)
 			if err != nil {
 				return err
 			}
-			format, err := parseOutput(o.output)
+			p, err := newPrinter(o.output, o.sortBy, o.noHeaders, time.Now())
 			if err != nil {
 				return &usageError{commandPath: path, err: err}
 			}
@@ -63,7 +74,6 @@ events are polled every second.`,
 			if o.task != "" && kind != kindEvent {
 				return usageErrorf(path, "--task applies to events only")
 			}
-			p := printer{format: format, noHeaders: o.noHeaders, now: time.Now()}
 			ctx := cmd.Context()
 			switch kind {
 			case kindEvent:
@@ -86,7 +96,8 @@ events are polled every second.`,
 			return c.getTasks(ctx, p, names, selector)
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json, yaml or name")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,...")
+	cmd.Flags().StringVar(&o.sortBy, "sort-by", "", "sort the list by the value at this JSONPath, e.g. .metadata.creationTimestamp or .status.restartCount")
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "label selector, e.g. app=web,tier!=db")
 	cmd.Flags().BoolVar(&o.noHeaders, "no-headers", false, "print tables without their header line")
 	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a line for every change until interrupted")
@@ -219,7 +230,7 @@ func fetchNamed[T any](ctx context.Context, c *cli, kind string, names []string,
 // noneFound reports whether a table would be empty, and then says so on
 // stderr instead of printing a lone header, as kubectl does.
 func (c *cli) noneFound(p printer, n int, what string) bool {
-	if n > 0 || (p.format != outputTable && p.format != outputWide) {
+	if n > 0 || !p.tabular() {
 		return false
 	}
 	fmt.Fprintf(c.errOut, "No %s found.\n", what)

@@ -199,7 +199,7 @@ func TestGetTasks_Errors(t *testing.T) {
 			name: "one missing of two", args: []string{"get", "task", "nope", "web", "-o", "name"},
 			wantStdout: "task/web\n", wantStderr: "error: task \"nope\" not found\n",
 		},
-		{name: "bad output", args: []string{"get", "tasks", "-o", "xml"}, wantStderr: "error: unknown output format \"xml\": use wide, json, yaml or name\nSee 'mkctl get --help' for usage.\n"},
+		{name: "bad output", args: []string{"get", "tasks", "-o", "xml"}, wantStderr: "error: unknown output format \"xml\": use wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,...\nSee 'mkctl get --help' for usage.\n"},
 		{name: "names and selector", args: []string{"get", "task", "web", "-l", "app=web"}, wantStderr: "error: names and a selector (-l) cannot be used together\nSee 'mkctl get --help' for usage.\n"},
 		{name: "unknown flag", args: []string{"get", "tasks", "--bogus"}, wantStderr: "error: unknown flag: --bogus\nSee 'mkctl get --help' for usage.\n"},
 		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks, workers or events\nSee 'mkctl get --help' for usage.\n"},
@@ -344,5 +344,49 @@ func TestGet_Selectors(t *testing.T) {
 				t.Errorf("a bad selector was sent to the manager")
 			}
 		})
+	}
+}
+
+// TestGet_Templates checks -o jsonpath, -o custom-columns, --sort-by and
+// the short names.
+func TestGet_Templates(t *testing.T) {
+	m := mustManager(t)
+	mustTasks(t, m)
+	e := mustEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"jsonpath over a list", []string{"get", "tasks", "-o", "jsonpath={.items[*].metadata.name}"}, "api old web"},
+		{"jsonpath over one", []string{"get", "task", "web", "-o", "jsonpath={.status.phase} {.status.ports[0].hostPort}"}, "Running 18080"},
+		{"jsonpath range", []string{"get", "t", "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.image}{"\n"}{end}`},
+			"api=example/api:1\nold=busybox\nweb=nginx:1.27\n"},
+		{"custom columns", []string{"get", "tasks", "-o", "custom-columns=NAME:.metadata.name,PORTS:.spec.ports[*].containerPort,REASON:.status.reason"},
+			"NAME   PORTS   REASON\napi    53      Unschedulable\nold    <none>  <none>\nweb    8080    <none>\n"},
+		{"custom columns, bare paths", []string{"get", "tasks", "--no-headers", "-o", "custom-columns=N:metadata.name"}, "api\nold\nweb\n"},
+		{"sort by a number, descending input", []string{"get", "tasks", "-o", "name", "--sort-by", ".status.restartCount"}, "task/api\ntask/old\ntask/web\n"},
+		{"sort by a string", []string{"get", "tasks", "-o", "jsonpath={.items[*].metadata.name}", "--sort-by", "{.spec.image}"}, "old api web"},
+		{"sort by worker: none first", []string{"get", "tasks", "--sort-by", ".status.worker", "--no-headers", "-o", "custom-columns=N:.metadata.name"}, "api\nweb\nold\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := e.mustSucceed(t, args(m, tt.args...)...)
+			if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(tt.want), " ") || strings.Count(got, "\n") != strings.Count(tt.want, "\n") {
+				t.Errorf("mkctl %v =\n%q\nwant\n%q", tt.args, got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "tasks", "-o", "jsonpath={.items[*"}, "error: jsonpath template"},
+		{[]string{"get", "tasks", "-o", "custom-columns=NAME"}, `error: custom-columns: "NAME" is not HEADER:PATH`},
+		{[]string{"get", "tasks", "-o", "custom-columns="}, "error: custom-columns needs HEADER:PATH pairs"},
+	} {
+		if res := e.mustFail(t, args(m, bad.args...)...); !strings.HasPrefix(res.stderr, bad.want) {
+			t.Errorf("mkctl %v: stderr %q, want it to start %q", bad.args, res.stderr, bad.want)
+		}
 	}
 }

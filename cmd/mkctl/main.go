@@ -12,10 +12,16 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/cmd/internal/buildinfo"
 )
 
-// version is mkctl's build, set with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and gitCommit are mkctl's build, set with -ldflags
+// "-X main.version=v1.2.3 -X main.gitCommit=abc123"; without, buildinfo
+// reads what the toolchain recorded.
+var (
+	version   = buildinfo.UnsetVersion
+	gitCommit = buildinfo.UnsetCommit
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -68,7 +74,7 @@ type cli struct {
 	in          io.Reader
 	out, errOut io.Writer
 
-	serverFlag, tokenFlag string
+	serverFlag, tokenFlag, contextFlag string
 
 	api   *client.Client
 	token string
@@ -80,23 +86,25 @@ func (c *cli) client() (*client.Client, error) {
 	if c.api != nil {
 		return c.api, nil
 	}
-	server, token, source, err := client.Resolve(c.serverFlag, c.tokenFlag)
+	target, err := client.Resolve(c.serverFlag, c.tokenFlag, c.contextFlag)
 	if err != nil {
 		return nil, err
 	}
-	note := sourceNote(source)
-	api, err := client.New(server, token, client.WithUserAgent("mkctl/"+version), client.WithSource(note))
+	note := sourceNote(target.Source)
+	// The first server of the context's cluster; the others are the same
+	// cluster's other managers.
+	api, err := client.New(target.Servers[0], target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version), client.WithSource(note))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, note)
 	}
-	c.api, c.token = api, token
+	c.api, c.token = api, target.Token
 	return api, nil
 }
 
 // sourceNote says where the server address came from, for messages.
 func sourceNote(source string) string {
 	if source == client.SourceDefault {
-		return "the default; set --server, $MINKUBE_SERVER or server: in ~/.minkube/config"
+		return "the default; set --server, $MINKUBE_SERVER or a context in ~/.minkube/config"
 	}
 	return "from " + source
 }
@@ -135,9 +143,9 @@ func (c *cli) explain(err error) error {
 		return err
 	}
 	if c.token == "" {
-		return fmt.Errorf("the manager at %s wants a token and none was given; set --token, $MINKUBE_TOKEN or token: in ~/.minkube/config", c.api.Server())
+		return fmt.Errorf("the manager at %s wants a token and none was given; set --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config", c.api.Server())
 	}
-	return fmt.Errorf("the manager at %s rejected the token (%w); check --token, $MINKUBE_TOKEN or token: in ~/.minkube/config", c.api.Server(), err)
+	return fmt.Errorf("the manager at %s rejected the token (%w); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config", c.api.Server(), err)
 }
 
 // fatal reports whether err makes every further request pointless: the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/util/jsonpath"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -28,15 +29,44 @@ const (
 	outputJSON  outputFormat = "json"
 	outputYAML  outputFormat = "yaml"
 	outputName  outputFormat = "name"
+	// outputJSONPath and outputCustom take their template after "=".
+	outputJSONPath outputFormat = "jsonpath"
+	outputCustom   outputFormat = "custom-columns"
 )
 
-// parseOutput checks the value of -o.
-func parseOutput(s string) (outputFormat, error) {
-	switch f := outputFormat(s); f {
-	case outputTable, outputWide, outputJSON, outputYAML, outputName:
-		return f, nil
+// outputFormats lists the values of -o, for help and completion.
+var outputFormats = []string{"wide", "json", "yaml", "name", "jsonpath=", "custom-columns="}
+
+// newPrinter checks -o and --sort-by and returns the printer they ask for.
+func newPrinter(output, sortBy string, noHeaders bool, now time.Time) (printer, error) {
+	p := printer{noHeaders: noHeaders, now: now}
+	name, arg, hasArg := strings.Cut(output, "=")
+	switch f := outputFormat(name); {
+	case !hasArg && (f == outputTable || f == outputWide || f == outputJSON || f == outputYAML || f == outputName):
+		p.format = f
+	case f == outputJSONPath:
+		jp, err := parseJSONPath("jsonpath", arg, false)
+		if err != nil {
+			return p, err
+		}
+		p.format, p.jsonPath = f, jp
+	case f == outputCustom:
+		cols, err := parseColumns(arg)
+		if err != nil {
+			return p, err
+		}
+		p.format, p.columns = f, cols
+	default:
+		return p, fmt.Errorf("unknown output format %q: use wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,...", output)
 	}
-	return "", fmt.Errorf("unknown output format %q: use wide, json, yaml or name", s)
+	if sortBy != "" {
+		jp, err := parseJSONPath("--sort-by", sortBy, true)
+		if err != nil {
+			return p, err
+		}
+		p.sortBy = jp
+	}
+	return p, nil
 }
 
 // none is shown in a table cell that has no value, as kubectl does.
@@ -48,6 +78,24 @@ type printer struct {
 	noHeaders bool
 	// now is the time AGE is measured from.
 	now time.Time
+	// jsonPath is the template of -o jsonpath, columns those of -o
+	// custom-columns, sortBy the path of --sort-by.
+	jsonPath *jsonpath.JSONPath
+	columns  []column
+	sortBy   *jsonpath.JSONPath
+}
+
+// tabular reports whether the printer writes a table.
+func (p printer) tabular() bool {
+	return p.format == outputTable || p.format == outputWide || p.format == outputCustom
+}
+
+// header returns the table's columns: the custom ones, or the kind's.
+func (p printer) header(standard []string) []string {
+	if p.format == outputCustom {
+		return customHeader(p.columns)
+	}
+	return standard
 }
 
 // printTasks prints list. single says the user asked for one Task by name:
@@ -56,16 +104,19 @@ func (p printer) printTasks(w io.Writer, list *v1.TaskList, single bool) error {
 	for i := range list.Items {
 		setKind(&list.Items[i].TypeMeta, v1.KindTask)
 	}
+	if err := sortItems(list.Items, p.sortBy); err != nil {
+		return err
+	}
 	switch p.format {
-	case outputJSON, outputYAML:
+	case outputJSON, outputYAML, outputJSONPath:
 		if single && len(list.Items) == 1 {
-			return printObject(w, p.format, &list.Items[0])
+			return p.printObject(w, &list.Items[0])
 		}
 		setKind(&list.TypeMeta, v1.KindTaskList)
 		if list.Items == nil {
 			list.Items = []v1.Task{}
 		}
-		return printObject(w, p.format, list)
+		return p.printObject(w, list)
 	case outputName:
 		return printNames(w, kindTask, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
 	}
@@ -74,7 +125,16 @@ func (p printer) printTasks(w io.Writer, list *v1.TaskList, single bool) error {
 	for i := range list.Items {
 		rows = append(rows, p.taskRow(&list.Items[i], wide))
 	}
-	return p.printTable(w, taskHeader(wide), rows)
+	return p.printTable(w, p.header(taskHeader(wide)), rows)
+}
+
+// printObject writes obj in the printer's object format: JSON, YAML or
+// the jsonpath template.
+func (p printer) printObject(w io.Writer, obj any) error {
+	if p.format == outputJSONPath {
+		return printJSONPath(w, p.jsonPath, obj)
+	}
+	return printObject(w, p.format, obj)
 }
 
 // taskHeader returns the columns of the Task table.
@@ -88,6 +148,9 @@ func taskHeader(wide bool) []string {
 
 // taskRow returns the cells of t in the Task table.
 func (p printer) taskRow(t *v1.Task, wide bool) []string {
+	if p.format == outputCustom {
+		return customRow(p.columns, t)
+	}
 	row := []string{
 		t.Metadata.Name,
 		taskPhase(t),
@@ -149,16 +212,19 @@ func (p printer) printWorkers(w io.Writer, list *v1.WorkerList, single bool) err
 	for i := range list.Items {
 		setKind(&list.Items[i].TypeMeta, v1.KindWorker)
 	}
+	if err := sortItems(list.Items, p.sortBy); err != nil {
+		return err
+	}
 	switch p.format {
-	case outputJSON, outputYAML:
+	case outputJSON, outputYAML, outputJSONPath:
 		if single && len(list.Items) == 1 {
-			return printObject(w, p.format, &list.Items[0])
+			return p.printObject(w, &list.Items[0])
 		}
 		setKind(&list.TypeMeta, v1.KindWorkerList)
 		if list.Items == nil {
 			list.Items = []v1.Worker{}
 		}
-		return printObject(w, p.format, list)
+		return p.printObject(w, list)
 	case outputName:
 		return printNames(w, kindWorker, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
 	}
@@ -167,7 +233,7 @@ func (p printer) printWorkers(w io.Writer, list *v1.WorkerList, single bool) err
 	for i := range list.Items {
 		rows = append(rows, p.workerRow(&list.Items[i], wide))
 	}
-	return p.printTable(w, workerHeader(wide), rows)
+	return p.printTable(w, p.header(workerHeader(wide)), rows)
 }
 
 // workerHeader returns the columns of the Worker table.
@@ -182,6 +248,9 @@ func workerHeader(wide bool) []string {
 // workerRow returns the cells of wk in the Worker table. CPU is the host's
 // CPU use; MEMORY and DISK are what is available and free.
 func (p printer) workerRow(wk *v1.Worker, wide bool) []string {
+	if p.format == outputCustom {
+		return customRow(p.columns, wk)
+	}
 	st := wk.Status.Stats
 	row := []string{
 		wk.Metadata.Name,
@@ -335,13 +404,16 @@ func (p printer) printEvents(w io.Writer, list *v1.EventList) error {
 	for i := range list.Items {
 		setKind(&list.Items[i].TypeMeta, v1.KindEvent)
 	}
+	if err := sortItems(list.Items, p.sortBy); err != nil {
+		return err
+	}
 	switch p.format {
-	case outputJSON, outputYAML:
+	case outputJSON, outputYAML, outputJSONPath:
 		setKind(&list.TypeMeta, v1.KindEventList)
 		if list.Items == nil {
 			list.Items = []v1.Event{}
 		}
-		return printObject(w, p.format, list)
+		return p.printObject(w, list)
 	case outputName:
 		return printNames(w, kindEvent, len(list.Items), func(i int) string { return list.Items[i].Metadata.Name })
 	}
@@ -350,7 +422,7 @@ func (p printer) printEvents(w io.Writer, list *v1.EventList) error {
 	for i := range list.Items {
 		rows = append(rows, p.eventRow(&list.Items[i], wide))
 	}
-	return p.printTable(w, eventHeader(wide), rows)
+	return p.printTable(w, p.header(eventHeader(wide)), rows)
 }
 
 // eventHeader returns the columns of the event table.
@@ -363,6 +435,9 @@ func eventHeader(wide bool) []string {
 
 // eventRow returns the cells of e in the event table.
 func (p printer) eventRow(e *v1.Event, wide bool) []string {
+	if p.format == outputCustom {
+		return customRow(p.columns, e)
+	}
 	row := []string{humanDuration(p.now.Sub(e.LastTimestamp)), e.Type, e.Reason, eventObject(e.InvolvedObject)}
 	if wide {
 		row = append(row, orNone(e.Source), strconv.Itoa(int(e.Count)), humanDuration(p.now.Sub(e.FirstTimestamp)))

@@ -112,7 +112,7 @@ func TestSourceNote(t *testing.T) {
 		client.SourceFlag:    "from --server",
 		client.SourceEnv:     "from $MINKUBE_SERVER",
 		"~/.minkube/config":  "from ~/.minkube/config",
-		client.SourceDefault: "the default; set --server, $MINKUBE_SERVER or server: in ~/.minkube/config",
+		client.SourceDefault: "the default; set --server, $MINKUBE_SERVER or a context in ~/.minkube/config",
 	}
 	for source, want := range tests {
 		if got := sourceNote(source); got != want {

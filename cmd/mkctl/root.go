@@ -16,9 +16,12 @@ func (c *cli) newRootCommand() *cobra.Command {
 manager, lists, watches, describes and deletes Tasks, follows their logs and
 events, waits for them, and cordons and drains workers.
 
-The manager is found through --server, $MINKUBE_SERVER, the server: line of
-~/.minkube/config, or else http://127.0.0.1:7070; the token through --token,
-$MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
+The manager is found through --server, $MINKUBE_SERVER, or the cluster of
+the context (--context, $MINKUBE_CONTEXT, or the current context of the
+config file, $MINKUBE_CONFIG or ~/.minkube/config), or else
+http://127.0.0.1:7070; the token through --token, $MINKUBE_TOKEN or that
+cluster's token. A manager adds its cluster to the config file when it
+starts; mkctl config get-contexts lists them.`,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
 		SuggestionsMinimumDistance: 2,
@@ -42,11 +45,13 @@ $MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{commandPath: cmd.CommandPath(), err: err}
 	})
-	root.CompletionOptions.HiddenDefaultCmd = true
+	// mkctl completion bash|zsh|fish|powershell, listed in --help.
+	root.CompletionOptions.HiddenDefaultCmd = false
 
 	flags := root.PersistentFlags()
-	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, ~/.minkube/config, or http://127.0.0.1:7070)")
-	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or ~/.minkube/config)")
+	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, the context in ~/.minkube/config, or http://127.0.0.1:7070)")
+	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or the context in ~/.minkube/config)")
+	flags.StringVar(&c.contextFlag, "context", "", "context of the config file to use (default from $MINKUBE_CONTEXT or the file's current-context)")
 
 	root.AddCommand(
 		c.newApplyCommand(),
@@ -58,8 +63,11 @@ $MINKUBE_TOKEN or the token: line of ~/.minkube/config.`,
 		c.newCordonCommand(),
 		c.newUncordonCommand(),
 		c.newDrainCommand(),
+		c.newLabelCommand(),
+		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
+	c.addCompletions(root)
 	return root
 }
 
@@ -110,8 +118,14 @@ func parseResourceArgs(commandPath string, args []string, allowed ...string) (ki
 	return kind, args[1:], nil
 }
 
+// shortNames are the abbreviations of the kinds, as kubectl has po and no.
+var shortNames = map[string]string{"t": kindTask, "w": kindWorker, "ev": kindEvent}
+
 func normalizeKind(commandPath, s string, allowed []string) (string, error) {
 	k := strings.TrimSuffix(strings.ToLower(s), "s")
+	if full, ok := shortNames[strings.ToLower(s)]; ok {
+		k = full
+	}
 	for _, a := range allowed {
 		if k == a {
 			return k, nil

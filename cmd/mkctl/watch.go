@@ -27,10 +27,11 @@ const phaseDeleted = "Deleted"
 // watchItem is one object as get -w shows it.
 type watchItem struct {
 	name string
-	// row is its table row; ageCol is the index of the AGE column, which
-	// alone changing is no change.
-	row    []string
-	ageCol int
+	// row is its table row; volatile lists the columns that change with
+	// time alone (AGE) or with every sample (a worker's CPU, MEMORY, DISK
+	// and LOAD): a row that differs only there is no change to show.
+	row      []string
+	volatile []int
 	// version changes whenever the object does.
 	version string
 	obj     any
@@ -52,18 +53,22 @@ func newWatchOutput(p printer, w io.Writer, kind string) *watchOutput {
 	return &watchOutput{p: p, w: w, kind: kind, table: streamTable{w: w}, last: map[string]string{}}
 }
 
-func (o *watchOutput) tabular() bool {
-	return o.p.format == outputTable || o.p.format == outputWide
-}
+func (o *watchOutput) tabular() bool { return o.p.tabular() }
 
-// key is what must change for an item to be printed again: its row, AGE
-// aside, or its version when the row has no single AGE column to leave
+// key is what must change for an item to be printed again: its row, the
+// volatile columns aside, or its version when the row has none to leave
 // out (an event's LAST SEEN ages; its count and time are what change).
 func (o *watchOutput) key(it watchItem) string {
-	if !o.tabular() || it.ageCol < 0 || it.ageCol >= len(it.row) {
+	if !o.tabular() || len(it.volatile) == 0 {
 		return it.version
 	}
-	return strings.Join(slices.Delete(slices.Clone(it.row), it.ageCol, it.ageCol+1), "\t")
+	kept := make([]string, 0, len(it.row))
+	for i, cell := range it.row {
+		if !slices.Contains(it.volatile, i) {
+			kept = append(kept, cell)
+		}
+	}
+	return strings.Join(kept, "\t")
 }
 
 // begin prints the first list.
@@ -121,6 +126,13 @@ func (o *watchOutput) object(it watchItem) error {
 			return fmt.Errorf("write output: %w", err)
 		}
 	}
+	if o.p.format == outputJSONPath {
+		if err := printJSONPath(o.w, o.p.jsonPath, it.obj); err != nil {
+			return err
+		}
+		_, err := io.WriteString(o.w, "\n")
+		return err
+	}
 	return printObject(o.w, o.p.format, it.obj)
 }
 
@@ -134,10 +146,14 @@ func at(p printer, now time.Time) printer {
 func taskItem(p printer, t *v1.Task, gone bool) watchItem {
 	setKind(&t.TypeMeta, v1.KindTask)
 	row := p.taskRow(t, p.format == outputWide)
-	if gone {
-		row[1] = phaseDeleted
+	it := watchItem{name: t.Metadata.Name, row: row, version: t.Metadata.ResourceVersion, obj: t}
+	if p.format != outputCustom {
+		it.volatile = []int{4}
+		if gone {
+			row[1] = phaseDeleted
+		}
 	}
-	return watchItem{name: t.Metadata.Name, row: row, ageCol: 4, version: t.Metadata.ResourceVersion, obj: t}
+	return it
 }
 
 // watchTasks prints the Tasks named or selected, then a line per change
@@ -168,7 +184,7 @@ func (c *cli) watchTasks(ctx context.Context, p printer, names []string, selecto
 				return fmt.Errorf("%s %q not found", kindTask, name)
 			}
 		}
-		return out.begin(taskHeader(p.format == outputWide), items)
+		return out.begin(p.header(taskHeader(p.format == outputWide)), items)
 	}
 	onEvent := func(ev v1.WatchEvent[*v1.Task]) error {
 		if !wanted(ev.Object.Metadata.Name) {
@@ -196,10 +212,18 @@ func interrupted(ctx context.Context, err error) error {
 func workerItem(p printer, w *v1.Worker, gone bool) watchItem {
 	setKind(&w.TypeMeta, v1.KindWorker)
 	row := p.workerRow(w, p.format == outputWide)
+	it := watchItem{name: w.Metadata.Name, row: row, version: w.Metadata.ResourceVersion, obj: w}
+	if p.format == outputCustom {
+		return it
+	}
 	if gone {
 		row[1] = phaseDeleted
 	}
-	return watchItem{name: w.Metadata.Name, row: row, ageCol: 7, version: w.Metadata.ResourceVersion, obj: w}
+	// CPU, MEMORY, DISK, AGE and, with -o wide, LOAD move with every
+	// heartbeat's sample: a line is printed when the status, address,
+	// task count or labels change.
+	it.volatile = []int{4, 5, 6, 7, 8}
+	return it
 }
 
 // watchWorkers prints the workers named or selected, then a line for
@@ -245,7 +269,7 @@ func (c *cli) watchWorkers(ctx context.Context, p printer, names []string, sel l
 			seen[workers[i].Metadata.Name] = &workers[i]
 		}
 	}
-	if err := out.begin(workerHeader(p.format == outputWide), items(first)); err != nil {
+	if err := out.begin(p.header(workerHeader(p.format == outputWide)), items(first)); err != nil {
 		return err
 	}
 	remember(first)
@@ -277,7 +301,7 @@ func eventItem(p printer, e *v1.Event) watchItem {
 	// LAST SEEN is the age column; the count and time of the last
 	// occurrence are what change.
 	version := strconv.Itoa(int(e.Count)) + "@" + e.LastTimestamp.String()
-	return watchItem{name: e.Metadata.Name, row: p.eventRow(e, p.format == outputWide), ageCol: -1, version: version, obj: e}
+	return watchItem{name: e.Metadata.Name, row: p.eventRow(e, p.format == outputWide), version: version, obj: e}
 }
 
 // watchEvents prints the events, then every new or repeated one it sees
@@ -297,7 +321,7 @@ func (c *cli) watchEvents(ctx context.Context, p printer, task string) error {
 	for i := range first.Items {
 		items = append(items, eventItem(at(p, now), &first.Items[i]))
 	}
-	if err := out.begin(eventHeader(p.format == outputWide), items); err != nil {
+	if err := out.begin(p.header(eventHeader(p.format == outputWide)), items); err != nil {
 		return err
 	}
 	return c.poll(ctx, func(ctx context.Context) error {

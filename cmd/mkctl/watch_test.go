@@ -138,7 +138,7 @@ func TestGetTasks_WatchErrors(t *testing.T) {
 		want string
 	}{
 		{name: "missing task", args: args(m, "get", "task", "nope", "-w"), want: "error: task \"nope\" not found\n"},
-		{name: "bad token", args: []string{"get", "tasks", "-w", "--server", m.URL, "--token", "bad"}, want: "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or token: in ~/.minkube/config\n"},
+		{name: "bad token", args: []string{"get", "tasks", "-w", "--server", m.URL, "--token", "bad"}, want: "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n"},
 		{name: "unreachable", args: []string{"get", "tasks", "-w", "--server", "127.0.0.1:1"}, want: "error: cannot reach the manager at http://127.0.0.1:1 (from --server): connection refused\n"},
 	}
 	for _, tt := range tests {
@@ -166,12 +166,18 @@ func TestGetWorkers_Watch(t *testing.T) {
 			t.Fatalf("line %q, want %q", got, want)
 		}
 	}
-	m.setWorkers([]v1.Worker{worker("w1", v1.WorkerReady), worker("w2", v1.WorkerNotReady)})
+	// A heartbeat's sample moves CPU, MEMORY and DISK: no line for that.
+	busy := worker("w1", v1.WorkerReady)
+	busy.Status.Stats = v1.WorkerStats{CPUPercent: 50, MemoryAvailable: 2 << 30, DiskFree: 3 << 30}
+	busy.Metadata.ResourceVersion = "7"
+	m.setWorkers([]v1.Worker{busy, worker("w2", v1.WorkerReady)})
+	time.Sleep(2 * pollInterval) // two polls see it, and print nothing
+	m.setWorkers([]v1.Worker{busy, worker("w2", v1.WorkerNotReady)})
 	if got, want := w.mustFields(t), "w2 NotReady 127.0.0.1:7071 0 0% 1Gi 1Gi 120m"; got != want {
 		t.Errorf("after a change: %q, want %q", got, want)
 	}
 	m.setWorkers([]v1.Worker{worker("w2", v1.WorkerNotReady)})
-	if got, want := w.mustFields(t), "w1 Deleted 127.0.0.1:7071 0 0% 1Gi 1Gi 120m"; got != want {
+	if got, want := w.mustFields(t), "w1 Deleted 127.0.0.1:7071 0 50% 2Gi 3Gi 120m"; got != want {
 		t.Errorf("after a delete: %q, want %q", got, want)
 	}
 	if res := w.interrupt(t); res.code != 0 || res.stderr != "" || res.stdout != "" {

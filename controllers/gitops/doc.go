@@ -45,8 +45,10 @@
 // save applies. A file whose size or modification time is still moving, or
 // that was changed within the settle window, is looked at again after it;
 // meanwhile its Tasks are left alone too. An empty file (nothing but blank
-// lines, comments and document markers) declares no Tasks: emptying a file
-// deletes its Tasks, as deleting it does.
+// lines, comments and document markers) is taken as one not written yet,
+// never as one that declares no Tasks: a save cut short or a truncate
+// before a write must not take a service down. Its Tasks are kept, and a
+// Warning event (EmptyManifest) says to delete the file to delete them.
 //
 // # The directory
 //

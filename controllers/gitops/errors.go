@@ -8,7 +8,7 @@ var (
 	// ErrNotOwned means a file declares a Task that exists without the
 	// minkube.io/source annotation (it was made with mkctl): the directory
 	// sync does not take it over.
-	ErrNotOwned = errors.New("exists and was not created from the manifests directory")
+	ErrNotOwned = errors.New("exists and is not managed by the manifests directory")
 	// ErrOwnedElsewhere means a file declares a Task that another file of
 	// the directory owns and still declares (or cannot be read just now).
 	ErrOwnedElsewhere = errors.New("is owned by another manifest file")

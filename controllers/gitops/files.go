@@ -35,14 +35,19 @@ type fileEntry struct {
 	docs []v1.Document
 	// errs are the problems of a broken file; nil when it parsed.
 	errs v1.DocumentErrors
+	// empty: the file holds no document at all (v1.IsEmptyManifest).
+	empty bool
 }
 
 // parseEntry parses the content of the file rel into an entry. An empty
-// file (v1.IsEmptyManifest) declares no Tasks: emptying a file in the
-// directory means deleting its Tasks.
+// file (v1.IsEmptyManifest) is not taken to declare no Tasks: a save cut
+// short or a file truncated before it is written looks the same, and
+// must not delete what runs. Its Tasks are kept until it holds documents
+// again or is deleted.
 func parseEntry(rel string, sig fileSig, data []byte) *fileEntry {
 	e := &fileEntry{sig: sig}
 	if v1.IsEmptyManifest(data) {
+		e.empty = true
 		return e
 	}
 	docs, err := v1.ParseManifests(rel, data)

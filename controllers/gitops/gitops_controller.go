@@ -65,7 +65,10 @@ type Controller struct {
 	events *store.Recorder
 
 	started atomic.Bool
-	passes  atomic.Int64 // passes run, for tests
+	// afterWalk, when set (by tests), runs between a pass's walk of the
+	// directory and its watches.
+	afterWalk func()
+	passes    atomic.Int64 // passes finished, for tests
 
 	// kick wakes the sync loop; capacity 1.
 	kick chan struct{}
@@ -76,7 +79,11 @@ type Controller struct {
 	burst     burst           // events not yet looked at
 	storeKick bool            // a wanted task was deleted
 	wanted    map[string]bool // the names the last pass applied
-	dirs      map[string]bool // the watched directories
+	// awaitingFiles: the last pass found the directory empty at start
+	// (or back after it was missing), so whether it records
+	// DirectoryEmpty depends on the tasks the store holds.
+	awaitingFiles bool
+	dirs          map[string]bool // the watched directories
 
 	// Owned by the sync loop.
 	watcher  *fsnotify.Watcher
@@ -147,16 +154,22 @@ func New(opts Options) (*Controller, error) {
 	}
 	c.events = c.st.Recorder("gitops", c.log)
 	c.st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
-		if ev.Type != v1.Deleted {
-			return
-		}
 		c.mu.Lock()
-		want := c.wanted[ev.New.Metadata.Name]
-		if want {
+		var look bool
+		switch {
+		case ev.Type == v1.Deleted:
+			// A wanted task went: apply it again.
+			look = c.wanted[ev.New.Metadata.Name]
+		case c.awaitingFiles:
+			// A task from the directory appeared while it is empty: the
+			// DirectoryEmpty warning must count it.
+			look = source(ev.New) != "" && source(ev.Old) == ""
+		}
+		if look {
 			c.storeKick = true
 		}
 		c.mu.Unlock()
-		if want {
+		if look {
 			c.wake()
 		}
 	})
@@ -320,7 +333,7 @@ type passResult struct {
 // full reads every file again; otherwise only the files named by the
 // events, and those whose signature changed, are read.
 func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
-	c.passes.Add(1)
+	defer c.passes.Add(1) // counted once done: a test that waits for a pass then sees its effects
 	start := time.Now()
 	var res passResult
 
@@ -334,6 +347,9 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 		}
 		c.missing, c.fresh = true, true
 		c.files = map[string]*fileEntry{}
+		c.mu.Lock()
+		c.awaitingFiles = false
+		c.mu.Unlock()
 		c.report(ctx, []problem{{ref: c.dirRef(), reason: ReasonDirectoryMissing,
 			message: fmt.Sprintf("manifests directory %s: %s; its tasks are kept as they are, and syncing resumes when it appears", c.dir, errText(err))}}, false)
 		if c.watcher != nil {
@@ -349,6 +365,9 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 	}
 	// One walk gives both the files to read and the directories to watch.
 	paths, dirs, err := v1.WalkManifests(c.dir)
+	if c.afterWalk != nil {
+		c.afterWalk()
+	}
 	if c.watcher == nil || err != nil || !c.syncWatches(dirs) {
 		// Unreadable: the watches stay as they were, and polling covers
 		// what they miss until the walk succeeds.
@@ -361,7 +380,11 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 		return res
 	}
 
-	if len(paths) == 0 && c.fresh {
+	awaiting := len(paths) == 0 && c.fresh
+	c.mu.Lock()
+	c.awaitingFiles = awaiting
+	c.mu.Unlock()
+	if awaiting {
 		// An empty directory where there was none a moment ago (or at
 		// start) is more likely a clone under way than a wish to delete
 		// every task: keep them until files appear.
@@ -369,7 +392,7 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 		var problems []problem
 		if n := c.ownedTasks(); n > 0 {
 			problems = append(problems, problem{ref: c.dirRef(), reason: ReasonDirectoryEmpty,
-				message: fmt.Sprintf("manifests directory %s holds no *.yaml or *.yml files yet; the tasks created from it (%d) are kept until files appear (to delete them, add an empty file, or use mkctl delete)", c.dir, n)})
+				message: fmt.Sprintf("manifests directory %s holds no *.yaml or *.yml files yet; the tasks created from it (%d) are kept until files appear (to delete them, add a manifest file, or use mkctl delete)", c.dir, n)})
 		}
 		c.report(ctx, problems, false)
 		return res
@@ -383,10 +406,16 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 	p := makePlan(views, c.st.TaskCache.List())
 	problems := p.problems
 	for _, v := range views {
-		if e := c.files[v.rel]; e != nil && v.broken {
-			for _, de := range e.errs {
-				problems = append(problems, problem{ref: fileRef(v.rel), reason: ReasonInvalidManifest, message: de.Error()})
-			}
+		e := c.files[v.rel]
+		if e == nil || !v.broken {
+			continue
+		}
+		for _, de := range e.errs {
+			problems = append(problems, problem{ref: fileRef(v.rel), reason: ReasonInvalidManifest, message: de.Error()})
+		}
+		if owned := c.tasksFrom(v.rel); e.empty && len(owned) > 0 {
+			problems = append(problems, problem{ref: fileRef(v.rel), reason: ReasonEmptyManifest,
+				message: fmt.Sprintf("%s is empty; its tasks (%s) are kept as they are in case it is still being written; delete the file to delete them", v.rel, strings.Join(owned, ", "))})
 		}
 	}
 	c.mu.Lock()
@@ -427,6 +456,19 @@ func (c *Controller) pass(ctx context.Context, full bool, b burst) passResult {
 	c.log.Log(ctx, level, "synced the manifests directory", "full", full, "files", len(views),
 		"applied", out.applied, "deleted", out.deleted, "problems", len(problems), "took", time.Since(start).Round(time.Millisecond))
 	return res
+}
+
+// tasksFrom returns the names of the stored tasks that came from the file
+// rel and are not being deleted, in order.
+func (c *Controller) tasksFrom(rel string) []string {
+	var names []string
+	for _, t := range c.st.TaskCache.List() {
+		if source(t) == rel && t.Metadata.DeletionTimestamp == nil {
+			names = append(names, t.Metadata.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // ownedTasks counts the stored tasks created from the directory.
@@ -501,7 +543,7 @@ func (c *Controller) readFile(path, rel string, now time.Time) (fileView, bool) 
 	entry := c.files[rel]
 	view := func() fileView {
 		e := c.files[rel]
-		if e == nil || e.errs != nil {
+		if e == nil || e.errs != nil || e.empty {
 			return fileView{rel: rel, frozen: true, broken: e != nil}
 		}
 		return fileView{rel: rel, docs: e.docs}

@@ -26,6 +26,10 @@ const (
 	// be read; one event per problem, the message naming file, document
 	// and field. The file's Tasks keep their last good state.
 	ReasonInvalidManifest = "InvalidManifest"
+	// ReasonEmptyManifest: a file that Tasks came from holds no document;
+	// they are kept (a save may be under way) until the file holds
+	// documents again or is deleted.
+	ReasonEmptyManifest = "EmptyManifest"
 	// ReasonDuplicateTask: a file declares a Task that another file owns.
 	ReasonDuplicateTask = "DuplicateTask"
 	// ReasonTaskNotOwned: a file declares a Task made with mkctl.
@@ -259,7 +263,7 @@ func desiredTask(c *claim) *v1.Task {
 
 func notOwnedMessage(c claim) string {
 	name := c.doc.Task.Metadata.Name
-	return docMessage(c, fmt.Sprintf("Task %q exists and was not created from the manifests directory; delete it (mkctl delete task %s) for this file to manage it", name, name))
+	return docMessage(c, fmt.Sprintf("Task %q exists and is not managed by the manifests directory (it was made, or taken over with apply --force-conflicts, by mkctl); delete it (mkctl delete task %s) for this file to manage it, or remove it from this file", name, name))
 }
 
 func duplicateMessage(c claim, owner string) string {

@@ -24,7 +24,9 @@ type dirID struct {
 // syncWatches points the watcher at the directories the files are read
 // from now (as v1.WalkManifests listed them), and at the directory
 // holding the manifests directory (to see it appear, disappear or be
-// swapped). It reports whether every directory is watched.
+// swapped). It reports whether every directory is watched. A directory
+// watched anew is read again by a later pass, since a file written after
+// the walk listed it and before its watch was added makes no event.
 func (c *Controller) syncWatches(dirs []v1.ManifestDir) bool {
 	complete := true
 	want := make(map[string]dirID, len(dirs))
@@ -61,6 +63,9 @@ func (c *Controller) syncWatches(dirs []v1.ManifestDir) bool {
 			continue
 		}
 		c.watched[path] = id
+		// What changed between the walk that found the directory and
+		// this watch made no event: look at it again.
+		c.notice(treeEvent, path)
 	}
 	c.syncParentWatch()
 	watched := make(map[string]bool, len(c.watched))

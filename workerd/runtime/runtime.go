@@ -91,6 +91,22 @@ type Event struct {
 	Labels map[string]string
 }
 
+// LogOptions select the lines Logs returns.
+type LogOptions struct {
+	// Follow keeps the reader open for new lines until the container
+	// stops.
+	Follow bool
+	// Tail, when not negative, keeps only the last Tail lines; -1 means
+	// all. (The zero value asks for none: set it.)
+	Tail int
+	// Since and Until, when not zero, keep the lines written from Since
+	// and before Until.
+	Since, Until time.Time
+	// Timestamps starts each line with the time it was written, in RFC
+	// 3339 with nanoseconds.
+	Timestamps bool
+}
+
 // Runtime runs containers. Errors are wrapped with the image or container
 // they concern; ErrNotFound and ErrImagePull are matchable with errors.Is.
 type Runtime interface {
@@ -126,10 +142,10 @@ type Runtime interface {
 	// Reconnecting, and relisting for what was missed, is the caller's.
 	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
 	// Logs returns the container's combined stdout and stderr as plain
-	// text; tail < 0 means all lines. With follow, the reader goes on until
-	// the container stops or ctx ends. The caller closes the reader. It
-	// returns ErrNotFound when there is no such container.
-	Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error)
+	// text, the lines opts selects. With opts.Follow, the reader goes on
+	// until the container stops or ctx ends. The caller closes the reader.
+	// It returns ErrNotFound when there is no such container.
+	Logs(ctx context.Context, id string, opts LogOptions) (io.ReadCloser, error)
 	// Exec runs cmd in the running container and returns its exit code and
 	// combined output. A command the container cannot run gives exit code
 	// 126 or 127 rather than an error. When ctx ends first it returns ctx's

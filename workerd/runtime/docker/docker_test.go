@@ -136,7 +136,7 @@ func mustLogsContain(t *testing.T, r *docker.Runtime, id, want string) string {
 	t.Helper()
 	var logs string
 	waitFor(t, fmt.Sprintf("logs to contain %q", want), func() (bool, error) {
-		rc, err := r.Logs(t.Context(), id, false, -1)
+		rc, err := r.Logs(t.Context(), id, runtime.LogOptions{Tail: -1})
 		if err != nil {
 			return false, err
 		}
@@ -281,7 +281,7 @@ func TestRuntime_NotFound(t *testing.T) {
 		{"Stop", func(ctx context.Context) error { return r.Stop(ctx, id, time.Second) }},
 		{"Remove", func(ctx context.Context) error { return r.Remove(ctx, id) }},
 		{"Inspect", func(ctx context.Context) error { _, err := r.Inspect(ctx, id); return err }},
-		{"Logs", func(ctx context.Context) error { _, err := r.Logs(ctx, id, false, -1); return err }},
+		{"Logs", func(ctx context.Context) error { _, err := r.Logs(ctx, id, runtime.LogOptions{Tail: -1}); return err }},
 		{"Exec", func(ctx context.Context) error { _, _, err := r.Exec(ctx, id, []string{"/testapp"}); return err }},
 	}
 	for _, tt := range tests {
@@ -412,7 +412,7 @@ func TestRuntime_Logs(t *testing.T) {
 		id := mustCreate(t, r, runtime.ContainerSpec{Cmd: []string{"log", "--every", "50ms"}})
 		mustStart(t, r, id)
 
-		rc, err := r.Logs(t.Context(), id, true, -1)
+		rc, err := r.Logs(t.Context(), id, runtime.LogOptions{Follow: true, Tail: -1})
 		if err != nil {
 			t.Fatalf("Logs(follow): %v", err)
 		}
@@ -429,7 +429,7 @@ func TestRuntime_Logs(t *testing.T) {
 			t.Errorf("followed lines = %q, want %q", lines, want)
 		}
 
-		rc, err = r.Logs(t.Context(), id, false, 2)
+		rc, err = r.Logs(t.Context(), id, runtime.LogOptions{Tail: 2})
 		if err != nil {
 			t.Fatalf("Logs(tail 2): %v", err)
 		}
@@ -447,7 +447,7 @@ func TestRuntime_Logs(t *testing.T) {
 		t.Parallel()
 		id := mustCreate(t, r, runtime.ContainerSpec{Cmd: []string{"exit", "--code", "0", "--after", "200ms"}})
 		mustStart(t, r, id)
-		rc, err := r.Logs(t.Context(), id, true, -1)
+		rc, err := r.Logs(t.Context(), id, runtime.LogOptions{Follow: true, Tail: -1})
 		if err != nil {
 			t.Fatalf("Logs(follow): %v", err)
 		}

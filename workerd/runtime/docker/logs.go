@@ -5,26 +5,38 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/minkube/minkube/workerd/runtime"
 )
 
-// Logs returns the container's stdout and stderr interleaved as plain text;
-// tail < 0 means all lines. With follow, the reader goes on until the
-// container stops or ctx ends. The caller must Close the reader. It returns
-// an error wrapping runtime.ErrNotFound when there is no such container.
-func (r *Runtime) Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error) {
+// Logs returns the container's stdout and stderr interleaved as plain text,
+// the lines opts selects. With opts.Follow, the reader goes on until the
+// container stops or ctx ends. The caller must Close the reader. It
+// returns an error wrapping runtime.ErrNotFound when there is no such
+// container.
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
 	tailArg := "all"
-	if tail >= 0 {
-		tailArg = strconv.Itoa(tail)
+	if opts.Tail >= 0 {
+		tailArg = strconv.Itoa(opts.Tail)
 	}
-	body, err := r.cli.ContainerLogs(ctx, id, container.LogsOptions{
+	lo := container.LogsOptions{
 		ShowStdout: true,
 		ShowStderr: true,
-		Follow:     follow,
+		Follow:     opts.Follow,
 		Tail:       tailArg,
-	})
+		Timestamps: opts.Timestamps,
+	}
+	if !opts.Since.IsZero() {
+		lo.Since = opts.Since.UTC().Format(time.RFC3339Nano)
+	}
+	if !opts.Until.IsZero() {
+		lo.Until = opts.Until.UTC().Format(time.RFC3339Nano)
+	}
+	body, err := r.cli.ContainerLogs(ctx, id, lo)
 	if err != nil {
 		return nil, wrapErr("logs of", id, err)
 	}

@@ -412,10 +412,12 @@ func (f *Fake) WriteLog(id, text string) error {
 	return nil
 }
 
-// Logs returns the container's output; tail < 0 means all lines. With
-// follow the reader waits for more until the container stops, is removed,
-// ctx ends or the reader is closed.
-func (f *Fake) Logs(ctx context.Context, id string, follow bool, tail int) (io.ReadCloser, error) {
+// Logs returns the container's output; opts.Tail < 0 means all lines.
+// With opts.Follow the reader waits for more until the container stops, is
+// removed, ctx ends or the reader is closed. The fake keeps no times:
+// Since, Until and Timestamps are ignored.
+func (f *Fake) Logs(ctx context.Context, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
+	follow, tail := opts.Follow, opts.Tail
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.begin(MethodLogs); err != nil {

@@ -145,7 +145,7 @@ func TestFake_NotFound(t *testing.T) {
 		"Stop":    func() error { return f.Stop(ctx, "x", 0) },
 		"Remove":  func() error { return f.Remove(ctx, "x") },
 		"Inspect": func() error { _, err := f.Inspect(ctx, "x"); return err },
-		"Logs":    func() error { _, err := f.Logs(ctx, "x", false, -1); return err },
+		"Logs":    func() error { _, err := f.Logs(ctx, "x", runtime.LogOptions{Tail: -1}); return err },
 		"Exec":    func() error { _, _, err := f.Exec(ctx, "x", []string{"true"}); return err },
 	}
 	for name, call := range calls {
@@ -238,7 +238,7 @@ func TestFake_Logs(t *testing.T) {
 		tail int
 		want string
 	}{{-1, "one\ntwo\nthree\n"}, {0, ""}, {2, "two\nthree\n"}, {5, "one\ntwo\nthree\n"}} {
-		rc, err := f.Logs(t.Context(), id, false, tt.tail)
+		rc, err := f.Logs(t.Context(), id, runtime.LogOptions{Tail: tt.tail})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestFake_Logs(t *testing.T) {
 		}
 	}
 
-	rc, err := f.Logs(t.Context(), id, true, 1)
+	rc, err := f.Logs(t.Context(), id, runtime.LogOptions{Follow: true, Tail: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestFake_LogsFollowClose(t *testing.T) {
 	if err := f.Start(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := f.Logs(t.Context(), id, true, -1)
+	rc, err := f.Logs(t.Context(), id, runtime.LogOptions{Follow: true, Tail: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
