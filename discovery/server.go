@@ -70,6 +70,15 @@ func (s *Server) Addr() net.Addr {
 	return s.udp.LocalAddr()
 }
 
+// Close releases the sockets of a server that was bound with Listen but
+// will not be started.
+func (s *Server) Close() error {
+	if s.udp == nil {
+		return nil
+	}
+	return errors.Join(s.udp.Close(), s.tcp.Close())
+}
+
 // Start serves until ctx ends, then shuts both sockets down and returns
 // once the servers have stopped.
 func (s *Server) Start(ctx context.Context) error {

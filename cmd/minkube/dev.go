@@ -42,8 +42,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 	}
 	w, err := newWorker(wcfg, m.joinToken, nil, log.With("component", "worker"))
 	if err != nil {
-		m.db.Close()
-		m.listener.Close()
+		m.closeUnstarted()
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -77,6 +77,7 @@ type cluster struct {
 	dir       string
 	home      string
 	server    string
+	dns       string // the manager's DNS server, host:port
 	token     string
 	joinFile  string
 	manager   *proc
@@ -106,8 +107,10 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 	}
 	addr := freeAddr(t)
 	c.server = "http://" + addr
+	// Each manager has its own DNS port: several clusters share the host.
+	c.dns = freeAddr(t)
 	dataDir := filepath.Join(c.dir, "manager")
-	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s"}, extraManagerFlags...)
+	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s", "--dns-listen", c.dns}, extraManagerFlags...)
 	c.manager = c.start("manager", args...)
 	c.joinFile = filepath.Join(dataDir, "join-token")
 	waitFor(t, 20*time.Second, "manager ready", func() bool {

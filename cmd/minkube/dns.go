@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minkube/minkube/discovery"
+	"github.com/minkube/minkube/store"
+)
+
+// dnsConfig holds the manager's DNS flags.
+type dnsConfig struct {
+	listen string
+	domain string
+	ttl    time.Duration
+}
+
+func (c *dnsConfig) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.listen, "dns-listen", discovery.DefaultListen, `address (UDP and TCP) of the DNS server for the cluster zone; "" turns it off`)
+	f.StringVar(&c.domain, "dns-domain", discovery.DefaultDomain, "the cluster zone: NAME.task.DOMAIN, VALUE.svc.DOMAIN, NAME.worker.DOMAIN, _api._tcp.manager.DOMAIN")
+	f.DurationVar(&c.ttl, "dns-ttl", discovery.DefaultTTL, "TTL of the DNS records, and the negative TTL")
+}
+
+// zone checks the DNS flags and returns the zone.
+func (c *dnsConfig) zone() (discovery.Zone, error) {
+	z, err := discovery.NewZone(c.domain, c.ttl)
+	if err != nil {
+		return z, fmt.Errorf("--dns-domain %q / --dns-ttl %s: %w", c.domain, c.ttl, err)
+	}
+	return z, nil
+}
+
+// newDNSServer binds the manager's DNS server over st's caches, listing
+// managers as the managers that are up; it returns nil when --dns-listen is
+// empty. Call it before the caches start: it adds an index.
+func newDNSServer(cfg dnsConfig, st *store.State, managers discovery.Managers, log *slog.Logger) (*discovery.Server, discovery.Zone, error) {
+	z, err := cfg.zone()
+	if err != nil {
+		return nil, z, err
+	}
+	src := discovery.NewCacheSource(st.TaskCache, st.WorkerCache, managers)
+	if cfg.listen == "" {
+		return nil, z, nil
+	}
+	if ip := listenIP(cfg.listen); ip != nil {
+		z.NS = []net.IP{ip}
+	}
+	srv := discovery.NewServer(cfg.listen, discovery.NewHandler(z, src), log.With("component", "dns"))
+	if _, err := srv.Listen(); err != nil {
+		return nil, z, fmt.Errorf("--dns-listen %s: %w", cfg.listen, err)
+	}
+	return srv, z, nil
+}
+
+// thisManager is the one manager that is up while there is one manager: the
+// host's name and the API address.
+func thisManager(api net.Addr) discovery.StaticManagers {
+	name, _ := os.Hostname()
+	return discovery.StaticManagers{{Name: name, Address: api.String()}}
+}
+
+// listenIP is the IP of a listen address, nil when it is every address.
+func listenIP(addr string) net.IP {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
+}
