@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 
 // fakeSource is a Source over plain maps.
 type fakeSource struct {
-	tasks    map[string]*v1.Task
-	workers  map[string]*v1.Worker
+	tasks   map[string]*v1.Task
+	workers map[string]*v1.Worker
+	serial  uint32
+
+	mu       sync.Mutex
 	managers []Manager
-	serial   uint32
 }
 
 func newFakeSource(tasks ...*v1.Task) *fakeSource {
@@ -47,8 +50,19 @@ func (s *fakeSource) ServiceTasks(value string) []*v1.Task {
 	return out
 }
 func (s *fakeSource) Worker(name string) (*v1.Worker, bool) { w, ok := s.workers[name]; return w, ok }
-func (s *fakeSource) Managers() []Manager                   { return s.managers }
-func (s *fakeSource) Serial() uint32                        { return s.serial }
+func (s *fakeSource) Managers() []Manager {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.managers
+}
+
+// setManagers changes the managers while a server may be reading them.
+func (s *fakeSource) setManagers(ms ...Manager) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.managers = ms
+}
+func (s *fakeSource) Serial() uint32 { return s.serial }
 
 // taskOpt changes a task built by mustTask.
 type taskOpt func(*v1.Task)
