@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -134,3 +135,5 @@ func query(name string, qtype uint16) *dns.Msg {
 	m.SetQuestion(name, qtype)
 	return m
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }

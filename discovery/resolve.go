@@ -131,10 +131,7 @@ func (r Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dns
 	what := dns.TypeToString[qtype] + " " + name + " at " + r.Server
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	resp, _, err := (&dns.Client{Net: "udp", UDPSize: advertisedUDPSize}).ExchangeContext(ctx, q, r.Server)
-	if err == nil && resp.Truncated {
-		resp, _, err = (&dns.Client{Net: "tcp"}).ExchangeContext(ctx, q, r.Server)
-	}
+	resp, err := exchange(ctx, r.Server, q)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w: %w", what, ErrLookup, err)
