@@ -36,6 +36,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 		return err
 	}
 	wcfg.manager = m.url()
+	wcfg.dnsServer, wcfg.dnsDomain = m.dnsAddr(), mcfg.dns.domain
 	wcfg.dataDir = mcfg.dataDir
 	if wcfg.name == "" {
 		wcfg.name = "dev"

@@ -20,6 +20,7 @@ import (
 type workerConfig struct {
 	manager        string
 	dnsServer      string
+	dnsDomain      string
 	name           string
 	listen         string
 	advertise      string
@@ -40,6 +41,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 	if standalone {
 		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
 		f.StringVar(&c.dnsServer, "dns-server", discovery.DefaultListen, "the manager's DNS server (host:port): resolves dns+srv:// and the cluster zone for containers")
+		f.StringVar(&c.dnsDomain, "dns-domain", discovery.DefaultDomain, "the cluster zone (the manager's --dns-domain), which containers resolve through the manager")
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
@@ -113,6 +115,10 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, err
 	}
+	containerDNS, err := cfg.containerDNS()
+	if err != nil {
+		return nil, err
+	}
 	w, err := workerd.New(workerd.Options{
 		Name:              cfg.name,
 		Listen:            cfg.listen,
@@ -129,6 +135,7 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		ResyncInterval:    cfg.resync,
 		BackoffInitial:    cfg.backoffInitial,
 		BackoffMax:        cfg.backoffMax,
+		ContainerDNS:      containerDNS,
 	})
 	if err != nil {
 		return nil, err

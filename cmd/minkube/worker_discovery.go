@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 
@@ -40,6 +41,22 @@ func managerDialer(cfg workerConfig, log *slog.Logger) (workerd.ManagerDialer, *
 			return client.New(url, token, source)
 		}), nil
 	}, eps, nil
+}
+
+// containerDNS is the resolver the worker gives its containers: the zone
+// --dns-domain, asked of --dns-server; none when --dns-server is empty.
+func (c workerConfig) containerDNS() (workerd.ContainerDNS, error) {
+	if c.dnsServer == "" {
+		return workerd.ContainerDNS{}, nil
+	}
+	if _, _, err := net.SplitHostPort(c.dnsServer); err != nil {
+		return workerd.ContainerDNS{}, fmt.Errorf("--dns-server %q: %w", c.dnsServer, err)
+	}
+	z, err := discovery.NewZone(c.dnsDomain, discovery.DefaultTTL)
+	if err != nil {
+		return workerd.ContainerDNS{}, fmt.Errorf("--dns-domain %q: %w", c.dnsDomain, err)
+	}
+	return workerd.ContainerDNS{Server: c.dnsServer, Zone: z}, nil
 }
 
 // workerProc is a worker with what runs beside it.
