@@ -18,6 +18,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	dockerclient "github.com/docker/docker/client"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -145,6 +146,10 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 		"--backoff-initial", "200ms",
 		"--backoff-max", "2s",
 		"--stop-grace", "2s",
+		// No network and resolver for containers unless a test asks
+		// (--dns-server ADDR): each would take one of the engine's
+		// address pools.
+		"--dns-server=",
 	}, extra...)
 	c.workers[name] = c.start(name, args...)
 	c.waitWorkerReady(name)
@@ -250,6 +255,22 @@ func (c *cluster) stopAll() {
 	}
 	for name := range c.workers {
 		removeContainers(c.t, name)
+		removeNetworks(c.t, name)
+	}
+}
+
+// removeNetworks removes the network a worker made for its containers.
+func removeNetworks(t testing.TB, worker string) {
+	ctx := context.Background()
+	list, err := docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "io.minkube.network="+worker))})
+	if err != nil {
+		t.Errorf("cleanup: list networks of %s: %v", worker, err)
+		return
+	}
+	for _, n := range list {
+		if err := docker.NetworkRemove(ctx, n.ID); err != nil {
+			t.Errorf("cleanup: remove network %s: %v", n.Name, err)
+		}
 	}
 }
 
