@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/discovery"
-	"github.com/minkube/minkube/store"
 )
 
 // dnsConfig holds the manager's DNS flags.
@@ -36,15 +36,26 @@ func (c *dnsConfig) zone() (discovery.Zone, error) {
 	return z, nil
 }
 
-// newDNSServer binds the manager's DNS server over st's caches, listing
-// managers as the managers that are up; it returns nil when --dns-listen is
-// empty. Call it before the caches start: it adds an index.
-func newDNSServer(cfg dnsConfig, st *store.State, managers discovery.Managers, log *slog.Logger) (*discovery.Server, discovery.Zone, error) {
+// endpoints lists the services as the manager's DNS serves them; with DNS
+// off, without the domain (names that nothing answers).
+func (m *manager) endpoints(service, task string) v1.EndpointsList {
+	list := m.zone.Endpoints(m.dnsSource, service, task)
+	if m.dns == nil {
+		list.Domain = ""
+		for i := range list.Items {
+			list.Items[i].DNSName = ""
+		}
+	}
+	return list
+}
+
+// newDNSServer binds the manager's DNS server of the zone built from src;
+// it returns nil when --dns-listen is empty.
+func newDNSServer(cfg dnsConfig, src discovery.Source, log *slog.Logger) (*discovery.Server, discovery.Zone, error) {
 	z, err := cfg.zone()
 	if err != nil {
 		return nil, z, err
 	}
-	src := discovery.NewCacheSource(st.TaskCache, st.WorkerCache, managers)
 	if cfg.listen == "" {
 		return nil, z, nil
 	}

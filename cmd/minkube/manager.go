@@ -86,6 +86,7 @@ type manager struct {
 	gitops    *gitops.Controller // nil without --manifests-dir
 	dns       *discovery.Server  // nil when --dns-listen is ""
 	zone      discovery.Zone
+	dnsSource discovery.Source
 	listener  net.Listener
 	token     string
 	joinToken string
@@ -133,7 +134,9 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken}
 	m.state = store.NewState(db, log)
 	pool := newWorkerPool()
-	if m.dns, m.zone, err = newDNSServer(cfg.dns, m.state, thisManager(l.Addr()), log); err != nil {
+	// The DNS source adds an index: before the caches start.
+	m.dnsSource = discovery.NewCacheSource(m.state.TaskCache, m.state.WorkerCache, thisManager(l.Addr()))
+	if m.dns, m.zone, err = newDNSServer(cfg.dns, m.dnsSource, log); err != nil {
 		db.Close()
 		l.Close()
 		return nil, err
@@ -149,7 +152,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 		}
 	}
 	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log, Endpoints: m.endpoints,
 		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
 	})
 	if err != nil {

@@ -24,7 +24,7 @@ type getOptions struct {
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events|endpoints [SERVICE...]) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
 		Short: "Show Tasks, workers or events",
 		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
 adds columns), as JSON or YAML (one object when one was named, a TaskList,
@@ -32,6 +32,9 @@ WorkerList or EventList otherwise), or as TYPE/NAME lines (-o name).
 
 -l selects by label, in Kubernetes selector syntax (app=web, tier!=db,
 env in (prod,staging), !canary).
+
+endpoints lists the services: the Tasks labelled service: NAME, the name
+DNS serves them under, how many are Ready and their addresses.
 
 -w prints the list, then a line for every change until interrupted. Tasks
 are followed through the manager's watch API; the watch resumes where it
@@ -42,10 +45,11 @@ events are polled every second.`,
   mkctl get task web -o yaml
   mkctl get tasks -w
   mkctl get workers
-  mkctl get events --task web`,
+  mkctl get events --task web
+  mkctl get endpoints`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
-			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent)
+			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent, kindEndpoint)
 			if err != nil {
 				return err
 			}
@@ -66,6 +70,11 @@ events are polled every second.`,
 			p := printer{format: format, noHeaders: o.noHeaders, now: time.Now()}
 			ctx := cmd.Context()
 			switch kind {
+			case kindEndpoint:
+				if o.watch || o.selector != "" {
+					return usageErrorf(path, "endpoints are chosen by service name; -l and -w do not apply")
+				}
+				return c.getEndpoints(ctx, p, names)
 			case kindEvent:
 				if len(names) > 0 || o.selector != "" {
 					return usageErrorf(path, "events are chosen with --task NAME, not by name or label")

@@ -161,6 +161,27 @@ func testZone(t *testing.T, c *cluster, r *net.Resolver, tasks map[string]*v1.Ta
 		}
 	})
 
+	t.Run("mkctl", func(t *testing.T) {
+		t.Parallel()
+		out := c.mkctl("get", "endpoints", "shop")
+		rows := strings.Split(strings.TrimSpace(out), "\n")
+		web, web2 := tasks["web"].Status.Ports[0].HostPort, tasks["web2"].Status.Ports[0].HostPort
+		want := fmt.Sprintf("shop shop.svc.minkube. 2/2 127.0.0.1:%d,127.0.0.1:%d", web, web2)
+		if len(rows) != 2 || cells(rows[0]) != "NAME DNS READY ENDPOINTS" || cells(rows[1]) != want {
+			t.Errorf("mkctl get endpoints shop:\n%s\nwant the row %q", out, want)
+		}
+		out = c.mkctl("describe", "task", "web")
+		for _, w := range []string{
+			"DNS Names: web.task.minkube. -> 127.0.0.1",
+			fmt.Sprintf("_http._tcp.web.task.minkube. -> 127.0.0.1:%d", web),
+			"shop.svc.minkube. (service shop: 2 of 2 members ready)",
+		} {
+			if !strings.Contains(cellsOfLines(out), w) {
+				t.Errorf("mkctl describe task web lacks %q:\n%s", w, out)
+			}
+		}
+	})
+
 	t.Run("truncation and TCP", func(t *testing.T) {
 		t.Parallel()
 		// Twelve SRV records with their addresses do not fit 512 bytes.
@@ -326,6 +347,15 @@ func containerIP(t testing.TB, id, netName string) string {
 		t.Fatalf("container %.12s is not on network %s: %v", id, netName, info.NetworkSettings.Networks)
 	}
 	return ep.IPAddress
+}
+
+// cellsOfLines joins each line's cells with one space.
+func cellsOfLines(out string) string {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		lines[i] = cells(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func sortedStrings(s ...string) []string {
