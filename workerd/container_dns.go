@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type ContainerDNS struct {
 	// ResolvConf is the host's resolver configuration, where names outside
 	// the zone go; /etc/resolv.conf when empty.
 	ResolvConf string
+	// Port is where the resolver listens on the gateway: 53, the only port
+	// Docker gives containers, when 0. Tests use a free one.
+	Port int
 }
 
 // containerDNS is the worker's network for its containers and the
@@ -73,13 +77,17 @@ func (w *Worker) setupContainerDNS(ctx context.Context) {
 	}
 	fwd, err := discovery.NewForwarder(discovery.ForwarderOptions{
 		Zone: opts.Zone, Upstream: opts.Server, HostResolvers: discovery.HostResolvers(resolvConf),
-		Gateway: n.Gateway, Local: w, Logger: w.log.With("component", "container-dns"),
+		Gateway: n.Gateway, Local: w, Logger: w.log.With("server", "container-dns"),
 	})
 	if err != nil {
 		w.log.Warn("containers keep the engine's resolver", "err", err)
 		return
 	}
-	srv := discovery.NewServer(net.JoinHostPort(n.Gateway.String(), dnsPort), fwd, w.log.With("component", "container-dns"))
+	port := dnsPort
+	if opts.Port != 0 {
+		port = strconv.Itoa(opts.Port)
+	}
+	srv := discovery.NewServer(net.JoinHostPort(n.Gateway.String(), port), fwd, w.log.With("server", "container-dns"))
 	if _, err := srv.Listen(); err != nil {
 		w.log.Warn("cannot serve the containers' resolver (port 53 needs root or CAP_NET_BIND_SERVICE): containers keep the engine's resolver and cannot resolve cluster names", "err", err)
 		w.removeNetworkIfUnused(ctx, nets, n)

@@ -62,7 +62,7 @@ func newDNSServer(cfg dnsConfig, src discovery.Source, log *slog.Logger) (*disco
 	if ip := listenIP(cfg.listen); ip != nil {
 		z.NS = []net.IP{ip}
 	}
-	srv := discovery.NewServer(cfg.listen, discovery.NewHandler(z, src), log.With("component", "dns"))
+	srv := discovery.NewServer(cfg.listen, discovery.NewHandler(z, src), log.With("server", "dns"))
 	if _, err := srv.Listen(); err != nil {
 		return nil, z, fmt.Errorf("--dns-listen %s: %w", cfg.listen, err)
 	}
