@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"context"
 	"net"
 	"slices"
 	"testing"
@@ -91,21 +90,6 @@ func TestRewrite(t *testing.T) {
 			}
 		})
 	}
-}
-
-// mustServeHandler serves h on a free loopback port until the test ends.
-func mustServeHandler(t *testing.T, h dns.Handler) string {
-	t.Helper()
-	srv := NewServer("127.0.0.1:0", h, nil)
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return addr.String()
 }
 
 // TestForwarder asks a forwarder, as a container would, with Go's resolver:

@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -161,17 +160,7 @@ func TestResolverLookupSRV_TargetsWithoutGlue(t *testing.T) {
 		}
 		_ = w.WriteMsg(resp)
 	})
-	srv := NewServer("127.0.0.1:0", mux, nil)
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	ts, err := Resolver{Server: addr.String()}.LookupSRV(t.Context(), "_x._tcp.example")
+	ts, err := Resolver{Server: mustServeHandler(t, mux)}.LookupSRV(t.Context(), "_x._tcp.example")
 	if err != nil || len(ts) != 1 || ts[0].Host != "a.example." || !ts[0].Addrs[0].Equal(net.ParseIP("10.9.9.9")) {
 		t.Fatalf("LookupSRV = %+v, %v; want a.example. at 10.9.9.9 only", ts, err)
 	}

@@ -13,11 +13,17 @@ import (
 	"github.com/miekg/dns"
 )
 
-// mustServe starts a server of src on a free loopback port and returns its
-// address; it stops when the test ends.
+// mustServe starts a server of src's zone on a free loopback port and
+// returns its address; it stops when the test ends.
 func mustServe(t *testing.T, src Source) string {
 	t.Helper()
-	srv := NewServer("127.0.0.1:0", NewHandler(mustZone(t), src), nil)
+	return mustServeHandler(t, NewHandler(mustZone(t), src))
+}
+
+// mustServeHandler serves h on a free loopback port until the test ends.
+func mustServeHandler(t *testing.T, h dns.Handler) string {
+	t.Helper()
+	srv := NewServer("127.0.0.1:0", h, nil)
 	addr, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -36,22 +37,26 @@ func (c *cli) getEndpoints(ctx context.Context, p printer, names []string) error
 		}
 		return p.printEndpoints(c.out, list, false)
 	}
-	all := &v1.EndpointsList{}
-	failed := false
-	for _, name := range names {
+	eps, failed, err := fetchNamed(ctx, c, kindEndpoint, names, func(ctx context.Context, name string) (*v1.Endpoints, error) {
 		list, err := api.ListEndpoints(ctx, client.EndpointsOptions{Service: name})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(list.Items) == 0 {
-			c.printError(fmt.Errorf("endpoints %q not found: no Task is labelled %s: %s", name, discovery.ServiceLabel, name))
-			failed = true
-			continue
+			return nil, &v1.Status{Code: http.StatusNotFound, Reason: v1.StatusReasonNotFound,
+				Message: fmt.Sprintf("no Task is labelled %s: %s", discovery.ServiceLabel, name)}
 		}
-		all.Items = append(all.Items, list.Items...)
+		return &list.Items[0], nil
+	})
+	if err != nil {
+		return err
 	}
-	if len(all.Items) > 0 {
-		if err := p.printEndpoints(c.out, all, len(names) == 1); err != nil {
+	list := &v1.EndpointsList{}
+	for _, ep := range eps {
+		list.Items = append(list.Items, *ep)
+	}
+	if len(list.Items) > 0 {
+		if err := p.printEndpoints(c.out, list, len(names) == 1); err != nil {
 			return err
 		}
 	}

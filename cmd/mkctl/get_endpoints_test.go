@@ -100,7 +100,7 @@ func TestGetEndpoints(t *testing.T) {
 	}
 
 	fail := mustEnv(t).mustFail(t, args(m, "get", "endpoints", "cart")...)
-	if want := "error: endpoints \"cart\" not found: no Task is labelled service: cart\n"; fail.stderr != want {
+	if want := "error: endpoint \"cart\" not found\n"; fail.stderr != want {
 		t.Errorf("unknown service: stderr %q, want %q", fail.stderr, want)
 	}
 	fail = mustEnv(t).mustFail(t, args(m, "get", "endpoints", "-l", "a=b")...)
