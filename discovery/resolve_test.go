@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -205,6 +206,28 @@ func TestSRVEndpoints(t *testing.T) {
 	for _, bad := range [][2]string{{"http://x:7070", addr}, {"dns+srv://_api._tcp.manager.minkube", "no-port"}} {
 		if _, err := NewSRVEndpoints(bad[0], bad[1], "http", 0, nil); err == nil {
 			t.Errorf("NewSRVEndpoints(%q, %q): no error", bad[0], bad[1])
+		}
+	}
+}
+
+func TestNewZone(t *testing.T) {
+	for _, tc := range []struct {
+		domain string
+		ttl    time.Duration
+		want   string
+		err    error
+	}{
+		{"minkube", 5 * time.Second, "minkube.", nil},
+		{"Cluster.Example.", time.Second, "cluster.example.", nil},
+		{"a..b", 5 * time.Second, "", ErrDomain},
+		{".", 5 * time.Second, "", ErrDomain},
+		{"", 5 * time.Second, "", ErrDomain},
+		{"minkube.", 0, "", ErrTTL},
+		{"minkube.", 25 * time.Hour, "", ErrTTL},
+	} {
+		z, err := NewZone(tc.domain, tc.ttl)
+		if !errors.Is(err, tc.err) || z.Domain != tc.want {
+			t.Errorf("NewZone(%q, %s) = %q, %v; want %q, %v", tc.domain, tc.ttl, z.Domain, err, tc.want, tc.err)
 		}
 	}
 }

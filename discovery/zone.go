@@ -51,10 +51,10 @@ type Zone struct {
 func NewZone(domain string, ttl time.Duration) (Zone, error) {
 	d := strings.ToLower(dns.Fqdn(strings.TrimSpace(domain)))
 	if _, ok := dns.IsDomainName(d); !ok || d == "." || strings.Contains(d, "..") {
-		return Zone{}, fmt.Errorf("domain %q: not a DNS domain name", domain)
+		return Zone{}, fmt.Errorf("domain %q: %w", domain, ErrDomain)
 	}
 	if ttl < time.Second || ttl > 24*time.Hour {
-		return Zone{}, fmt.Errorf("TTL %s: must be 1s..24h", ttl)
+		return Zone{}, fmt.Errorf("TTL %s: %w", ttl, ErrTTL)
 	}
 	return Zone{Domain: d, TTL: ttl}, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,8 +31,11 @@ func (c *dnsConfig) addFlags(cmd *cobra.Command) {
 // zone checks the DNS flags and returns the zone.
 func (c *dnsConfig) zone() (discovery.Zone, error) {
 	z, err := discovery.NewZone(c.domain, c.ttl)
-	if err != nil {
-		return z, fmt.Errorf("--dns-domain %q / --dns-ttl %s: %w", c.domain, c.ttl, err)
+	switch {
+	case errors.Is(err, discovery.ErrTTL):
+		return z, fmt.Errorf("--dns-ttl %s: %w", c.ttl, discovery.ErrTTL)
+	case err != nil:
+		return z, fmt.Errorf("--dns-domain %q: %w", c.domain, discovery.ErrDomain)
 	}
 	return z, nil
 }

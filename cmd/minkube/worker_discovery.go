@@ -54,7 +54,7 @@ func (c workerConfig) containerDNS() (workerd.ContainerDNS, error) {
 	}
 	z, err := discovery.NewZone(c.dnsDomain, discovery.DefaultTTL)
 	if err != nil {
-		return workerd.ContainerDNS{}, fmt.Errorf("--dns-domain %q: %w", c.dnsDomain, err)
+		return workerd.ContainerDNS{}, fmt.Errorf("--dns-domain %q: %w", c.dnsDomain, discovery.ErrDomain)
 	}
 	return workerd.ContainerDNS{Server: c.dnsServer, Zone: z}, nil
 }
