@@ -52,6 +52,8 @@ type Options struct {
 	// Ready reports whether this manager can serve writes (/readyz); when
 	// nil the server is ready once the caches have synced.
 	Ready func() bool
+	// Endpoints serves GET /api/v1/endpoints; nil lists no services.
+	Endpoints EndpointsFunc
 }
 
 // Server is the manager's HTTP API.
@@ -66,6 +68,8 @@ type Server struct {
 	ready   func() bool
 	router  *httprouter.Router
 	events  *store.Recorder
+	// endpoints lists the services; nil when there are none to list.
+	endpoints EndpointsFunc
 }
 
 // New returns a Server; serve its Handler.
@@ -85,6 +89,8 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		now:     opts.Now,
 		ready:   opts.Ready,
+
+		endpoints: opts.Endpoints,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -150,6 +156,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
 
 	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
+	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleAdmin, s.listEndpoints)
 
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
 	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)

@@ -25,5 +25,9 @@ if [[ "${SLOW:-0}" == 1 ]]; then
 	go test -run '^$' -bench 'BenchmarkWorkerLossToRunningElsewhere' -benchtime 1x -count 1 -timeout 20m ./test/e2e/
 fi
 
+echo "== DNS: queries/s at 10,000 tasks (Go load loop; dnsperf when installed)"
+go test -run '^$' -bench 'BenchmarkServer' -benchtime 3s -count 1 ./discovery/
+go test -run '^$' -bench 'BenchmarkDNSPerf' -benchtime 1x -count 1 ./discovery/
+
 echo "== store, cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/

@@ -387,6 +387,7 @@ func (w *Worker) containerSpec(t *v1.Task) runtime.ContainerSpec {
 			HostIP:        w.opts.PortHostIP,
 		})
 	}
+	w.applyContainerDNS(&spec)
 	return spec
 }
 

@@ -71,6 +71,8 @@ type Options struct {
 	BackoffInitial, BackoffMax, BackoffReset time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ContainerDNS gives containers a resolver of the cluster zone.
+	ContainerDNS ContainerDNS
 }
 
 // Worker is the worker daemon.
@@ -88,6 +90,7 @@ type Worker struct {
 	probes      probers
 	probeClient *http.Client
 	runCtx      context.Context // ends when Start returns; probers run under it
+	cdns        *containerDNS   // nil when containers keep the engine's resolver
 
 	mu           sync.Mutex
 	manager      Manager // nil until registered
@@ -172,6 +175,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.adoptContainers(ctx); err != nil {
 		return err
 	}
+	w.setupContainerDNS(ctx)
 	srv := &http.Server{Handler: w.handler(), ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
@@ -211,6 +215,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	run("docker events", w.watchEvents)
 	run("relist", w.relistLoop)
 	run("manager", w.managerLoop)
+	run("container DNS", w.serveContainerDNS)
 	w.log.Info("worker started", "api", addr.String(), "advertise", w.opts.Advertise, "tasks", w.tasks.len())
 	wg.Wait()
 	select {

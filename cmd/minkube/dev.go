@@ -36,14 +36,14 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 		return err
 	}
 	wcfg.manager = m.url()
+	wcfg.dnsServer, wcfg.dnsDomain = m.dnsAddr(), mcfg.dns.domain
 	wcfg.dataDir = mcfg.dataDir
 	if wcfg.name == "" {
 		wcfg.name = "dev"
 	}
 	w, err := newWorker(wcfg, m.joinToken, nil, log.With("component", "worker"))
 	if err != nil {
-		m.db.Close()
-		m.listener.Close()
+		m.closeUnstarted()
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)

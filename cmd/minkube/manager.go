@@ -19,6 +19,7 @@ import (
 	"github.com/minkube/minkube/controllers/gitops"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
+	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 )
@@ -37,6 +38,8 @@ type managerConfig struct {
 	manifestsDir    string
 	manifestsResync time.Duration
 	manifestsSettle time.Duration
+
+	dns dnsConfig
 }
 
 func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultContext string) {
@@ -52,6 +55,7 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultCont
 	f.StringVar(&c.manifestsDir, "manifests-dir", "", "directory of Task manifests (*.yaml, *.yml, recursively) that the store is kept in step with")
 	f.DurationVar(&c.manifestsResync, "manifests-resync", gitops.DefaultResync, "period of the full rescan of --manifests-dir")
 	f.DurationVar(&c.manifestsSettle, "manifests-settle", gitops.DefaultSettle, "how long --manifests-dir must be quiet after a change before it is applied")
+	c.dns.addFlags(cmd)
 }
 
 func newManagerCommand() *cobra.Command {
@@ -82,6 +86,9 @@ type manager struct {
 	sched     *scheduler.Controller
 	lifecycle *workers.Controller
 	gitops    *gitops.Controller // nil without --manifests-dir
+	dns       *discovery.Server  // nil when --dns-listen is ""
+	zone      discovery.Zone
+	dnsSource discovery.Source
 	listener  net.Listener
 	token     string
 	joinToken string
@@ -129,31 +136,54 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken}
 	m.state = store.NewState(db, log)
 	pool := newWorkerPool()
+	// The DNS source adds an index: before the caches start.
+	m.dnsSource = discovery.NewCacheSource(m.state.TaskCache, m.state.WorkerCache, thisManager(l.Addr()))
+	if m.dns, m.zone, err = newDNSServer(cfg.dns, m.dnsSource, log); err != nil {
+		db.Close()
+		l.Close()
+		return nil, err
+	}
 	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
 	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: log})
 	if cfg.manifestsDir != "" {
 		m.gitops, err = gitops.New(gitops.Options{State: m.state, Dir: cfg.manifestsDir,
 			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: log})
 		if err != nil {
-			db.Close()
-			l.Close()
+			m.closeUnstarted()
 			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
 		}
 	}
 	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log, Endpoints: m.endpoints,
 		Version: buildinfo.Get(version, gitCommit),
 	})
 	if err != nil {
-		db.Close()
-		l.Close()
+		m.closeUnstarted()
 		return nil, err
 	}
 	return m, nil
 }
 
+// closeUnstarted releases what newManager opened, for a manager that will
+// not run.
+func (m *manager) closeUnstarted() {
+	m.db.Close()
+	m.listener.Close()
+	if m.dns != nil {
+		m.dns.Close()
+	}
+}
+
 // url is the manager API's address as a URL.
 func (m *manager) url() string { return "http://" + m.listener.Addr().String() }
+
+// dnsAddr is the DNS server's address, "" when it is off.
+func (m *manager) dnsAddr() string {
+	if m.dns == nil {
+		return ""
+	}
+	return m.dns.Addr().String()
+}
 
 // run serves until ctx ends, then stops everything it started.
 func (m *manager) run(ctx context.Context) error {
@@ -194,6 +224,9 @@ func (m *manager) run(ctx context.Context) error {
 	if m.gitops != nil {
 		run("manifests directory sync", m.gitops.Start)
 	}
+	if m.dns != nil {
+		run("DNS server", m.dns.Start)
+	}
 	run("API server", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
@@ -206,7 +239,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", buildinfo.Get(version, gitCommit).Version)
+	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "version", buildinfo.Get(version, gitCommit).Version)
 	wg.Wait()
 	return errors.Join(errs...)
 }

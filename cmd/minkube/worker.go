@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	v1 "github.com/minkube/minkube/apis/v1"
-	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/docker"
 	"github.com/minkube/minkube/workerd/stats"
@@ -19,6 +19,8 @@ import (
 // workerConfig holds the worker's flags.
 type workerConfig struct {
 	manager        string
+	dnsServer      string
+	dnsDomain      string
 	name           string
 	listen         string
 	advertise      string
@@ -37,7 +39,9 @@ type workerConfig struct {
 func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
 	f := cmd.Flags()
 	if standalone {
-		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API")
+		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
+		f.StringVar(&c.dnsServer, "dns-server", discovery.DefaultListen, "the manager's DNS server (host:port): resolves dns+srv:// and the cluster zone for containers")
+		f.StringVar(&c.dnsDomain, "dns-domain", discovery.DefaultDomain, "the cluster zone (the manager's --dns-domain), which containers resolve through the manager")
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
@@ -86,7 +90,7 @@ func newWorkerCommand() *cobra.Command {
 }
 
 // newWorker wires a workerd over the local Docker engine.
-func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerd.Worker, error) {
+func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerProc, error) {
 	if cfg.name == "" {
 		return nil, fmt.Errorf("--name is required (the host name could not be read)")
 	}
@@ -107,20 +111,21 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
-	managerURL := cfg.manager
-	return workerd.New(workerd.Options{
-		Name:      cfg.name,
-		Listen:    cfg.listen,
-		Advertise: cfg.advertise,
-		Labels:    labels,
-		JoinToken: joinToken,
-		Manager: func(token string) (workerd.Manager, error) {
-			c, err := client.New(managerURL, token, client.WithSource("from --manager"))
-			if err != nil {
-				return nil, fmt.Errorf("--manager %s: %w", managerURL, err)
-			}
-			return c, nil
-		},
+	dial, endpoints, err := managerDialer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	containerDNS, err := cfg.containerDNS()
+	if err != nil {
+		return nil, err
+	}
+	w, err := workerd.New(workerd.Options{
+		Name:              cfg.name,
+		Listen:            cfg.listen,
+		Advertise:         cfg.advertise,
+		Labels:            labels,
+		JoinToken:         joinToken,
+		Manager:           dial,
 		Runtime:           rt,
 		Stats:             sampler,
 		Logger:            log,
@@ -130,5 +135,10 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		ResyncInterval:    cfg.resync,
 		BackoffInitial:    cfg.backoffInitial,
 		BackoffMax:        cfg.backoffMax,
+		ContainerDNS:      containerDNS,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &workerProc{Worker: w, endpoints: endpoints}, nil
 }

@@ -88,6 +88,10 @@ func (c *cli) describeTasks(ctx context.Context, names []string, selector string
 			return err
 		}
 	}
+	eps, err := taskEndpoints(ctx, api, tasks)
+	if err != nil {
+		return err
+	}
 	for i, t := range tasks {
 		events := all
 		if events == nil {
@@ -98,7 +102,7 @@ func (c *cli) describeTasks(ctx context.Context, names []string, selector string
 		if i > 0 {
 			fmt.Fprintln(c.out)
 		}
-		if err := describeTask(c.out, time.Now(), t, eventsOf(events.Items, v1.KindTask, t.Metadata.Name, t.Metadata.UID)); err != nil {
+		if err := describeTask(c.out, time.Now(), t, eps, eventsOf(events.Items, v1.KindTask, t.Metadata.Name, t.Metadata.UID)); err != nil {
 			return err
 		}
 	}
@@ -270,7 +274,7 @@ func eventAge(now time.Time, e *v1.Event) string {
 }
 
 // describeTask writes the page of t.
-func describeTask(w io.Writer, now time.Time, t *v1.Task, events []v1.Event) error {
+func describeTask(w io.Writer, now time.Time, t *v1.Task, eps *v1.EndpointsList, events []v1.Event) error {
 	p := newPage(w, now)
 	m, spec, st := &t.Metadata, &t.Spec, &t.Status
 	p.kv(0, "Name", m.Name)
@@ -315,6 +319,7 @@ func describeTask(w io.Writer, now time.Time, t *v1.Task, events []v1.Event) err
 	for _, more := range ports[1:] {
 		fmt.Fprintf(p.tw, "\t%s\n", more)
 	}
+	p.describeDNS(t, eps)
 	if len(spec.Env) == 0 {
 		p.kv(0, "Environment", none)
 	} else {

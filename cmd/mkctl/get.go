@@ -25,7 +25,7 @@ type getOptions struct {
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--sort-by PATH] [-l SELECTOR] [-w] [--no-headers]",
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events|endpoints [SERVICE...]) [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--sort-by PATH] [-l SELECTOR] [-w] [--no-headers]",
 		Short: "Show Tasks, workers or events",
 		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
 adds columns), as JSON or YAML (one object when one was named, a TaskList,
@@ -42,6 +42,9 @@ Short names: t for tasks, w for workers, ev for events.
 -l selects by label, in Kubernetes selector syntax (app=web, tier!=db,
 env in (prod,staging), !canary).
 
+endpoints lists the services: the Tasks labelled service: NAME, the name
+DNS serves them under, how many are Ready and their addresses.
+
 -w prints the list, then a line for every change until interrupted. Tasks
 are followed through the manager's watch API; the watch resumes where it
 left off when the connection breaks or the manager restarts. Workers and
@@ -52,11 +55,12 @@ events are polled every second.`,
   mkctl get tasks -w
   mkctl get workers
   mkctl get events --task web
+  mkctl get endpoints
   mkctl get t -o jsonpath='{.items[*].metadata.name}'
   mkctl get tasks -o custom-columns=NAME:.metadata.name,IMAGE:.spec.image --sort-by .status.restartCount`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
-			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent)
+			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent, kindEndpoint)
 			if err != nil {
 				return err
 			}
@@ -76,6 +80,11 @@ events are polled every second.`,
 			}
 			ctx := cmd.Context()
 			switch kind {
+			case kindEndpoint:
+				if o.watch || o.selector != "" {
+					return usageErrorf(path, "endpoints are chosen by service name; -l and -w do not apply")
+				}
+				return c.getEndpoints(ctx, p, names)
 			case kindEvent:
 				if len(names) > 0 || o.selector != "" {
 					return usageErrorf(path, "events are chosen with --task NAME, not by name or label")

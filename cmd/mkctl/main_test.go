@@ -153,6 +153,7 @@ func mustManager(t *testing.T) *fakeManager {
 	mux.HandleFunc("DELETE /api/v1/tasks/{name}", f.deleteTask)
 	mux.HandleFunc("GET /api/v1/tasks/{name}/logs", f.taskLogs)
 	mux.HandleFunc("GET /api/v1/events", f.listEvents)
+	mux.HandleFunc("GET /api/v1/endpoints", f.listEndpoints)
 	mux.HandleFunc("GET /api/v1/workers", f.listWorkers)
 	mux.HandleFunc("GET /api/v1/workers/{name}", f.getWorker)
 	mux.HandleFunc("POST /api/v1/workers/{name}/{action}", f.workerAction)

@@ -13,8 +13,11 @@
 //	testapp log --every D                  print a numbered line every D
 //
 // The server answers / with a greeting (hostname and $MESSAGE), /healthz
-// with 200 (500 once $HEALTHZ_FAIL_AFTER has passed since start, when set)
-// and /env with its environment, and logs one line per request to stdout.
+// with 200 (500 once $HEALTHZ_FAIL_AFTER has passed since start, when set),
+// /env with its environment, /lookup?name=N[&srv=S] with what the
+// container's resolver gives for N (addresses, or the _S._tcp SRV targets
+// and ports) and /fetch?url=U with the body of U fetched from inside the
+// container, and logs one line per request to stdout.
 // Every mode except ignore-sigterm exits 0 promptly on SIGTERM or SIGINT.
 //
 // It uses the standard library only and is built with CGO_ENABLED=0 so it
@@ -27,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -198,6 +202,52 @@ func newHandler(hostname string, failAt time.Time, out io.Writer) http.Handler {
 		for _, kv := range env {
 			fmt.Fprintln(w, kv)
 		}
+	})
+	// /lookup and /fetch let a test see what a container resolves and
+	// reaches, with the container's own resolver (/etc/resolv.conf).
+	mux.HandleFunc("/lookup", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		name := r.URL.Query().Get("name")
+		var (
+			lines []string
+			err   error
+		)
+		if service := r.URL.Query().Get("srv"); service != "" {
+			var srvs []*net.SRV
+			if _, srvs, err = net.DefaultResolver.LookupSRV(ctx, service, "tcp", name); err == nil {
+				for _, s := range srvs {
+					lines = append(lines, fmt.Sprintf("%s %d", s.Target, s.Port))
+				}
+			}
+		} else {
+			lines, err = net.DefaultResolver.LookupHost(ctx, name)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		slices.Sort(lines)
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+	})
+	mux.HandleFunc("/fetch", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Query().Get("url"), nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
 	})
 	return logRequests(mux, out)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	dockerclient "github.com/docker/docker/client"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -77,6 +78,7 @@ type cluster struct {
 	dir       string
 	home      string
 	server    string
+	dns       string // the manager's DNS server, host:port
 	token     string
 	joinFile  string
 	manager   *proc
@@ -106,8 +108,10 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 	}
 	addr := freeAddr(t)
 	c.server = "http://" + addr
+	// Each manager has its own DNS port: several clusters share the host.
+	c.dns = freeAddr(t)
 	dataDir := filepath.Join(c.dir, "manager")
-	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s"}, extraManagerFlags...)
+	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s", "--dns-listen", c.dns}, extraManagerFlags...)
 	c.manager = c.start("manager", args...)
 	c.joinFile = filepath.Join(dataDir, "join-token")
 	waitFor(t, 20*time.Second, "manager ready", func() bool {
@@ -142,6 +146,10 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 		"--backoff-initial", "200ms",
 		"--backoff-max", "2s",
 		"--stop-grace", "2s",
+		// No network and resolver for containers unless a test asks
+		// (--dns-server ADDR): each would take one of the engine's
+		// address pools.
+		"--dns-server=",
 	}, extra...)
 	c.workers[name] = c.start(name, args...)
 	c.waitWorkerReady(name)
@@ -247,6 +255,22 @@ func (c *cluster) stopAll() {
 	}
 	for name := range c.workers {
 		removeContainers(c.t, name)
+		removeNetworks(c.t, name)
+	}
+}
+
+// removeNetworks removes the network a worker made for its containers.
+func removeNetworks(t testing.TB, worker string) {
+	ctx := context.Background()
+	list, err := docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "io.minkube.network="+worker))})
+	if err != nil {
+		t.Errorf("cleanup: list networks of %s: %v", worker, err)
+		return
+	}
+	for _, n := range list {
+		if err := docker.NetworkRemove(ctx, n.ID); err != nil {
+			t.Errorf("cleanup: remove network %s: %v", n.Name, err)
+		}
 	}
 }
 

@@ -8,4 +8,7 @@ var (
 	ErrNotFound = errors.New("container not found")
 	// ErrImagePull means the image is not present and could not be pulled.
 	ErrImagePull = errors.New("image pull failed")
+	// ErrNotOwned means a network of the wanted name exists without the
+	// labels of its owner: it is someone else's.
+	ErrNotOwned = errors.New("network belongs to someone else")
 )

@@ -40,6 +40,12 @@ type ContainerSpec struct {
 	Ports      []PortBinding
 	NanoCPUs   int64 // 0 = no limit
 	Memory     int64 // bytes; 0 = no limit
+	// Network is the network to attach the container to; empty means the
+	// engine's default.
+	Network string
+	// DNS are the resolvers (IP addresses, port 53) the container uses;
+	// none means the engine's default.
+	DNS []string
 }
 
 // State is what the engine says of a container.
@@ -66,6 +72,9 @@ type Container struct {
 	State  State
 	// Ports are the bindings in force, with the host ports the engine chose.
 	Ports []PortBinding
+	// IPs are the container's IPv4 addresses, by network name, while it
+	// runs.
+	IPs map[string]string
 }
 
 // EventAction is what happened to a container.

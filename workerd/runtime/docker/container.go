@@ -34,6 +34,8 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	hostCfg := &container.HostConfig{
 		PortBindings:  bindings,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		NetworkMode:   container.NetworkMode(spec.Network),
+		DNS:           spec.DNS,
 		Resources: container.Resources{
 			NanoCPUs: spec.NanoCPUs,
 			Memory:   spec.Memory,

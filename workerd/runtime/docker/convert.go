@@ -128,6 +128,14 @@ func fromInspect(resp container.InspectResponse) runtime.Container {
 	}
 	if ns := resp.NetworkSettings; ns != nil {
 		c.Ports = portsFromMap(ns.Ports)
+		for name, ep := range ns.Networks {
+			if ep != nil && ep.IPAddress != "" {
+				if c.IPs == nil {
+					c.IPs = map[string]string{}
+				}
+				c.IPs[name] = ep.IPAddress
+			}
+		}
 	}
 	if len(c.Ports) == 0 && resp.ContainerJSONBase != nil && resp.HostConfig != nil {
 		c.Ports = portsFromMap(resp.HostConfig.PortBindings)
