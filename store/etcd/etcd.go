@@ -119,10 +119,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		DialTimeout: opts.DialTimeout,
 		// The client's own retry warnings would flood the log while a
 		// member is down; the store reports what matters.
-		Logger:              zap.NewNop(),
-		DialKeepAliveTime:   5 * time.Second,
+		Logger:               zap.NewNop(),
+		DialKeepAliveTime:    5 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
-		Context:             context.WithoutCancel(ctx),
+		Context:              context.WithoutCancel(ctx),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open etcd store at %s: %w", strings.Join(opts.Endpoints, ","), err)
