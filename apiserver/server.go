@@ -56,20 +56,30 @@ type Options struct {
 	// Ready reports whether this manager can serve writes (/readyz); when
 	// nil the server is ready once the caches have synced.
 	Ready func() bool
+	// Managers lists the managers that are up, for GET /api/v1/managers
+	// and the failover list of worker replies. When nil, this manager is
+	// the only one: a SoleManager with no address.
+	Managers Managers
+	// Health, when set, reports whether the store can serve requests; while
+	// it returns an error every API request answers 503 with it, and
+	// /readyz fails.
+	Health func() error
 }
 
 // Server is the manager's HTTP API.
 type Server struct {
-	st      *store.State
-	admin   string
-	join    string
-	logs    WorkerLogs
-	version VersionInfo
-	log     *slog.Logger
-	now     func() time.Time
-	ready   func() bool
-	router  *httprouter.Router
-	events  *store.Recorder
+	st       *store.State
+	admin    string
+	join     string
+	logs     WorkerLogs
+	version  VersionInfo
+	log      *slog.Logger
+	now      func() time.Time
+	ready    func() bool
+	managers Managers
+	health   func() error
+	router   *httprouter.Router
+	events   *store.Recorder
 }
 
 // New returns a Server; serve its Handler.
@@ -81,14 +91,16 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("apiserver: admin and join tokens are required")
 	}
 	s := &Server{
-		st:      opts.State,
-		admin:   opts.AdminToken,
-		join:    opts.JoinToken,
-		logs:    opts.Logs,
-		version: opts.Version,
-		log:     opts.Logger,
-		now:     opts.Now,
-		ready:   opts.Ready,
+		st:       opts.State,
+		admin:    opts.AdminToken,
+		join:     opts.JoinToken,
+		logs:     opts.Logs,
+		version:  opts.Version,
+		log:      opts.Logger,
+		now:      opts.Now,
+		ready:    opts.Ready,
+		managers: opts.Managers,
+		health:   opts.Health,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -98,6 +110,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.ready == nil {
 		s.ready = opts.State.HasSynced
+	}
+	if s.managers == nil {
+		s.managers = &SoleManager{Name: "manager", Ready: s.ready}
 	}
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
@@ -139,6 +154,10 @@ func (s *Server) routes() {
 			writeText(w, http.StatusServiceUnavailable, "not ready\n")
 			return
 		}
+		if err := s.storeHealth(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+toStatus(err).Message+"\n")
+			return
+		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
@@ -163,6 +182,8 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/uncordon", roleAdmin, s.uncordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
+
+	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
 	s.router = r
 }
 
@@ -178,6 +199,10 @@ func (s *Server) handle(r *httprouter.Router, method, path string, who role, h h
 			return
 		}
 		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+		if err := s.storeHealth(); err != nil {
 			s.writeError(w, req, err)
 			return
 		}

@@ -81,7 +81,7 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken})
+	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken, Managers: s.managerURLs(r.Context())})
 	return nil
 }
 
@@ -188,6 +188,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if err := s.writeReports(r, name, writes); err != nil {
 		return err
 	}
+	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
 }
