@@ -25,4 +25,6 @@ var (
 	// longer holds the lease it was fenced by: another manager leads now.
 	// Nothing was written.
 	ErrFenced = errors.New("write refused: this manager no longer leads")
+	// ErrNotEmpty means Migrate found keys in its target store.
+	ErrNotEmpty = errors.New("target store is not empty")
 )

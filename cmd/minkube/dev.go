@@ -31,7 +31,7 @@ func newDevCommand() *cobra.Command {
 }
 
 func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slog.Logger) error {
-	m, err := newManager(mcfg, log.With("component", "manager"))
+	m, err := newManager(ctx, mcfg, log.With("component", "manager"))
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 	}
 	w, err := newWorker(wcfg, m.joinToken, nil, log.With("component", "worker"))
 	if err != nil {
-		m.db.Close()
+		m.stores.close()
 		m.listener.Close()
 		return err
 	}

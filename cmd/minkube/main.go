@@ -70,7 +70,7 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
 	})
-	root.AddCommand(newManagerCommand(), newWorkerCommand(), newDevCommand())
+	root.AddCommand(newManagerCommand(), newWorkerCommand(), newDevCommand(), newStoreCommand())
 	return root
 }
 

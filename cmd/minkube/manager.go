@@ -15,12 +15,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/controllers/gitops"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/store"
-	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/etcd"
 )
 
 // managerConfig holds the manager's flags.
@@ -36,6 +37,10 @@ type managerConfig struct {
 	manifestsDir    string
 	manifestsResync time.Duration
 	manifestsSettle time.Duration
+
+	name      string
+	advertise string
+	store     storeConfig // bolt unless the manager command's flags say otherwise
 }
 
 func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir string) {
@@ -59,7 +64,7 @@ func newManagerCommand() *cobra.Command {
 		Short: "Run the manager: API server, store and controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := newManager(cfg, slog.Default())
+			m, err := newManager(cmd.Context(), cfg, slog.Default())
 			if err != nil {
 				return err
 			}
@@ -67,6 +72,9 @@ func newManagerCommand() *cobra.Command {
 		},
 	}
 	cfg.addFlags(cmd, "/var/lib/minkube")
+	cmd.Flags().StringVar(&cfg.name, "name", "", "the manager's name among the managers of the cluster (default: --etcd-name, else the host name)")
+	cmd.Flags().StringVar(&cfg.advertise, "advertise", "", "HOST:PORT where workers and mkctl reach this manager's API (default: the listen address)")
+	cfg.store.addFlags(cmd)
 	return cmd
 }
 
@@ -74,18 +82,32 @@ func newManagerCommand() *cobra.Command {
 type manager struct {
 	cfg       managerConfig
 	log       *slog.Logger
+	stores    *openedStore
 	db        store.Store
 	state     *store.State
 	api       *apiserver.Server
-	sched     *scheduler.Controller
-	lifecycle *workers.Controller
-	gitops    *gitops.Controller // nil without --manifests-dir
+	pool      *workerPool
+	managers  apiserver.Managers
+	registry  *etcd.Registry // nil on bolt: the manager runs alone
 	listener  net.Listener
 	token     string
 	joinToken string
+	started   time.Time
+	// controllers run on state for good on bolt; with etcd they are built
+	// afresh for each term this manager leads (lead).
+	controllers []starter
 }
 
-func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
+// starter is a named part run until its context ends.
+type starter struct {
+	name  string
+	start func(context.Context) error
+}
+
+func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*manager, error) {
+	if cfg.store.kind == "" {
+		cfg.store.kind = storeBolt
+	}
 	if cfg.tokenFile == "" {
 		cfg.tokenFile = filepath.Join(cfg.dataDir, "token")
 	}
@@ -119,43 +141,95 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.listen, err)
 	}
-	db, err := bolt.Open(filepath.Join(cfg.dataDir, "minkube.db"), bolt.Options{Logger: log})
+	stores, err := openStore(ctx, cfg.store, cfg.dataDir, log)
 	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
-	}
-	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken}
-	m.state = store.NewState(db, log)
-	pool := newWorkerPool()
-	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
-	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: log})
-	if cfg.manifestsDir != "" {
-		m.gitops, err = gitops.New(gitops.Options{State: m.state, Dir: cfg.manifestsDir,
-			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: log})
-		if err != nil {
-			db.Close()
-			l.Close()
-			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
-		}
-	}
-	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
-		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
-	})
-	if err != nil {
-		db.Close()
 		l.Close()
 		return nil, err
+	}
+	m := &manager{cfg: cfg, log: log, stores: stores, db: stores.db, listener: l, token: token, joinToken: joinToken,
+		pool: newWorkerPool(), started: time.Now().UTC()}
+	m.state = store.NewState(m.db, log)
+	fail := func(err error) (*manager, error) {
+		stores.close()
+		l.Close()
+		return nil, err
+	}
+	if stores.etcd == nil {
+		if m.controllers, err = m.newControllers(m.state); err != nil {
+			return fail(err)
+		}
+		m.managers = &apiserver.SoleManager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started, Ready: m.ready}
+	} else {
+		self := v1.Manager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started}
+		if err := v1.ValidateWorkerName(self.Name); err != nil {
+			return fail(fmt.Errorf("--name %q: %w", self.Name, err))
+		}
+		m.registry = stores.etcd.NewRegistry(self, cfg.store.leaseTTL, m.ready)
+		m.managers = m.registry
+	}
+	opts := apiserver.Options{
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
+		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
+	}
+	if stores.etcd != nil {
+		opts.Health = stores.etcd.Health
+	}
+	if m.api, err = apiserver.New(opts); err != nil {
+		return fail(err)
 	}
 	return m, nil
 }
 
+// newControllers builds the controllers over st, before its caches start.
+func (m *manager) newControllers(st *store.State) ([]starter, error) {
+	cfg := m.cfg
+	out := []starter{
+		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, Logger: m.log}).Start},
+		{"worker lifecycle", workers.New(workers.Options{State: st, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: m.log}).Start},
+	}
+	if cfg.manifestsDir != "" {
+		g, err := gitops.New(gitops.Options{State: st, Dir: cfg.manifestsDir,
+			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: m.log})
+		if err != nil {
+			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
+		}
+		out = append(out, starter{"manifests directory sync", g.Start})
+	}
+	return out, nil
+}
+
+// ready reports whether this manager serves reads and writes: its caches
+// hold the store, and the store can commit.
+func (m *manager) ready() bool {
+	if !m.state.HasSynced() {
+		return false
+	}
+	return m.stores.etcd == nil || m.stores.etcd.Health() == nil
+}
+
+// lead runs the controllers for one term of leadership, on a State of
+// their own whose writes are fenced by the term's leader key, until the
+// term ends.
+func (m *manager) lead(ctx context.Context, term etcd.Term) error {
+	st := store.NewState(term.Store, m.log)
+	controllers, err := m.newControllers(st)
+	if err != nil {
+		return err
+	}
+	return runGroup(ctx, append([]starter{{"the leader's caches", st.Start}}, controllers...))
+}
+
 // url is the manager API's address as a URL.
-func (m *manager) url() string { return "http://" + m.listener.Addr().String() }
+func (m *manager) url() string {
+	if m.cfg.advertise != "" {
+		return "http://" + m.cfg.advertise
+	}
+	return "http://" + m.listener.Addr().String()
+}
 
 // run serves until ctx ends, then stops everything it started.
 func (m *manager) run(ctx context.Context) error {
-	defer m.db.Close()
+	defer m.stores.close()
 	if m.cfg.writeConfig {
 		if path, err := writeClientConfig(m.url(), m.token); err != nil {
 			m.log.Warn("could not write the mkctl config; pass --server and --token to mkctl", "err", err)
@@ -164,30 +238,28 @@ func (m *manager) run(ctx context.Context) error {
 		}
 	}
 	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	run := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-				cancel()
+	parts := []starter{{"store caches", m.state.Start}}
+	if m.registry == nil {
+		parts = append(parts, m.controllers...)
+	} else {
+		name := managerName(m.cfg.name, m.cfg.store)
+		parts = append(parts,
+			starter{"managers registry", m.registry.Run},
+			starter{"leader election", func(ctx context.Context) error {
+				return m.stores.etcd.Campaign(ctx, name, m.cfg.store.leaseTTL, m.lead)
+			}})
+	}
+	if m.stores.member != nil {
+		parts = append(parts, starter{"embedded etcd member", func(ctx context.Context) error {
+			select {
+			case err := <-m.stores.member.Err():
+				return err
+			case <-ctx.Done():
+				return nil
 			}
-		}()
+		}})
 	}
-	run("store caches", m.state.Start)
-	run("scheduler", m.sched.Start)
-	run("worker lifecycle", m.lifecycle.Start)
-	if m.gitops != nil {
-		run("manifests directory sync", m.gitops.Start)
-	}
-	run("API server", func(ctx context.Context) error {
+	parts = append(parts, starter{"API server", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -198,8 +270,30 @@ func (m *manager) run(ctx context.Context) error {
 			return err
 		}
 		return nil
-	})
-	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", version)
+	}})
+	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind, "version", version)
+	return runGroup(ctx, parts)
+}
+
+// runGroup runs every part until ctx ends or one of them fails, which
+// stops the others; it returns after all have returned, with the errors
+// of those that failed.
+func runGroup(ctx context.Context, parts []starter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, p := range parts {
+		wg.Go(func() {
+			if err := p.start(ctx); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }

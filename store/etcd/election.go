@@ -20,7 +20,7 @@ const ElectionPrefix = "/election/controllers"
 
 // DefaultLeaseTTL is the lease of a leader and of a manager's registry
 // entry: how long a manager that stops answering keeps them.
-const DefaultLeaseTTL = 3 * time.Second
+const DefaultLeaseTTL = 2 * time.Second
 
 // campaignBackoff is the wait before campaigning again after a failure.
 const campaignBackoff = 500 * time.Millisecond

@@ -45,8 +45,11 @@ type Config struct {
 	// the member was added to. A member that has data in Dir restarts on
 	// it whatever State says.
 	State string
+	// HeartbeatInterval and ElectionTimeout tune raft as etcd's flags of
+	// the same names do; etcd's defaults (100ms, 1s) when 0.
+	HeartbeatInterval, ElectionTimeout time.Duration
 	// Logger receives the member's start and stop messages; etcd's own
-	// log goes to stderr at warning level.
+	// log goes to stderr at error level.
 	Logger *slog.Logger
 }
 
@@ -97,7 +100,13 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	ec.InitialCluster = cfg.InitialCluster
 	ec.ClusterState = cfg.State
 	ec.InitialClusterToken = "minkube"
-	ec.LogLevel = "warn"
+	if cfg.HeartbeatInterval > 0 {
+		ec.TickMs = uint(cfg.HeartbeatInterval.Milliseconds())
+	}
+	if cfg.ElectionTimeout > 0 {
+		ec.ElectionMs = uint(cfg.ElectionTimeout.Milliseconds())
+	}
+	ec.LogLevel = "error"
 	// Keep an hour of history for watches that resume, as
 	// kube-apiserver's etcd does with its compactions.
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
