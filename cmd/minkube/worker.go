@@ -37,7 +37,7 @@ type workerConfig struct {
 func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
 	f := cmd.Flags()
 	if standalone {
-		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API")
+		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, or several comma-separated to fail over between")
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
@@ -107,7 +107,14 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
-	managerURL := cfg.manager
+	// Every client of the worker shares one list of managers: the flag's,
+	// then what the managers' replies say is up (the flag's stay at the
+	// end, so a worker never forgets where it started).
+	servers, err := client.NewServers(cfg.manager)
+	if err != nil {
+		return nil, fmt.Errorf("--manager %s: %w", cfg.manager, err)
+	}
+	flagServers := servers.List()
 	return workerd.New(workerd.Options{
 		Name:      cfg.name,
 		Listen:    cfg.listen,
@@ -115,11 +122,12 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		Labels:    labels,
 		JoinToken: joinToken,
 		Manager: func(token string) (workerd.Manager, error) {
-			c, err := client.New(managerURL, token, client.WithSource("from --manager"))
-			if err != nil {
-				return nil, fmt.Errorf("--manager %s: %w", managerURL, err)
+			return client.NewWithServers(servers, token, client.WithSource("from --manager"))
+		},
+		OnManagers: func(urls []string) {
+			if err := servers.Set(append(urls, flagServers...)); err != nil {
+				log.Warn("ignoring the managers' list of managers", "managers", urls, "err", err)
 			}
-			return c, nil
 		},
 		Runtime:           rt,
 		Stats:             sampler,
