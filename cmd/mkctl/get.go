@@ -24,8 +24,8 @@ type getOptions struct {
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...|events) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
-		Short: "Show Tasks, workers or events",
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events|managers) [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]",
+		Short: "Show Tasks, workers, events or managers",
 		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
 adds columns), as JSON or YAML (one object when one was named, a TaskList,
 WorkerList or EventList otherwise), or as TYPE/NAME lines (-o name).
@@ -42,10 +42,11 @@ events are polled every second.`,
   mkctl get task web -o yaml
   mkctl get tasks -w
   mkctl get workers
-  mkctl get events --task web`,
+  mkctl get events --task web
+  mkctl get managers`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
-			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent)
+			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent, kindManager)
 			if err != nil {
 				return err
 			}
@@ -66,6 +67,11 @@ events are polled every second.`,
 			p := printer{format: format, noHeaders: o.noHeaders, now: time.Now()}
 			ctx := cmd.Context()
 			switch kind {
+			case kindManager:
+				if o.watch || o.selector != "" {
+					return usageErrorf(path, "managers are listed as they are now: no -w or -l")
+				}
+				return c.getManagers(ctx, p, names)
 			case kindEvent:
 				if len(names) > 0 || o.selector != "" {
 					return usageErrorf(path, "events are chosen with --task NAME, not by name or label")
