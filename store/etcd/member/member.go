@@ -14,9 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap/zapcore"
 )
 
 // Cluster states of Config.State, as etcd names them.
@@ -48,15 +50,16 @@ type Config struct {
 	// HeartbeatInterval and ElectionTimeout tune raft as etcd's flags of
 	// the same names do; etcd's defaults (100ms, 1s) when 0.
 	HeartbeatInterval, ElectionTimeout time.Duration
-	// Logger receives the member's start and stop messages; etcd's own
-	// log goes to stderr at error level.
+	// Logger receives the member's messages, etcd's own errors among
+	// them (its warnings, mostly slow requests on a busy host, are dropped).
 	Logger *slog.Logger
 }
 
 // Member is a running embedded etcd member.
 type Member struct {
-	e   *embed.Etcd
-	cfg Config
+	e       *embed.Etcd
+	cfg     Config
+	closing *atomic.Bool
 }
 
 // Start starts the member and returns once it serves clients, which needs
@@ -106,7 +109,8 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	if cfg.ElectionTimeout > 0 {
 		ec.ElectionMs = uint(cfg.ElectionTimeout.Milliseconds())
 	}
-	ec.LogLevel = "error"
+	closing := &atomic.Bool{}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(cfg.Logger, zapcore.ErrorLevel, closing))
 	// Keep an hour of history for watches that resume, as
 	// kube-apiserver's etcd does with its compactions.
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
@@ -116,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded etcd member %s: %w", cfg.Name, err)
 	}
-	m := &Member{e: e, cfg: cfg}
+	m := &Member{e: e, cfg: cfg, closing: closing}
 	wait := time.NewTicker(5 * time.Second)
 	defer wait.Stop()
 	for {
@@ -125,10 +129,10 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 			cfg.Logger.Info("embedded etcd member serving", "name", cfg.Name, "client", cfg.ListenClient, "peer", cfg.ListenPeer)
 			return m, nil
 		case err := <-e.Err():
-			e.Close()
+			m.Close()
 			return nil, fmt.Errorf("embedded etcd member %s: %w", cfg.Name, err)
 		case <-ctx.Done():
-			e.Close()
+			m.Close()
 			return nil, fmt.Errorf("embedded etcd member %s: %w", cfg.Name, ctx.Err())
 		case <-wait.C:
 			cfg.Logger.Info("embedded etcd member waiting for a quorum of --etcd-initial-cluster", "name", cfg.Name, "cluster", cfg.InitialCluster)
@@ -143,7 +147,10 @@ func (m *Member) ClientURL() string { return m.cfg.ListenClient }
 func (m *Member) Err() <-chan error { return m.e.Err() }
 
 // Close stops the member.
-func (m *Member) Close() { m.e.Close() }
+func (m *Member) Close() {
+	m.closing.Store(true)
+	m.e.Close()
+}
 
 // DataDir returns where a manager with data dir dir keeps its member's data.
 func DataDir(dir string) string { return filepath.Join(dir, "etcd") }
