@@ -66,8 +66,8 @@ func (c *storeConfig) addFlags(cmd *cobra.Command) {
 	f.StringVar(&c.listenPeer, "etcd-listen-peer", "http://127.0.0.1:2380", "peer URL of the embedded etcd member")
 	f.StringVar(&c.initialCluster, "etcd-initial-cluster", "", "every member of the embedded etcd cluster as NAME=PEER-URL,... (default: this member alone)")
 	f.StringVar(&c.clusterState, "etcd-initial-cluster-state", member.StateNew, "new to bootstrap the etcd cluster, existing to join one this member was added to")
-	f.DurationVar(&c.heartbeat, "etcd-heartbeat-interval", 100*time.Millisecond, "raft heartbeat interval of the embedded etcd member")
-	f.DurationVar(&c.election, "etcd-election-timeout", time.Second, "raft election timeout of the embedded etcd member")
+	f.DurationVar(&c.heartbeat, "etcd-heartbeat-interval", 50*time.Millisecond, "raft heartbeat interval of the embedded etcd member (etcd: 100ms)")
+	f.DurationVar(&c.election, "etcd-election-timeout", 500*time.Millisecond, "raft election timeout of the embedded etcd member (etcd: 1s); the managers of a cluster share a network")
 	f.DurationVar(&c.leaseTTL, "leader-lease", etcd.DefaultLeaseTTL, "lease of the controllers' leader and of each manager's registry entry (whole seconds): how long a manager that stopped answering keeps them")
 }
 

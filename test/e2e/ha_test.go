@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
 )
 
 // haTasks is how many tasks the HA cluster runs through its failures.
@@ -262,19 +264,27 @@ func (h *haCluster) waitNewLeader(via, old *managerProc, since time.Time) (strin
 	h.t.Helper()
 	var name string
 	var took time.Duration
-	waitFor(h.t, 60*time.Second, "a new leader reported by "+via.name, func() bool {
-		ms, err := h.managersVia(via.url)
+	cl, err := client.New(via.url, h.token)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if !poll10ms(60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		list, err := cl.ListManagers(ctx)
 		if err != nil {
 			return false
 		}
-		for _, m := range ms {
+		for _, m := range list.Items {
 			if m.Leader && m.Name != old.name {
 				name, took = m.Name, time.Since(since)
 				return true
 			}
 		}
 		return false
-	})
+	}) {
+		h.t.Fatalf("no new leader reported by %s within 60s", via.name)
+	}
 	return name, took
 }
 
@@ -356,7 +366,7 @@ func (h *haCluster) applyVia(m *managerProc, name string) (string, int) {
 	return out + errOut, code
 }
 
-var refusedWrites = regexp.MustCompile(`stepped down as leader .*refusedWrites=(\d+)`)
+var refusedWrites = regexp.MustCompile(`stepped down as leader.*refusedWrites=(\d+)`)
 
 // TestHA drives one cluster of three managers (embedded etcd), two
 // workers and twenty tasks through the failures an HA control plane must
@@ -410,10 +420,11 @@ func TestHA(t *testing.T) {
 		}
 		names = append(names, "ha-during-freeze")
 		time.Sleep(2 * time.Second)
+		logged := len(old.logs())
 		old.signal(t, syscall.SIGCONT)
 		var m []string
 		waitFor(t, 30*time.Second, old.name+" to step down", func() bool {
-			m = refusedWrites.FindStringSubmatch(old.logs())
+			m = refusedWrites.FindStringSubmatch(old.logs()[logged:])
 			return m != nil
 		})
 		t.Logf("%s stepped down after SIGCONT; the fence refused %s of its writes", old.name, m[1])
