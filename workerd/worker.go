@@ -51,9 +51,9 @@ type Options struct {
 	// registration or heartbeat reply lists, for the Manager clients to
 	// fail over between (see failover.go).
 	OnManagers func(urls []string)
-	Runtime runtime.Runtime
-	Stats   Stats
-	Logger  *slog.Logger
+	Runtime    runtime.Runtime
+	Stats      Stats
+	Logger     *slog.Logger
 
 	// PortHostIP is the host address container ports are published on;
 	// empty means all addresses.
