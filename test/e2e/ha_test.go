@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,7 @@ func (p *managerProc) logs() string {
 
 // newHACluster starts three managers on shared tokens; the cluster's mkctl
 // and workers are given all three URLs.
-func newHACluster(t *testing.T, extra ...string) *haCluster {
+func newHACluster(t testing.TB, extra ...string) *haCluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), workers: map[string]*proc{}, suffix: randomSuffix()}
 	c.home = filepath.Join(c.dir, "home")
@@ -511,4 +512,31 @@ func leads(ms []v1.Manager, name string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkLeaderFailover kills the leading manager (kill -9) of a cluster
+// of three with embedded etcd, once per iteration, and reports the median
+// time until another manager reports a new leader (run it with
+// -benchtime 5x for the median of five).
+func BenchmarkLeaderFailover(b *testing.B) {
+	h := newHACluster(b)
+	var took []time.Duration
+	for b.Loop() {
+		old := h.leader()
+		killed := time.Now()
+		old.kill()
+		_, d := h.waitNewLeader(h.others(old)[0], old, killed)
+		took = append(took, d)
+		b.StopTimer()
+		h.startManager(old)
+		waitFor(b, 60*time.Second, old.name+" back", func() bool {
+			ms, err := h.managersVia(old.url)
+			return err == nil && len(ms) == 3 && countLeaders(ms) == 1
+		})
+		b.StartTimer()
+	}
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2].Seconds(), "s-median")
+	b.ReportMetric(took[len(took)-1].Seconds(), "s-max")
+	b.Logf("failovers: %v", took)
 }
