@@ -332,10 +332,7 @@ func (s *Store) do(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.isClosed() {
 		return store.ErrClosed
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -346,6 +343,12 @@ func (s *Store) do(ctx context.Context, fn func(ctx context.Context) error) erro
 	return nil
 }
 
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
 // mapErr turns an etcd client error into one wrapping the store's
 // sentinels. ctx is the caller's: when it has ended, its error is the
 // answer; when only the request timeout has, etcd did not answer in time.
@@ -353,10 +356,7 @@ func (s *Store) mapErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.isClosed() {
 		return store.ErrClosed
 	}
 	switch {
