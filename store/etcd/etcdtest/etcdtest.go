@@ -17,7 +17,6 @@ package etcdtest
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -278,24 +277,6 @@ func (m *Member) Restart() {
 	m.cfg.State = "existing"
 	if err := m.start(); err != nil {
 		m.t.Fatal(err)
-	}
-}
-
-// WaitHealthy waits until ctx ends or an endpoint answers a read that
-// needs a leader; check is called with each endpoint.
-func WaitHealthy(ctx context.Context, check func(ctx context.Context) error) error {
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := check(cctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("etcd not healthy: %w", err)
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 
