@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -17,6 +18,43 @@ type Managers interface {
 	// Managers returns every manager that is up, ordered by name, with
 	// Leader true on the one running the controllers.
 	Managers(ctx context.Context) ([]v1.Manager, error)
+}
+
+// Members adds etcd members for managers that join. It is defined here,
+// by its user; the etcd store implements it.
+type Members interface {
+	// AddMember adds a member called name at peerURL and returns the
+	// --etcd-initial-cluster it must start with.
+	AddMember(ctx context.Context, name, peerURL string) (string, error)
+}
+
+// joinManager serves POST /api/v1/managers: a new manager's embedded etcd
+// member is added to the cluster.
+func (s *Server) joinManager(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if s.members == nil {
+		return errBadRequest("this manager runs alone on its embedded store: start it with --store etcd to add managers")
+	}
+	var req v1.JoinRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var causes v1.FieldErrors
+	if err := v1.ValidateWorkerName(req.Name); err != nil {
+		causes = append(causes, v1.FieldError{Field: "name", Message: err.Error()})
+	}
+	if u, err := url.Parse(req.PeerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		causes = append(causes, v1.FieldError{Field: "peerURL", Message: "must be the new member's peer URL, such as http://10.0.0.4:2380"})
+	}
+	if len(causes) > 0 {
+		return errInvalid("Manager", req.Name, causes)
+	}
+	cluster, err := s.members.AddMember(r.Context(), req.Name, req.PeerURL)
+	if err != nil {
+		return err
+	}
+	s.log.Info("added an etcd member for a joining manager", "name", req.Name, "peer", req.PeerURL)
+	writeJSON(w, http.StatusOK, v1.JoinResponse{InitialCluster: cluster})
+	return nil
 }
 
 // SoleManager is the Managers of a manager that runs alone (the embedded

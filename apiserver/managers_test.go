@@ -112,3 +112,38 @@ func TestManagers_UnhealthyStoreRefuses(t *testing.T) {
 		t.Errorf("the refused delete changed the task: %v, %v", task, err)
 	}
 }
+
+// fakeMembers records the members it is asked to add.
+type fakeMembers struct{ added []v1.JoinRequest }
+
+func (f *fakeMembers) AddMember(_ context.Context, name, peerURL string) (string, error) {
+	f.added = append(f.added, v1.JoinRequest{Name: name, PeerURL: peerURL})
+	return "m1=http://127.0.0.1:1,m4=" + peerURL, nil
+}
+
+func TestManagers_Join(t *testing.T) {
+	members := &fakeMembers{}
+	e := mustAPIEnvWith(t, apiserver.Options{Members: members})
+	r := e.do(t, http.MethodPost, "/api/v1/managers", apiAdminToken, v1.JoinRequest{Name: "m4", PeerURL: "http://127.0.0.1:4"})
+	var out v1.JoinResponse
+	mustDecode(t, r, &out)
+	if r.Code != http.StatusOK || out.InitialCluster != "m1=http://127.0.0.1:1,m4=http://127.0.0.1:4" || len(members.added) != 1 {
+		t.Errorf("join = %d %+v (added %+v); want the initial cluster with m4", r.Code, out, members.added)
+	}
+	r = e.do(t, http.MethodPost, "/api/v1/managers", apiAdminToken, v1.JoinRequest{Name: "Bad_Name", PeerURL: "10.0.0.4"})
+	if r.Code != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "peerURL") || !strings.Contains(string(r.Body), `"name"`) {
+		t.Errorf("invalid join = %d %s; want 422 naming name and peerURL", r.Code, r.Body)
+	}
+	if r := e.do(t, http.MethodPost, "/api/v1/managers", apiJoinToken, v1.JoinRequest{Name: "m5", PeerURL: "http://127.0.0.1:5"}); r.Code != http.StatusForbidden {
+		t.Errorf("join with the worker join token = %d; want 403: only admins add managers", r.Code)
+	}
+	if len(members.added) != 1 {
+		t.Errorf("members added %+v; want only the valid, admin join", members.added)
+	}
+
+	alone := mustAPIEnv(t)
+	r = alone.do(t, http.MethodPost, "/api/v1/managers", apiAdminToken, v1.JoinRequest{Name: "m4", PeerURL: "http://127.0.0.1:4"})
+	if r.Code != http.StatusBadRequest || !strings.Contains(string(r.Body), "--store etcd") {
+		t.Errorf("join on a lone bolt manager = %d %s; want 400 saying it needs --store etcd", r.Code, r.Body)
+	}
+}

@@ -60,6 +60,9 @@ type Options struct {
 	// and the failover list of worker replies. When nil, this manager is
 	// the only one: a SoleManager with no address.
 	Managers Managers
+	// Members, when set, adds the etcd members of managers that join
+	// (POST /api/v1/managers).
+	Members Members
 	// Health, when set, reports whether the store can serve requests; while
 	// it returns an error every API request answers 503 with it, and
 	// /readyz fails.
@@ -77,6 +80,7 @@ type Server struct {
 	now      func() time.Time
 	ready    func() bool
 	managers Managers
+	members  Members
 	health   func() error
 	router   *httprouter.Router
 	events   *store.Recorder
@@ -100,6 +104,7 @@ func New(opts Options) (*Server, error) {
 		now:      opts.Now,
 		ready:    opts.Ready,
 		managers: opts.Managers,
+		members:  opts.Members,
 		health:   opts.Health,
 	}
 	if s.log == nil {
@@ -184,6 +189,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
 
 	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
+	s.handle(r, http.MethodPost, "/api/v1/managers", roleAdmin, s.joinManager)
 	s.router = r
 }
 

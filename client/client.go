@@ -351,6 +351,16 @@ func (c *Client) ListManagers(ctx context.Context) (*v1.ManagerList, error) {
 	return &list, nil
 }
 
+// JoinManager asks the cluster to add the etcd member of a new manager
+// and returns the --etcd-initial-cluster the member starts with.
+func (c *Client) JoinManager(ctx context.Context, req v1.JoinRequest) (*v1.JoinResponse, error) {
+	var out v1.JoinResponse
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/managers", body: req}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Version returns the manager's build.
 func (c *Client) Version(ctx context.Context) (*VersionInfo, error) {
 	var v VersionInfo

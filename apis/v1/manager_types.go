@@ -33,3 +33,19 @@ type ManagerList struct {
 	TypeMeta `json:",inline"`
 	Items    []Manager `json:"items"`
 }
+
+// JoinRequest is the body of POST /api/v1/managers: a new manager asking
+// for its embedded etcd member to be added to the cluster's etcd.
+type JoinRequest struct {
+	// Name is the new member's name (its --etcd-name).
+	Name string `json:"name"`
+	// PeerURL is where the other members reach the new one
+	// (its --etcd-listen-peer).
+	PeerURL string `json:"peerURL"`
+}
+
+// JoinResponse answers a JoinRequest: the new member starts with this
+// --etcd-initial-cluster and --etcd-initial-cluster-state existing.
+type JoinResponse struct {
+	InitialCluster string `json:"initialCluster"`
+}

@@ -141,7 +141,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.listen, err)
 	}
-	stores, err := openStore(ctx, cfg.store, cfg.dataDir, log)
+	stores, err := openStore(ctx, cfg.store, cfg.dataDir, token, log)
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -173,6 +173,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	}
 	if stores.etcd != nil {
 		opts.Health = stores.etcd.Health
+		opts.Members = stores.etcd
 	}
 	if m.api, err = apiserver.New(opts); err != nil {
 		return fail(err)

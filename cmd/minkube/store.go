@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 	"github.com/minkube/minkube/store/etcd"
@@ -42,6 +44,7 @@ type storeConfig struct {
 	clusterState   string
 	heartbeat      time.Duration
 	election       time.Duration
+	join           string
 
 	leaseTTL time.Duration
 }
@@ -66,6 +69,7 @@ func (c *storeConfig) addFlags(cmd *cobra.Command) {
 	f.StringVar(&c.listenPeer, "etcd-listen-peer", "http://127.0.0.1:2380", "peer URL of the embedded etcd member")
 	f.StringVar(&c.initialCluster, "etcd-initial-cluster", "", "every member of the embedded etcd cluster as NAME=PEER-URL,... (default: this member alone)")
 	f.StringVar(&c.clusterState, "etcd-initial-cluster-state", member.StateNew, "new to bootstrap the etcd cluster, existing to join one this member was added to")
+	f.StringVar(&c.join, "join", "", "URL of a running manager whose cluster this manager's embedded member joins (with --etcd-name; the admin token from --token-file)")
 	f.DurationVar(&c.heartbeat, "etcd-heartbeat-interval", 50*time.Millisecond, "raft heartbeat interval of the embedded etcd member (etcd: 100ms)")
 	f.DurationVar(&c.election, "etcd-election-timeout", 500*time.Millisecond, "raft election timeout of the embedded etcd member (etcd: 1s); the managers of a cluster share a network")
 	f.DurationVar(&c.leaseTTL, "leader-lease", etcd.DefaultLeaseTTL, "lease of the controllers' leader and of each manager's registry entry (whole seconds): how long a manager that stopped answering keeps them")
@@ -115,11 +119,11 @@ func (o *openedStore) close() {
 
 // openStore opens the store the flags name: the bolt file in dataDir, or
 // etcd, after starting the embedded member when --etcd-name is set.
-func openStore(ctx context.Context, c storeConfig, dataDir string, log *slog.Logger) (*openedStore, error) {
+func openStore(ctx context.Context, c storeConfig, dataDir, token string, log *slog.Logger) (*openedStore, error) {
 	switch c.kind {
 	case storeBolt:
-		if c.endpoints != "" || c.memberName != "" || c.initialCluster != "" {
-			return nil, fmt.Errorf("--etcd-endpoints, --etcd-name and --etcd-initial-cluster need --store etcd")
+		if c.endpoints != "" || c.memberName != "" || c.initialCluster != "" || c.join != "" {
+			return nil, fmt.Errorf("--etcd-endpoints, --etcd-name, --etcd-initial-cluster and --join need --store etcd")
 		}
 		db, err := bolt.Open(filepath.Join(dataDir, "minkube.db"), bolt.Options{Logger: log})
 		if err != nil {
@@ -144,6 +148,11 @@ func openStore(ctx context.Context, c storeConfig, dataDir string, log *slog.Log
 		if len(eps) > 0 {
 			return nil, fmt.Errorf("--etcd-endpoints and --etcd-name exclude each other: a manager with an embedded member talks to it")
 		}
+		if c.join != "" {
+			if err := c.joinCluster(ctx, dataDir, token, log); err != nil {
+				return nil, err
+			}
+		}
 		out.member, err = member.Start(ctx, member.Config{
 			Name: c.memberName, Dir: member.DataDir(dataDir),
 			ListenClient: c.listenClient, ListenPeer: c.listenPeer,
@@ -154,6 +163,8 @@ func openStore(ctx context.Context, c storeConfig, dataDir string, log *slog.Log
 			return nil, err
 		}
 		eps = []string{out.member.ClientURL()}
+	case c.join != "":
+		return nil, fmt.Errorf("--join needs --etcd-name: it adds this manager's embedded member to the cluster")
 	case len(eps) == 0:
 		return nil, fmt.Errorf("--store etcd needs --etcd-endpoints, or --etcd-name to run an embedded member")
 	}
@@ -166,6 +177,29 @@ func openStore(ctx context.Context, c storeConfig, dataDir string, log *slog.Log
 	}
 	out.db = out.etcd
 	return out, nil
+}
+
+// joinCluster asks the manager at --join to add this manager's member to
+// its etcd, and starts the member as an existing one. A member that has
+// data already (a restart) is in the cluster: it is not added again.
+func (c *storeConfig) joinCluster(ctx context.Context, dataDir, token string, log *slog.Logger) error {
+	if _, err := os.Stat(filepath.Join(member.DataDir(dataDir), "member")); err == nil {
+		log.Info("the embedded etcd member has data; restarting it rather than joining again", "dir", member.DataDir(dataDir))
+		return nil
+	}
+	api, err := client.New(c.join, token, client.WithSource("from --join"))
+	if err != nil {
+		return fmt.Errorf("--join %s: %w", c.join, err)
+	}
+	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := api.JoinManager(jctx, v1.JoinRequest{Name: c.memberName, PeerURL: c.listenPeer})
+	if err != nil {
+		return fmt.Errorf("--join %s: %w", c.join, err)
+	}
+	log.Info("joined the cluster's etcd", "via", c.join, "initial-cluster", resp.InitialCluster)
+	c.initialCluster, c.clusterState = resp.InitialCluster, member.StateExisting
+	return nil
 }
 
 // managerName is the manager's name in the registry: --name, else the

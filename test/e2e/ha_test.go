@@ -503,6 +503,42 @@ func TestHA(t *testing.T) {
 			t.Errorf("%d tasks after the quorum came back, want at least %d", len(list.Items), len(base))
 		}
 	})
+
+	t.Run("AddManager", func(t *testing.T) {
+		m4 := h.addManager(h.managers[1])
+		if out, code := h.applyVia(m4, "ha-via-m4"); code != 0 {
+			t.Fatalf("apply through the new manager: exit %d: %s", code, out)
+		}
+		h.mustUnchanged("after a fourth manager joined", base)
+		names = append(names, "ha-via-m4")
+		h.mustAllRunning(names)
+	})
+}
+
+// addManager starts a fourth manager that joins through the API of a
+// running one, and waits until the managers list it.
+func (h *haCluster) addManager(via *managerProc) *managerProc {
+	h.t.Helper()
+	addrs := freeAddrs(h.t, 3)
+	first := h.managers[0]
+	args := []string{"manager", "--listen", addrs[0], "--data-dir", filepath.Join(h.dir, "m4"),
+		"--write-config=false", "--store", "etcd", "--etcd-name", "m4",
+		"--etcd-listen-client", "http://" + addrs[1], "--etcd-listen-peer", "http://" + addrs[2], "--join", via.url,
+		"--worker-timeout", "10s", "--reschedule-after", "30s"}
+	// The same tokens as the others.
+	for i, a := range first.args {
+		if a == "--token-file" || a == "--join-token-file" {
+			args = append(args, a, first.args[i+1])
+		}
+	}
+	m := &managerProc{name: "m4", url: "http://" + addrs[0], args: args}
+	h.managers = append(h.managers, m)
+	h.startManager(m)
+	waitFor(h.t, 60*time.Second, "m4 listed among four managers", func() bool {
+		ms, err := h.managersVia(m.url)
+		return err == nil && len(ms) == 4 && countLeaders(ms) == 1
+	})
+	return m
 }
 
 func leads(ms []v1.Manager, name string) bool {
