@@ -79,6 +79,9 @@ type Store struct {
 	closed  bool
 	closing chan struct{}
 	bg      sync.WaitGroup // watch and probe goroutines
+	// life ends when Close starts; the probe runs under it.
+	life    context.Context
+	endLife context.CancelFunc
 }
 
 var _ store.Store = (*Store)(nil)
@@ -143,9 +146,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		log:     opts.Logger.With("store", "etcd", "endpoints", strings.Join(opts.Endpoints, ",")),
 		closing: make(chan struct{}),
 	}
+	s.life, s.endLife = context.WithCancel(context.WithoutCancel(ctx))
 	pctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
 	if _, err := s.cli.KV.Get(pctx, "/", clientv3.WithCountOnly()); err != nil {
+		s.endLife()
 		_ = cli.Close()
 		return nil, fmt.Errorf("open etcd store at %s: no answer within %s: %w", strings.Join(opts.Endpoints, ","), opts.DialTimeout, s.mapErr(ctx, err))
 	}
@@ -284,12 +289,15 @@ func (s *Store) probe(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(context.Background()), max(2*every, 2*time.Second))
+		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(s.life), max(2*every, 2*time.Second))
 		_, err := s.kv.Get(ctx, "/", clientv3.WithCountOnly())
 		cancel()
+		if s.life.Err() != nil {
+			return
+		}
 		var herr error
 		if err != nil {
-			herr = fmt.Errorf("etcd quorum probe: %w", s.mapErr(context.Background(), err))
+			herr = fmt.Errorf("etcd quorum probe: %w", s.mapErr(s.life, err))
 		}
 		if prev := s.Health(); (prev == nil) != (herr == nil) {
 			if herr != nil {
@@ -318,6 +326,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	s.endLife()
 	s.mu.Unlock()
 	s.bg.Wait()
 	if err := s.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
