@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/store/etcd/etcdtest"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/runtimetest"
 )
@@ -59,7 +59,7 @@ func startBenchCluster(b *testing.B, kind string) *client.Client {
 	}
 	if kind == storeEtcd {
 		cfg.store.memberName = "m1"
-		cfg.store.listenClient, cfg.store.listenPeer = "http://"+benchAddr(b), "http://"+benchAddr(b)
+		cfg.store.listenClient, cfg.store.listenPeer = "http://"+etcdtest.FreeAddr(b), "http://"+etcdtest.FreeAddr(b)
 		cfg.store.heartbeat, cfg.store.election = 50*time.Millisecond, 500*time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -159,14 +159,4 @@ func benchWait(b *testing.B, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func benchAddr(b *testing.B) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

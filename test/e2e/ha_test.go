@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,28 +30,19 @@ type haCluster struct {
 	managers []*managerProc
 }
 
-// managerProc is a manager process whose log can be read while it runs.
+// managerProc is one of the managers: its process (restarted in place)
+// and the URL of its API.
 type managerProc struct {
-	name    string
-	url     string
-	args    []string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	mu      sync.Mutex
-	log     bytes.Buffer
-	history string
+	*proc
+	url string
 }
 
-func (p *managerProc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.Write(b)
-}
-
-func (p *managerProc) logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.history + p.log.String()
+// logs returns everything the manager logged, over its restarts.
+func (m *managerProc) logs() string {
+	if m.log == nil {
+		return m.history
+	}
+	return m.history + m.log.String()
 }
 
 // newHACluster starts three managers on shared tokens; the cluster's mkctl
@@ -91,7 +81,7 @@ func newHACluster(t testing.TB, extra ...string) *haCluster {
 			"--store", "etcd", "--etcd-name", name, "--etcd-listen-client", p.client, "--etcd-listen-peer", p.peer,
 			"--etcd-initial-cluster", strings.Join(initial, ","),
 			"--worker-timeout", "10s", "--reschedule-after", "30s"}, extra...)
-		h.managers = append(h.managers, &managerProc{name: name, url: urls[i], args: args})
+		h.managers = append(h.managers, &managerProc{proc: &proc{name: name, args: args}, url: urls[i]})
 	}
 	t.Cleanup(h.stopAll)
 	for _, m := range h.managers {
@@ -120,33 +110,16 @@ func freeAddrs(t testing.TB, n int) []string {
 	return out
 }
 
+// startManager starts m, or starts it again with the same flags, keeping
+// the logs of its earlier runs.
 func (h *haCluster) startManager(m *managerProc) {
 	h.t.Helper()
-	m.mu.Lock()
-	m.history += m.log.String()
-	m.log.Reset()
-	m.mu.Unlock()
-	cmd := exec.Command(filepath.Join(binDir, "minkube"), m.args...)
-	cmd.Stdout, cmd.Stderr = m, m
-	cmd.Env = append(os.Environ(), "HOME="+h.home)
-	if err := cmd.Start(); err != nil {
-		h.t.Fatalf("start %s: %v", m.name, err)
+	history := m.history
+	if m.log != nil {
+		history += m.log.String() + "--- restarted ---\n"
 	}
-	m.cmd, m.done = cmd, make(chan struct{})
-	done := m.done
-	go func() { _ = cmd.Wait(); close(done) }()
-}
-
-func (m *managerProc) kill() {
-	_ = m.cmd.Process.Kill()
-	<-m.done
-}
-
-func (m *managerProc) signal(t testing.TB, sig syscall.Signal) {
-	t.Helper()
-	if err := m.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %s to %s: %v", sig, m.name, err)
-	}
+	m.proc = h.start(m.name, m.args...)
+	m.history = history
 }
 
 func (h *haCluster) stopAll() {
@@ -154,15 +127,8 @@ func (h *haCluster) stopAll() {
 		p.stop()
 	}
 	for _, m := range h.managers {
-		if m.cmd == nil {
-			continue
-		}
-		_ = m.cmd.Process.Signal(syscall.SIGCONT)
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.done:
-		case <-time.After(15 * time.Second):
-			m.kill()
+		if m.cmd != nil {
+			m.stop()
 		}
 	}
 	if h.t.Failed() {
@@ -531,7 +497,7 @@ func (h *haCluster) addManager(via *managerProc) *managerProc {
 			args = append(args, a, first.args[i+1])
 		}
 	}
-	m := &managerProc{name: "m4", url: "http://" + addrs[0], args: args}
+	m := &managerProc{proc: &proc{name: "m4", args: args}, url: "http://" + addrs[0]}
 	h.managers = append(h.managers, m)
 	h.startManager(m)
 	waitFor(h.t, 60*time.Second, "m4 listed among four managers", func() bool {

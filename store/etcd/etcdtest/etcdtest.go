@@ -143,8 +143,8 @@ func Start(t testing.TB, n int) *Cluster {
 		mc := memberConfig{
 			Name:   fmt.Sprintf("m%d", i),
 			Dir:    filepath.Join(dir, fmt.Sprintf("m%d", i)),
-			Client: "http://" + freeAddr(t),
-			Peer:   "http://" + freeAddr(t),
+			Client: "http://" + FreeAddr(t),
+			Peer:   "http://" + FreeAddr(t),
 			State:  "new",
 		}
 		initial = append(initial, mc.Name+"="+mc.Peer)
@@ -284,7 +284,8 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address no one listens on now.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,11 +3,12 @@ package member
 import (
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/minkube/minkube/store/etcd/etcdtest"
 )
 
 func TestStart_badFlags(t *testing.T) {
@@ -42,7 +43,7 @@ func TestStart_badFlags(t *testing.T) {
 func TestStart_oneMember(t *testing.T) {
 	m, err := Start(t.Context(), Config{
 		Name: "m1", Dir: t.TempDir(),
-		ListenClient: "http://" + freeAddr(t), ListenPeer: "http://" + freeAddr(t),
+		ListenClient: "http://" + etcdtest.FreeAddr(t), ListenPeer: "http://" + etcdtest.FreeAddr(t),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -57,14 +58,4 @@ func TestStart_oneMember(t *testing.T) {
 	if _, err := cli.Put(t.Context(), "k", "v"); err != nil {
 		t.Fatalf("write to the member: %v", err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
