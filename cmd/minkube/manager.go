@@ -166,6 +166,9 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		}
 		m.registry = stores.etcd.NewRegistry(self, cfg.store.leaseTTL, m.ready)
 		m.managers = m.registry
+		if ip := l.Addr().(*net.TCPAddr).IP; ip.IsUnspecified() && cfg.advertise == "" {
+			log.Warn("workers and mkctl fail over to the address this manager advertises, and "+m.url()+" reaches no one: set --advertise HOST:PORT", "listen", cfg.listen)
+		}
 	}
 	opts := apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
