@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,9 @@ func newMigrateCommand() *cobra.Command {
 			}
 			log := slog.Default()
 			path := filepath.Join(from, "minkube.db")
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("--from-data-dir %s: no manager store there: %w", from, err)
+			}
 			src, err := bolt.Open(path, bolt.Options{Logger: log})
 			if err != nil {
 				return fmt.Errorf("--from-data-dir %s: %w", from, err)
