@@ -7,6 +7,8 @@ package member
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,7 +104,10 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
 	ec.InitialCluster = cfg.InitialCluster
 	ec.ClusterState = cfg.State
-	ec.InitialClusterToken = "minkube"
+	// The token keeps two clusters bootstrapped on one network apart; the
+	// members of one cluster share their --etcd-initial-cluster.
+	sum := sha256.Sum256([]byte(cfg.InitialCluster))
+	ec.InitialClusterToken = "minkube-" + hex.EncodeToString(sum[:8])
 	if cfg.HeartbeatInterval > 0 {
 		ec.TickMs = uint(cfg.HeartbeatInterval.Milliseconds())
 	}
