@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -105,8 +106,11 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	ec.InitialCluster = cfg.InitialCluster
 	ec.ClusterState = cfg.State
 	// The token keeps two clusters bootstrapped on one network apart; the
-	// members of one cluster share their --etcd-initial-cluster.
-	sum := sha256.Sum256([]byte(cfg.InitialCluster))
+	// members of one cluster share their --etcd-initial-cluster, in any
+	// order.
+	entries := strings.Split(cfg.InitialCluster, ",")
+	slices.Sort(entries)
+	sum := sha256.Sum256([]byte(strings.Join(entries, ",")))
 	ec.InitialClusterToken = "minkube-" + hex.EncodeToString(sum[:8])
 	if cfg.HeartbeatInterval > 0 {
 		ec.TickMs = uint(cfg.HeartbeatInterval.Milliseconds())
