@@ -78,6 +78,8 @@ func toStatus(err error) v1.Status {
 		return newStatus(http.StatusConflict, v1.StatusReasonConflict, "%s; read it again and retry", err.Error()).status
 	case errors.Is(err, store.ErrCompacted):
 		return newStatus(http.StatusGone, v1.StatusReasonGone, "%s; list again", err.Error()).status
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrFenced):
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "%s; retry later", err.Error()).status
 	case errors.Is(err, store.ErrClosed):
 		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "the manager is shutting down").status
 	default:

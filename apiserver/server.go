@@ -54,20 +54,34 @@ type Options struct {
 	Ready func() bool
 	// Endpoints serves GET /api/v1/endpoints; nil lists no services.
 	Endpoints EndpointsFunc
+	// Managers lists the managers that are up, for GET /api/v1/managers
+	// and the failover list of worker replies. When nil, this manager is
+	// the only one: a SoleManager with no address.
+	Managers Managers
+	// Members, when set, adds the etcd members of managers that join
+	// (POST /api/v1/managers).
+	Members Members
+	// Health, when set, reports whether the store can serve requests; while
+	// it returns an error every API request answers 503 with it, and
+	// /readyz fails.
+	Health func() error
 }
 
 // Server is the manager's HTTP API.
 type Server struct {
-	st      *store.State
-	admin   string
-	join    string
-	logs    WorkerLogs
-	version VersionInfo
-	log     *slog.Logger
-	now     func() time.Time
-	ready   func() bool
-	router  *httprouter.Router
-	events  *store.Recorder
+	st       *store.State
+	admin    string
+	join     string
+	logs     WorkerLogs
+	version  VersionInfo
+	log      *slog.Logger
+	now      func() time.Time
+	ready    func() bool
+	managers Managers
+	members  Members
+	health   func() error
+	router   *httprouter.Router
+	events   *store.Recorder
 	// endpoints lists the services; nil when there are none to list.
 	endpoints EndpointsFunc
 }
@@ -81,15 +95,17 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("apiserver: admin and join tokens are required")
 	}
 	s := &Server{
-		st:      opts.State,
-		admin:   opts.AdminToken,
-		join:    opts.JoinToken,
-		logs:    opts.Logs,
-		version: opts.Version,
-		log:     opts.Logger,
-		now:     opts.Now,
-		ready:   opts.Ready,
-
+		st:        opts.State,
+		admin:     opts.AdminToken,
+		join:      opts.JoinToken,
+		logs:      opts.Logs,
+		version:   opts.Version,
+		log:       opts.Logger,
+		now:       opts.Now,
+		ready:     opts.Ready,
+		managers:  opts.Managers,
+		members:   opts.Members,
+		health:    opts.Health,
 		endpoints: opts.Endpoints,
 	}
 	if s.log == nil {
@@ -100,6 +116,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.ready == nil {
 		s.ready = opts.State.HasSynced
+	}
+	if s.managers == nil {
+		s.managers = &SoleManager{Name: "manager", Ready: s.ready}
 	}
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
@@ -141,6 +160,10 @@ func (s *Server) routes() {
 			writeText(w, http.StatusServiceUnavailable, "not ready\n")
 			return
 		}
+		if err := s.storeHealth(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+toStatus(err).Message+"\n")
+			return
+		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
@@ -167,6 +190,9 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/uncordon", roleAdmin, s.uncordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
+
+	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
+	s.handle(r, http.MethodPost, "/api/v1/managers", roleAdmin, s.joinManager)
 	s.router = r
 }
 
@@ -182,6 +208,10 @@ func (s *Server) handle(r *httprouter.Router, method, path string, who role, h h
 			return
 		}
 		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+		if err := s.storeHealth(); err != nil {
 			s.writeError(w, req, err)
 			return
 		}

@@ -39,9 +39,17 @@ type apiEnv struct {
 
 func mustAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
+	return mustAPIEnvWith(t, apiserver.Options{})
+}
+
+// mustAPIEnvWith is mustAPIEnv with more options; the state, tokens and
+// logger are filled in.
+func mustAPIEnvWith(t *testing.T, opts apiserver.Options) *apiEnv {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	opts.State, opts.AdminToken, opts.JoinToken, opts.Logger = st, apiAdminToken, apiJoinToken, logger
+	srv, err := apiserver.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken})
+	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken, Managers: s.managerURLs(r.Context())})
 	return nil
 }
 
@@ -167,8 +167,18 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	var writes []v1.TaskReport
 	for _, tr := range rep.Tasks {
 		t, ok := s.st.TaskCache.Get(tr.Name)
+		if notOurs(t, ok, tr.UID, name) {
+			// Confirm with the store before stopping anything: the cache
+			// may be behind a write this manager did not make (another
+			// manager created the task, the leader just assigned it).
+			var err error
+			if t, ok, err = s.storedTask(r, tr.Name); err != nil {
+				s.log.Warn("could not read a reported task; deciding on the next report", "task", tr.Name, "err", err)
+				continue
+			}
+		}
 		switch {
-		case !ok, t.Metadata.UID != tr.UID, t.Status.Worker != "" && t.Status.Worker != name:
+		case notOurs(t, ok, tr.UID, name):
 			reply.Stop = append(reply.Stop, tr.UID)
 		case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
 			// The manager ended it (its worker was lost and its policy is
@@ -189,8 +199,27 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if err := s.writeReports(r, name, writes); err != nil {
 		return err
 	}
+	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// notOurs reports whether the task (ok false: there is none) is no longer
+// the incarnation uid held by worker.
+func notOurs(t *v1.Task, ok bool, uid, worker string) bool {
+	return !ok || t.Metadata.UID != uid || t.Status.Worker != "" && t.Status.Worker != worker
+}
+
+// storedTask reads a task from the store rather than the cache.
+func (s *Server) storedTask(r *http.Request, name string) (*v1.Task, bool, error) {
+	t, err := s.st.Tasks.Get(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
 }
 
 // recordHeartbeat marks the worker Ready with its latest stats. A partial

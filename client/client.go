@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -23,7 +24,16 @@ type Client struct {
 // New returns a client of the manager at server ("http://127.0.0.1:7070",
 // or "127.0.0.1:7070" for plain HTTP) that authenticates with token. It
 // fails only when server is not a usable address; nothing is sent yet.
+// A comma-separated list of servers makes a client that fails over
+// between them (NewWithServers).
 func New(server, token string, opts ...Option) (*Client, error) {
+	if strings.Contains(server, ",") {
+		servers, err := NewServers(server)
+		if err != nil {
+			return nil, err
+		}
+		return NewWithServers(servers, token, opts...)
+	}
 	r, err := newRequester(server, token, "the manager", managerHTTPClient(), opts)
 	if err != nil {
 		return nil, err
@@ -31,8 +41,10 @@ func New(server, token string, opts ...Option) (*Client, error) {
 	return &Client{r: r}, nil
 }
 
-// Server returns the base URL the client calls, e.g. "http://127.0.0.1:7070".
-func (c *Client) Server() string { return c.r.base.String() }
+// Server returns the base URL the client calls now, e.g.
+// "http://127.0.0.1:7070": with several servers, the one that last
+// answered.
+func (c *Client) Server() string { return c.r.server().String() }
 
 // ListOptions filters a list or a watch of Tasks.
 type ListOptions struct {
@@ -314,6 +326,26 @@ func (c *Client) workerAction(ctx context.Context, name, action string) (*v1.Wor
 		return nil, err
 	}
 	return &w, nil
+}
+
+// ListManagers returns every manager that is up, with the one running
+// the controllers marked leader.
+func (c *Client) ListManagers(ctx context.Context) (*v1.ManagerList, error) {
+	var list v1.ManagerList
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/managers"}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// JoinManager asks the cluster to add the etcd member of a new manager
+// and returns the --etcd-initial-cluster the member starts with.
+func (c *Client) JoinManager(ctx context.Context, req v1.JoinRequest) (*v1.JoinResponse, error) {
+	var out v1.JoinResponse
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/managers", body: req}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Version returns the manager's build.

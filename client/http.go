@@ -30,9 +30,10 @@ const (
 type Option func(*options)
 
 type options struct {
-	httpClient *http.Client
-	userAgent  string
-	source     string
+	httpClient     *http.Client
+	userAgent      string
+	source         string
+	attemptTimeout time.Duration
 }
 
 // WithHTTPClient makes the client send its requests through hc. The default
@@ -114,15 +115,25 @@ func parseServer(server string) (*url.URL, error) {
 	return u, nil
 }
 
-// requester sends JSON requests to one server. Client and WorkerClient are
-// thin typed layers over it.
+// requester sends JSON requests to one server, or fails over between
+// several (servers). Client and WorkerClient are thin typed layers over it.
 type requester struct {
-	base      *url.URL
-	peer      string // "the manager" or "the worker", for messages
-	source    string
-	token     string
-	hc        *http.Client
-	userAgent string
+	base           *url.URL
+	servers        *Servers // nil: base only
+	attemptTimeout time.Duration
+	peer           string // "the manager" or "the worker", for messages
+	source         string
+	token          string
+	hc             *http.Client
+	userAgent      string
+}
+
+// server returns the base URL calls go to now.
+func (r *requester) server() *url.URL {
+	if r.servers != nil {
+		return r.servers.order()[0]
+	}
+	return r.base
 }
 
 func newRequester(server, token, peer string, defaultHC *http.Client, opts []Option) (*requester, error) {
@@ -130,7 +141,7 @@ func newRequester(server, token, peer string, defaultHC *http.Client, opts []Opt
 	if err != nil {
 		return nil, err
 	}
-	o := options{userAgent: defaultUserAgent}
+	o := options{userAgent: defaultUserAgent, attemptTimeout: DefaultAttemptTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -138,12 +149,13 @@ func newRequester(server, token, peer string, defaultHC *http.Client, opts []Opt
 		o.httpClient = defaultHC
 	}
 	return &requester{
-		base:      base,
-		peer:      peer,
-		source:    o.source,
-		token:     token,
-		hc:        o.httpClient,
-		userAgent: o.userAgent,
+		base:           base,
+		attemptTimeout: o.attemptTimeout,
+		peer:           peer,
+		source:         o.source,
+		token:          token,
+		hc:             o.httpClient,
+		userAgent:      o.userAgent,
 	}, nil
 }
 
@@ -165,8 +177,18 @@ type request struct {
 // other status is returned as a *v1.Status error, with the body consumed
 // and closed. The caller closes the body of a returned response.
 func (r *requester) send(ctx context.Context, req request) (*http.Response, error) {
-	u := *r.base
-	u.Path = r.base.Path + req.path
+	if r.servers != nil {
+		return r.sendFailover(ctx, req)
+	}
+	return r.sendTo(ctx, r.base, req, 0)
+}
+
+// sendTo performs req against one server. A positive timeout bounds the
+// wait for the response headers: past it the attempt fails as
+// unreachable.
+func (r *requester) sendTo(ctx context.Context, base *url.URL, req request, timeout time.Duration) (*http.Response, error) {
+	u := *base
+	u.Path = base.Path + req.path
 	if len(req.query) > 0 {
 		u.RawQuery = req.query.Encode()
 	}
@@ -196,18 +218,43 @@ func (r *requester) send(ctx context.Context, req request) (*http.Response, erro
 			hreq.Header.Set("Authorization", "Bearer "+token)
 		}
 	}
-	resp, err := r.hc.Do(hreq)
+	resp, err := r.do(ctx, hreq, timeout)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.base, context.Cause(ctx))
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, base, context.Cause(ctx))
 		}
-		return nil, &UnreachableError{Peer: r.peer, Server: r.base.String(), Source: r.source, Err: err}
+		return nil, &UnreachableError{Peer: r.peer, Server: base.String(), Source: r.source, Err: err}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
 	defer closeBody(resp.Body)
-	return nil, r.statusFromResponse(req, resp)
+	return nil, r.statusFromResponse(base, req, resp)
+}
+
+// do sends hreq; a positive timeout bounds the wait for the response
+// headers, not the reading of the body.
+func (r *requester) do(ctx context.Context, hreq *http.Request, timeout time.Duration) (*http.Response, error) {
+	if timeout <= 0 {
+		return r.hc.Do(hreq)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	fired := make(chan struct{})
+	timer := time.AfterFunc(timeout, func() { close(fired); cancel() })
+	resp, err := r.hc.Do(hreq.WithContext(actx))
+	if !timer.Stop() {
+		<-fired
+		if err == nil {
+			closeBody(resp.Body)
+		}
+		return nil, &url.Error{Op: hreq.Method, URL: hreq.URL.String(), Err: errNoAnswer{after: timeout}}
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelingBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
 }
 
 // call performs req and decodes the JSON answer into out (when not nil),
@@ -225,7 +272,7 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 	dec := json.NewDecoder(&limitedReader{r: resp.Body, n: limit, limit: limit})
 	if err := dec.Decode(out); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.base, context.Cause(ctx))
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.server(), context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
 	}
@@ -234,7 +281,7 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 
 // statusFromResponse returns the *v1.Status an error response carries, or
 // one built from the HTTP status when the body is not a Status.
-func (r *requester) statusFromResponse(req request, resp *http.Response) *v1.Status {
+func (r *requester) statusFromResponse(base *url.URL, req request, resp *http.Response) *v1.Status {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	var st v1.Status
 	if err := json.Unmarshal(data, &st); err == nil && (st.Kind == v1.KindStatus || st.Reason != "" || st.Code != 0) {
@@ -248,11 +295,11 @@ func (r *requester) statusFromResponse(req request, resp *http.Response) *v1.Sta
 			st.Status = "Failure"
 		}
 		if st.Message == "" {
-			st.Message = fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, r.base, req.method, req.path, resp.Status)
+			st.Message = fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, base, req.method, req.path, resp.Status)
 		}
 		return &st
 	}
-	msg := fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, r.base, req.method, req.path, resp.Status)
+	msg := fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, base, req.method, req.path, resp.Status)
 	if snippet := firstLine(data); snippet != "" {
 		msg += ": " + snippet
 	}

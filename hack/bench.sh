@@ -20,6 +20,12 @@ go test -run '^$' -bench 'BenchmarkDriftKillToRunning' -benchtime "$benchtime" -
 echo "== manifests directory: file saved to Running, file deleted to container gone"
 go test -run '^$' -bench 'BenchmarkGitOps' -benchtime "$benchtime" -count 1 ./test/e2e/
 
+echo "== leader manager killed (kill -9) to a new leader: three managers with embedded etcd, median of 5"
+go test -run '^$' -bench 'BenchmarkLeaderFailover' -benchtime 5x -count 1 ./test/e2e/
+
+echo "== 1,000 tasks: apply to Running on simulated workers, bolt and etcd in the same run"
+go test -run '^$' -bench 'BenchmarkApply' -benchtime 3x -count 1 -timeout 20m ./cmd/minkube/
+
 if [[ "${SLOW:-0}" == 1 ]]; then
 	echo "== worker lost to its task running elsewhere (default flags)"
 	go test -run '^$' -bench 'BenchmarkWorkerLossToRunningElsewhere' -benchtime 1x -count 1 -timeout 20m ./test/e2e/
@@ -29,5 +35,5 @@ echo "== DNS: queries/s at 10,000 tasks (Go load loop; dnsperf when installed)"
 go test -run '^$' -bench 'BenchmarkServer' -benchtime 3s -count 1 ./discovery/
 go test -run '^$' -bench 'BenchmarkDNSPerf' -benchtime 1x -count 1 ./discovery/
 
-echo "== store, cache, queue, validation"
+echo "== store (bolt, and etcd against a real etcd the test starts), cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/

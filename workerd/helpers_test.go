@@ -112,6 +112,7 @@ type fakeManager struct {
 	tasks         []v1.Task
 	tasksErrOnce  []error
 	tasksCalls    int
+	managers      []string // the failover list of every reply
 }
 
 var _ workerd.Manager = (*fakeManager)(nil)
@@ -139,6 +140,7 @@ func (m *fakeManager) RegisterWorker(_ context.Context, token string, req v1.Reg
 		Worker:       v1.Worker{Metadata: v1.ObjectMeta{Name: req.Name}, Spec: v1.WorkerSpec{Address: req.Address}},
 		Token:        workerToken,
 		ManagerToken: managerToken(len(m.registrations)),
+		Managers:     slices.Clone(m.managers),
 	}, nil
 }
 
@@ -167,7 +169,7 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 	if answer != nil {
 		return nil, answer
 	}
-	reply := &v1.StatusReply{Stop: m.stop}
+	reply := &v1.StatusReply{Stop: m.stop, Managers: slices.Clone(m.managers)}
 	m.stop = nil
 	return reply, nil
 }

@@ -70,6 +70,7 @@ func (w *Worker) register(ctx context.Context) error {
 			w.mu.Lock()
 			w.manager, w.managerToken = mgr, resp.ManagerToken
 			w.mu.Unlock()
+			w.learnManagers(resp.Managers)
 			w.registered.Store(true)
 			w.log.Info("registered with the manager", "attempts", attempt)
 			return nil
@@ -128,6 +129,7 @@ func (w *Worker) report(ctx context.Context, full bool) {
 		}
 		return
 	}
+	w.learnManagers(reply.Managers)
 	for _, uid := range reply.Stop {
 		if _, ok := w.tasks.stop(uid); ok {
 			w.log.Info("the manager says this task is no longer ours; stopping it", "uid", uid)

@@ -47,9 +47,13 @@ type Options struct {
 	JoinToken string
 	// Manager dials the manager's API with a token.
 	Manager ManagerDialer
-	Runtime runtime.Runtime
-	Stats   Stats
-	Logger  *slog.Logger
+	// OnManagers, when set, is called with the managers' API URLs that a
+	// registration or heartbeat reply lists, for the Manager clients to
+	// fail over between (see failover.go).
+	OnManagers func(urls []string)
+	Runtime    runtime.Runtime
+	Stats      Stats
+	Logger     *slog.Logger
 
 	// PortHostIP is the host address container ports are published on;
 	// empty means all addresses.
@@ -95,6 +99,7 @@ type Worker struct {
 	mu           sync.Mutex
 	manager      Manager // nil until registered
 	managerToken string
+	managers     []string // the failover list of the last reply
 	registered   atomic.Bool
 }
 

@@ -99,6 +99,9 @@ type RegisterResponse struct {
 	Token string `json:"token"`
 	// ManagerToken is what the manager presents when it calls the worker.
 	ManagerToken string `json:"managerToken"`
+	// Managers are the API URLs of the managers that are up, for the
+	// worker to fail over to when its manager stops answering.
+	Managers []string `json:"managers,omitempty"`
 }
 
 // TaskReport is what a worker observes of one Task it holds.
@@ -120,7 +123,11 @@ type StatusReport struct {
 }
 
 // StatusReply answers a StatusReport: the UIDs of tasks the worker holds
-// that are no longer its own and must be stopped.
+// that are no longer its own and must be stopped, and the managers to
+// fail over to.
 type StatusReply struct {
 	Stop []string `json:"stop,omitempty"`
+	// Managers are the API URLs of the managers that are up, for the
+	// worker to fail over to when its manager stops answering.
+	Managers []string `json:"managers,omitempty"`
 }

@@ -1,16 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/discovery"
 )
 
@@ -73,11 +75,26 @@ func newDNSServer(cfg dnsConfig, src discovery.Source, log *slog.Logger) (*disco
 	return srv, z, nil
 }
 
-// thisManager is the one manager that is up while there is one manager: the
-// host's name and the API address.
-func thisManager(api net.Addr) discovery.StaticManagers {
-	name, _ := os.Hostname()
-	return discovery.StaticManagers{{Name: name, Address: api.String()}}
+// dnsManagers serves the managers that are up (the etcd registry, or this
+// manager alone on bolt) to the DNS server as host:port addresses. Both
+// lists are held in memory, so a query never waits on the store.
+type dnsManagers struct{ managers apiserver.Managers }
+
+// Managers implements discovery.Managers.
+func (d dnsManagers) Managers() []discovery.Manager {
+	list, err := d.managers.Managers(context.Background())
+	if err != nil {
+		return nil
+	}
+	out := make([]discovery.Manager, 0, len(list))
+	for _, m := range list {
+		u, err := url.Parse(m.Address)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		out = append(out, discovery.Manager{Name: m.Name, Address: u.Host})
+	}
+	return out
 }
 
 // listenIP is the IP of a listen address, nil when it is every address.

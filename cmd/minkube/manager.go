@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/cmd/internal/buildinfo"
 	"github.com/minkube/minkube/controllers/gitops"
@@ -21,7 +22,7 @@ import (
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/store"
-	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/etcd"
 )
 
 // managerConfig holds the manager's flags.
@@ -40,6 +41,10 @@ type managerConfig struct {
 	manifestsSettle time.Duration
 
 	dns dnsConfig
+
+	name      string
+	advertise string
+	store     storeConfig // bolt unless the manager command's flags say otherwise
 }
 
 func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultContext string) {
@@ -65,7 +70,7 @@ func newManagerCommand() *cobra.Command {
 		Short: "Run the manager: API server, store and controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := newManager(cfg, slog.Default())
+			m, err := newManager(cmd.Context(), cfg, slog.Default())
 			if err != nil {
 				return err
 			}
@@ -73,6 +78,9 @@ func newManagerCommand() *cobra.Command {
 		},
 	}
 	cfg.addFlags(cmd, "/var/lib/minkube", "minkube")
+	cmd.Flags().StringVar(&cfg.name, "name", "", "the manager's name among the managers of the cluster (default: --etcd-name, else the host name)")
+	cmd.Flags().StringVar(&cfg.advertise, "advertise", "", "HOST:PORT where workers and mkctl reach this manager's API (default: the listen address)")
+	cfg.store.addFlags(cmd)
 	return cmd
 }
 
@@ -80,21 +88,35 @@ func newManagerCommand() *cobra.Command {
 type manager struct {
 	cfg       managerConfig
 	log       *slog.Logger
+	stores    *openedStore
 	db        store.Store
 	state     *store.State
 	api       *apiserver.Server
-	sched     *scheduler.Controller
-	lifecycle *workers.Controller
-	gitops    *gitops.Controller // nil without --manifests-dir
-	dns       *discovery.Server  // nil when --dns-listen is ""
+	pool      *workerPool
+	managers  apiserver.Managers
+	registry  *etcd.Registry    // nil on bolt: the manager runs alone
+	dns       *discovery.Server // nil when --dns-listen is ""
 	zone      discovery.Zone
 	dnsSource discovery.Source
 	listener  net.Listener
 	token     string
 	joinToken string
+	started   time.Time
+	// controllers run on state for good on bolt; with etcd they are built
+	// afresh for each term this manager leads (lead).
+	controllers []starter
 }
 
-func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
+// starter is a named part run until its context ends.
+type starter struct {
+	name  string
+	start func(context.Context) error
+}
+
+func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*manager, error) {
+	if cfg.store.kind == "" {
+		cfg.store.kind = storeBolt
+	}
 	if cfg.tokenFile == "" {
 		cfg.tokenFile = filepath.Join(cfg.dataDir, "token")
 	}
@@ -128,54 +150,101 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.listen, err)
 	}
-	db, err := bolt.Open(filepath.Join(cfg.dataDir, "minkube.db"), bolt.Options{Logger: log})
+	stores, err := openStore(ctx, cfg.store, cfg.dataDir, token, log)
 	if err != nil {
-		l.Close()
-		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
-	}
-	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken}
-	m.state = store.NewState(db, log)
-	pool := newWorkerPool()
-	// The DNS source adds an index: before the caches start.
-	m.dnsSource = discovery.NewCacheSource(m.state.TaskCache, m.state.WorkerCache, thisManager(l.Addr()))
-	if m.dns, m.zone, err = newDNSServer(cfg.dns, m.dnsSource, log); err != nil {
-		db.Close()
 		l.Close()
 		return nil, err
 	}
-	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
-	m.lifecycle = workers.New(workers.Options{State: m.state, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: log})
-	if cfg.manifestsDir != "" {
-		m.gitops, err = gitops.New(gitops.Options{State: m.state, Dir: cfg.manifestsDir,
-			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: log})
-		if err != nil {
-			m.closeUnstarted()
-			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
-		}
-	}
-	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log, Endpoints: m.endpoints,
-		Version: buildinfo.Get(version, gitCommit),
-	})
-	if err != nil {
+	m := &manager{cfg: cfg, log: log, stores: stores, db: stores.db, listener: l, token: token, joinToken: joinToken,
+		pool: newWorkerPool(), started: time.Now().UTC()}
+	m.state = store.NewState(m.db, log)
+	fail := func(err error) (*manager, error) {
 		m.closeUnstarted()
 		return nil, err
 	}
+	if stores.etcd == nil {
+		if m.controllers, err = m.newControllers(m.state); err != nil {
+			return fail(err)
+		}
+		m.managers = &apiserver.SoleManager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started, Ready: m.ready}
+	} else {
+		self := v1.Manager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started}
+		if err := v1.ValidateWorkerName(self.Name); err != nil {
+			return fail(fmt.Errorf("--name %q: %w", self.Name, err))
+		}
+		m.registry = stores.etcd.NewRegistry(self, cfg.store.leaseTTL, m.ready)
+		m.managers = m.registry
+		if ip := l.Addr().(*net.TCPAddr).IP; ip.IsUnspecified() && cfg.advertise == "" {
+			log.Warn("workers and mkctl fail over to the address this manager advertises, and "+m.url()+" reaches no one: set --advertise HOST:PORT", "listen", cfg.listen)
+		}
+	}
+	// The DNS source adds an index: before the caches start.
+	m.dnsSource = discovery.NewCacheSource(m.state.TaskCache, m.state.WorkerCache, dnsManagers{m.managers})
+	if m.dns, m.zone, err = newDNSServer(cfg.dns, m.dnsSource, log); err != nil {
+		return fail(err)
+	}
+	opts := apiserver.Options{
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
+		Endpoints: m.endpoints, Version: buildinfo.Get(version, gitCommit),
+	}
+	if stores.etcd != nil {
+		opts.Health = stores.etcd.Health
+		opts.Members = stores.etcd
+	}
+	if m.api, err = apiserver.New(opts); err != nil {
+		return fail(err)
+	}
 	return m, nil
+}
+
+// newControllers builds the controllers over st, before its caches start.
+func (m *manager) newControllers(st *store.State) ([]starter, error) {
+	cfg := m.cfg
+	out := []starter{
+		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, Logger: m.log}).Start},
+		{"worker lifecycle", workers.New(workers.Options{State: st, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: m.log}).Start},
+	}
+	if cfg.manifestsDir != "" {
+		g, err := gitops.New(gitops.Options{State: st, Dir: cfg.manifestsDir,
+			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: m.log})
+		if err != nil {
+			return nil, fmt.Errorf("--manifests-dir %s: %w", cfg.manifestsDir, err)
+		}
+		out = append(out, starter{"manifests directory sync", g.Start})
+	}
+	return out, nil
+}
+
+// ready reports whether this manager serves reads and writes: its caches
+// hold the store, and the store can commit.
+func (m *manager) ready() bool {
+	if !m.state.HasSynced() {
+		return false
+	}
+	return m.stores.etcd == nil || m.stores.etcd.Health() == nil
+}
+
+// lead runs the controllers for one term of leadership, on a State of
+// their own whose writes are fenced by the term's leader key, until the
+// term ends.
+func (m *manager) lead(ctx context.Context, term etcd.Term) error {
+	st := store.NewState(term.Store, m.log)
+	controllers, err := m.newControllers(st)
+	if err != nil {
+		return err
+	}
+	return runGroup(ctx, append([]starter{{"the leader's caches", st.Start}}, controllers...))
 }
 
 // closeUnstarted releases what newManager opened, for a manager that will
 // not run.
 func (m *manager) closeUnstarted() {
-	m.db.Close()
+	m.stores.close()
 	m.listener.Close()
 	if m.dns != nil {
 		m.dns.Close()
 	}
 }
-
-// url is the manager API's address as a URL.
-func (m *manager) url() string { return "http://" + m.listener.Addr().String() }
 
 // dnsAddr is the DNS server's address, "" when it is off.
 func (m *manager) dnsAddr() string {
@@ -185,9 +254,17 @@ func (m *manager) dnsAddr() string {
 	return m.dns.Addr().String()
 }
 
+// url is the manager API's address as a URL.
+func (m *manager) url() string {
+	if m.cfg.advertise != "" {
+		return "http://" + m.cfg.advertise
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
 // run serves until ctx ends, then stops everything it started.
 func (m *manager) run(ctx context.Context) error {
-	defer m.db.Close()
+	defer m.stores.close()
 	if m.cfg.writeConfig {
 		path, context, current, err := writeClientConfig(m.cfg.contextName, m.url(), m.token)
 		switch {
@@ -201,33 +278,31 @@ func (m *manager) run(ctx context.Context) error {
 		}
 	}
 	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	run := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-				cancel()
-			}
-		}()
+	parts := []starter{{"store caches", m.state.Start}}
+	if m.registry == nil {
+		parts = append(parts, m.controllers...)
+	} else {
+		name := managerName(m.cfg.name, m.cfg.store)
+		parts = append(parts,
+			starter{"managers registry", m.registry.Run},
+			starter{"leader election", func(ctx context.Context) error {
+				return m.stores.etcd.Campaign(ctx, name, m.cfg.store.leaseTTL, m.lead)
+			}})
 	}
-	run("store caches", m.state.Start)
-	run("scheduler", m.sched.Start)
-	run("worker lifecycle", m.lifecycle.Start)
-	if m.gitops != nil {
-		run("manifests directory sync", m.gitops.Start)
+	if m.stores.member != nil {
+		parts = append(parts, starter{"embedded etcd member", func(ctx context.Context) error {
+			select {
+			case err := <-m.stores.member.Err():
+				return err
+			case <-ctx.Done():
+				return nil
+			}
+		}})
 	}
 	if m.dns != nil {
-		run("DNS server", m.dns.Start)
+		parts = append(parts, starter{"DNS server", m.dns.Start})
 	}
-	run("API server", func(ctx context.Context) error {
+	parts = append(parts, starter{"API server", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -238,8 +313,31 @@ func (m *manager) run(ctx context.Context) error {
 			return err
 		}
 		return nil
-	})
-	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "version", buildinfo.Get(version, gitCommit).Version)
+	}})
+	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
+		"version", buildinfo.Get(version, gitCommit).Version)
+	return runGroup(ctx, parts)
+}
+
+// runGroup runs every part until ctx ends or one of them fails, which
+// stops the others; it returns after all have returned, with the errors
+// of those that failed.
+func runGroup(ctx context.Context, parts []starter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, p := range parts {
+		wg.Go(func() {
+			if err := p.start(ctx); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }

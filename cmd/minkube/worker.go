@@ -39,7 +39,7 @@ type workerConfig struct {
 func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
 	f := cmd.Flags()
 	if standalone {
-		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
+		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, several comma-separated to fail over between, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
 		f.StringVar(&c.dnsServer, "dns-server", discovery.DefaultListen, "the manager's DNS server (host:port): resolves dns+srv:// and the cluster zone for containers")
 		f.StringVar(&c.dnsDomain, "dns-domain", discovery.DefaultDomain, "the cluster zone (the manager's --dns-domain), which containers resolve through the manager")
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
@@ -111,7 +111,7 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
-	dial, endpoints, err := managerDialer(cfg, log)
+	dial, onManagers, endpoints, err := managerDialer(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,7 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		Labels:            labels,
 		JoinToken:         joinToken,
 		Manager:           dial,
+		OnManagers:        onManagers,
 		Runtime:           rt,
 		Stats:             sampler,
 		Logger:            log,

@@ -16,31 +16,40 @@ import (
 // managerScheme is the scheme of the manager URLs an SRV set resolves to.
 const managerScheme = "http"
 
-// managerDialer returns how the worker reaches the manager API: the one URL
-// of --manager, or, for a dns+srv:// --manager, the managers of that SRV
-// set (asked of --dns-server), failing over between them. The endpoints,
-// when not nil, are to be kept resolving (Start) alongside the worker.
-func managerDialer(cfg workerConfig, log *slog.Logger) (workerd.ManagerDialer, *discovery.SRVEndpoints, error) {
+// managerDialer returns how the worker reaches the manager API. For the
+// URLs of --manager, every client shares one list of managers: the flag's,
+// then what the managers' replies say is up (onManagers; the flag's stay at
+// the end, so a worker never forgets where it started). For a dns+srv://
+// --manager, the managers of that SRV set (asked of --dns-server), failing
+// over between them; the endpoints, when not nil, are to be kept resolving
+// (Start) alongside the worker.
+func managerDialer(cfg workerConfig, log *slog.Logger) (workerd.ManagerDialer, func([]string), *discovery.SRVEndpoints, error) {
 	if !strings.HasPrefix(cfg.manager, discovery.SRVScheme) {
-		url := cfg.manager
-		return func(token string) (workerd.Manager, error) {
-			c, err := client.New(url, token, client.WithSource("from --manager"))
-			if err != nil {
-				return nil, fmt.Errorf("--manager %s: %w", url, err)
+		servers, err := client.NewServers(cfg.manager)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("--manager %s: %w", cfg.manager, err)
+		}
+		flagServers := servers.List()
+		dial := func(token string) (workerd.Manager, error) {
+			return client.NewWithServers(servers, token, client.WithSource("from --manager"))
+		}
+		onManagers := func(urls []string) {
+			if err := servers.Set(append(urls, flagServers...)); err != nil {
+				log.Warn("ignoring the managers' list of managers", "managers", urls, "err", err)
 			}
-			return c, nil
-		}, nil, nil
+		}
+		return dial, onManagers, nil, nil
 	}
 	eps, err := discovery.NewSRVEndpoints(cfg.manager, cfg.dnsServer, managerScheme, 0, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--manager %s with --dns-server %s: %w", cfg.manager, cfg.dnsServer, err)
+		return nil, nil, nil, fmt.Errorf("--manager %s with --dns-server %s: %w", cfg.manager, cfg.dnsServer, err)
 	}
 	source := client.WithSource("from --manager " + cfg.manager)
 	return func(token string) (workerd.Manager, error) {
 		return workerd.NewFailoverManager(eps, func(url string) (workerd.Manager, error) {
 			return client.New(url, token, source)
 		}), nil
-	}, eps, nil
+	}, nil, eps, nil
 }
 
 // containerDNS is the resolver the worker gives its containers: the zone

@@ -25,8 +25,8 @@ type getOptions struct {
 func (c *cli) newGetCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (tasks|task NAME...|workers|worker NAME...|events|endpoints [SERVICE...]) [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--sort-by PATH] [-l SELECTOR] [-w] [--no-headers]",
-		Short: "Show Tasks, workers or events",
+		Use:   "get (tasks|task NAME...|workers|worker NAME...|events|endpoints [SERVICE...]|managers) [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--sort-by PATH] [-l SELECTOR] [-w] [--no-headers]",
+		Short: "Show Tasks, workers, events, endpoints or managers",
 		Long: `Get lists Tasks, workers or events, or shows those named, as a table (-o wide
 adds columns), as JSON or YAML (one object when one was named, a TaskList,
 WorkerList or EventList otherwise), or as TYPE/NAME lines (-o name).
@@ -56,11 +56,12 @@ events are polled every second.`,
   mkctl get workers
   mkctl get events --task web
   mkctl get endpoints
+  mkctl get managers
   mkctl get t -o jsonpath='{.items[*].metadata.name}'
   mkctl get tasks -o custom-columns=NAME:.metadata.name,IMAGE:.spec.image --sort-by .status.restartCount`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
-			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent, kindEndpoint)
+			kind, names, err := parseResourceArgs(path, args, kindTask, kindWorker, kindEvent, kindEndpoint, kindManager)
 			if err != nil {
 				return err
 			}
@@ -85,6 +86,11 @@ events are polled every second.`,
 					return usageErrorf(path, "endpoints are chosen by service name; -l and -w do not apply")
 				}
 				return c.getEndpoints(ctx, p, names)
+			case kindManager:
+				if o.watch || o.selector != "" {
+					return usageErrorf(path, "managers are listed as they are now: no -w or -l")
+				}
+				return c.getManagers(ctx, p, names)
 			case kindEvent:
 				if len(names) > 0 || o.selector != "" {
 					return usageErrorf(path, "events are chosen with --task NAME, not by name or label")

@@ -202,7 +202,7 @@ func TestGetTasks_Errors(t *testing.T) {
 		{name: "bad output", args: []string{"get", "tasks", "-o", "xml"}, wantStderr: "error: unknown output format \"xml\": use wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,...\nSee 'mkctl get --help' for usage.\n"},
 		{name: "names and selector", args: []string{"get", "task", "web", "-l", "app=web"}, wantStderr: "error: names and a selector (-l) cannot be used together\nSee 'mkctl get --help' for usage.\n"},
 		{name: "unknown flag", args: []string{"get", "tasks", "--bogus"}, wantStderr: "error: unknown flag: --bogus\nSee 'mkctl get --help' for usage.\n"},
-		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks, workers, events or endpoints\nSee 'mkctl get --help' for usage.\n"},
+		{name: "unknown type", args: []string{"get", "pods"}, wantStderr: "error: unknown resource type \"pods\": use tasks, workers, events, endpoints or managers\nSee 'mkctl get --help' for usage.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

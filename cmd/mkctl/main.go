@@ -91,9 +91,13 @@ func (c *cli) client() (*client.Client, error) {
 		return nil, err
 	}
 	note := sourceNote(target.Source)
-	// The first server of the context's cluster; the others are the same
-	// cluster's other managers.
-	api, err := client.New(target.Servers[0], target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version), client.WithSource(note))
+	// Every server of the context's cluster, tried in turn when one does
+	// not answer: they are the same cluster's managers.
+	servers, err := client.NewServers(target.Servers...)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, note)
+	}
+	api, err := client.NewWithServers(servers, target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version), client.WithSource(note))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, note)
 	}

@@ -35,6 +35,9 @@ type Controller struct {
 	log    *slog.Logger
 	queue  *reconcile.Controller
 	events *store.Recorder
+	// started is when Start began watching: no worker is judged lost
+	// before it has had a full Timeout under this controller's watch.
+	started time.Time
 }
 
 // New returns the controller and registers its handler on the worker
@@ -68,6 +71,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err := c.st.WorkerCache.WaitForSync(ctx); err != nil {
 		return nil
 	}
+	c.started = c.opts.Now()
 	for _, w := range c.st.WorkerCache.List() {
 		c.queue.Enqueue(w.Metadata.Name)
 	}
@@ -77,7 +81,12 @@ func (c *Controller) Start(ctx context.Context) error {
 // Reconcile follows a worker's heartbeats: a worker silent for Timeout is
 // NotReady and its tasks Unknown (WorkerLost); one silent for
 // RescheduleAfter has its tasks placed elsewhere (policy Never: Failed).
-// Each pass asks to look again when the next deadline passes.
+// Each pass asks to look again when the next deadline passes. Silence is
+// counted from the later of the last heartbeat and the controller's start,
+// as Kubernetes' node lifecycle controller does: a controller that starts
+// late (a new leader, or one back after the store lost its quorum and no
+// heartbeat could be stored) gives every worker a full Timeout to be heard
+// from before judging it.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
 	if !ok {
@@ -88,8 +97,12 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if w.Status.LastHeartbeatTime != nil {
 		last = *w.Status.LastHeartbeatTime
 	}
-	lostAt := last.Add(c.opts.Timeout)
-	moveAt := last.Add(c.opts.RescheduleAfter)
+	silentSince := last
+	if silentSince.Before(c.started) {
+		silentSince = c.started
+	}
+	lostAt := silentSince.Add(c.opts.Timeout)
+	moveAt := silentSince.Add(c.opts.RescheduleAfter)
 	if now.Before(lostAt) {
 		return reconcile.Result{RequeueAfter: lostAt.Sub(now) + 10*time.Millisecond}, nil
 	}
@@ -122,7 +135,7 @@ func (c *Controller) markNotReady(ctx context.Context, name string, now time.Tim
 	_, err := c.st.Workers.GuaranteedUpdate(ctx, name, func(cur *v1.Worker) (*v1.Worker, error) {
 		wrote = false
 		if cur.Status.Phase != v1.WorkerReady || cur.Status.LastHeartbeatTime == nil ||
-			cur.Status.LastHeartbeatTime.Add(c.opts.Timeout).After(now) {
+			cur.Status.LastHeartbeatTime.Add(c.opts.Timeout).After(now) || c.started.Add(c.opts.Timeout).After(now) {
 			return nil, nil
 		}
 		cur.Status.Phase = v1.WorkerNotReady

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,8 +94,26 @@ type proc struct {
 	args    []string
 	history string // logs of earlier runs of the same process
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *lockedBuffer
 	done    chan struct{}
+}
+
+// lockedBuffer is a process's output, readable while the process writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // newCluster starts a manager; add workers with addWorker. Everything is
@@ -170,13 +189,13 @@ func (c *cluster) waitWorkerReady(name string) {
 func (c *cluster) start(name string, args ...string) *proc {
 	c.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "HOME="+c.home)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{name: name, args: args, cmd: cmd, log: &log, done: make(chan struct{})}
+	p := &proc{name: name, args: args, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p
 }

@@ -1,0 +1,94 @@
+package apiserver_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/store"
+	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
+)
+
+// laggingStore delays the task changes its watches deliver, as the cache
+// of one manager lags behind a write another manager made.
+type laggingStore struct {
+	store.Store
+	lag time.Duration
+}
+
+func (s laggingStore) Watch(ctx context.Context, prefix string, rev int64) (<-chan store.Event, error) {
+	in, err := s.Store.Watch(ctx, prefix, rev)
+	if err != nil || !strings.HasPrefix(prefix, store.TasksPrefix) {
+		return in, err
+	}
+	out := make(chan store.Event, 64)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			select {
+			case <-time.After(s.lag):
+			case <-ctx.Done():
+				return
+			}
+			out <- ev
+		}
+	}()
+	return out, nil
+}
+
+// TestWorkers_ReportAheadOfTheCache is a heartbeat that reaches a manager
+// whose cache has not yet seen the task the worker holds (another manager
+// created and assigned it): the manager asks the store instead of telling
+// the worker to stop a task that is its own.
+func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	st := store.NewState(laggingStore{Store: db, lag: time.Hour}, logger)
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	statetest.Run(t, st)
+	e := &apiEnv{st: st, url: hs.URL}
+	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
+
+	// Another manager's writes: the task is created, then assigned to w1.
+	other := store.NewState(db, logger)
+	task := store.NewTask(&v1.Task{Metadata: v1.ObjectMeta{Name: "web"}, Spec: v1.TaskSpec{Image: "minkube/testapp:dev"}}, time.Now().UTC())
+	task.Status = v1.TaskStatus{Phase: v1.PhaseScheduled, Worker: "w1"}
+	if _, err := other.Tasks.Create(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.TaskCache.Get("web"); ok {
+		t.Fatal("the lagging cache has the task already; the test shows nothing")
+	}
+	report := v1.StatusReport{Full: true, Tasks: []v1.TaskReport{{UID: task.Metadata.UID, Name: "web", Generation: 1,
+		Status: v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1", ContainerID: "c1"}}}}
+	var reply v1.StatusReply
+	mustDecode(t, e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, report), &reply)
+	if len(reply.Stop) != 0 {
+		t.Errorf("stop = %v: the worker was told to stop its own task because the cache was behind", reply.Stop)
+	}
+	// A task that is really gone is still stopped.
+	report.Tasks[0].UID, report.Tasks[0].Name = "uid-gone", "gone"
+	reply = v1.StatusReply{}
+	mustDecode(t, e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, report), &reply)
+	if len(reply.Stop) != 1 || reply.Stop[0] != "uid-gone" {
+		t.Errorf("stop = %v, want [uid-gone]", reply.Stop)
+	}
+}

@@ -1,0 +1,190 @@
+package client_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
+)
+
+// managerStub answers like a manager and counts the calls it got.
+type managerStub struct {
+	*httptest.Server
+	calls atomic.Int64
+}
+
+func newManagerStub(t *testing.T, code int) *managerStub {
+	t.Helper()
+	m := &managerStub{}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		if code != http.StatusOK && code != http.StatusCreated {
+			_ = json.NewEncoder(w).Encode(v1.Status{TypeMeta: v1.TypeMeta{Kind: v1.KindStatus}, Code: code, Reason: v1.StatusReasonServiceUnavailable, Message: "etcd has lost quorum"})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(v1.ManagerList{Items: []v1.Manager{{Name: r.Host}}})
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+// refusedURL is an address where nothing listens.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// frozenURL accepts connections and never answers, like a manager under
+// SIGSTOP.
+func frozenURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// brokenURL accepts each request and drops the connection without an
+// answer, as a manager that dies mid-request does.
+func brokenURL(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	var calls atomic.Int64
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s.URL, &calls
+}
+
+func TestFailover_toNextServer(t *testing.T) {
+	good := newManagerStub(t, http.StatusOK)
+	unavailable := newManagerStub(t, http.StatusServiceUnavailable)
+	broken, _ := brokenURL(t)
+	tests := []struct {
+		name  string
+		first string
+	}{
+		{"connection refused", refusedURL(t)},
+		{"no answer", frozenURL(t)},
+		{"connection dropped", broken},
+		{"503", unavailable.URL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			servers, err := client.NewServers(tt.first, good.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := client.NewWithServers(servers, "tok", client.WithAttemptTimeout(200*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := good.calls.Load()
+			if _, err := c.ListManagers(t.Context()); err != nil {
+				t.Fatalf("ListManagers with %s first: %v", tt.name, err)
+			}
+			if c.Server() != good.URL || servers.Current() != good.URL {
+				t.Errorf("Server() = %s after failing over; want %s", c.Server(), good.URL)
+			}
+			// The next call goes to the server that answered, first.
+			if _, err := c.ListManagers(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := good.calls.Load() - before; got != 2 {
+				t.Errorf("the answering server got %d calls, want 2", got)
+			}
+		})
+	}
+}
+
+// TestFailover_postSentOnce checks that a create that may have reached a
+// manager which then died is not sent to another one.
+func TestFailover_postSentOnce(t *testing.T) {
+	good := newManagerStub(t, http.StatusCreated)
+	broken, brokenCalls := brokenURL(t)
+	c, err := client.New(broken+","+good.URL, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := &v1.Task{Metadata: v1.ObjectMeta{Name: "web"}, Spec: v1.TaskSpec{Image: "nginx"}}
+	if _, err := c.CreateTask(t.Context(), task); err == nil {
+		t.Fatal("CreateTask through a connection that dropped succeeded; want the error")
+	}
+	if brokenCalls.Load() != 1 || good.calls.Load() != 0 {
+		t.Errorf("calls: dropped %d, other manager %d; want the POST sent once, to the first", brokenCalls.Load(), good.calls.Load())
+	}
+	// A refused connection never sent it: then the next server gets it.
+	c, err = client.New(refusedURL(t)+","+good.URL, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTask(t.Context(), task); err != nil {
+		t.Fatalf("CreateTask with the first server refusing connections: %v", err)
+	}
+}
+
+func TestFailover_allDown(t *testing.T) {
+	a, b := refusedURL(t), refusedURL(t)
+	c, err := client.New(a+","+b, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListManagers(t.Context())
+	var ue *client.UnreachableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
+		t.Errorf("error = %v; want an UnreachableError naming both servers", err)
+	}
+}
+
+func TestServers_Set(t *testing.T) {
+	s, err := client.NewServers("http://127.0.0.1:1,http://127.0.0.1:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set([]string{"http://127.0.0.1:3", "127.0.0.1:1", "http://127.0.0.1:3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.List(), []string{"http://127.0.0.1:3", "http://127.0.0.1:1"}; !slices.Equal(got, want) {
+		t.Errorf("List() = %q, want %q", got, want)
+	}
+	for _, bad := range [][]string{nil, {""}, {"ftp://x"}} {
+		if err := s.Set(bad); err == nil {
+			t.Errorf("Set(%q) = nil, want an error", bad)
+		}
+	}
+	if got := s.List(); len(got) != 2 {
+		t.Errorf("a refused Set changed the list to %q", got)
+	}
+}
