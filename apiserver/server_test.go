@@ -39,9 +39,19 @@ type apiEnv struct {
 
 func mustAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
+	return mustAPIEnvWith(t, nil)
+}
+
+// mustAPIEnvWith is mustAPIEnv with the server's options changed by edit.
+func mustAPIEnvWith(t *testing.T, edit func(*apiserver.Options)) *apiEnv {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	opts := apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger}
+	if edit != nil {
+		edit(&opts)
+	}
+	srv, err := apiserver.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
