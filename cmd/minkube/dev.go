@@ -31,7 +31,7 @@ func newDevCommand() *cobra.Command {
 }
 
 func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slog.Logger) error {
-	m, err := newManager(mcfg, log.With("component", "manager"))
+	m, err := newManager(ctx, mcfg, log.With("component", "manager"))
 	if err != nil {
 		return err
 	}

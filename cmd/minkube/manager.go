@@ -59,7 +59,7 @@ func newManagerCommand() *cobra.Command {
 		Short: "Run the manager: API server, store and controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := newManager(cfg, slog.Default())
+			m, err := newManager(cmd.Context(), cfg, slog.Default())
 			if err != nil {
 				return err
 			}
@@ -83,9 +83,10 @@ type manager struct {
 	listener  net.Listener
 	token     string
 	joinToken string
+	clusterID string
 }
 
-func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
+func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*manager, error) {
 	if cfg.tokenFile == "" {
 		cfg.tokenFile = filepath.Join(cfg.dataDir, "token")
 	}
@@ -124,7 +125,13 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 		l.Close()
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
 	}
-	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken}
+	clusterID, err := store.EnsureClusterID(ctx, db)
+	if err != nil {
+		db.Close()
+		l.Close()
+		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
+	}
+	m := &manager{cfg: cfg, log: log, db: db, listener: l, token: token, joinToken: joinToken, clusterID: clusterID}
 	m.state = store.NewState(db, log)
 	pool := newWorkerPool()
 	m.sched = scheduler.New(scheduler.Options{State: m.state, Workers: pool, Logger: log})
@@ -139,7 +146,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 		}
 	}
 	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
+		State: m.state, AdminToken: token, JoinToken: joinToken, ClusterID: clusterID, Logs: pool, Logger: log,
 		Version: apiserver.VersionInfo{Version: version, GitCommit: gitCommit, GoVersion: runtime.Version()},
 	})
 	if err != nil {
@@ -199,7 +206,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "version", version)
+	m.log.Info("manager started", "api", m.url(), "data-dir", m.cfg.dataDir, "cluster", m.clusterID, "version", version)
 	wg.Wait()
 	return errors.Join(errs...)
 }

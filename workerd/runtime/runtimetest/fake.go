@@ -24,6 +24,7 @@ const (
 	MethodRemove      = "Remove"
 	MethodInspect     = "Inspect"
 	MethodList        = "List"
+	MethodSummaries   = "ListSummaries"
 	MethodEvents      = "Events"
 	MethodLogs        = "Logs"
 	MethodExec        = "Exec"
@@ -51,6 +52,7 @@ type Fake struct {
 	nextPort   int32
 	exec       ExecFunc
 	failNext   map[string]error
+	down       error // every call fails with it while set
 	calls      map[string]int
 	subs       map[*subscriber]struct{}
 }
@@ -131,6 +133,17 @@ func (f *Fake) FailNext(method string, err error) {
 	f.failNext[method] = err
 }
 
+// SetUnreachable makes every call fail with err, and ends every open
+// Events stream with it, until SetUnreachable(nil): an engine that is down.
+func (f *Fake) SetUnreachable(err error) {
+	f.mu.Lock()
+	f.down = err
+	f.mu.Unlock()
+	if err != nil {
+		f.BreakEvents(err)
+	}
+}
+
 // Calls returns how many times method has been called, failed calls
 // included.
 func (f *Fake) Calls(method string) int {
@@ -143,6 +156,9 @@ func (f *Fake) Calls(method string) int {
 // f.mu must be held.
 func (f *Fake) begin(method string) error {
 	f.calls[method]++
+	if f.down != nil {
+		return f.down
+	}
 	err := f.failNext[method]
 	delete(f.failNext, method)
 	return err
@@ -334,7 +350,8 @@ func (f *Fake) Inspect(ctx context.Context, id string) (runtime.Container, error
 }
 
 // List returns copies of the containers carrying all the labels (an empty
-// value matches any value), oldest first.
+// value matches any value), oldest first, as Inspect reports each: tests
+// look at the fake's containers with it.
 func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -351,6 +368,31 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Co
 	out := make([]runtime.Container, 0, len(found))
 	for _, c := range found {
 		out = append(out, clone(c.c))
+	}
+	return out, nil
+}
+
+// ListSummaries returns a Summary of each container carrying all the
+// labels (an empty value matches any value), oldest first.
+func (f *Fake) ListSummaries(ctx context.Context, labels map[string]string) ([]runtime.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(MethodSummaries); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var found []*container
+	for _, c := range f.containers {
+		if matches(c.c.Labels, labels) {
+			found = append(found, c)
+		}
+	}
+	slices.SortFunc(found, func(a, b *container) int { return a.seq - b.seq })
+	out := make([]runtime.Summary, 0, len(found))
+	for _, c := range found {
+		out = append(out, runtime.Summary{ID: c.c.ID, Labels: maps.Clone(c.c.Labels), Status: c.c.State.Status})
 	}
 	return out, nil
 }
