@@ -546,3 +546,31 @@ func sortedUIDs(tasks []v1.Task) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestWorker_AdoptsAContainerFromBeforeClusterIDs: a container with the
+// worker's name and no cluster label (made before clusters had ids) is
+// adopted as it is once the manager assigns its task here; until then it
+// is left alone.
+func TestWorker_AdoptsAContainerFromBeforeClusterIDs(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	task := newTask("web", "uid-web-legacy")
+	labels := mustTaskLabels(t, task, workerName)
+	delete(labels, runtime.LabelCluster)
+	id := mustRunContainer(t, fake, "mk-web-legacy", labels)
+	mgr := &fakeManager{}
+	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.ResyncInterval = 50 * time.Millisecond })
+	token := h.mustRegistered(t, 1)
+	mustSettle(t, fake, 5)
+	if tasks := h.mustTasks(t, token); len(tasks) != 0 {
+		t.Fatalf("worker holds %d tasks; want none: a container without a cluster id is not adopted from its labels", len(tasks))
+	}
+	mgr.setTasks(task)
+	st := h.mustStatus(t, token, task.Metadata.UID, "Running", func(st v1.TaskStatus) bool { return st.Phase == v1.PhaseRunning })
+	if st.ContainerID != id {
+		t.Errorf("running on %s; want the container from before, %s", shortID(st.ContainerID), shortID(id))
+	}
+	if n := fake.Calls(runtimetest.MethodCreate); n != 1 {
+		t.Errorf("Create called %d times; want only the one before the worker", n)
+	}
+}

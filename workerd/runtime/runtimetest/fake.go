@@ -61,10 +61,13 @@ var _ runtime.Runtime = (*Fake)(nil)
 
 // container is one fake container.
 type container struct {
-	c       runtime.Container
-	seq     int
-	logs    bytes.Buffer
-	removed bool
+	c runtime.Container
+	// requested are the port bindings asked at create; HostPort 0 gets a
+	// new host port at every start, as the engine does.
+	requested []runtime.PortBinding
+	seq       int
+	logs      bytes.Buffer
+	removed   bool
 	// changed is closed and replaced whenever logs or state change.
 	changed chan struct{}
 }
@@ -251,13 +254,14 @@ func (f *Fake) Create(ctx context.Context, spec runtime.ContainerSpec) (string, 
 			State:  runtime.State{Status: "created"},
 			Ports:  ports,
 		},
-		changed: make(chan struct{}),
+		requested: slices.Clone(ports),
+		changed:   make(chan struct{}),
 	}
 	return id, nil
 }
 
-// Start runs a created or stopped container, choosing host ports for those
-// asked with HostPort 0 on its first start.
+// Start runs a created or stopped container, choosing host ports anew for
+// those asked with HostPort 0 at every start, as the engine does.
 func (f *Fake) Start(ctx context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -271,6 +275,7 @@ func (f *Fake) Start(ctx context.Context, id string) error {
 	if c.c.State.Running {
 		return nil
 	}
+	c.c.Ports = slices.Clone(c.requested)
 	for i := range c.c.Ports {
 		if c.c.Ports[i].HostPort == 0 {
 			c.c.Ports[i].HostPort = f.nextPort
@@ -358,6 +363,17 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Co
 	if err := f.begin(MethodList); err != nil {
 		return nil, err
 	}
+	found := f.matching(labels)
+	out := make([]runtime.Container, 0, len(found))
+	for _, c := range found {
+		out = append(out, clone(c.c))
+	}
+	return out, nil
+}
+
+// matching returns the containers carrying all the labels (an empty value
+// matches any value), oldest first. f.mu must be held.
+func (f *Fake) matching(labels map[string]string) []*container {
 	var found []*container
 	for _, c := range f.containers {
 		if matches(c.c.Labels, labels) {
@@ -365,11 +381,7 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Co
 		}
 	}
 	slices.SortFunc(found, func(a, b *container) int { return a.seq - b.seq })
-	out := make([]runtime.Container, 0, len(found))
-	for _, c := range found {
-		out = append(out, clone(c.c))
-	}
-	return out, nil
+	return found
 }
 
 // ListSummaries returns a Summary of each container carrying all the
@@ -383,13 +395,7 @@ func (f *Fake) ListSummaries(ctx context.Context, labels map[string]string) ([]r
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	var found []*container
-	for _, c := range f.containers {
-		if matches(c.c.Labels, labels) {
-			found = append(found, c)
-		}
-	}
-	slices.SortFunc(found, func(a, b *container) int { return a.seq - b.seq })
+	found := f.matching(labels)
 	out := make([]runtime.Summary, 0, len(found))
 	for _, c := range found {
 		out = append(out, runtime.Summary{ID: c.c.ID, Labels: maps.Clone(c.c.Labels), Status: c.c.State.Status})

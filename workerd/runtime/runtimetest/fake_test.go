@@ -434,3 +434,28 @@ func TestFake_SetUnreachable(t *testing.T) {
 		t.Errorf("Start once reachable again: %v", err)
 	}
 }
+
+// TestFake_HostPortChosenAtEveryStart: like the engine, a port asked with
+// HostPort 0 gets a new host port at every start; one asked by number
+// keeps it.
+func TestFake_HostPortChosenAtEveryStart(t *testing.T) {
+	f := New("app:1")
+	id := mustCreate(t, f, runtime.ContainerSpec{Ports: []runtime.PortBinding{{ContainerPort: 80}, {ContainerPort: 81, HostPort: 8081}}})
+	hostPorts := func() []int32 {
+		if err := f.Start(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Inspect(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Exit(id, 0); err != nil {
+			t.Fatal(err)
+		}
+		return []int32{c.Ports[0].HostPort, c.Ports[1].HostPort}
+	}
+	first, second := hostPorts(), hostPorts()
+	if first[0] == 0 || first[0] == second[0] || first[1] != 8081 || second[1] != 8081 {
+		t.Errorf("host ports at two starts %v, %v; want a new one for port 80 each time, 8081 kept", first, second)
+	}
+}
