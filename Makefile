@@ -52,6 +52,9 @@ bench: images ## Run the benchmarks (figures for the closing notes).
 	hack/bench.sh
 
 .PHONY: clean
-clean: ## Remove built binaries, the dev data dir and the containers Minkube left running.
+clean: ## Remove built binaries, the dev data dir and the containers of the cluster `make run` made (no other's).
+	@for cluster in $$(cut -d' ' -f1 $(DATA_DIR)/worker-*.cluster 2>/dev/null | sort -u); do \
+		ids="$$(docker ps -aq --filter label=io.minkube.cluster=$$cluster 2>/dev/null)"; \
+		if [[ -n "$$ids" ]]; then echo "removing the containers of cluster $$cluster"; docker rm -f $$ids >/dev/null; fi; \
+	done
 	rm -rf $(BIN) $(DATA_DIR)
-	@ids="$$(docker ps -aq --filter label=io.minkube.task.uid 2>/dev/null)"; if [[ -n "$$ids" ]]; then docker rm -f $$ids >/dev/null; fi

@@ -66,6 +66,17 @@ func transitionEvents(old, cur *v1.TaskStatus) []statusEvent {
 	return out
 }
 
+// recordReported records the events a worker reported for t.
+func (s *Server) recordReported(r *http.Request, t *v1.Task, events []v1.ReportedEvent) {
+	for _, e := range events {
+		typ := v1.EventNormal
+		if e.Type == v1.EventWarning {
+			typ = v1.EventWarning
+		}
+		s.events.Eventf(r.Context(), store.TaskRef(t), typ, e.Reason, e.Message)
+	}
+}
+
 // recordTransitions records the events of a status change.
 func (s *Server) recordTransitions(r *http.Request, t *v1.Task, old *v1.TaskStatus) {
 	for _, e := range transitionEvents(old, &t.Status) {

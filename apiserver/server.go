@@ -43,6 +43,10 @@ type Options struct {
 	AdminToken string
 	// JoinToken authenticates workers that register.
 	JoinToken string
+	// ClusterID is the cluster's id (store.EnsureClusterID), given to
+	// workers at registration and in every heartbeat reply. A worker
+	// refuses a manager that gives none.
+	ClusterID string
 	// Logs proxies container logs from workers.
 	Logs    WorkerLogs
 	Version VersionInfo
@@ -72,6 +76,7 @@ type Server struct {
 	st       *store.State
 	admin    string
 	join     string
+	cluster  string
 	logs     WorkerLogs
 	version  VersionInfo
 	log      *slog.Logger
@@ -98,6 +103,7 @@ func New(opts Options) (*Server, error) {
 		st:        opts.State,
 		admin:     opts.AdminToken,
 		join:      opts.JoinToken,
+		cluster:   opts.ClusterID,
 		logs:      opts.Logs,
 		version:   opts.Version,
 		log:       opts.Logger,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 		causes = append(causes, v1.FieldError{Field: "address", Message: "must be HOST:PORT where the manager reaches the worker's API"})
 	}
 	causes = append(causes, v1.ValidateLabels(req.Labels, "labels")...)
+	causes = append(causes, validateWorkerConditions(req.Conditions, "conditions")...)
 	if len(causes) > 0 {
 		return errInvalid("Worker", req.Name, causes)
 	}
@@ -81,7 +83,8 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken, Managers: s.managerURLs(r.Context())})
+	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken,
+		Managers: s.managerURLs(r.Context()), ClusterID: s.cluster})
 	return nil
 }
 
@@ -90,10 +93,45 @@ func applyRegistration(wk *v1.Worker, req *v1.RegisterRequest, now time.Time) {
 	wk.Metadata.Labels = registeredLabels(wk, req.Labels)
 	wk.Status.RegisteredLabels = req.Labels
 	wk.Spec.Address = req.Address
-	wk.Status.Phase = v1.WorkerReady
 	wk.Status.LastHeartbeatTime = &now
 	wk.Status.Stats = req.Stats
 	wk.Status.Capacity = capacity(req.Stats)
+	setWorkerConditions(&wk.Status, req.Conditions)
+}
+
+// setWorkerConditions records the conditions a live worker reports of
+// itself, and the phase they give it: Ready unless one of them is False.
+func setWorkerConditions(st *v1.WorkerStatus, conds []v1.Condition) {
+	st.Conditions = conds
+	st.Phase = v1.WorkerReady
+	for _, c := range conds {
+		if c.Status == v1.ConditionFalse {
+			st.Phase = v1.WorkerNotReady
+		}
+	}
+}
+
+// validateWorkerConditions checks the conditions a worker reports of
+// itself: each has a type, once, and a status of True, False or Unknown.
+func validateWorkerConditions(conds []v1.Condition, field string) v1.FieldErrors {
+	var causes v1.FieldErrors
+	seen := map[string]bool{}
+	for i, c := range conds {
+		path := field + "[" + strconv.Itoa(i) + "]"
+		switch {
+		case c.Type == "":
+			causes = append(causes, v1.FieldError{Field: path + ".type", Message: "required"})
+		case seen[c.Type]:
+			causes = append(causes, v1.FieldError{Field: path + ".type", Message: "duplicate condition " + c.Type})
+		}
+		seen[c.Type] = true
+		switch c.Status {
+		case v1.ConditionTrue, v1.ConditionFalse, v1.ConditionUnknown:
+		default:
+			causes = append(causes, v1.FieldError{Field: path + ".status", Message: "must be True, False or Unknown"})
+		}
+	}
+	return causes
 }
 
 // capacity derives what a worker host has from its stats.
@@ -155,6 +193,9 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if err := decodeJSON(r, &rep); err != nil {
 		return err
 	}
+	if causes := validateWorkerConditions(rep.Conditions, "conditions"); len(causes) > 0 {
+		return errInvalid("Worker", name, causes)
+	}
 	if _, ok := s.st.WorkerCache.Get(name); !ok {
 		return errNotFound("worker", name)
 	}
@@ -163,7 +204,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		return err
 	}
 
-	var reply v1.StatusReply
+	reply := v1.StatusReply{ClusterID: s.cluster}
 	var writes []v1.TaskReport
 	for _, tr := range rep.Tasks {
 		t, ok := s.st.TaskCache.Get(tr.Name)
@@ -177,6 +218,9 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 				continue
 			}
 		}
+		if ok && t.Metadata.UID == tr.UID && t.Status.Worker == name {
+			s.recordReported(r, t, tr.Events)
+		}
 		switch {
 		case notOurs(t, ok, tr.UID, name):
 			reply.Stop = append(reply.Stop, tr.UID)
@@ -187,7 +231,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		case t.Status.Worker == "":
 			// Accepted a moment ago; the scheduler is recording the
 			// assignment. The next report speaks of it.
-		case tr.Generation < t.Status.ObservedGeneration:
+		case tr.Generation < t.Status.AssignedGeneration():
 			// Sent before the worker took the newer spec; the next report
 			// speaks of it.
 		default:
@@ -222,23 +266,59 @@ func (s *Server) storedTask(r *http.Request, name string) (*v1.Task, bool, error
 	return t, true, nil
 }
 
-// recordHeartbeat marks the worker Ready with its latest stats. A partial
-// report refreshes the worker object only when it is not already Ready.
+// recordHeartbeat records the worker's latest stats and conditions, and
+// the phase they give it (Ready unless a condition it reports is False). A
+// partial report refreshes the worker object only when it is not Ready or
+// its conditions changed.
 func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
-	if cur, ok := s.st.WorkerCache.Get(name); ok && !rep.Full && cur.Status.Phase == v1.WorkerReady {
+	if cur, ok := s.st.WorkerCache.Get(name); ok && !rep.Full && cur.Status.Phase == v1.WorkerReady &&
+		sameConditions(cur.Status.Conditions, rep.Conditions) {
 		return nil
 	}
 	assigned := s.st.TaskCache.ByIndex(store.IndexWorker, name)
-	_, err := s.st.Workers.GuaranteedUpdate(r.Context(), name, func(wk *v1.Worker) (*v1.Worker, error) {
-		wk.Status.Phase = v1.WorkerReady
+	var before v1.WorkerStatus
+	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), name, func(wk *v1.Worker) (*v1.Worker, error) {
+		before = wk.DeepCopy().Status
 		wk.Status.LastHeartbeatTime = &now
 		wk.Status.Stats = rep.Stats
 		wk.Status.Capacity = capacity(rep.Stats)
 		wk.Status.Allocated = allocated(assigned)
 		wk.Status.Tasks = len(assigned)
+		setWorkerConditions(&wk.Status, rep.Conditions)
 		return wk, nil
 	})
+	if err == nil {
+		s.recordWorkerTransitions(r, out, &before)
+	}
 	return err
+}
+
+// sameConditions compares condition lists, ignoring transition times.
+func sameConditions(a, b []v1.Condition) bool {
+	return slices.EqualFunc(a, b, func(x, y v1.Condition) bool {
+		x.LastTransitionTime, y.LastTransitionTime = nil, nil
+		return x == y
+	})
+}
+
+// recordWorkerTransitions records an event for each condition the worker
+// reports that changed status.
+func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before *v1.WorkerStatus) {
+	ref := v1.ObjectReference{Kind: v1.KindWorker, Name: wk.Metadata.Name, UID: wk.Metadata.UID}
+	for _, c := range wk.Status.Conditions {
+		old := v1.FindCondition(before.Conditions, c.Type)
+		if (old == nil && c.Status == v1.ConditionTrue) || (old != nil && old.Status == c.Status) {
+			continue
+		}
+		typ, reason := v1.EventNormal, c.Type
+		if c.Status != v1.ConditionTrue {
+			typ = v1.EventWarning
+		}
+		if c.Reason != "" {
+			reason = c.Reason
+		}
+		s.events.Eventf(r.Context(), ref, typ, reason, c.Message)
+	}
 }
 
 // allocated sums the resources of tasks that hold a place on a worker.
@@ -279,7 +359,7 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 			var before *v1.TaskStatus
 			out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
 				before = nil
-				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.ObservedGeneration ||
+				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
 					(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
 					return nil, nil
 				}
@@ -308,16 +388,15 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 }
 
 // mergeReport returns the status a worker's report gives the task. The
-// worker owns what it observes; the manager keeps what it decided: the
-// worker, the Scheduled condition and the generation it pushed.
+// worker owns what it observes, observedGeneration included (the
+// generation of the container it reports, behind while an update is not
+// done); the manager keeps what it decided: the worker and the Scheduled
+// condition, which says which generation the worker accepted.
 func mergeReport(t *v1.Task, worker string, tr v1.TaskReport) (v1.TaskStatus, bool) {
 	st := tr.Status
 	st.Worker = worker
 	if st.HostIP == "" {
 		st.HostIP = t.Status.HostIP
-	}
-	if st.ObservedGeneration < t.Status.ObservedGeneration {
-		st.ObservedGeneration = t.Status.ObservedGeneration
 	}
 	conds := make([]v1.Condition, 0, len(st.Conditions)+1)
 	if c := v1.FindCondition(t.Status.Conditions, v1.TaskScheduled); c != nil {

@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/apiserver"
 )
 
 func registerRequest(name string) v1.RegisterRequest {
@@ -210,10 +212,12 @@ func TestWorkers_Heartbeat(t *testing.T) {
 		t.Errorf("worker tasks = %d, want 3", wk.Status.Tasks)
 	}
 
-	// A report older than the spec the manager pushed is not recorded.
+	// A report older than the spec the worker accepted (as the Scheduled
+	// condition says) is not recorded.
 	bumped, err := e.st.Tasks.GuaranteedUpdate(t.Context(), "mine", func(task *v1.Task) (*v1.Task, error) {
 		task.Metadata.Generation = 2
-		task.Status.ObservedGeneration = 2
+		task.Status.Conditions = v1.SetCondition(task.Status.Conditions, v1.Condition{
+			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned", ObservedGeneration: 2}, time.Now())
 		return task, nil
 	})
 	if err != nil {
@@ -230,6 +234,103 @@ func TestWorkers_Heartbeat(t *testing.T) {
 	if s := e.mustStoreTask(t, "mine"); s.Status.ContainerID != "c-mine" {
 		t.Errorf("a report of generation 1 overwrote generation 2's status: %+v", s.Status)
 	}
+
+	// A worker that holds generation 2 but still runs generation 1's
+	// container (its update waits for an image) says so: observedGeneration
+	// is the worker's, behind the spec, not the generation pushed.
+	behind := running("c-mine")
+	behind.ObservedGeneration = 1
+	behind.Reason = v1.ReasonImagePullBackOff
+	e.mustHeartbeat(t, "w1", w1, v1.StatusReport{Stats: stats, Tasks: []v1.TaskReport{
+		{UID: mine.Metadata.UID, Name: "mine", Generation: 2, Status: behind},
+	}})
+	if s := e.mustStoreTask(t, "mine"); s.Status.ObservedGeneration != 1 || s.Status.Reason != v1.ReasonImagePullBackOff ||
+		s.Status.AssignedGeneration() != 2 {
+		t.Errorf("status after a report of an update not done = %+v; want observedGeneration 1, ImagePullBackOff, generation 2 assigned", s.Status)
+	}
+}
+
+func TestWorkers_ClusterID(t *testing.T) {
+	e := mustAPIEnvWith(t, apiserver.Options{ClusterID: "cluster-7"})
+	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
+	if reg.ClusterID != "cluster-7" {
+		t.Errorf("registration cluster id = %q, want cluster-7", reg.ClusterID)
+	}
+	if reply := e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Full: true}); reply.ClusterID != "cluster-7" {
+		t.Errorf("heartbeat reply cluster id = %q, want cluster-7", reply.ClusterID)
+	}
+}
+
+// TestWorkers_RuntimeUnreachable: a worker that reports it cannot reach
+// its runtime is NotReady, at registration and in heartbeats, with an event
+// on each change; its tasks are left to it.
+func TestWorkers_RuntimeUnreachable(t *testing.T) {
+	e := mustAPIEnv(t)
+	down := []v1.Condition{{Type: v1.WorkerRuntimeReady, Status: v1.ConditionFalse, Reason: v1.ReasonRuntimeUnreachable, Message: "connection refused"}}
+	up := []v1.Condition{{Type: v1.WorkerRuntimeReady, Status: v1.ConditionTrue, Reason: "RuntimeReachable"}}
+	req := registerRequest("w1")
+	req.Conditions = down
+	reg := e.mustRegister(t, req, http.StatusCreated)
+	if reg.Worker.Status.Phase != v1.WorkerNotReady {
+		t.Errorf("registered with its runtime down: phase %s, want NotReady", reg.Worker.Status.Phase)
+	}
+	phase := func() (v1.WorkerPhase, []v1.Condition) {
+		w, err := e.st.Workers.Get(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Status.Phase, w.Status.Conditions
+	}
+	for i, step := range []struct {
+		full  bool
+		conds []v1.Condition
+		want  v1.WorkerPhase
+	}{
+		{full: true, conds: up, want: v1.WorkerReady},
+		{full: false, conds: down, want: v1.WorkerNotReady}, // a partial report that changes a condition counts
+		{full: false, conds: down, want: v1.WorkerNotReady},
+		{full: true, conds: up, want: v1.WorkerReady},
+	} {
+		e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Full: step.full, Conditions: step.conds})
+		got, conds := phase()
+		if got != step.want || len(conds) != 1 || conds[0].Status != step.conds[0].Status {
+			t.Errorf("step %d: phase %s, conditions %+v; want %s with the reported condition", i, got, conds, step.want)
+		}
+	}
+	// One event for each change a heartbeat reported: back twice, down once.
+	want := map[string]int32{"RuntimeReachable": 2, v1.ReasonRuntimeUnreachable: 1}
+	var got map[string]int32
+	for deadline := time.Now().Add(apiWaitTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = map[string]int32{}
+		for _, ev := range e.st.EventsFor(v1.KindWorker, "w1") {
+			got[ev.Reason] += ev.Count
+		}
+		if maps.Equal(got, want) {
+			break
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("worker events by reason %v; want %v", got, want)
+	}
+	bad := v1.StatusReport{Conditions: []v1.Condition{{Type: v1.WorkerRuntimeReady, Status: "Maybe"}}}
+	mustStatusError(t, e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, bad), http.StatusUnprocessableEntity, v1.StatusReasonInvalid)
+}
+
+// TestWorkers_ReportedEvents: events a worker reports with a task are
+// recorded on it; those of a task it does not hold are not.
+func TestWorkers_ReportedEvents(t *testing.T) {
+	e := mustAPIEnv(t)
+	w1 := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	mine := e.mustStoredTask(t, "mine", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	theirs := e.mustStoredTask(t, "theirs", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w2"})
+	ev := []v1.ReportedEvent{{Type: v1.EventNormal, Reason: v1.ReasonBreakBeforeMake, Message: "stopping container abc before its replacement"}}
+	e.mustHeartbeat(t, "w1", w1, v1.StatusReport{Tasks: []v1.TaskReport{
+		{UID: mine.Metadata.UID, Name: "mine", Generation: 1, Status: mine.Status, Events: ev},
+		{UID: theirs.Metadata.UID, Name: "theirs", Generation: 1, Status: theirs.Status, Events: ev},
+	}})
+	e.mustEvents(t, "mine", []eventKey{{v1.EventNormal, v1.ReasonBreakBeforeMake, ev[0].Message, 1}})
+	e.mustEvents(t, "theirs", []eventKey{})
 }
 
 func TestWorkers_HeartbeatMarksReady(t *testing.T) {

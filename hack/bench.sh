@@ -3,7 +3,9 @@
 # runs it after `make images`. The end-to-end ones run real processes on
 # the Docker engine, built without the race detector. BENCHTIME (default
 # 10x) sets their -benchtime; SLOW=1 adds the worker-loss benchmark, which
-# takes about a minute an iteration with the default timeouts.
+# takes about a minute an iteration with the default timeouts, and the
+# Docker API calls of a worker at 10, 100 and 300 running tasks (several
+# minutes: it starts 410 containers).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -29,6 +31,8 @@ go test -run '^$' -bench 'BenchmarkApply' -benchtime 3x -count 1 -timeout 20m ./
 if [[ "${SLOW:-0}" == 1 ]]; then
 	echo "== worker lost to its task running elsewhere (default flags)"
 	go test -run '^$' -bench 'BenchmarkWorkerLossToRunningElsewhere' -benchtime 1x -count 1 -timeout 20m ./test/e2e/
+	echo "== Docker API calls per second of one worker, nothing changing, 10/100/300 tasks"
+	go test -run '^$' -bench 'BenchmarkDockerAPICalls' -benchtime 1x -count 1 -timeout 30m ./test/e2e/
 fi
 
 echo "== DNS: queries/s at 10,000 tasks (Go load loop; dnsperf when installed)"

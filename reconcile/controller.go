@@ -15,8 +15,11 @@ import (
 type Options struct {
 	// Name identifies the controller in logs, for example "scheduler".
 	Name string
-	// Workers is the number of goroutines calling Reconcile. Zero or
-	// negative means 1. One key is never reconciled by two at once.
+	// Workers is the number of goroutines calling Reconcile. Zero means
+	// 1; PerKey means one goroutine for each key being reconciled, as
+	// many as there are keys ready (kubelet's pod workers): a slow pass
+	// for one key never holds up another. One key is never reconciled by
+	// two at once.
 	Workers int
 	// BaseDelay is the delay before the first retry of a key after an
 	// error; it doubles with each further error. Zero or negative means
@@ -32,6 +35,10 @@ type Options struct {
 	// wall clock; tests may inject a fake.
 	Clock Clock
 }
+
+// PerKey, as Options.Workers, runs each key's Reconcile in a goroutine of
+// its own.
+const PerKey = -1
 
 // Controller runs a Reconciler over a Queue of keys: Workers goroutines
 // take keys from the queue, call Reconcile, and requeue as the result
@@ -49,7 +56,7 @@ type Controller struct {
 // New returns a Controller that reconciles with r. It starts nothing: call
 // Start. Keys enqueued before Start wait for it.
 func New(r Reconciler, opts Options) *Controller {
-	if opts.Workers <= 0 {
+	if opts.Workers <= 0 && opts.Workers != PerKey {
 		opts.Workers = 1
 	}
 	if opts.Logger == nil {
@@ -102,6 +109,17 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	c.log.Info("controller starting", "workers", c.workers)
 	var wg sync.WaitGroup
+	if c.workers == PerKey {
+		wg.Go(func() {
+			for {
+				key, shutdown := c.queue.Get()
+				if shutdown {
+					return
+				}
+				wg.Go(func() { c.process(ctx, key) })
+			}
+		})
+	}
 	for range c.workers {
 		wg.Go(func() {
 			for c.processNext(ctx) {
@@ -123,6 +141,13 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	if shutdown {
 		return false
 	}
+	c.process(ctx, key)
+	return true
+}
+
+// process reconciles one key taken from the queue and requeues it as the
+// outcome says.
+func (c *Controller) process(ctx context.Context, key string) {
 	defer c.queue.Done(key)
 
 	res, err := c.reconcile(ctx, key)
@@ -144,7 +169,6 @@ func (c *Controller) processNext(ctx context.Context) bool {
 			c.queue.AddAfter(key, res.RequeueAfter)
 		}
 	}
-	return true
 }
 
 // reconcile calls the Reconciler, turning a panic into an error wrapping

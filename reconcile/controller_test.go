@@ -253,9 +253,14 @@ func TestController_RetriesOnTheRealClock(t *testing.T) {
 // every key must end up reconciled at its final generation: the
 // level-based promise that no change is lost.
 func TestController_NoConcurrentReconcileOfOneKey(t *testing.T) {
+	for _, workers := range []int{8, PerKey} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testNoConcurrentReconcile(t, workers) })
+	}
+}
+
+func testNoConcurrentReconcile(t *testing.T, workers int) {
 	const (
 		keys      = 4
-		workers   = 8
 		enqueuers = 8
 		rounds    = 200
 	)
@@ -313,7 +318,44 @@ func TestController_NoConcurrentReconcileOfOneKey(t *testing.T) {
 	}
 }
 
+// TestController_PerKeyNoHeadOfLineBlocking: with a goroutine per key, keys
+// whose passes block (a slow stop, a pull) do not hold up another key, however
+// many there are.
+func TestController_PerKeyNoHeadOfLineBlocking(t *testing.T) {
+	const blocked = 50
+	release := make(chan struct{})
+	entered := make(chan string, blocked+1)
+	c := New(Func(func(ctx context.Context, req Request) (Result, error) {
+		entered <- req.Key
+		if req.Key != "free" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return Result{}, nil
+	}), Options{Name: "test", Workers: PerKey, Logger: slog.New(slog.DiscardHandler)})
+	mustStart(t, c)
+	defer close(release)
+	for i := range blocked {
+		c.Enqueue(fmt.Sprintf("slow-%d", i))
+	}
+	for range blocked {
+		mustReceive(t, entered, "every slow key entered at once")
+	}
+	c.Enqueue("free")
+	if got := mustReceive(t, entered, "the free key reconciled while the slow ones block"); got != "free" {
+		t.Fatalf("reconciled %q, want free", got)
+	}
+}
+
 func TestController_StartWaitsForInFlightReconcile(t *testing.T) {
+	for _, workers := range []int{2, PerKey} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testStartWaitsForInFlight(t, workers) })
+	}
+}
+
+func testStartWaitsForInFlight(t *testing.T, workers int) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var finished atomic.Bool
@@ -323,7 +365,7 @@ func TestController_StartWaitsForInFlightReconcile(t *testing.T) {
 		<-release
 		finished.Store(true)
 		return Result{}, ctx.Err()
-	}), Options{Name: "test", Workers: 2, Logger: slog.New(slog.DiscardHandler)})
+	}), Options{Name: "test", Workers: workers, Logger: slog.New(slog.DiscardHandler)})
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

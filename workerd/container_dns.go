@@ -113,7 +113,7 @@ func (w *Worker) serveContainerDNS(ctx context.Context) error {
 // removeNetworkIfUnused removes the worker's network when no container of
 // the worker is left: running ones keep it, and stopped ones would lose it.
 func (w *Worker) removeNetworkIfUnused(ctx context.Context, nets runtime.Networks, n runtime.Network) {
-	cs, err := w.rt.List(ctx, map[string]string{runtime.LabelWorker: w.opts.Name})
+	cs, err := w.rt.ListSummaries(ctx, map[string]string{runtime.LabelWorker: w.opts.Name})
 	if err != nil || len(cs) > 0 {
 		return
 	}
@@ -147,11 +147,11 @@ func (w *Worker) LocalTask(name string) (discovery.LocalTask, bool) {
 		var id string
 		var started time.Time
 		w.tasks.with(uid, func(e *entry) {
-			if e.task.Metadata.Name != name || e.stopping || e.status.Phase != v1.PhaseRunning || e.status.StartedAt == nil {
+			if e.task.Metadata.Name != name || e.stopping || e.hist.Status.Phase != v1.PhaseRunning || e.hist.Status.StartedAt == nil {
 				return
 			}
-			id, started = e.status.ContainerID, *e.status.StartedAt
-			lt.Ports = append(lt.Ports, e.status.Ports...)
+			id, started = e.hist.Status.ContainerID, *e.hist.Status.StartedAt
+			lt.Ports = append(lt.Ports, e.hist.Status.Ports...)
 		})
 		if id == "" {
 			continue

@@ -2,19 +2,42 @@
 // holds its tasks in an in-memory map keyed by uid, runs each as a container
 // through a runtime.Runtime, and reports what it sees.
 //
+// # Decide, then act
+//
+// decide (decide.go) is the worker's one place of policy: a pure function
+// of a task, its containers as last inspected, whether the runtime
+// answers, its image, its health checks and the history of its restarts
+// and failures. It returns the one next step (pull, create, start, stop,
+// remove, forget, or wait) and the status to report, derived from what was
+// observed only. Reconcile (task_sync.go) gathers that input, records the
+// decision and carries the step out, until decide asks for none. Updates
+// are make-before-break unless a host port forces the old container to go
+// first.
+//
 // # Loops
 //
-//   - A reconcile loop per task (one queue keyed by uid) converges Docker to
-//     the task: pull when missing, create and start, restart by policy with
-//     backoff, replace a container whose spec hash differs, and remove
-//     containers that carry this worker's labels but no task it holds.
-//   - Docker's event stream queues a task the moment its container changes;
-//     a periodic relist queues them all as the safety net.
+//   - Each task syncs in a goroutine of its own (reconcile.PerKey), so a
+//     slow stop or start never holds up another task.
+//   - Pulls run apart (puller.go), one per image at a time, shared by the
+//     tasks that wait for it; each is woken when the pull ends.
+//   - One list of the runtime per RelistInterval for the whole worker is
+//     compared with the last, and the event stream marks a container the
+//     moment it changes (containers.go, relist.go, after kubelet's PLEG);
+//     only changed containers are inspected, by their task's sync, and
+//     only their tasks are woken. A failed list makes the runtime
+//     unreachable: the worker reports RuntimeReady=False (NotReady), takes
+//     no new task, marks each task's status as the last seen, and tries
+//     again with backoff.
 //   - Status changes are reported at once; a full heartbeat with stats goes
 //     every HeartbeatInterval; every ResyncInterval the map is compared with
 //     the manager's list of the tasks assigned to this worker.
 //
-// The worker keeps its tasks running while the manager is away, and after a
-// restart rebuilds its map from the labels of the containers it finds
-// (adopting them, not restarting them) before the manager answers.
+// # Clusters
+//
+// Containers carry the cluster's id (given by the manager at
+// registration); the worker touches only those of its own cluster
+// (cluster.go). It keeps its tasks running while the manager is away, and
+// after a restart rebuilds its map from the labels of its cluster's
+// containers (adopting them, not restarting them) before the manager
+// answers, from the cluster id it noted in Options.ClusterFile.
 package workerd

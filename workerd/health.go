@@ -11,13 +11,13 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
-	"github.com/minkube/minkube/workerd/runtime"
 )
 
-// probers runs one health-check goroutine per running container of a task
-// with a healthCheck. Each reports to the task's entry; reaching the
-// failure threshold marks the container unhealthy and queues the task, and
-// the task's reconcile restarts it.
+// probers runs one health-check goroutine per task, following the run of
+// a container decide names (decision.Probe). Each records its results in
+// the task's entry (health) and queues the task when they change: decide
+// turns them into the Ready condition, and stops a run that reached the
+// failure threshold.
 type probers struct {
 	mu      sync.Mutex
 	running map[string]*prober // by task uid
@@ -25,32 +25,27 @@ type probers struct {
 }
 
 type prober struct {
-	containerID string
-	cancel      context.CancelFunc
+	run    run
+	cancel context.CancelFunc
 }
 
-// ensureProber starts probing c unless it is probed already.
-func (w *Worker) ensureProber(task *v1.Task, c runtime.Container) {
-	hc := task.Spec.HealthCheck
-	if hc == nil {
+// ensureProber starts checking r unless it is checked already.
+func (w *Worker) ensureProber(task *v1.Task, r run) {
+	if task.Spec.HealthCheck == nil {
 		return
 	}
 	uid := task.Metadata.UID
 	w.probes.mu.Lock()
 	defer w.probes.mu.Unlock()
 	if p, ok := w.probes.running[uid]; ok {
-		if p.containerID == c.ID {
+		if p.run == r {
 			return
 		}
 		p.cancel()
 	}
 	pctx, cancel := context.WithCancel(w.runCtx)
-	w.probes.running[uid] = &prober{containerID: c.ID, cancel: cancel}
-	w.probes.wg.Add(1)
-	go func() {
-		defer w.probes.wg.Done()
-		w.probe(pctx, task, c.ID)
-	}()
+	w.probes.running[uid] = &prober{run: r, cancel: cancel}
+	w.probes.wg.Go(func() { w.probe(pctx, task, r) })
 }
 
 // stopProber stops probing the task's container, if it is probed.
@@ -63,10 +58,10 @@ func (w *Worker) stopProber(uid string) {
 	}
 }
 
-// probe checks the container every period until ctx ends. The Ready
-// condition follows each result; failureThreshold failures in a row mark
-// the container unhealthy and queue the task for a restart.
-func (w *Worker) probe(ctx context.Context, task *v1.Task, containerID string) {
+// probe checks the run every period until ctx ends, recording each result
+// that differs from the last and queueing the task; failureThreshold
+// failures in a row mark the run unhealthy, and probing ends there.
+func (w *Worker) probe(ctx context.Context, task *v1.Task, r run) {
 	hc := task.Spec.HealthCheck
 	period := time.Duration(hc.PeriodSeconds) * time.Second
 	timeout := time.Duration(hc.TimeoutSeconds) * time.Second
@@ -82,38 +77,30 @@ func (w *Worker) probe(ctx context.Context, task *v1.Task, containerID string) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, timeout)
-		err := w.check(pctx, task, containerID)
+		err := w.check(pctx, task, r.ContainerID)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		now := w.now()
+		res := health{Run: r, Checked: true, Passed: err == nil}
 		if err == nil {
 			failures = 0
-			w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
-				if st.ContainerID == containerID && st.Phase == v1.PhaseRunning {
-					st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionTrue, Reason: "HealthCheckPassed"}, now)
-				}
-			})
 		} else {
 			failures++
-			msg := fmt.Sprintf("health check failed %d of %d times: %v", failures, threshold, err)
-			unhealthy := failures >= threshold
-			w.updateStatus(uid, func(e *entry, st *v1.TaskStatus) {
-				if st.ContainerID != containerID {
-					return
-				}
-				st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: v1.ReasonUnhealthy, Message: msg}, now)
-				if unhealthy {
-					e.unhealthy = containerID
-					st.Reason, st.Message = v1.ReasonUnhealthy, msg+"; restarting the container"
-				}
-			})
-			if unhealthy {
-				w.log.Warn("container unhealthy; restarting it", "task", task.Metadata.Name, "container", shortID(containerID), "err", err)
-				w.queue.Enqueue(uid)
-				return
-			}
+			res.Message = fmt.Sprintf("health check failed %d of %d times: %v", failures, threshold, err)
+			res.Unhealthy = failures >= threshold
+		}
+		changed := false
+		w.tasks.with(uid, func(e *entry) {
+			changed = e.health != res
+			e.health = res
+		})
+		if changed {
+			w.queue.Enqueue(uid)
+		}
+		if res.Unhealthy {
+			w.log.Warn("container unhealthy; restarting it", "task", task.Metadata.Name, "container", shortID(r.ContainerID), "err", err)
+			return
 		}
 		t.Reset(period)
 	}
@@ -182,8 +169,8 @@ func (w *Worker) probeAddr(task *v1.Task, port string) (string, error) {
 			if p.HostPort == 0 {
 				return "", fmt.Errorf("port %s is not published yet", port)
 			}
-			host := w.opts.PortHostIP
-			if host == "" || host == "0.0.0.0" {
+			host := w.portHostIP
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 				host = "127.0.0.1"
 			}
 			return net.JoinHostPort(host, strconv.Itoa(int(p.HostPort))), nil

@@ -28,6 +28,7 @@ const (
 	joinToken   = "join-secret"
 	workerToken = "worker-token"
 	testImage   = "app:1"
+	clusterID   = "cluster-1"
 )
 
 // waitTimeout bounds every poll: generous, so that a loaded machine under
@@ -141,6 +142,7 @@ func (m *fakeManager) RegisterWorker(_ context.Context, token string, req v1.Reg
 		Token:        workerToken,
 		ManagerToken: managerToken(len(m.registrations)),
 		Managers:     slices.Clone(m.managers),
+		ClusterID:    clusterID,
 	}, nil
 }
 
@@ -169,7 +171,7 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 	if answer != nil {
 		return nil, answer
 	}
-	reply := &v1.StatusReply{Stop: m.stop, Managers: slices.Clone(m.managers)}
+	reply := &v1.StatusReply{Stop: m.stop, Managers: slices.Clone(m.managers), ClusterID: clusterID}
 	m.stop = nil
 	return reply, nil
 }
@@ -560,12 +562,13 @@ func mustList(t *testing.T, fake *runtimetest.Fake, labels map[string]string) []
 }
 
 // mustSettle waits until the worker has listed the runtime n more times,
-// so that several reconcile or relist passes have had their chance to act.
+// so that several relist passes, and the syncs they wake, have had their
+// chance to act.
 func mustSettle(t *testing.T, fake *runtimetest.Fake, n int) {
 	t.Helper()
-	base := fake.Calls(runtimetest.MethodList)
+	base := fake.Calls(runtimetest.MethodSummaries)
 	mustEventually(t, fmt.Sprintf("%d more relist passes", n), func() bool {
-		return fake.Calls(runtimetest.MethodList) >= base+n
+		return fake.Calls(runtimetest.MethodSummaries) >= base+n
 	})
 }
 
@@ -584,7 +587,8 @@ func newTask(name, uid string, edit ...func(*v1.Task)) *v1.Task {
 }
 
 // mustTaskLabels returns the labels workerd writes on a container of task
-// (see containerSpec): uid, name, spec hash, worker and the task's JSON.
+// (see containerSpec): uid, name, spec hash, worker, cluster and the
+// task's JSON.
 func mustTaskLabels(t *testing.T, task *v1.Task, worker string) map[string]string {
 	t.Helper()
 	meta, err := json.Marshal(struct {
@@ -602,6 +606,7 @@ func mustTaskLabels(t *testing.T, task *v1.Task, worker string) map[string]strin
 		runtime.LabelTaskName: task.Metadata.Name,
 		runtime.LabelSpecHash: task.Spec.Hash(),
 		runtime.LabelWorker:   worker,
+		runtime.LabelCluster:  clusterID,
 		workerd.LabelTask:     string(meta),
 	}
 }

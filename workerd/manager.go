@@ -36,6 +36,8 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 				return nil
 			case <-heartbeat.C:
 				w.report(ctx, true)
+			case <-w.wakeFull:
+				w.report(ctx, true)
 			case <-w.wake:
 				w.report(ctx, false)
 			case <-resync.C:
@@ -61,8 +63,13 @@ func (w *Worker) register(ctx context.Context) error {
 		st.Tasks = w.tasks.len()
 		resp, err := joinClient.RegisterWorker(ctx, w.opts.JoinToken, v1.RegisterRequest{
 			Name: w.opts.Name, Address: w.opts.Advertise, Labels: w.opts.Labels, Stats: st,
+			Conditions: w.conditions(),
 		})
+		if err == nil && resp.ClusterID == "" {
+			err = errors.New("the manager gave no cluster id; a worker cannot tell its containers from another cluster's without one")
+		}
 		if err == nil {
+			w.joinCluster(resp.ClusterID)
 			mgr, err := w.opts.Manager(resp.Token)
 			if err != nil {
 				return err
@@ -115,7 +122,7 @@ func (w *Worker) report(ctx context.Context, full bool) {
 	}
 	st.Tasks = w.tasks.len()
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	reply, err := mgr.ReportStatus(rctx, w.opts.Name, &v1.StatusReport{Stats: st, Full: full, Tasks: reps})
+	reply, err := mgr.ReportStatus(rctx, w.opts.Name, &v1.StatusReport{Stats: st, Full: full, Tasks: reps, Conditions: w.conditions()})
 	cancel()
 	if err != nil {
 		w.tasks.markDirty(reps)
@@ -127,6 +134,12 @@ func (w *Worker) report(ctx context.Context, full bool) {
 		if ctx.Err() == nil {
 			w.log.Warn("status report failed; keeping it for the next one", "err", err)
 		}
+		return
+	}
+	if reply.ClusterID != "" && reply.ClusterID != w.clusterID() {
+		w.log.Warn("the manager answers for another cluster than the one this worker joined; registering again",
+			"cluster", w.clusterID(), "manager's cluster", reply.ClusterID)
+		w.registered.Store(false)
 		return
 	}
 	w.learnManagers(reply.Managers)
@@ -176,12 +189,7 @@ func (w *Worker) resync(ctx context.Context) {
 			w.log.Info("took a task from the manager's list", "task", t.Metadata.Name)
 		}
 		// Keep the restart count across a worker restart.
-		w.tasks.with(uid, func(e *entry) {
-			if t.Status.RestartCount > e.status.RestartCount {
-				e.status.RestartCount = t.Status.RestartCount
-				e.dirty = true
-			}
-		})
+		w.tasks.with(uid, func(e *entry) { e.knownRestarts = max(e.knownRestarts, t.Status.RestartCount) })
 		w.queue.Enqueue(uid)
 	}
 	grace := w.opts.ResyncInterval / 3

@@ -75,6 +75,11 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	if !w.tasks.has(t.Metadata.UID) {
+		if down, _ := w.containers.runtimeDown(); down != "" {
+			writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
+				fmt.Sprintf("worker %s cannot reach its container runtime: %s", w.opts.Name, down))
+			return
+		}
 		if need := t.Spec.Resources.DiskBytes(); need > 0 {
 			st, err := w.opts.Stats.Sample()
 			if err != nil {

@@ -42,6 +42,7 @@ func TestServer_AssignRunsTheTask(t *testing.T) {
 		runtime.LabelTaskName: "web",
 		runtime.LabelSpecHash: task.Spec.Hash(),
 		runtime.LabelWorker:   workerName,
+		runtime.LabelCluster:  clusterID,
 	}
 	for k, v := range wantLabels {
 		if spec.Labels[k] != v || c.Labels[k] != v {
@@ -55,7 +56,7 @@ func TestServer_AssignRunsTheTask(t *testing.T) {
 	if labelled.Metadata.UID != task.Metadata.UID || labelled.Metadata.Generation != 1 || labelled.Spec.Hash() != task.Spec.Hash() {
 		t.Errorf("label %s = %+v; want the task's metadata and spec", workerd.LabelTask, labelled)
 	}
-	if want := "mk-web-01234567-" + workerName; spec.Name != want {
+	if want := "mk-web-01234567-" + task.Spec.Hash()[:8] + "-" + workerName; spec.Name != want {
 		t.Errorf("container name = %q; want %q", spec.Name, want)
 	}
 	if spec.Image != testImage || !slices.Equal(spec.Entrypoint, []string{"/bin/app"}) || !slices.Equal(spec.Cmd, []string{"serve"}) {
@@ -64,12 +65,17 @@ func TestServer_AssignRunsTheTask(t *testing.T) {
 	if !slices.Equal(spec.Env, []string{"MODE=prod", "EMPTY="}) {
 		t.Errorf("env = %q; want [MODE=prod EMPTY=]", spec.Env)
 	}
+	// The port left to the worker is chosen by it, free on the host
+	// address, so that it stays the same across restarts.
 	wantPorts := []runtime.PortBinding{
 		{ContainerPort: 8080, Protocol: "tcp", HostIP: "127.0.0.1"},
 		{ContainerPort: 53, HostPort: 5353, Protocol: "udp", HostIP: "127.0.0.1"},
 	}
+	if len(spec.Ports) == 2 && spec.Ports[0].HostPort != 0 {
+		wantPorts[0].HostPort = spec.Ports[0].HostPort
+	}
 	if !slices.Equal(spec.Ports, wantPorts) {
-		t.Errorf("ports = %+v; want %+v", spec.Ports, wantPorts)
+		t.Errorf("ports = %+v; want %+v with a host port chosen for 8080", spec.Ports, wantPorts)
 	}
 	if spec.NanoCPUs != 500_000_000 || spec.Memory != 64<<20 {
 		t.Errorf("limits = %d nanoCPUs, %d bytes; want 500000000 and %d", spec.NanoCPUs, spec.Memory, 64<<20)

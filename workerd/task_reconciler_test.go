@@ -306,9 +306,11 @@ func TestReconcile_SpecChangeReplacesTheContainer(t *testing.T) {
 	st := h.mustStatus(t, token, uid, "running generation 2", func(st v1.TaskStatus) bool {
 		return st.ObservedGeneration == 2 && st.Phase == v1.PhaseRunning && st.ContainerID != c1.ID
 	})
-	if _, err := fake.Inspect(t.Context(), c1.ID); !errors.Is(err, runtime.ErrNotFound) {
-		t.Errorf("old container: Inspect = %v; want ErrNotFound", err)
-	}
+	// Make before break: the old container goes once the new one runs.
+	mustEventually(t, "the old container removed", func() bool {
+		_, err := fake.Inspect(t.Context(), c1.ID)
+		return errors.Is(err, runtime.ErrNotFound)
+	})
 	if fake.Calls(runtimetest.MethodStop) == stops {
 		t.Errorf("the old container was not stopped gracefully before removal")
 	}

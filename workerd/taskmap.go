@@ -11,8 +11,7 @@ import (
 
 // entry is one task the worker holds. Fields are guarded by taskMap.mu.
 type entry struct {
-	task   *v1.Task      // the spec it runs; owned by the map
-	status v1.TaskStatus // what the worker observes
+	task *v1.Task // the spec it runs; owned by the map
 	// accepted is when the worker took the task; a task the manager does
 	// not list is dropped only once it is older than the resync grace.
 	accepted time.Time
@@ -20,17 +19,20 @@ type entry struct {
 	stopping bool
 	// gone is closed once the task has been stopped and forgotten.
 	gone chan struct{}
-	// dirty means the status changed since it was last reported.
-	dirty bool
 
-	// restart backoff
-	backoff   time.Duration
-	nextStart time.Time
-	// failures to pull or start in a row
-	failures int
-	// unhealthy is the ID of a container whose health check failed
-	// failureThreshold times: the reconcile restarts it.
-	unhealthy string
+	// Written by the task's sync only: what decide remembers (the status
+	// it reports included), and the pull the task waits for.
+	hist history
+	pull *pull
+	// Written by others, read by the sync: the last health check result
+	// (the prober) and the restart count the manager has recorded.
+	health        health
+	knownRestarts int32
+
+	// dirty means the status changed since it was last reported; events
+	// wait for the next report.
+	dirty  bool
+	events []v1.ReportedEvent
 }
 
 // taskMap is the worker's in-memory map of tasks, keyed by uid.
@@ -49,15 +51,12 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 	uid := t.Metadata.UID
 	if e, ok := m.entries[uid]; ok {
 		if t.Metadata.Generation > e.task.Metadata.Generation {
-			e.task = t
-			e.status.ObservedGeneration = t.Metadata.Generation
-			e.backoff, e.nextStart, e.failures = 0, time.Time{}, 0
-			e.dirty = true
+			e.task = t // the sync sees it; decide starts its backoffs afresh
 		}
 		return false
 	}
-	e := &entry{task: t, accepted: now, gone: make(chan struct{}), dirty: true}
-	e.status = v1.TaskStatus{
+	e := &entry{task: t, accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount}
+	e.hist.Status = v1.TaskStatus{
 		Phase:              v1.PhaseScheduled,
 		Reason:             v1.ReasonContainerCreate,
 		ObservedGeneration: t.Metadata.Generation,
@@ -65,7 +64,7 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 	}
 	if t.Status.Phase.Terminal() {
 		// The manager saw it finish; do not run it again.
-		e.status = t.Status
+		e.hist.Status = *t.Status.DeepCopy()
 	}
 	m.entries[uid] = e
 	return true
@@ -79,7 +78,7 @@ func (m *taskMap) get(uid string) (task *v1.Task, status v1.TaskStatus, ok bool)
 	if !ok {
 		return nil, v1.TaskStatus{}, false
 	}
-	return e.task, *e.status.DeepCopy(), true
+	return e.task, *e.hist.Status.DeepCopy(), true
 }
 
 // with runs fn on the entry of uid under the lock.
@@ -144,7 +143,7 @@ func (m *taskMap) len() int {
 }
 
 // reports returns the status of every task (all) or of those changed since
-// the last report, clearing their dirty marks.
+// the last report, with the events waiting, clearing their dirty marks.
 func (m *taskMap) reports(all bool) []v1.TaskReport {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -153,27 +152,40 @@ func (m *taskMap) reports(all bool) []v1.TaskReport {
 		if !all && !e.dirty {
 			continue
 		}
-		e.dirty = false
 		out = append(out, v1.TaskReport{
 			UID:        uid,
 			Name:       e.task.Metadata.Name,
 			Generation: e.task.Metadata.Generation,
-			Status:     *e.status.DeepCopy(),
+			Status:     *e.hist.Status.DeepCopy(),
+			Events:     e.events,
 		})
+		e.dirty, e.events = false, nil
 	}
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
-// markDirty marks the given uids to be reported again (after a failed
-// report).
+// markDirty marks the given uids to be reported again, with their events
+// (after a failed report).
 func (m *taskMap) markDirty(reps []v1.TaskReport) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range reps {
 		if e, ok := m.entries[r.UID]; ok {
 			e.dirty = true
+			e.events = append(slices.Clip(r.Events), e.events...)
 		}
+	}
+}
+
+// clear forgets every task without touching a container: the worker's
+// cluster changed, and they belonged to the other one.
+func (m *taskMap) clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for uid, e := range m.entries {
+		close(e.gone)
+		delete(m.entries, uid)
 	}
 }
 
@@ -184,7 +196,7 @@ func (m *taskMap) list() []v1.Task {
 	out := make([]v1.Task, 0, len(m.entries))
 	for _, e := range m.entries {
 		t := *e.task.DeepCopy()
-		t.Status = *e.status.DeepCopy()
+		t.Status = *e.hist.Status.DeepCopy()
 		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b v1.Task) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })

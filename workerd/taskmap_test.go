@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/workerd/runtime"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -71,9 +72,11 @@ func TestTaskMap_Put(t *testing.T) {
 			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 2},
 		},
 		{
+			// The status speaks of generation 1 until the sync observes
+			// a container of generation 3.
 			name: "newer generation replaces the spec", first: mapTask("web", "u1", 1, "a:1"), next: mapTask("web", "u1", 3, "b:1"),
 			wantImage: "b:1", wantGen: 3,
-			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 3},
+			wantStatus: v1.TaskStatus{Phase: v1.PhaseScheduled, Reason: v1.ReasonContainerCreate, ObservedGeneration: 1},
 		},
 	}
 	for _, tt := range tests {
@@ -99,22 +102,22 @@ func TestTaskMap_Put(t *testing.T) {
 	}
 }
 
-func TestTaskMap_NewerGenerationResetsBackoff(t *testing.T) {
+func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 	m := newTaskMap()
 	m.put(mapTask("web", "u1", 1, "bad:1"), t0)
-	m.with("u1", func(e *entry) { e.backoff, e.nextStart, e.failures = time.Minute, t0.Add(time.Hour), 5 })
+	m.with("u1", func(e *entry) { e.hist.Failures, e.hist.Generation = 5, 1 })
 	m.reports(true) // clears dirty
 	m.put(mapTask("web", "u1", 2, "good:1"), t0)
 	m.with("u1", func(e *entry) {
-		if e.backoff != 0 || !e.nextStart.IsZero() || e.failures != 0 {
-			t.Errorf("after a newer generation: backoff %s, nextStart %s, failures %d; want all cleared", e.backoff, e.nextStart, e.failures)
+		if e.task.Metadata.Generation != 2 || e.hist.Failures != 5 {
+			t.Errorf("after a newer generation: task generation %d, failures %d; want 2, and the history left to decide", e.task.Metadata.Generation, e.hist.Failures)
 		}
 		if !e.accepted.Equal(t0) {
 			t.Errorf("accepted = %s; want it kept at %s", e.accepted, t0)
 		}
 	})
-	if reps := m.reports(false); len(reps) != 1 || reps[0].Generation != 2 || reps[0].Status.ObservedGeneration != 2 {
-		t.Errorf("partial reports after a newer generation = %+v; want the task at generation 2", reps)
+	if reps := m.reports(false); len(reps) != 0 {
+		t.Errorf("partial reports after a newer generation = %+v; want none until the sync has observed it", reps)
 	}
 }
 
@@ -174,15 +177,22 @@ func TestTaskMap_ReportsAndList(t *testing.T) {
 	if got := m.reports(false); len(got) != 0 {
 		t.Errorf("second partial reports = %+v; want none (nothing changed)", got)
 	}
-	m.with("u1", func(e *entry) { e.status.Phase, e.dirty = v1.PhaseRunning, true })
+	m.with("u1", func(e *entry) {
+		e.hist.Status.Phase, e.dirty = v1.PhaseRunning, true
+		e.events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "R", Message: "m"}}
+	})
 	reps := m.reports(false)
-	if got := names(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning {
-		t.Errorf("partial reports after a change = %+v; want b Running", reps)
+	if got := names(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 1 {
+		t.Errorf("partial reports after a change = %+v; want b Running with its event", reps)
 	}
-	// A failed report is marked to go again.
+	if again := m.reports(true); len(again[1].Events) != 0 {
+		t.Errorf("an event was reported twice: %+v", again[1])
+	}
+	// A failed report is marked to go again, events included.
 	m.markDirty(append(reps, v1.TaskReport{UID: "not-held"}))
-	if got := names(m.reports(false)); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("partial reports after markDirty = %q; want [b]", got)
+	again := m.reports(false)
+	if got := names(again); !slices.Equal(got, []string{"b"}) || len(again[0].Events) != 1 {
+		t.Errorf("partial reports after markDirty = %+v; want b with its event", again)
 	}
 	if got := names(m.reports(true)); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("full reports = %q; want every task", got)
@@ -222,9 +232,9 @@ func TestBackoffFor(t *testing.T) {
 }
 
 func TestNextBackoff(t *testing.T) {
-	w := &Worker{opts: Options{BackoffInitial: time.Second, BackoffMax: 4 * time.Second, BackoffReset: time.Minute}}
-	e := &entry{}
-	short := func() time.Duration { return w.nextBackoff(e, t0, t0.Add(time.Second)) }
+	p := policy{BackoffInitial: time.Second, BackoffMax: 4 * time.Second, BackoffReset: time.Minute}
+	h := &history{}
+	short := func() time.Duration { return nextBackoff(h, t0, t0.Add(time.Second), p) }
 	var got []time.Duration
 	for range 5 {
 		got = append(got, short())
@@ -233,7 +243,7 @@ func TestNextBackoff(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("waits after short runs = %v; want %v", got, want)
 	}
-	if d := w.nextBackoff(e, t0, t0.Add(time.Minute)); d != 0 {
+	if d := nextBackoff(h, t0, t0.Add(time.Minute), p); d != 0 {
 		t.Errorf("wait after a run of BackoffReset = %s; want 0", d)
 	}
 	if d := short(); d != time.Second {
@@ -268,11 +278,13 @@ func TestTaskFromLabels(t *testing.T) {
 
 func TestContainerSpecRoundTrips(t *testing.T) {
 	w := &Worker{opts: Options{Name: "worker-1"}}
+	id := "cluster-1"
+	w.cluster.Store(&id)
 	task := mapTask("web", "0123456789abcdef", 3, "a:1")
 	task.Metadata.Labels = map[string]string{"app": "web"}
 	task.Spec.Env = []v1.EnvVar{{Name: "A", Value: "1"}}
 	task.Status.Phase = v1.PhaseRunning
-	spec := w.containerSpec(task)
+	spec := w.containerSpec(task, nil, nil)
 	back, err := taskFromLabels(spec.Labels)
 	if err != nil {
 		t.Fatalf("taskFromLabels(containerSpec labels): %v", err)
@@ -281,8 +293,11 @@ func TestContainerSpecRoundTrips(t *testing.T) {
 		back.Spec.Hash() != task.Spec.Hash() || back.Status.Phase != "" {
 		t.Errorf("task from its container's labels = %+v; want metadata and spec, no status", back)
 	}
-	if spec.Name != "mk-web-01234567-worker-1" {
-		t.Errorf("container name = %q", spec.Name)
+	if want := "mk-web-01234567-" + task.Spec.Hash()[:8] + "-worker-1"; spec.Name != want {
+		t.Errorf("container name = %q, want %q", spec.Name, want)
+	}
+	if spec.Labels[runtime.LabelCluster] != id {
+		t.Errorf("cluster label = %q, want %q", spec.Labels[runtime.LabelCluster], id)
 	}
 }
 

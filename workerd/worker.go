@@ -56,8 +56,15 @@ type Options struct {
 	Logger     *slog.Logger
 
 	// PortHostIP is the host address container ports are published on;
-	// empty means all addresses.
+	// empty means the advertised host when it is an IP address, and all
+	// addresses when it is not. The status reports ports at this address
+	// (at the advertised host when it is all addresses).
 	PortHostIP string
+	// ClusterFile is where the worker remembers the id of the cluster it
+	// joined, so that after a restart it adopts its containers before the
+	// manager answers; empty remembers nothing (adoption then waits for
+	// registration).
+	ClusterFile string
 	// StopGrace is how long a container has between SIGTERM and SIGKILL;
 	// default 10s.
 	StopGrace time.Duration
@@ -66,8 +73,9 @@ type Options struct {
 	// ResyncInterval is the period of the comparison with the manager's
 	// list; default 30s.
 	ResyncInterval time.Duration
-	// RelistInterval is the period of the relist of Docker that backs up
-	// its event stream; default 5s.
+	// RelistInterval is the period of the one list of the runtime that
+	// backs up its event stream (and, while the runtime is unreachable,
+	// the longest wait between attempts to reach it); default 5s.
 	RelistInterval time.Duration
 	// BackoffInitial and BackoffMax bound the restart and pull backoff;
 	// defaults 10s and 5m. BackoffReset is how long a container must run
@@ -81,15 +89,29 @@ type Options struct {
 
 // Worker is the worker daemon.
 type Worker struct {
-	opts  Options
-	rt    runtime.Runtime
-	log   *slog.Logger
-	now   func() time.Time
-	tasks *taskMap
-	queue *reconcile.Controller
+	opts       Options
+	rt         runtime.Runtime
+	log        *slog.Logger
+	now        func() time.Time
+	tasks      *taskMap
+	queue      *reconcile.Controller
+	containers *containerCache
+	puller     *puller
 
 	wake     chan struct{} // wakes the reporter for a partial report
+	wakeFull chan struct{} // wakes the reporter for a full report
+	relistC  chan struct{} // asks for a relist now
 	listener net.Listener
+
+	// Where task ports are published, and the address reported for them.
+	portHostIP, reportHostIP string
+
+	note    clusterNote
+	cluster atomic.Pointer[string] // the cluster's id; nil until known
+	// adopted is true once the containers of the cluster were adopted
+	// after the worker learned its cluster id; strays are removed only
+	// after that.
+	adopted atomic.Bool
 
 	probes      probers
 	probeClient *http.Client
@@ -125,21 +147,26 @@ func New(opts Options) (*Worker, error) {
 	setDefault(&opts.BackoffMax, 5*time.Minute)
 	setDefault(&opts.BackoffReset, 10*time.Minute)
 	w := &Worker{
-		opts:   opts,
-		rt:     opts.Runtime,
-		log:    opts.Logger.With("worker", opts.Name),
-		now:    opts.Now,
-		tasks:  newTaskMap(),
-		wake:   make(chan struct{}, 1),
-		probes: probers{running: map[string]*prober{}},
+		opts:       opts,
+		rt:         opts.Runtime,
+		log:        opts.Logger.With("worker", opts.Name),
+		now:        opts.Now,
+		tasks:      newTaskMap(),
+		containers: newContainerCache(),
+		wake:       make(chan struct{}, 1),
+		wakeFull:   make(chan struct{}, 1),
+		relistC:    make(chan struct{}, 1),
+		note:       newClusterNote(opts.ClusterFile, opts.JoinToken),
+		probes:     probers{running: map[string]*prober{}},
 		probeClient: &http.Client{
 			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
 	w.queue = reconcile.New(reconcile.Func(w.Reconcile), reconcile.Options{
-		Name: "workerd", Workers: 8, BaseDelay: 200 * time.Millisecond, MaxDelay: opts.BackoffMax, Logger: w.log,
+		Name: "workerd", Workers: reconcile.PerKey, BaseDelay: 200 * time.Millisecond, MaxDelay: opts.BackoffMax, Logger: w.log,
 	})
+	w.puller = newPuller(opts.Runtime, w.queue.Enqueue)
 	return w, nil
 }
 
@@ -174,12 +201,20 @@ func (w *Worker) Start(ctx context.Context) error {
 	if w.opts.Advertise == "" {
 		w.opts.Advertise = addr.String()
 	}
+	w.portHostIP, w.reportHostIP = hostAddresses(w.opts.PortHostIP, w.opts.Advertise)
 	ctx, cancel := context.WithCancel(ctx)
-	defer func() { cancel(); w.probes.wg.Wait() }()
+	defer func() { cancel(); w.probes.wg.Wait(); w.puller.wait() }()
 	w.runCtx = ctx
-	if err := w.adoptContainers(ctx); err != nil {
-		return err
+	id, err := w.note.load()
+	if err != nil {
+		w.log.Warn("cannot read which cluster this worker joined; waiting for the manager to say", "err", err)
 	}
+	if id != "" {
+		w.cluster.Store(&id)
+	}
+	// A first look at the runtime, so the registration says whether it
+	// answers and remembered containers are adopted at once.
+	w.relist(ctx)
 	w.setupContainerDNS(ctx)
 	srv := &http.Server{Handler: w.handler(), ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
@@ -217,7 +252,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		return nil
 	})
 	run("reconcile", w.queue.Start)
-	run("docker events", w.watchEvents)
+	run("runtime events", w.watchEvents)
 	run("relist", w.relistLoop)
 	run("manager", w.managerLoop)
 	run("container DNS", w.serveContainerDNS)
@@ -231,103 +266,66 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 }
 
-// adoptContainers rebuilds the map from the labels of this worker's
-// containers, so running tasks are adopted rather than restarted, even
-// before the manager answers.
-func (w *Worker) adoptContainers(ctx context.Context) error {
-	cs, err := w.rt.List(ctx, map[string]string{runtime.LabelWorker: w.opts.Name})
-	if err != nil {
-		return fmt.Errorf("list this worker's containers: %w", err)
-	}
-	now := w.now()
-	for _, c := range cs {
-		t, err := taskFromLabels(c.Labels)
-		if err != nil {
-			w.log.Warn("container with unreadable task label; removing it", "container", shortID(c.ID), "err", err)
-			if uid := c.Labels[runtime.LabelTaskUID]; uid != "" {
-				w.queue.Enqueue(uid) // not in the map: its reconcile removes it
-			} else if err := w.removeContainer(ctx, c); err != nil {
-				w.log.Warn("cannot remove a container with no task uid", "container", shortID(c.ID), "err", err)
-			}
-			continue
-		}
-		if w.tasks.put(t, now) {
-			w.log.Info("adopted container", "task", t.Metadata.Name, "container", shortID(c.ID), "running", c.State.Running)
-		}
-		w.queue.Enqueue(t.Metadata.UID)
-	}
-	return nil
-}
-
-// watchEvents queues a task whenever Docker reports a change to one of this
-// worker's containers, reconnecting when the stream breaks.
-func (w *Worker) watchEvents(ctx context.Context) error {
-	for ctx.Err() == nil {
-		events, errs := w.rt.Events(ctx, map[string]string{runtime.LabelWorker: w.opts.Name})
-	stream:
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case ev, ok := <-events:
-				if !ok {
-					break stream
-				}
-				if uid := ev.Labels[runtime.LabelTaskUID]; uid != "" {
-					w.queue.Enqueue(uid)
-				}
-			case err, ok := <-errs:
-				if ok && err != nil && ctx.Err() == nil {
-					w.log.Warn("docker event stream broke; relisting and reconnecting", "err", err)
-				}
-				break stream
-			}
-		}
-		w.relist(ctx)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-	return nil
-}
-
-// relistLoop queues every task and every labelled container periodically.
-func (w *Worker) relistLoop(ctx context.Context) error {
-	t := time.NewTicker(w.opts.RelistInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			w.relist(ctx)
-		}
-	}
-}
-
-func (w *Worker) relist(ctx context.Context) {
-	for _, uid := range w.tasks.uids() {
-		w.queue.Enqueue(uid)
-	}
-	cs, err := w.rt.List(ctx, map[string]string{runtime.LabelWorker: w.opts.Name})
-	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Warn("relist containers failed", "err", err)
-		}
-		return
-	}
-	for _, c := range cs {
-		if uid := c.Labels[runtime.LabelTaskUID]; uid != "" && !w.tasks.has(uid) {
-			w.queue.Enqueue(uid)
-		}
-	}
-}
-
 // wakeReporter asks for a partial report soon.
 func (w *Worker) wakeReporter() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// wakeReporterFull asks for a full report soon: the worker's own
+// conditions changed.
+func (w *Worker) wakeReporterFull() {
+	select {
+	case w.wakeFull <- struct{}{}:
+	default:
+	}
+}
+
+// clusterID returns the id of the worker's cluster; "" until it is known.
+func (w *Worker) clusterID() string {
+	if id := w.cluster.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
+
+// joinCluster records the cluster id the manager gave. A first id, or one
+// that differs from what the worker remembered, is written down; one that
+// differs also means the tasks and containers the worker held are another
+// cluster's: it forgets them (touching no container) and adopts again.
+func (w *Worker) joinCluster(id string) {
+	old := w.clusterID()
+	if old == id {
+		return
+	}
+	if old != "" {
+		w.log.Warn("the manager belongs to another cluster than the one this worker remembered; forgetting that cluster's tasks without touching its containers",
+			"remembered", old, "cluster", id)
+		w.tasks.clear()
+		w.containers.reset()
+		w.adopted.Store(false)
+	}
+	w.cluster.Store(&id)
+	if err := w.note.save(id); err != nil {
+		w.log.Warn("cannot write down which cluster this worker joined; after a restart it adopts its containers only once the manager answers", "err", err)
+	}
+	w.log.Info("joined cluster", "cluster", id)
+	w.kickRelist()
+}
+
+// conditions are what the worker reports of itself: whether its runtime
+// answers.
+func (w *Worker) conditions() []v1.Condition {
+	down, since := w.containers.runtimeDown()
+	c := v1.Condition{Type: v1.WorkerRuntimeReady, Status: v1.ConditionTrue, Reason: "RuntimeReachable"}
+	if down != "" {
+		c = v1.Condition{Type: v1.WorkerRuntimeReady, Status: v1.ConditionFalse, Reason: v1.ReasonRuntimeUnreachable,
+			Message: "cannot reach the container runtime: " + down}
+		if !since.IsZero() {
+			c.LastTransitionTime = &since
+		}
+	}
+	return []v1.Condition{c}
 }

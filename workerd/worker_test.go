@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -58,7 +61,6 @@ func TestNew_RejectsBadOptions(t *testing.T) {
 
 func TestWorker_StartFailsFast(t *testing.T) {
 	t.Parallel()
-	errList := errors.New("docker daemon is gone")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -74,11 +76,6 @@ func TestWorker_StartFailsFast(t *testing.T) {
 			name:  "listen address in use",
 			edit:  func(o *workerd.Options, _ *runtimetest.Fake) { o.Listen = busy.Addr().String() },
 			check: func(err error) bool { return strings.Contains(err.Error(), busy.Addr().String()) },
-		},
-		{
-			name:  "listing containers to adopt fails",
-			edit:  func(_ *workerd.Options, f *runtimetest.Fake) { f.FailNext(runtimetest.MethodList, errList) },
-			check: func(err error) bool { return errors.Is(err, errList) },
 		},
 	}
 	for _, tt := range tests {
@@ -316,6 +313,7 @@ func TestWorker_AdoptsContainersBeforeTheManagerAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := runtimetest.New(testImage)
+			note := mustClusterNote(t, fake)
 			task := newTask("web", "uid-web-adopted", func(t *v1.Task) { t.Spec.RestartPolicy = tt.policy })
 			id := mustRunContainer(t, fake, "mk-web-uid-web--"+workerName, mustTaskLabels(t, task, workerName))
 			if tt.exit != nil {
@@ -327,10 +325,10 @@ func TestWorker_AdoptsContainersBeforeTheManagerAnswers(t *testing.T) {
 
 			mgr := &fakeManager{}
 			mgr.setRegisterErr(errors.New("connection refused"))
-			h := mustStartWorker(t, fake, mgr, nil)
+			h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.ClusterFile = note })
 
 			// While the manager does not answer, the worker acts on what
-			// the container's labels say.
+			// the container's labels say: it remembers its cluster.
 			wantStarts := starts
 			if tt.restarted {
 				wantStarts++
@@ -371,6 +369,55 @@ func TestWorker_AdoptsContainersBeforeTheManagerAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustClusterNote runs a worker that registers and remembers its cluster
+// in a file, stops it, and returns the file.
+func mustClusterNote(t *testing.T, fake *runtimetest.Fake) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "worker.cluster")
+	h := mustStartWorker(t, fake, &fakeManager{}, func(o *workerd.Options) { o.ClusterFile = path })
+	h.mustRegistered(t, 1)
+	if err := h.stop(t); err != nil {
+		t.Fatalf("worker that notes its cluster: Start = %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the worker noted no cluster: %v", err)
+	}
+	return path
+}
+
+// TestWorker_TouchesNothingBeforeItKnowsItsCluster: with no note of its
+// cluster, a worker whose manager does not answer leaves even containers
+// with its name alone; once registered it adopts those of its cluster.
+func TestWorker_TouchesNothingBeforeItKnowsItsCluster(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	task := newTask("web", "uid-web-1")
+	id := mustRunContainer(t, fake, "mk-web", mustTaskLabels(t, task, workerName))
+	if err := fake.Exit(id, 1); err != nil {
+		t.Fatal(err)
+	}
+	methods := []string{runtimetest.MethodStart, runtimetest.MethodStop, runtimetest.MethodRemove, runtimetest.MethodInspect}
+	before := map[string]int{}
+	for _, m := range methods {
+		before[m] = fake.Calls(m)
+	}
+	mgr := &fakeManager{}
+	mgr.setRegisterErr(errors.New("connection refused"))
+	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.ClusterFile = filepath.Join(t.TempDir(), "none") })
+	mustSettle(t, fake, 5)
+	for _, m := range methods {
+		if n := fake.Calls(m) - before[m]; n != 0 {
+			t.Errorf("%s called %d times before the worker knew its cluster; want 0", m, n)
+		}
+	}
+	mgr.setRegisterErr(nil)
+	h.mustRegistered(t, 1)
+	mustEventually(t, "the exited container restarted once the cluster is known", func() bool {
+		c, err := fake.Inspect(t.Context(), id)
+		return err == nil && c.State.Running
+	})
 }
 
 func TestWorker_RestartedWorkerAdoptsItsContainers(t *testing.T) {
@@ -416,15 +463,20 @@ func TestWorker_RemovesStrayContainers(t *testing.T) {
 	other := newTask("other", "uid-other-1")
 	stray := newTask("stray", "uid-stray-3")
 
-	// Before the worker starts: one of its containers with no task label
-	// and one with an unreadable one; another worker's and an unrelated
-	// container.
-	noTask := mustRunContainer(t, fake, "stray-1", map[string]string{runtime.LabelWorker: workerName, runtime.LabelTaskUID: "uid-stray-1"})
-	badTask := mustRunContainer(t, fake, "stray-2", map[string]string{
-		runtime.LabelWorker: workerName, runtime.LabelTaskUID: "uid-stray-2", workerd.LabelTask: "{not json",
-	})
+	// Before the worker starts: two of its containers in its cluster,
+	// one with no task label and one with an unreadable one. Left alone:
+	// another worker's, an unrelated container, one of another cluster
+	// with the same worker name, and one with the worker's name from
+	// before clusters had ids, whose task the worker does not hold.
+	ours := map[string]string{runtime.LabelWorker: workerName, runtime.LabelCluster: clusterID}
+	noTask := mustRunContainer(t, fake, "stray-1", with(ours, runtime.LabelTaskUID, "uid-stray-1"))
+	badTask := mustRunContainer(t, fake, "stray-2", with(with(ours, runtime.LabelTaskUID, "uid-stray-2"), workerd.LabelTask, "{not json"))
 	othersID := mustRunContainer(t, fake, "mk-other-worker-2", mustTaskLabels(t, other, "worker-2"))
 	plainID := mustRunContainer(t, fake, "postgres", map[string]string{"app": "db"})
+	otherCluster := mustRunContainer(t, fake, "mk-victim", with(mustTaskLabels(t, newTask("victim", "uid-victim"), workerName), runtime.LabelCluster, "cluster-2"))
+	legacyLabels := mustTaskLabels(t, newTask("legacy", "uid-legacy"), workerName)
+	delete(legacyLabels, runtime.LabelCluster)
+	legacy := mustRunContainer(t, fake, "mk-legacy", legacyLabels)
 
 	h := mustStartWorker(t, fake, &fakeManager{}, nil)
 	token := h.mustRegistered(t, 1)
@@ -445,7 +497,7 @@ func TestWorker_RemovesStrayContainers(t *testing.T) {
 	})
 
 	mustSettle(t, fake, 5)
-	for _, id := range []string{othersID, plainID} {
+	for _, id := range []string{othersID, plainID, otherCluster, legacy} {
 		c, err := fake.Inspect(t.Context(), id)
 		if err != nil || !c.State.Running {
 			t.Errorf("container %s not this worker's = %+v, %v; want it left running", c.Name, c.State, err)
@@ -478,6 +530,13 @@ func TestWorker_RelistCatchesWhatTheEventStreamMissed(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// with returns a copy of labels with k set to v.
+func with(labels map[string]string, k, v string) map[string]string {
+	out := maps.Clone(labels)
+	out[k] = v
+	return out
+}
+
 // sortedUIDs returns the uids of tasks, sorted.
 func sortedUIDs(tasks []v1.Task) []string {
 	out := make([]string, 0, len(tasks))
@@ -486,4 +545,32 @@ func sortedUIDs(tasks []v1.Task) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestWorker_AdoptsAContainerFromBeforeClusterIDs: a container with the
+// worker's name and no cluster label (made before clusters had ids) is
+// adopted as it is once the manager assigns its task here; until then it
+// is left alone.
+func TestWorker_AdoptsAContainerFromBeforeClusterIDs(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	task := newTask("web", "uid-web-legacy")
+	labels := mustTaskLabels(t, task, workerName)
+	delete(labels, runtime.LabelCluster)
+	id := mustRunContainer(t, fake, "mk-web-legacy", labels)
+	mgr := &fakeManager{}
+	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.ResyncInterval = 50 * time.Millisecond })
+	token := h.mustRegistered(t, 1)
+	mustSettle(t, fake, 5)
+	if tasks := h.mustTasks(t, token); len(tasks) != 0 {
+		t.Fatalf("worker holds %d tasks; want none: a container without a cluster id is not adopted from its labels", len(tasks))
+	}
+	mgr.setTasks(task)
+	st := h.mustStatus(t, token, task.Metadata.UID, "Running", func(st v1.TaskStatus) bool { return st.Phase == v1.PhaseRunning })
+	if st.ContainerID != id {
+		t.Errorf("running on %s; want the container from before, %s", shortID(st.ContainerID), shortID(id))
+	}
+	if n := fake.Calls(runtimetest.MethodCreate); n != 1 {
+		t.Errorf("Create called %d times; want only the one before the worker", n)
+	}
 }

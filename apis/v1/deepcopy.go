@@ -29,6 +29,7 @@ func (w *Worker) DeepCopy() *Worker {
 	out.Status.Capacity = maps.Clone(w.Status.Capacity)
 	out.Status.Allocated = maps.Clone(w.Status.Allocated)
 	out.Status.RegisteredLabels = maps.Clone(w.Status.RegisteredLabels)
+	out.Status.Conditions = copyConditions(w.Status.Conditions)
 	return &out
 }
 
@@ -124,13 +125,19 @@ func (s *TaskStatus) deepCopyInto(out *TaskStatus) {
 	}
 	out.StartedAt = copyTime(s.StartedAt)
 	out.FinishedAt = copyTime(s.FinishedAt)
-	if s.Conditions != nil {
-		out.Conditions = make([]Condition, len(s.Conditions))
-		for i, c := range s.Conditions {
-			c.LastTransitionTime = copyTime(c.LastTransitionTime)
-			out.Conditions[i] = c
-		}
+	out.Conditions = copyConditions(s.Conditions)
+}
+
+func copyConditions(conds []Condition) []Condition {
+	if conds == nil {
+		return nil
 	}
+	out := make([]Condition, len(conds))
+	for i, c := range conds {
+		c.LastTransitionTime = copyTime(c.LastTransitionTime)
+		out[i] = c
+	}
+	return out
 }
 
 func copyTime(t *time.Time) *time.Time {

@@ -74,11 +74,15 @@ const (
 
 // Condition is one observation about an object, in the Kubernetes shape.
 type Condition struct {
-	Type               string          `json:"type"`
-	Status             ConditionStatus `json:"status"`
-	Reason             string          `json:"reason,omitempty"`
-	Message            string          `json:"message,omitempty"`
-	LastTransitionTime *time.Time      `json:"lastTransitionTime,omitempty"`
+	Type    string          `json:"type"`
+	Status  ConditionStatus `json:"status"`
+	Reason  string          `json:"reason,omitempty"`
+	Message string          `json:"message,omitempty"`
+	// ObservedGeneration is the metadata.generation the condition speaks
+	// of; 0 when it speaks of none in particular. A condition about an
+	// older generation says nothing yet of the current spec.
+	ObservedGeneration int64      `json:"observedGeneration,omitempty"`
+	LastTransitionTime *time.Time `json:"lastTransitionTime,omitempty"`
 }
 
 // SetCondition sets (or adds) the condition of c.Type in conds. The

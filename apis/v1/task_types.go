@@ -142,16 +142,32 @@ const (
 	ReasonStartError       = "StartError"
 	ReasonCompleted        = "Completed"
 	ReasonError            = "Error"
+	// ReasonRuntimeUnreachable: the worker cannot reach its container
+	// runtime; what it reports is the last state it saw.
+	ReasonRuntimeUnreachable = "RuntimeUnreachable"
+	// ReasonUpToDate: the container runs the current spec.
+	ReasonUpToDate = "UpToDate"
+	// ReasonBreakBeforeMake: the old container had to stop before its
+	// replacement could start (a host port cannot be held by both).
+	ReasonBreakBeforeMake = "BreakBeforeMake"
 )
 
 // Condition types of a Task.
 const (
+	// TaskScheduled is set by the manager; its ObservedGeneration is the
+	// generation the assigned worker has accepted.
 	TaskScheduled = "Scheduled"
 	TaskStarted   = "Started"
 	TaskReady     = "Ready"
+	// TaskUpdated is True when the container the status speaks of runs
+	// the current spec; False while an older one still serves or none
+	// runs, with the reason (ImagePullBackOff, StartError, ...).
+	TaskUpdated = "Updated"
 )
 
 // TaskStatus is the observed state of a Task; written by the system only.
+// ObservedGeneration is the generation of the spec the reported container
+// was made from: behind metadata.generation while an update is not done.
 type TaskStatus struct {
 	Phase              Phase        `json:"phase,omitempty"`
 	Reason             string       `json:"reason,omitempty"`
@@ -166,6 +182,16 @@ type TaskStatus struct {
 	FinishedAt         *time.Time   `json:"finishedAt,omitempty"`
 	ObservedGeneration int64        `json:"observedGeneration,omitempty"`
 	Conditions         []Condition  `json:"conditions,omitempty"`
+}
+
+// AssignedGeneration returns the generation of the spec the task's worker
+// has accepted (the Scheduled condition's ObservedGeneration); 0 when
+// none has.
+func (s *TaskStatus) AssignedGeneration() int64 {
+	if c := FindCondition(s.Conditions, TaskScheduled); c != nil && c.Status == ConditionTrue {
+		return c.ObservedGeneration
+	}
+	return 0
 }
 
 // PortStatus is where a container port was published.

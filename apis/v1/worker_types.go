@@ -28,10 +28,20 @@ const (
 	WorkerNotReady WorkerPhase = "NotReady"
 )
 
+// Condition types of a Worker, reported by the worker itself.
+const (
+	// WorkerRuntimeReady is False while the worker cannot reach its
+	// container runtime (reason RuntimeUnreachable): the worker is then
+	// NotReady and takes no new tasks.
+	WorkerRuntimeReady = "RuntimeReady"
+)
+
 // WorkerStatus is the observed state of a worker.
 type WorkerStatus struct {
 	Phase             WorkerPhase `json:"phase,omitempty"`
 	LastHeartbeatTime *time.Time  `json:"lastHeartbeatTime,omitempty"`
+	// Conditions are what the worker reports of itself (RuntimeReady).
+	Conditions []Condition `json:"conditions,omitempty"`
 	// Capacity is what the host has: cpu, memory, disk.
 	Capacity ResourceList `json:"capacity,omitempty"`
 	// Allocated is the sum of the resources of its tasks.
@@ -89,6 +99,8 @@ type RegisterRequest struct {
 	Address string            `json:"address"`
 	Labels  map[string]string `json:"labels,omitempty"`
 	Stats   WorkerStats       `json:"stats"`
+	// Conditions are the worker's own conditions (RuntimeReady).
+	Conditions []Condition `json:"conditions,omitempty"`
 }
 
 // RegisterResponse carries the credentials a registered worker uses from
@@ -102,6 +114,10 @@ type RegisterResponse struct {
 	// Managers are the API URLs of the managers that are up, for the
 	// worker to fail over to when its manager stops answering.
 	Managers []string `json:"managers,omitempty"`
+	// ClusterID names the cluster, generated once at its first start: the
+	// worker labels its containers with it and never touches a container
+	// of another cluster.
+	ClusterID string `json:"clusterID,omitempty"`
 }
 
 // TaskReport is what a worker observes of one Task it holds.
@@ -110,6 +126,18 @@ type TaskReport struct {
 	Name       string     `json:"name"`
 	Generation int64      `json:"generation"`
 	Status     TaskStatus `json:"status"`
+	// Events are what the worker saw happen to the task since its last
+	// report that the status alone does not say, for the manager to
+	// record.
+	Events []ReportedEvent `json:"events,omitempty"`
+}
+
+// ReportedEvent is an event a worker reports for the manager to record.
+type ReportedEvent struct {
+	// Type is Normal or Warning.
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 // StatusReport is the body of PUT /api/v1/workers/:name/status: a heartbeat
@@ -120,6 +148,9 @@ type StatusReport struct {
 	Stats WorkerStats  `json:"stats"`
 	Full  bool         `json:"full"`
 	Tasks []TaskReport `json:"tasks"`
+	// Conditions are the worker's own conditions (RuntimeReady), in every
+	// report.
+	Conditions []Condition `json:"conditions,omitempty"`
 }
 
 // StatusReply answers a StatusReport: the UIDs of tasks the worker holds
@@ -130,4 +161,7 @@ type StatusReply struct {
 	// Managers are the API URLs of the managers that are up, for the
 	// worker to fail over to when its manager stops answering.
 	Managers []string `json:"managers,omitempty"`
+	// ClusterID is the cluster's id, as in RegisterResponse: a worker that
+	// finds another than the one it registered with registers again.
+	ClusterID string `json:"clusterID,omitempty"`
 }

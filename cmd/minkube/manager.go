@@ -102,6 +102,7 @@ type manager struct {
 	token     string
 	joinToken string
 	started   time.Time
+	clusterID string
 	// controllers run on state for good on bolt; with etcd they are built
 	// afresh for each term this manager leads (lead).
 	controllers []starter
@@ -162,6 +163,9 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		m.closeUnstarted()
 		return nil, err
 	}
+	if m.clusterID, err = store.EnsureClusterID(ctx, m.db); err != nil {
+		return fail(fmt.Errorf("cluster id: %w", err))
+	}
 	if stores.etcd == nil {
 		if m.controllers, err = m.newControllers(m.state); err != nil {
 			return fail(err)
@@ -185,7 +189,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	}
 	opts := apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
-		Endpoints: m.endpoints, Version: buildinfo.Get(version, gitCommit),
+		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 	}
 	if stores.etcd != nil {
 		opts.Health = stores.etcd.Health
@@ -315,7 +319,7 @@ func (m *manager) run(ctx context.Context) error {
 		return nil
 	}})
 	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
-		"version", buildinfo.Get(version, gitCommit).Version)
+		"cluster", m.clusterID, "version", buildinfo.Get(version, gitCommit).Version)
 	return runGroup(ctx, parts)
 }
 

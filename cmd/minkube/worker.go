@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,7 +44,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 		f.StringVar(&c.dnsServer, "dns-server", discovery.DefaultListen, "the manager's DNS server (host:port): resolves dns+srv:// and the cluster zone for containers")
 		f.StringVar(&c.dnsDomain, "dns-domain", discovery.DefaultDomain, "the cluster zone (the manager's --dns-domain), which containers resolve through the manager")
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
-		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
+		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers, and where it notes the cluster it joined")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
 	}
 	host, _ := os.Hostname()
@@ -51,7 +52,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
 	f.StringVar(&c.advertise, "advertise", "", "address where the manager reaches the worker API (default: the listen address)")
 	f.StringVar(&c.diskReserved, "disk-reserved", "0", "disk kept back from what tasks may ask for, as a quantity (10Gi)")
-	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: all addresses)")
+	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: the host of --advertise when it is an IP address, else all addresses)")
 	f.DurationVar(&c.stopGrace, "stop-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a task stops")
 	f.DurationVar(&c.heartbeat, "heartbeat-interval", 5*time.Second, "period of full status reports to the manager")
 	f.DurationVar(&c.resync, "resync-interval", 30*time.Second, "period of the comparison with the manager's task list")
@@ -102,6 +103,9 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
 	}
+	if cfg.portHostIP != "" && net.ParseIP(cfg.portHostIP) == nil {
+		return nil, fmt.Errorf("--port-host-ip %q: not an IP address", cfg.portHostIP)
+	}
 	reserved, err := v1.ParseQuantity(cfg.diskReserved)
 	if err != nil {
 		return nil, fmt.Errorf("--disk-reserved %q: %w", cfg.diskReserved, err)
@@ -131,6 +135,7 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		Stats:             sampler,
 		Logger:            log,
 		PortHostIP:        cfg.portHostIP,
+		ClusterFile:       filepath.Join(dataDir, "worker-"+cfg.name+".cluster"),
 		StopGrace:         cfg.stopGrace,
 		HeartbeatInterval: cfg.heartbeat,
 		ResyncInterval:    cfg.resync,

@@ -329,22 +329,27 @@ func describeTask(w io.Writer, now time.Time, t *v1.Task, eps *v1.EndpointsList,
 		}
 		p.endBlock()
 	}
-	if len(st.Conditions) == 0 {
-		p.kv(0, "Conditions", none)
-	} else {
-		p.heading(0, "Conditions:")
-		rows := make([][]string, 0, len(st.Conditions))
-		for _, cond := range st.Conditions {
-			since := none
-			if cond.LastTransitionTime != nil {
-				since = humanDuration(now.Sub(*cond.LastTransitionTime))
-			}
-			rows = append(rows, []string{cond.Type, string(cond.Status), orNone(cond.Reason), since, oneLine(cond.Message)})
-		}
-		p.table([]string{"Type", "Status", "Reason", "Since", "Message"}, rows)
-	}
+	conditionsBlock(p, now, st.Conditions)
 	p.events(events)
 	return p.flush()
+}
+
+// conditionsBlock writes conditions as a table, or none.
+func conditionsBlock(p *page, now time.Time, conds []v1.Condition) {
+	if len(conds) == 0 {
+		p.kv(0, "Conditions", none)
+		return
+	}
+	p.heading(0, "Conditions:")
+	rows := make([][]string, 0, len(conds))
+	for _, cond := range conds {
+		since := none
+		if cond.LastTransitionTime != nil {
+			since = humanDuration(now.Sub(*cond.LastTransitionTime))
+		}
+		rows = append(rows, []string{cond.Type, string(cond.Status), orNone(cond.Reason), since, oneLine(cond.Message)})
+	}
+	p.table([]string{"Type", "Status", "Reason", "Since", "Message"}, rows)
 }
 
 // resources renders a Task's resources, "cpu=500m memory=64Mi".
@@ -426,6 +431,7 @@ func describeWorker(w io.Writer, now time.Time, wk *v1.Worker, tasks []v1.Task, 
 	p.kv(0, "Status", workerStatus(wk))
 	p.kv(0, "Unschedulable", strconv.FormatBool(wk.Spec.Unschedulable))
 	p.kv(0, "Last Heartbeat", p.when(st.LastHeartbeatTime))
+	conditionsBlock(p, now, st.Conditions)
 	p.kv(0, "CPU", fmt.Sprintf("%.0f%% used, load %.2f", st.Stats.CPUPercent, st.Stats.Load1))
 	p.kv(0, "Memory", fmt.Sprintf("%s available", humanBytes(st.Stats.MemoryAvailable)))
 	p.kv(0, "Disk", fmt.Sprintf("%s free", humanBytes(st.Stats.DiskFree)))

@@ -35,7 +35,7 @@ type condition struct {
 
 var (
 	phases         = []v1.Phase{v1.PhasePending, v1.PhaseScheduled, v1.PhaseRunning, v1.PhaseSucceeded, v1.PhaseFailed, v1.PhaseUnknown}
-	conditionTypes = []string{v1.TaskScheduled, v1.TaskStarted, v1.TaskReady}
+	conditionTypes = []string{v1.TaskScheduled, v1.TaskStarted, v1.TaskReady, v1.TaskUpdated}
 )
 
 // parseCondition reads --for: phase=P, condition=TYPE[=True|False] or
@@ -120,13 +120,24 @@ func (cd condition) check(t *v1.Task, uid string) (met bool, never string) {
 		return false, ""
 	}
 	c := v1.FindCondition(t.Status.Conditions, cd.typ)
-	if c != nil && c.Status == cd.status {
+	if c != nil && c.Status == cd.status && !staleCondition(t, c) {
 		return true, ""
 	}
 	if t.Status.Phase.Terminal() {
 		return false, fmt.Sprintf("is %s and can never %s", t.Status.Phase, cd.goal())
 	}
 	return false, ""
+}
+
+// staleCondition reports whether c speaks of an older generation than the
+// task's spec, as kubectl wait judges: by the condition's
+// observedGeneration, else the status's; neither set says nothing.
+func staleCondition(t *v1.Task, c *v1.Condition) bool {
+	gen := c.ObservedGeneration
+	if gen == 0 {
+		gen = t.Status.ObservedGeneration
+	}
+	return gen != 0 && gen < t.Metadata.Generation
 }
 
 // state words where t stands with regard to the condition.
@@ -139,6 +150,9 @@ func (cd condition) state(t *v1.Task) string {
 		s := fmt.Sprintf("its %s condition is %s", cd.typ, c.Status)
 		if c.Reason != "" || c.Message != "" {
 			s += " (" + strings.Trim(c.Reason+": "+oneLine(c.Message), ": ") + ")"
+		}
+		if staleCondition(t, c) {
+			s += fmt.Sprintf(" for generation %d, not the spec's generation %d: the update is not done", max(c.ObservedGeneration, t.Status.ObservedGeneration), t.Metadata.Generation)
 		}
 		return s + "; " + taskState(t)
 	}

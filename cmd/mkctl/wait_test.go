@@ -122,7 +122,7 @@ func TestWait_Errors(t *testing.T) {
 		{name: "unknown task", args: []string{"wait", "task/nope", "--for=phase=Running"}, want: "error: task \"nope\" not found\n"},
 		{name: "no --for", args: []string{"wait", "task/web"}, want: "error: --for is required: phase=PHASE, condition=TYPE[=True|False] or delete\nSee 'mkctl wait --help' for usage.\n"},
 		{name: "bad phase", args: []string{"wait", "task/web", "--for=phase=Done"}, want: "error: --for=phase=Done: unknown phase \"Done\"; use one of Pending, Scheduled, Running, Succeeded, Failed or Unknown\nSee 'mkctl wait --help' for usage.\n"},
-		{name: "bad condition", args: []string{"wait", "task/web", "--for=condition=Healthy"}, want: "error: --for=condition=Healthy: unknown condition \"Healthy\"; use Scheduled, Started or Ready\nSee 'mkctl wait --help' for usage.\n"},
+		{name: "bad condition", args: []string{"wait", "task/web", "--for=condition=Healthy"}, want: "error: --for=condition=Healthy: unknown condition \"Healthy\"; use Scheduled, Started, Ready or Updated\nSee 'mkctl wait --help' for usage.\n"},
 		{name: "bad kind", args: []string{"wait", "task/web", "--for=jsonpath={.x}"}, want: "error: --for=jsonpath={.x}: use phase=PHASE, condition=TYPE[=True|False] or delete\nSee 'mkctl wait --help' for usage.\n"},
 		{name: "no task", args: []string{"wait", "--for=delete"}, want: "error: name the Tasks to wait for: task/NAME...\nSee 'mkctl wait --help' for usage.\n"},
 		{name: "negative timeout", args: []string{"wait", "task/web", "--for=delete", "--timeout=-1s"}, want: "error: --timeout must not be negative\nSee 'mkctl wait --help' for usage.\n"},
@@ -134,5 +134,40 @@ func TestWait_Errors(t *testing.T) {
 				t.Errorf("stdout %q, stderr %q; want nothing, %q", res.stdout, res.stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestWait_UpdateNotDone: a condition that speaks of an older generation
+// than the spec's does not meet the wait (as kubectl wait judges), and the
+// timeout says why.
+func TestWait_UpdateNotDone(t *testing.T) {
+	m := mustManager(t)
+	now := time.Now()
+	m.addTask(v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{Name: "web", Generation: 2, CreationTimestamp: &now},
+		Spec:     v1.TaskSpec{Image: "web:bad"},
+		Status: v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "worker-1", ObservedGeneration: 1,
+			Reason: v1.ReasonImagePullBackOff, Message: `cannot pull image "web:bad"`,
+			Conditions: []v1.Condition{
+				{Type: v1.TaskReady, Status: v1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: &now},
+				{Type: v1.TaskUpdated, Status: v1.ConditionFalse, Reason: v1.ReasonImagePullBackOff, ObservedGeneration: 2, LastTransitionTime: &now},
+			}},
+	})
+	res := mustEnv(t).mustRun(t, args(m, "wait", "task/web", "--for=condition=Ready", "--timeout", "300ms")...)
+	want := "error: timed out after 300ms waiting for task/web to have Ready=True: its Ready condition is True for generation 1, " +
+		"not the spec's generation 2: the update is not done; it is Running on worker worker-1 (ImagePullBackOff: cannot pull image \"web:bad\")\n"
+	if res.code != 1 || res.stderr != want {
+		t.Errorf("exit %d, stderr %q; want 1, %q", res.code, res.stderr, want)
+	}
+	res = mustEnv(t).mustRun(t, args(m, "wait", "task/web", "--for=condition=Updated=False", "--timeout", "0")...)
+	if res.code != 0 || res.stdout != "task/web condition met\n" {
+		t.Errorf("wait for Updated=False: exit %d, stdout %q, stderr %q; want it met", res.code, res.stdout, res.stderr)
+	}
+	m.setStatus("web", v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "worker-1", ObservedGeneration: 2,
+		Conditions: []v1.Condition{{Type: v1.TaskReady, Status: v1.ConditionTrue, ObservedGeneration: 2, LastTransitionTime: &now}}})
+	res = mustEnv(t).mustRun(t, args(m, "wait", "task/web", "--for=condition=Ready", "--timeout", "0")...)
+	if res.code != 0 || res.stdout != "task/web condition met\n" {
+		t.Errorf("wait once updated: exit %d, stdout %q, stderr %q; want it met", res.code, res.stdout, res.stderr)
 	}
 }

@@ -157,7 +157,7 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, nil
 	case t.Status.Worker == "":
 		return c.schedule(ctx, t)
-	case t.Metadata.Generation > t.Status.ObservedGeneration:
+	case t.Metadata.Generation > t.Status.AssignedGeneration():
 		return reconcile.Result{}, c.pushSpec(ctx, t)
 	}
 	return reconcile.Result{}, nil
@@ -244,7 +244,10 @@ func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) error {
 	return c.opts.Workers.AssignTask(ctx, w, cred, t)
 }
 
-// markScheduled records that w accepted t at t's generation.
+// markScheduled records that w accepted t at t's generation, in the
+// Scheduled condition's ObservedGeneration. The status's own
+// observedGeneration is the worker's to report: the generation of the
+// container it runs.
 func (c *Controller) markScheduled(ctx context.Context, t *v1.Task, w *v1.Worker) error {
 	name := w.Metadata.Name
 	host := hostOf(w.Spec.Address)
@@ -259,12 +262,10 @@ func (c *Controller) markScheduled(ctx context.Context, t *v1.Task, w *v1.Worker
 			st.Reason = ""
 			st.Message = ""
 		}
-		if st.ObservedGeneration < t.Metadata.Generation {
-			st.ObservedGeneration = t.Metadata.Generation
-		}
 		st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{
 			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned",
-			Message: fmt.Sprintf("assigned to worker %s", name),
+			Message:            fmt.Sprintf("assigned to worker %s", name),
+			ObservedGeneration: max(t.Metadata.Generation, st.AssignedGeneration()),
 		}, now)
 	})
 }
@@ -342,6 +343,7 @@ func statusEqual(a, b *v1.TaskStatus) bool {
 		return false
 	}
 	return slices.EqualFunc(a.Conditions, b.Conditions, func(x, y v1.Condition) bool {
-		return x.Type == y.Type && x.Status == y.Status && x.Reason == y.Reason && x.Message == y.Message
+		return x.Type == y.Type && x.Status == y.Status && x.Reason == y.Reason && x.Message == y.Message &&
+			x.ObservedGeneration == y.ObservedGeneration
 	})
 }

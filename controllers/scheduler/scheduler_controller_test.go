@@ -271,8 +271,11 @@ func TestController_RoundRobin(t *testing.T) {
 		if task.Status.HostIP != "127.0.0.1" {
 			t.Errorf("task-%d: hostIP = %q, want 127.0.0.1 (from the worker address)", i, task.Status.HostIP)
 		}
-		if task.Status.ObservedGeneration != 1 {
-			t.Errorf("task-%d: observedGeneration = %d, want 1", i, task.Status.ObservedGeneration)
+		if got := task.Status.AssignedGeneration(); got != 1 {
+			t.Errorf("task-%d: assigned generation = %d, want 1", i, got)
+		}
+		if task.Status.ObservedGeneration != 0 {
+			t.Errorf("task-%d: observedGeneration = %d, want 0: only the worker observes a container", i, task.Status.ObservedGeneration)
 		}
 		if c := v1.FindCondition(task.Status.Conditions, v1.TaskScheduled); c == nil || c.Status != v1.ConditionTrue {
 			t.Errorf("task-%d: Scheduled condition = %+v, want True", i, c)
@@ -436,7 +439,7 @@ func TestController_SpecChangePushed(t *testing.T) {
 	if out.Metadata.Generation != 2 {
 		t.Fatalf("generation after a spec change = %d, want 2", out.Metadata.Generation)
 	}
-	got := e.mustEventually(t, "web", "generation 2 observed", func(t *v1.Task) bool { return t.Status.ObservedGeneration == 2 })
+	got := e.mustEventually(t, "web", "generation 2 accepted", func(t *v1.Task) bool { return t.Status.AssignedGeneration() == 2 })
 	if got.Status.Worker != first.Status.Worker {
 		t.Errorf("worker = %q after the spec change, want it to stay on %q", got.Status.Worker, first.Status.Worker)
 	}

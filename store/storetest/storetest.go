@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"WatchEndsWithClose", testWatchClose},
 		{"Compacted", func(t *testing.T, s store.Store) { testCompacted(t, s, cfg) }},
 		{"ConcurrentCAS", testConcurrentCAS},
+		{"ClusterIDIsMadeOnce", testClusterID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -856,4 +857,33 @@ func assertEvent(t testing.TB, got, want store.Event) {
 			got.KV.Key, got.KV.Revision, got.Type, got.Created, want.Type, want.Created)
 	}
 	assertKV(t, got.KV, want.KV)
+}
+
+// testClusterID: managers that start together on an empty store, and any
+// that start later, all get the one cluster id the first stored.
+func testClusterID(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const racers = 8
+	ids := make([]string, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() { ids[i], errs[i] = store.EnsureClusterID(ctx, s) })
+	}
+	wg.Wait()
+	for i := range racers {
+		if errs[i] != nil {
+			t.Fatalf("EnsureClusterID (racer %d): %v", i, errs[i])
+		}
+		if ids[i] == "" || ids[i] != ids[0] {
+			t.Fatalf("racing EnsureClusterID gave %q, want every racer to get %q", ids[i], ids[0])
+		}
+	}
+	later, err := store.EnsureClusterID(ctx, s)
+	if err != nil || later != ids[0] {
+		t.Fatalf("EnsureClusterID later = %q, %v; want %q", later, err, ids[0])
+	}
+	if got := mustGet(t, s, store.ClusterIDKey); string(got.Value) != ids[0] {
+		t.Fatalf("stored cluster id %q, want %q", got.Value, ids[0])
+	}
 }

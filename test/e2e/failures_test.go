@@ -250,13 +250,23 @@ func TestDrift(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "one running container", func() bool { return runningContainers(t, task.Metadata.UID) == 1 })
 
-	// A stray: a container with this worker's labels that no task owns.
-	out, err := exec.Command("docker", "run", "-d", "--label", labelWorker+"="+worker,
-		"--label", "io.minkube.task.uid=stray-"+c.suffix, testImage, "log", "--every", "1s").CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker run stray: %v: %s", err, out)
+	// A stray: a container with this worker's and this cluster's labels
+	// that no task owns. One with no cluster label may be another
+	// cluster's (from before clusters had ids): it is left alone.
+	cluster := inspect(t, task.Status.ContainerID).Config.Labels["io.minkube.cluster"]
+	for _, stray := range []struct{ uid, cluster string }{{"stray-" + c.suffix, cluster}, {"unowned-" + c.suffix, ""}} {
+		args := []string{"run", "-d", "--label", labelWorker + "=" + worker, "--label", "io.minkube.task.uid=" + stray.uid}
+		if stray.cluster != "" {
+			args = append(args, "--label", "io.minkube.cluster="+stray.cluster)
+		}
+		if out, err := exec.Command("docker", append(args, testImage, "log", "--every", "1s")...).CombinedOutput(); err != nil {
+			t.Fatalf("docker run stray: %v: %s", err, out)
+		}
 	}
 	waitFor(t, 30*time.Second, "stray removed", func() bool { return len(containersOf(t, "stray-"+c.suffix)) == 0 })
+	if n := runningContainers(t, "unowned-"+c.suffix); n != 1 {
+		t.Errorf("%d running containers with no cluster label; want it left running", n)
+	}
 
 	// An unchanged re-apply touches nothing; a changed spec replaces it.
 	before := task.Status.ContainerID

@@ -92,7 +92,8 @@ type cluster struct {
 type proc struct {
 	name    string
 	args    []string
-	history string // logs of earlier runs of the same process
+	env     []string // added to the test's environment
+	history string   // logs of earlier runs of the same process
 	cmd     *exec.Cmd
 	log     *lockedBuffer
 	done    chan struct{}
@@ -152,6 +153,13 @@ func (c *cluster) workerName(short string) string { return short + "-" + c.suffi
 // addWorker starts a worker named short-SUFFIX and waits until it is Ready.
 func (c *cluster) addWorker(short string, extra ...string) string {
 	c.t.Helper()
+	return c.addWorkerEnv(short, nil, extra...)
+}
+
+// addWorkerEnv is addWorker with env (KEY=VALUE) added to the worker's
+// environment, such as a DOCKER_HOST.
+func (c *cluster) addWorkerEnv(short string, env []string, extra ...string) string {
+	c.t.Helper()
 	name := c.workerName(short)
 	args := append([]string{"worker",
 		"--manager", c.server,
@@ -170,7 +178,7 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 		// address pools.
 		"--dns-server=",
 	}, extra...)
-	c.workers[name] = c.start(name, args...)
+	c.workers[name] = c.startEnv(name, env, args...)
 	c.waitWorkerReady(name)
 	return name
 }
@@ -188,14 +196,20 @@ func (c *cluster) waitWorkerReady(name string) {
 
 func (c *cluster) start(name string, args ...string) *proc {
 	c.t.Helper()
+	return c.startEnv(name, nil, args...)
+}
+
+// startEnv starts minkube with env added to the test's environment.
+func (c *cluster) startEnv(name string, env []string, args ...string) *proc {
+	c.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
 	log := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), "HOME="+c.home)
+	cmd.Env = append(append(os.Environ(), "HOME="+c.home), env...)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{name: name, args: args, cmd: cmd, log: log, done: make(chan struct{})}
+	p := &proc{name: name, args: args, env: env, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p
 }
@@ -257,7 +271,7 @@ func (c *cluster) restartWorker(name string, crash bool) {
 	} else {
 		old.stop()
 	}
-	c.workers[name] = c.start(name, old.args...)
+	c.workers[name] = c.startEnv(name, old.env, old.args...)
 	c.workers[name].history = old.history + old.log.String() + "--- restarted ---\n"
 }
 

@@ -15,6 +15,10 @@ const (
 	LabelTaskName = "io.minkube.task.name"
 	LabelSpecHash = "io.minkube.spec-hash"
 	LabelWorker   = "io.minkube.worker"
+	// LabelCluster is the id of the cluster the container belongs to: a
+	// worker never touches a container of another cluster, even one whose
+	// worker has the same name.
+	LabelCluster = "io.minkube.cluster"
 )
 
 // PortBinding publishes a container port on the host.
@@ -61,6 +65,20 @@ type State struct {
 	// FinishedAt is when the last run ended; zero if none has. For a
 	// stopped container it is never before StartedAt.
 	FinishedAt time.Time
+}
+
+// Started reports whether the container has ever started: false for one
+// that was created and never started, or whose start failed.
+func (s State) Started() bool { return !s.StartedAt.IsZero() }
+
+// Summary is what the engine's container list says of a container: enough
+// to tell that it changed since the last list, not its times or exit code
+// (Inspect those).
+type Summary struct {
+	ID     string
+	Labels map[string]string
+	// Status is the engine's word, as in State.Status.
+	Status string
 }
 
 // Container is a container as the engine reports it.
@@ -140,10 +158,10 @@ type Runtime interface {
 	// Inspect returns the container. It returns ErrNotFound when there is
 	// no such container.
 	Inspect(ctx context.Context, id string) (Container, error)
-	// List returns every container, running or not, that carries all the
-	// given labels (a label with an empty value matches any value), each as
-	// complete as Inspect reports it.
-	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// ListSummaries returns a Summary of every container, running or
+	// not, that carries all the given labels (an empty value matches any
+	// value), in one call to the engine.
+	ListSummaries(ctx context.Context, labels map[string]string) ([]Summary, error)
 	// Events streams container events (the actions listed above) for
 	// containers carrying all the given labels, from when it returns until
 	// ctx ends. The error channel receives at most one error, after which

@@ -2,10 +2,8 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -99,13 +97,10 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.Container, er
 	return fromInspect(resp), nil
 }
 
-// inspectParallelism bounds the Inspect calls List makes at once.
-const inspectParallelism = 8
-
-// List returns every container, running or not, that carries all the given
-// labels (an empty value matches any value), each as Inspect reports it. A
-// container removed while List runs is left out.
-func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime.Container, error) {
+// ListSummaries returns a Summary of every container, running or not,
+// that carries all the given labels (an empty value matches any value): one
+// list call, no inspect.
+func (r *Runtime) ListSummaries(ctx context.Context, labels map[string]string) ([]runtime.Summary, error) {
 	summaries, err := r.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: labelFilters(labels),
@@ -113,31 +108,9 @@ func (r *Runtime) List(ctx context.Context, labels map[string]string) ([]runtime
 	if err != nil {
 		return nil, fmt.Errorf("list containers with labels %v: %w", labels, err)
 	}
-
-	// The listing lacks start and finish times and exact exit codes, so
-	// each container is inspected, a few at a time.
-	found := make([]runtime.Container, len(summaries))
-	errs := make([]error, len(summaries))
-	sem := make(chan struct{}, inspectParallelism)
-	var wg sync.WaitGroup
-	for i, s := range summaries {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			found[i], errs[i] = r.Inspect(ctx, s.ID)
-		})
-	}
-	wg.Wait()
-
-	out := make([]runtime.Container, 0, len(summaries))
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			out = append(out, found[i])
-		case errors.Is(err, runtime.ErrNotFound):
-		default:
-			return nil, fmt.Errorf("list containers with labels %v: %w", labels, err)
-		}
+	out := make([]runtime.Summary, 0, len(summaries))
+	for _, s := range summaries {
+		out = append(out, runtime.Summary{ID: s.ID, Labels: s.Labels, Status: string(s.State)})
 	}
 	return out, nil
 }

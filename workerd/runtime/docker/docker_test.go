@@ -514,7 +514,7 @@ func TestRuntime_Events(t *testing.T) {
 	}
 }
 
-func TestRuntime_List(t *testing.T) {
+func TestRuntime_ListSummaries(t *testing.T) {
 	t.Parallel()
 	r := mustRuntime(t, docker.Options{})
 	labels := runLabels(t)
@@ -547,40 +547,49 @@ func TestRuntime_List(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cs, err := r.List(t.Context(), tt.selector)
+			list, err := r.ListSummaries(t.Context(), tt.selector)
 			if err != nil {
-				t.Fatalf("List: %v", err)
+				t.Fatalf("ListSummaries: %v", err)
 			}
 			var ids []string
-			for _, c := range cs {
-				ids = append(ids, c.ID)
+			for _, s := range list {
+				ids = append(ids, s.ID)
 			}
 			slices.Sort(ids)
 			want := slices.Sorted(slices.Values(tt.want))
 			if !slices.Equal(ids, want) {
-				t.Errorf("List(%v) = %v, want %v", tt.selector, ids, want)
+				t.Errorf("ListSummaries(%v) = %v, want %v", tt.selector, ids, want)
 			}
 		})
 	}
 
-	cs, err := r.List(t.Context(), map[string]string{labelRun: run})
+	list, err := r.ListSummaries(t.Context(), map[string]string{labelRun: run})
 	if err != nil {
-		t.Fatalf("List: %v", err)
+		t.Fatalf("ListSummaries: %v", err)
 	}
-	byID := map[string]runtime.Container{}
-	for _, c := range cs {
-		byID[c.ID] = c
+	byID := map[string]runtime.Summary{}
+	for _, s := range list {
+		byID[s.ID] = s
 	}
-	if c := byID[web]; !c.State.Running || c.Image != testImage() || c.Labels["role"] != "web" ||
+	for id, want := range map[string]string{web: "running", job: "exited", idle: "created"} {
+		if s := byID[id]; s.Status != want || s.Labels[labelRun] != run {
+			t.Errorf("summary of %s = %+v, want status %s and its labels", id[:12], s, want)
+		}
+	}
+	if byID[web].Labels["role"] != "web" {
+		t.Errorf("summary labels of web = %v, want role=web", byID[web].Labels)
+	}
+	// Inspect gives what a list does not: times, exit codes, ports.
+	if c := mustInspect(t, r, web); !c.State.Running || c.Image != testImage() ||
 		len(c.Ports) != 1 || c.Ports[0].HostPort == 0 || c.Ports[0].HostIP != "127.0.0.1" || !strings.HasPrefix(c.Name, "minkube-test-") {
-		t.Errorf("listed web = %+v, want running, image %s, role=web, port published on 127.0.0.1", c, testImage())
+		t.Errorf("inspected web = %+v, want running, image %s, port published on 127.0.0.1", c, testImage())
 	}
-	if c := byID[job]; c.State.Running || c.State.Status != "exited" || c.State.ExitCode != 5 ||
+	if c := mustInspect(t, r, job); c.State.Running || c.State.ExitCode != 5 ||
 		c.State.StartedAt.IsZero() || c.State.FinishedAt.Before(c.State.StartedAt) {
-		t.Errorf("listed job state = %+v, want exited with code 5, started and then finished", c.State)
+		t.Errorf("inspected job state = %+v, want exited with code 5, started and then finished", c.State)
 	}
-	if c := byID[idle]; c.State.Status != "created" {
-		t.Errorf("listed idle state = %+v, want created", c.State)
+	if c := mustInspect(t, r, idle); c.State.Status != "created" || c.State.Started() {
+		t.Errorf("inspected idle state = %+v, want created and never started", c.State)
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	MethodRemove      = "Remove"
 	MethodInspect     = "Inspect"
 	MethodList        = "List"
+	MethodSummaries   = "ListSummaries"
 	MethodEvents      = "Events"
 	MethodLogs        = "Logs"
 	MethodExec        = "Exec"
@@ -51,6 +52,7 @@ type Fake struct {
 	nextPort   int32
 	exec       ExecFunc
 	failNext   map[string]error
+	down       error // every call fails with it while set
 	calls      map[string]int
 	subs       map[*subscriber]struct{}
 }
@@ -59,10 +61,13 @@ var _ runtime.Runtime = (*Fake)(nil)
 
 // container is one fake container.
 type container struct {
-	c       runtime.Container
-	seq     int
-	logs    bytes.Buffer
-	removed bool
+	c runtime.Container
+	// requested are the port bindings asked at create; HostPort 0 gets a
+	// new host port at every start, as the engine does.
+	requested []runtime.PortBinding
+	seq       int
+	logs      bytes.Buffer
+	removed   bool
 	// changed is closed and replaced whenever logs or state change.
 	changed chan struct{}
 }
@@ -131,6 +136,17 @@ func (f *Fake) FailNext(method string, err error) {
 	f.failNext[method] = err
 }
 
+// SetUnreachable makes every call fail with err, and ends every open
+// Events stream with it, until SetUnreachable(nil): an engine that is down.
+func (f *Fake) SetUnreachable(err error) {
+	f.mu.Lock()
+	f.down = err
+	f.mu.Unlock()
+	if err != nil {
+		f.BreakEvents(err)
+	}
+}
+
 // Calls returns how many times method has been called, failed calls
 // included.
 func (f *Fake) Calls(method string) int {
@@ -143,6 +159,9 @@ func (f *Fake) Calls(method string) int {
 // f.mu must be held.
 func (f *Fake) begin(method string) error {
 	f.calls[method]++
+	if f.down != nil {
+		return f.down
+	}
 	err := f.failNext[method]
 	delete(f.failNext, method)
 	return err
@@ -235,13 +254,14 @@ func (f *Fake) Create(ctx context.Context, spec runtime.ContainerSpec) (string, 
 			State:  runtime.State{Status: "created"},
 			Ports:  ports,
 		},
-		changed: make(chan struct{}),
+		requested: slices.Clone(ports),
+		changed:   make(chan struct{}),
 	}
 	return id, nil
 }
 
-// Start runs a created or stopped container, choosing host ports for those
-// asked with HostPort 0 on its first start.
+// Start runs a created or stopped container, choosing host ports anew for
+// those asked with HostPort 0 at every start, as the engine does.
 func (f *Fake) Start(ctx context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -255,6 +275,7 @@ func (f *Fake) Start(ctx context.Context, id string) error {
 	if c.c.State.Running {
 		return nil
 	}
+	c.c.Ports = slices.Clone(c.requested)
 	for i := range c.c.Ports {
 		if c.c.Ports[i].HostPort == 0 {
 			c.c.Ports[i].HostPort = f.nextPort
@@ -334,13 +355,25 @@ func (f *Fake) Inspect(ctx context.Context, id string) (runtime.Container, error
 }
 
 // List returns copies of the containers carrying all the labels (an empty
-// value matches any value), oldest first.
+// value matches any value), oldest first, as Inspect reports each: tests
+// look at the fake's containers with it.
 func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.begin(MethodList); err != nil {
 		return nil, err
 	}
+	found := f.matching(labels)
+	out := make([]runtime.Container, 0, len(found))
+	for _, c := range found {
+		out = append(out, clone(c.c))
+	}
+	return out, nil
+}
+
+// matching returns the containers carrying all the labels (an empty value
+// matches any value), oldest first. f.mu must be held.
+func (f *Fake) matching(labels map[string]string) []*container {
 	var found []*container
 	for _, c := range f.containers {
 		if matches(c.c.Labels, labels) {
@@ -348,9 +381,24 @@ func (f *Fake) List(ctx context.Context, labels map[string]string) ([]runtime.Co
 		}
 	}
 	slices.SortFunc(found, func(a, b *container) int { return a.seq - b.seq })
-	out := make([]runtime.Container, 0, len(found))
+	return found
+}
+
+// ListSummaries returns a Summary of each container carrying all the
+// labels (an empty value matches any value), oldest first.
+func (f *Fake) ListSummaries(ctx context.Context, labels map[string]string) ([]runtime.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(MethodSummaries); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	found := f.matching(labels)
+	out := make([]runtime.Summary, 0, len(found))
 	for _, c := range found {
-		out = append(out, clone(c.c))
+		out = append(out, runtime.Summary{ID: c.c.ID, Labels: maps.Clone(c.c.Labels), Status: c.c.State.Status})
 	}
 	return out, nil
 }

@@ -373,3 +373,89 @@ func TestFake_OOMKillAndBreakEvents(t *testing.T) {
 		t.Errorf("error after cancel = %v, want none", err)
 	}
 }
+
+func TestFake_ListSummaries(t *testing.T) {
+	f := New("app:1")
+	web := mustCreate(t, f, runtime.ContainerSpec{Name: "web", Labels: map[string]string{"w": "1", "role": "web"}})
+	job := mustCreate(t, f, runtime.ContainerSpec{Name: "job", Labels: map[string]string{"w": "1"}})
+	mustCreate(t, f, runtime.ContainerSpec{Name: "other", Labels: map[string]string{"w": "2"}})
+	if err := f.Start(t.Context(), web); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.ListSummaries(t.Context(), map[string]string{"w": "1"})
+	if err != nil {
+		t.Fatalf("ListSummaries: %v", err)
+	}
+	want := []runtime.Summary{
+		{ID: web, Labels: map[string]string{"w": "1", "role": "web"}, Status: "running"},
+		{ID: job, Labels: map[string]string{"w": "1"}, Status: "created"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ListSummaries = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Status != want[i].Status || got[i].Labels["role"] != want[i].Labels["role"] {
+			t.Errorf("summary %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if n := f.Calls(MethodSummaries); n != 1 {
+		t.Errorf("Calls(ListSummaries) = %d, want 1", n)
+	}
+}
+
+func TestFake_SetUnreachable(t *testing.T) {
+	f := New("app:1")
+	id := mustCreate(t, f, runtime.ContainerSpec{Name: "web"})
+	events, errs := f.Events(t.Context(), nil)
+	down := errors.New("connection refused")
+	f.SetUnreachable(down)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, down) {
+			t.Errorf("open stream ended with %v, want %v", err, down)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the open event stream did not end")
+	}
+	for range events {
+	}
+	for name, call := range map[string]func() error{
+		MethodStart:       func() error { return f.Start(t.Context(), id) },
+		MethodInspect:     func() error { _, err := f.Inspect(t.Context(), id); return err },
+		MethodSummaries:   func() error { _, err := f.ListSummaries(t.Context(), nil); return err },
+		MethodEnsureImage: func() error { return f.EnsureImage(t.Context(), "app:1") },
+	} {
+		if err := call(); !errors.Is(err, down) {
+			t.Errorf("%s while unreachable = %v, want %v", name, err, down)
+		}
+	}
+	f.SetUnreachable(nil)
+	if err := f.Start(t.Context(), id); err != nil {
+		t.Errorf("Start once reachable again: %v", err)
+	}
+}
+
+// TestFake_HostPortChosenAtEveryStart: like the engine, a port asked with
+// HostPort 0 gets a new host port at every start; one asked by number
+// keeps it.
+func TestFake_HostPortChosenAtEveryStart(t *testing.T) {
+	f := New("app:1")
+	id := mustCreate(t, f, runtime.ContainerSpec{Ports: []runtime.PortBinding{{ContainerPort: 80}, {ContainerPort: 81, HostPort: 8081}}})
+	hostPorts := func() []int32 {
+		if err := f.Start(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Inspect(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Exit(id, 0); err != nil {
+			t.Fatal(err)
+		}
+		return []int32{c.Ports[0].HostPort, c.Ports[1].HostPort}
+	}
+	first, second := hostPorts(), hostPorts()
+	if first[0] == 0 || first[0] == second[0] || first[1] != 8081 || second[1] != 8081 {
+		t.Errorf("host ports at two starts %v, %v; want a new one for port 80 each time, 8081 kept", first, second)
+	}
+}
