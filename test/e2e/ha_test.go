@@ -80,7 +80,7 @@ func newHACluster(t testing.TB, extra ...string) *haCluster {
 			"--token-file", tokenFile, "--join-token-file", c.joinFile, "--write-config=false",
 			"--store", "etcd", "--etcd-name", name, "--etcd-listen-client", p.client, "--etcd-listen-peer", p.peer,
 			"--etcd-initial-cluster", strings.Join(initial, ","),
-			"--worker-timeout", "10s", "--reschedule-after", "30s"}, extra...)
+			"--worker-timeout", "10s", "--reschedule-after", "30s", "--dns-listen", freeAddr(h.t)}, extra...)
 		h.managers = append(h.managers, &managerProc{proc: &proc{name: name, args: args}, url: urls[i]})
 	}
 	t.Cleanup(h.stopAll)
@@ -490,7 +490,7 @@ func (h *haCluster) addManager(via *managerProc) *managerProc {
 	args := []string{"manager", "--listen", addrs[0], "--data-dir", filepath.Join(h.dir, "m4"),
 		"--write-config=false", "--store", "etcd", "--etcd-name", "m4",
 		"--etcd-listen-client", "http://" + addrs[1], "--etcd-listen-peer", "http://" + addrs[2], "--join", via.url,
-		"--worker-timeout", "10s", "--reschedule-after", "30s"}
+		"--worker-timeout", "10s", "--reschedule-after", "30s", "--dns-listen", freeAddr(h.t)}
 	// The same tokens as the others.
 	for i, a := range first.args {
 		if a == "--token-file" || a == "--join-token-file" {
