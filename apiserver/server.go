@@ -25,6 +25,11 @@ const MaxBodyBytes = 1 << 20
 // ApplyResultHeader names the header that says what an apply did.
 const ApplyResultHeader = "Minkube-Apply-Result"
 
+// DefaultHeartbeatInterval is the heartbeat interval told to workers when
+// Options.HeartbeatInterval is not set: a third of the default worker
+// timeout (15s).
+const DefaultHeartbeatInterval = 5 * time.Second
+
 // VersionInfo is served at /version.
 type VersionInfo struct {
 	Version   string `json:"version"`
@@ -56,6 +61,10 @@ type Options struct {
 	// Ready reports whether this manager can serve writes (/readyz); when
 	// nil the server is ready once the caches have synced.
 	Ready func() bool
+	// HeartbeatInterval is the period of full status reports the
+	// registration and heartbeat replies tell workers to keep; the manager
+	// sets it from --worker-timeout. Default 5s.
+	HeartbeatInterval time.Duration
 }
 
 // Server is the manager's HTTP API.
@@ -70,6 +79,8 @@ type Server struct {
 	ready   func() bool
 	router  *httprouter.Router
 	events  *store.Recorder
+	// heartbeat is the interval told to workers.
+	heartbeat time.Duration
 }
 
 // New returns a Server; serve its Handler.
@@ -89,6 +100,8 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		now:     opts.Now,
 		ready:   opts.Ready,
+
+		heartbeat: opts.HeartbeatInterval,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -98,6 +111,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.ready == nil {
 		s.ready = opts.State.HasSynced
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeatInterval
 	}
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()

@@ -81,7 +81,10 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken})
+	writeJSON(w, code, v1.RegisterResponse{
+		Worker: *out, Token: token, ManagerToken: managerToken,
+		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
+	})
 	return nil
 }
 
@@ -147,39 +150,35 @@ func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httproute
 
 // reportStatus takes a worker's heartbeat: it records the worker's stats
 // and the status of the tasks it reports, and answers with the tasks the
-// worker holds that are no longer its own.
+// worker holds that are no longer its own, the heartbeat interval to keep
+// and the task revision the answer was made at.
 func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	name := p.ByName("name")
 	var rep v1.StatusReport
 	if err := decodeJSON(r, &rep); err != nil {
 		return err
 	}
-	if _, ok := s.st.WorkerCache.Get(name); !ok {
+	wk, ok := s.st.WorkerCache.Get(name)
+	if !ok {
 		return errNotFound("worker", name)
+	}
+	returning := wk.Status.Phase != v1.WorkerReady
+	reply := v1.StatusReply{
+		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
+		Revision:          s.st.TaskCache.Revision(),
 	}
 	now := s.now().UTC()
 	if err := s.recordHeartbeat(r, name, &rep, now); err != nil {
 		return err
 	}
 
-	var reply v1.StatusReply
 	var writes []v1.TaskReport
 	for _, tr := range rep.Tasks {
-		t, ok := s.st.TaskCache.Get(tr.Name)
-		switch {
-		case !ok, t.Metadata.UID != tr.UID, t.Status.Worker != "" && t.Status.Worker != name:
+		t, _ := s.st.TaskCache.Get(tr.Name)
+		switch judgeCopy(t, tr, name, returning) {
+		case copyStop:
 			reply.Stop = append(reply.Stop, tr.UID)
-		case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
-			// The manager ended it (its worker was lost and its policy is
-			// Never): the copy must not run on.
-			reply.Stop = append(reply.Stop, tr.UID)
-		case t.Status.Worker == "":
-			// Accepted a moment ago; the scheduler is recording the
-			// assignment. The next report speaks of it.
-		case tr.Generation < t.Status.ObservedGeneration:
-			// Sent before the worker took the newer spec; the next report
-			// speaks of it.
-		default:
+		case copyRecord:
 			if _, changed := mergeReport(t, name, tr); changed {
 				writes = append(writes, tr)
 			}
@@ -190,6 +189,48 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// copyAction is what a worker's report of one task it holds leads to.
+type copyAction int
+
+const (
+	// copyRecord: the task is the worker's; its status is recorded.
+	copyRecord copyAction = iota + 1
+	// copyIgnore: the copy keeps running but its report is not recorded:
+	// it speaks of an older spec, or the task is moving to another worker
+	// and has not started there yet (make before break).
+	copyIgnore
+	// copyStop: the copy is not the worker's any more; it must stop.
+	copyStop
+)
+
+// judgeCopy decides what a worker's report tr of a task means. t is the
+// stored task of that name, nil when there is none; returning is true
+// when the worker was not Ready before this report: it was judged lost
+// and its tasks may have been moved. This is the one place that says
+// when a worker's copy of a task stops:
+//   - the task is gone or is another incarnation (uid);
+//   - the manager ended the task (terminal) while the copy runs on;
+//   - the task moved off the worker, and either the worker is coming back
+//     from being lost, or the task has started on its new worker. A copy
+//     moved by drain or by a spec change keeps running until then.
+func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copyAction {
+	switch {
+	case t == nil, t.Metadata.UID != tr.UID:
+		return copyStop
+	case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
+		return copyStop
+	case t.Status.Worker == worker && tr.Generation < t.Status.ObservedGeneration:
+		// Sent before the worker took the newer spec; the next report
+		// speaks of it.
+		return copyIgnore
+	case t.Status.Worker == worker:
+		return copyRecord
+	case returning, t.Status.Worker != "" && (t.Status.Phase == v1.PhaseRunning || t.Status.Phase.Terminal()):
+		return copyStop
+	}
+	return copyIgnore
 }
 
 // recordHeartbeat marks the worker Ready with its latest stats. A partial

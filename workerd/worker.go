@@ -57,7 +57,8 @@ type Options struct {
 	// StopGrace is how long a container has between SIGTERM and SIGKILL;
 	// default 10s.
 	StopGrace time.Duration
-	// HeartbeatInterval is the period of full status reports; default 5s.
+	// HeartbeatInterval is the period of full status reports until the
+	// manager gives its own, which the worker then follows; default 5s.
 	HeartbeatInterval time.Duration
 	// ResyncInterval is the period of the comparison with the manager's
 	// list; default 30s.
@@ -83,6 +84,8 @@ type Worker struct {
 	queue *reconcile.Controller
 
 	wake     chan struct{} // wakes the reporter for a partial report
+	resyncs  chan struct{} // asks for a comparison with the manager's list now
+	contact  *managerContact
 	listener net.Listener
 
 	probes      probers
@@ -117,13 +120,15 @@ func New(opts Options) (*Worker, error) {
 	setDefault(&opts.BackoffMax, 5*time.Minute)
 	setDefault(&opts.BackoffReset, 10*time.Minute)
 	w := &Worker{
-		opts:   opts,
-		rt:     opts.Runtime,
-		log:    opts.Logger.With("worker", opts.Name),
-		now:    opts.Now,
-		tasks:  newTaskMap(),
-		wake:   make(chan struct{}, 1),
-		probes: probers{running: map[string]*prober{}},
+		opts:    opts,
+		rt:      opts.Runtime,
+		log:     opts.Logger.With("worker", opts.Name),
+		now:     opts.Now,
+		tasks:   newTaskMap(),
+		wake:    make(chan struct{}, 1),
+		resyncs: make(chan struct{}, 1),
+		contact: &managerContact{fallback: opts.HeartbeatInterval},
+		probes:  probers{running: map[string]*prober{}},
 		probeClient: &http.Client{
 			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -318,6 +323,14 @@ func (w *Worker) relist(ctx context.Context) {
 func (w *Worker) wakeReporter() {
 	select {
 	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// askResync asks for a comparison with the manager's list soon.
+func (w *Worker) askResync() {
+	select {
+	case w.resyncs <- struct{}{}:
 	default:
 	}
 }
