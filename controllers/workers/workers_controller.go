@@ -28,6 +28,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// HeartbeatInterval is the heartbeat period the manager gives workers for
+// a worker timeout: a third of it, so a worker is judged lost only after
+// about three heartbeats in a row went missing.
+func HeartbeatInterval(timeout time.Duration) time.Duration { return timeout / 3 }
+
 // Controller is the worker lifecycle controller.
 type Controller struct {
 	opts   Options
@@ -35,6 +40,10 @@ type Controller struct {
 	log    *slog.Logger
 	queue  *reconcile.Controller
 	events *store.Recorder
+
+	// started is when Start began: no worker is judged by heartbeats it
+	// could not have sent to this controller before then.
+	started time.Time
 }
 
 // New returns the controller and registers its handler on the worker
@@ -64,7 +73,12 @@ func New(opts Options) *Controller {
 }
 
 // Start runs the controller until ctx ends, first queueing every worker.
+// Every worker gets a fresh grace period from the start: a manager that was
+// down (or a new leader) has not been there to receive heartbeats, so a
+// worker is judged only by its silence since then, as Nomad resets its
+// heartbeat timers on a leader change.
 func (c *Controller) Start(ctx context.Context) error {
+	c.started = c.opts.Now()
 	if err := c.st.WorkerCache.WaitForSync(ctx); err != nil {
 		return nil
 	}
@@ -77,17 +91,16 @@ func (c *Controller) Start(ctx context.Context) error {
 // Reconcile follows a worker's heartbeats: a worker silent for Timeout is
 // NotReady and its tasks Unknown (WorkerLost); one silent for
 // RescheduleAfter has its tasks placed elsewhere (policy Never: Failed).
-// Each pass asks to look again when the next deadline passes.
+// Silence counts from the last heartbeat or from the controller's start,
+// whichever is later. Each pass asks to look again when the next deadline
+// passes.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
 	if !ok {
 		return reconcile.Result{}, nil
 	}
 	now := c.opts.Now()
-	var last time.Time
-	if w.Status.LastHeartbeatTime != nil {
-		last = *w.Status.LastHeartbeatTime
-	}
+	last := c.silentSince(w)
 	lostAt := last.Add(c.opts.Timeout)
 	moveAt := last.Add(c.opts.RescheduleAfter)
 	if now.Before(lostAt) {
@@ -117,12 +130,20 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{}, nil
 }
 
+// silentSince is when the controller last heard of w: its last heartbeat,
+// or the controller's start when that is later.
+func (c *Controller) silentSince(w *v1.Worker) time.Time {
+	if hb := w.Status.LastHeartbeatTime; hb != nil && hb.After(c.started) {
+		return *hb
+	}
+	return c.started
+}
+
 func (c *Controller) markNotReady(ctx context.Context, name string, now time.Time) error {
 	wrote := false
 	_, err := c.st.Workers.GuaranteedUpdate(ctx, name, func(cur *v1.Worker) (*v1.Worker, error) {
 		wrote = false
-		if cur.Status.Phase != v1.WorkerReady || cur.Status.LastHeartbeatTime == nil ||
-			cur.Status.LastHeartbeatTime.Add(c.opts.Timeout).After(now) {
+		if cur.Status.Phase != v1.WorkerReady || c.silentSince(cur).Add(c.opts.Timeout).After(now) {
 			return nil, nil
 		}
 		cur.Status.Phase = v1.WorkerNotReady

@@ -137,7 +137,6 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 		"--join-token-file", c.joinFile,
 		"--data-dir", filepath.Join(c.dir, name),
 		"--port-host-ip", "127.0.0.1",
-		"--heartbeat-interval", "1s",
 		"--resync-interval", "3s",
 		"--backoff-initial", "200ms",
 		"--backoff-max", "2s",
