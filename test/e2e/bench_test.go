@@ -121,9 +121,9 @@ func BenchmarkDriftKillToRunning(b *testing.B) {
 }
 
 // BenchmarkWorkerLossToRunningElsewhere measures, with the default
-// --worker-timeout and --reschedule-after (and so the heartbeat interval
-// the manager derives), the time
-// from a worker's death (SIGKILL) to its task Running on another worker.
+// --worker-timeout and --reschedule-after (and the heartbeat interval the
+// manager derives from them), the time from a worker's death (SIGKILL) to
+// its task Running on another worker.
 func BenchmarkWorkerLossToRunningElsewhere(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
