@@ -147,6 +147,25 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 	return name
 }
 
+// addPlainWorker starts a worker named short-SUFFIX with the flag defaults
+// (only what it needs to join, and its ports on 127.0.0.1) and waits until
+// it is Ready.
+func (c *cluster) addPlainWorker(short string, extra ...string) string {
+	c.t.Helper()
+	name := c.workerName(short)
+	args := append([]string{"worker",
+		"--manager", c.server,
+		"--name", name,
+		"--listen", freeAddr(c.t),
+		"--join-token-file", c.joinFile,
+		"--data-dir", filepath.Join(c.dir, name),
+		"--port-host-ip", "127.0.0.1",
+	}, extra...)
+	c.workers[name] = c.start(name, args...)
+	c.waitWorkerReady(name)
+	return name
+}
+
 func (c *cluster) waitWorkerReady(name string) {
 	c.t.Helper()
 	waitFor(c.t, 20*time.Second, "worker "+name+" Ready", func() bool {
@@ -205,11 +224,19 @@ func (p *proc) signal(t testing.TB, sig syscall.Signal) {
 // starts it again with the same flags, waiting until it answers.
 func (c *cluster) restartManager(crash bool) {
 	c.t.Helper()
+	c.restartManagerAfter(crash, 0)
+}
+
+// restartManagerAfter is restartManager with the manager down for the
+// given time.
+func (c *cluster) restartManagerAfter(crash bool, down time.Duration) {
+	c.t.Helper()
 	if crash {
 		c.manager.kill()
 	} else {
 		c.manager.stop()
 	}
+	time.Sleep(down)
 	old := c.manager
 	c.manager = c.start("manager", old.args...)
 	c.manager.history = old.history + old.log.String() + "--- restarted ---\n"
