@@ -43,8 +43,16 @@ type env struct {
 
 func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := statetest.New(t, logger)
+	e := newEnv(t)
+	e.mustRun(t, timeout, rescheduleAfter)
+	return e
+}
+
+// newEnv returns an env whose store is not running yet, for a test to
+// store what was there before the controller started.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st := statetest.New(t, nil)
 	e := &env{st: st, taskHistory: map[string][]seen{}, workerPhase: map[string][]v1.WorkerPhase{}}
 	st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
 		e.mu.Lock()
@@ -57,9 +65,15 @@ func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 		defer e.mu.Unlock()
 		e.workerPhase[ev.New.Metadata.Name] = append(e.workerPhase[ev.New.Metadata.Name], ev.New.Status.Phase)
 	})
-	c := workers.New(workers.Options{State: st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
-	statetest.Run(t, st, c)
 	return e
+}
+
+// mustRun starts the store's caches and the controller.
+func (e *env) mustRun(t *testing.T, timeout, rescheduleAfter time.Duration) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := workers.New(workers.Options{State: e.st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
+	statetest.Run(t, e.st, c)
 }
 
 func (e *env) history(task string) []seen {
@@ -332,14 +346,8 @@ func TestController_WorkerBackBeforeReschedule(t *testing.T) {
 // tasks; one that stays silent is judged by its silence since the start.
 func TestController_FreshGraceAfterStart(t *testing.T) {
 	t.Parallel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := statetest.New(t, logger)
-	e := &env{st: st, taskHistory: map[string][]seen{}, workerPhase: map[string][]v1.WorkerPhase{}}
-	st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		e.workerPhase[ev.New.Metadata.Name] = append(e.workerPhase[ev.New.Metadata.Name], ev.New.Status.Phase)
-	})
+	e := newEnv(t)
+	st := e.st
 	// Stored before the controller starts, last heard from an hour ago.
 	longAgo := time.Now().Add(-time.Hour).UTC()
 	for _, name := range []string{"alive", "silent"} {
@@ -355,9 +363,8 @@ func TestController_FreshGraceAfterStart(t *testing.T) {
 	e.mustTask(t, "moved", "silent", v1.PhaseRunning, v1.RestartAlways, false)
 
 	const timeout, rescheduleAfter = 500 * time.Millisecond, time.Second
-	c := workers.New(workers.Options{State: st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
 	started := time.Now()
-	statetest.Run(t, st, c)
+	e.mustRun(t, timeout, rescheduleAfter)
 	// "alive" sends heartbeats from the start, as workers do when their
 	// manager is back.
 	hbCtx, stopHeartbeats := context.WithCancel(t.Context())

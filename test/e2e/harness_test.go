@@ -126,25 +126,16 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 // workerName returns the unique name of a worker in this test.
 func (c *cluster) workerName(short string) string { return short + "-" + c.suffix }
 
-// addWorker starts a worker named short-SUFFIX and waits until it is Ready.
+// addWorker starts a worker named short-SUFFIX, with intervals short
+// enough for tests, and waits until it is Ready.
 func (c *cluster) addWorker(short string, extra ...string) string {
 	c.t.Helper()
-	name := c.workerName(short)
-	args := append([]string{"worker",
-		"--manager", c.server,
-		"--name", name,
-		"--listen", freeAddr(c.t),
-		"--join-token-file", c.joinFile,
-		"--data-dir", filepath.Join(c.dir, name),
-		"--port-host-ip", "127.0.0.1",
+	return c.addPlainWorker(short, append([]string{
 		"--resync-interval", "3s",
 		"--backoff-initial", "200ms",
 		"--backoff-max", "2s",
 		"--stop-grace", "2s",
-	}, extra...)
-	c.workers[name] = c.start(name, args...)
-	c.waitWorkerReady(name)
-	return name
+	}, extra...)...)
 }
 
 // addPlainWorker starts a worker named short-SUFFIX with the flag defaults
