@@ -25,5 +25,8 @@ if [[ "${SLOW:-0}" == 1 ]]; then
 	go test -run '^$' -bench 'BenchmarkWorkerLossToRunningElsewhere' -benchtime 1x -count 1 -timeout 20m ./test/e2e/
 fi
 
+echo "== placement: 10,000 tasks on 100 workers"
+go test -run '^$' -bench 'Place|Tracker' -benchtime 1s -count 1 ./controllers/scheduler/
+
 echo "== store, cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/

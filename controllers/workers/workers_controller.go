@@ -113,8 +113,12 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	tasks := c.st.TaskCache.ByIndex(store.IndexWorker, req.Key)
 	if now.Before(moveAt) {
+		heard := last
+		if hb := w.Status.LastHeartbeatTime; hb != nil {
+			heard = *hb
+		}
 		msg := fmt.Sprintf("worker %s has sent no heartbeat since %s; the task moves to another worker at %s unless it comes back",
-			req.Key, last.UTC().Format(time.RFC3339), moveAt.UTC().Format(time.RFC3339))
+			req.Key, heard.UTC().Format(time.RFC3339), moveAt.UTC().Format(time.RFC3339))
 		for _, t := range tasks {
 			if err := c.markUnknown(ctx, t, msg, now); err != nil {
 				return reconcile.Result{}, err
