@@ -362,7 +362,9 @@ func TestController_FreshGraceAfterStart(t *testing.T) {
 	e.mustTask(t, "kept", "alive", v1.PhaseRunning, v1.RestartAlways, false)
 	e.mustTask(t, "moved", "silent", v1.PhaseRunning, v1.RestartAlways, false)
 
-	const timeout, rescheduleAfter = 500 * time.Millisecond, time.Second
+	// Wide enough that the first heartbeat after the start is in time on a
+	// loaded machine.
+	const timeout, rescheduleAfter = 2 * time.Second, 4 * time.Second
 	started := time.Now()
 	e.mustRun(t, timeout, rescheduleAfter)
 	// "alive" sends heartbeats from the start, as workers do when their
