@@ -7,9 +7,11 @@ import (
 )
 
 // minContactTimeout is the shortest silence after which the worker takes
-// itself to be out of contact with the manager, so a report slowed down
-// by a busy host does not count as lost contact.
-const minContactTimeout = time.Second
+// itself to be out of contact with the manager, so that reports slowed
+// down by a busy host do not count as lost contact. It is the manager's
+// worker timeout at 1s heartbeats; only a --reschedule-after shorter than
+// it moves tasks before a worker would know.
+const minContactTimeout = 3 * time.Second
 
 // managerContact is what the worker last heard from the manager: the
 // heartbeat interval to keep, the newest task revision the manager

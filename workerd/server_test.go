@@ -411,7 +411,7 @@ func TestServer_PushWhileOutOfContactIsChecked(t *testing.T) {
 	unreachable := errors.New("connection refused")
 	mgr.setReportErr(unreachable)
 	mgr.setTasksErr(unreachable)
-	clk.Advance(2 * time.Second) // well past three 20ms heartbeats and the 1s floor
+	clk.Advance(5 * time.Second) // past three 20ms heartbeats and the 3s floor
 	task := newTask("web", "uid-web")
 	lists := mgr.workerTasksCalls()
 	h.mustAssign(t, token, task, http.StatusAccepted)
