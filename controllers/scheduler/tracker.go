@@ -39,6 +39,9 @@ type waitingTask struct {
 	task   *v1.Task
 	demand demand
 	moving bool
+	// named is set once the task was named for a look, until it is
+	// placed again: a burst of changes names it once.
+	named bool
 }
 
 func newTracker() *tracker {
@@ -167,17 +170,24 @@ func (tr *tracker) workerChanged(old, cur *v1.Worker) []string {
 	before.Worker = old
 	var out []string
 	for n, w := range tr.waiting {
-		if w.moving && w.task.Status.Worker == name {
+		if w.named || (w.moving && w.task.Status.Worker == name) {
 			continue
 		}
 		if fit(&w.demand, c) != "" {
 			continue
 		}
 		if fit(&w.demand, &before) != "" || old.Spec.Address != cur.Spec.Address {
-			out = append(out, n)
+			out = append(out, tr.name(n, w))
 		}
 	}
 	return out
+}
+
+// name marks a waiting task named for a look and returns its name.
+func (tr *tracker) name(n string, w waitingTask) string {
+	w.named = true
+	tr.waiting[n] = w
+	return n
 }
 
 // workerDeleted forgets the worker; the tasks still assigned to it keep
@@ -212,11 +222,11 @@ func (tr *tracker) fitNowLocked(worker string) []string {
 	}
 	var out []string
 	for n, w := range tr.waiting {
-		if w.moving && w.task.Status.Worker == worker {
+		if w.named || (w.moving && w.task.Status.Worker == worker) {
 			continue
 		}
 		if fit(&w.demand, c) == "" {
-			out = append(out, n)
+			out = append(out, tr.name(n, w))
 		}
 	}
 	return out
@@ -234,6 +244,10 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	if r, ok := tr.reserved[name]; ok {
 		tr.addClaim(r, -1, true)
 		delete(tr.reserved, name)
+	}
+	if w, ok := tr.waiting[name]; ok && w.named {
+		w.named = false // looked at: the next change may name it again
+		tr.waiting[name] = w
 	}
 	p := Place(t, tr.cands, tr.last, refused)
 	if p.Worker == nil {

@@ -170,6 +170,36 @@ func TestTracker_WhatToLookAtAgain(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: looked again at %v, want %v", tt.name, got, tt.want)
 		}
+		lookAtAll(tr) // the scheduler looks at each task it was given
+	}
+
+	// A task named once is not named again before it is looked at: a
+	// burst of changes costs one look.
+	old := w1
+	w1 = trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = true })
+	tr.workerChanged(old, w1)
+	old = w1
+	w1 = trackerWorker("w1", func(w *v1.Worker) { w.Status.Stats.DiskFree = 30 << 30 })
+	if got := tr.workerChanged(old, w1); len(got) != 3 {
+		t.Fatalf("uncordoned: looked again at %v, want 3 tasks", got)
+	}
+	if got := tr.fitNow("w1"); len(got) != 0 {
+		t.Errorf("named again before a look: %v", got)
+	}
+	tr.place(trackerTask("cpu", "", "1", 0), nil) // the look; its placement fails
+	if got := tr.release("cpu"); !slices.Equal(got, []string{"cpu"}) {
+		t.Errorf("after a look at cpu: %v, want [cpu] named again", got)
+	}
+}
+
+// lookAtAll clears the marks of named tasks, as the scheduler's look at
+// each of them (a placement) does.
+func lookAtAll(tr *tracker) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for n, w := range tr.waiting {
+		w.named = false
+		tr.waiting[n] = w
 	}
 }
 
