@@ -25,6 +25,11 @@ const MaxBodyBytes = 1 << 20
 // ApplyResultHeader names the header that says what an apply did.
 const ApplyResultHeader = "Minkube-Apply-Result"
 
+// DefaultHeartbeatInterval is the heartbeat interval told to workers when
+// Options.HeartbeatInterval is not set: a third of the default worker
+// timeout (15s).
+const DefaultHeartbeatInterval = 5 * time.Second
+
 // VersionInfo is served at /version.
 type VersionInfo = v1.VersionInfo
 
@@ -69,6 +74,10 @@ type Options struct {
 	// it returns an error every API request answers 503 with it, and
 	// /readyz fails.
 	Health func() error
+	// HeartbeatInterval is the period of full status reports the
+	// registration and heartbeat replies tell workers to keep; the manager
+	// sets it from --worker-timeout. Default 5s.
+	HeartbeatInterval time.Duration
 }
 
 // Server is the manager's HTTP API.
@@ -89,6 +98,8 @@ type Server struct {
 	events   *store.Recorder
 	// endpoints lists the services; nil when there are none to list.
 	endpoints EndpointsFunc
+	// heartbeat is the interval told to workers.
+	heartbeat time.Duration
 }
 
 // New returns a Server; serve its Handler.
@@ -113,6 +124,7 @@ func New(opts Options) (*Server, error) {
 		members:   opts.Members,
 		health:    opts.Health,
 		endpoints: opts.Endpoints,
+		heartbeat: opts.HeartbeatInterval,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -125,6 +137,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.managers == nil {
 		s.managers = &SoleManager{Name: "manager", Ready: s.ready}
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeatInterval
 	}
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()

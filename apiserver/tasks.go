@@ -32,6 +32,9 @@ func parseTaskFilter(r *http.Request) (taskFilter, error) {
 	return f, nil
 }
 
+// everything reports whether the filter lets every task through.
+func (f taskFilter) everything() bool { return f.worker == "" && f.selector.Empty() }
+
 func (f taskFilter) match(t *v1.Task) bool {
 	if f.worker != "" && t.Status.Worker != f.worker {
 		return false

@@ -174,3 +174,79 @@ func TestWatch_BadResourceVersion(t *testing.T) {
 		})
 	}
 }
+
+// mustSetWorker records the task on worker, as the scheduler does.
+func (e *apiEnv) mustSetWorker(t *testing.T, name, worker string) {
+	t.Helper()
+	out, err := e.st.Tasks.GuaranteedUpdate(t.Context(), name, func(task *v1.Task) (*v1.Task, error) {
+		task.Status.Worker = worker
+		return task, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.TaskCache.WaitForRevision, out.Metadata.ResourceVersion)
+}
+
+// TestWatch_FilteredFollowsTasksInAndOut: a task that stops matching a
+// filtered watch comes as DELETED, one that starts matching as ADDED.
+func TestWatch_FilteredFollowsTasksInAndOut(t *testing.T) {
+	e := mustAPIEnv(t)
+	e.mustStoredTask(t, "web", map[string]string{"app": "web"}, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	onW1 := e.mustWatch(t, "&worker=w1")
+	webOnly := e.mustWatch(t, "&labelSelector=app%3Dweb")
+	onW1.mustNext(t, v1.Added, "web")
+	webOnly.mustNext(t, v1.Added, "web")
+
+	// It moves to w2: the w1 watcher sees it leave, with where it went.
+	e.mustSetWorker(t, "web", "w2")
+	if l := onW1.mustNext(t, v1.Deleted, "web"); l.Task.Status.Worker != "w2" {
+		t.Errorf("DELETED carries worker %q, want the new state (w2)", l.Task.Status.Worker)
+	}
+	webOnly.mustNext(t, v1.Modified, "web")
+	// ... and come back.
+	e.mustSetWorker(t, "web", "w1")
+	onW1.mustNext(t, v1.Added, "web")
+	webOnly.mustNext(t, v1.Modified, "web")
+
+	// A relabel takes it out of the selector, and back in.
+	e.mustApplyTask(t, "web", taskJSON("web", "minkube/testapp:dev", map[string]string{"app": "db"}), http.StatusOK, "configured")
+	webOnly.mustNext(t, v1.Deleted, "web")
+	onW1.mustNext(t, v1.Modified, "web")
+	e.mustApplyTask(t, "web", taskJSON("web", "minkube/testapp:dev", map[string]string{"app": "web"}), http.StatusOK, "configured")
+	webOnly.mustNext(t, v1.Added, "web")
+	onW1.mustNext(t, v1.Modified, "web")
+
+	// A task that never matched stays unseen, even when deleted.
+	e.mustStoredTask(t, "other", map[string]string{"app": "db"}, v1.TaskStatus{Phase: v1.PhasePending})
+	if err := e.st.Tasks.Delete(t.Context(), "other", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Tasks.Delete(t.Context(), "web", ""); err != nil {
+		t.Fatal(err)
+	}
+	webOnly.mustNext(t, v1.Deleted, "web")
+	onW1.mustNext(t, v1.Deleted, "web")
+}
+
+// TestWatch_FilteredResumes: a filtered watch resumed from a revision
+// knows what the client held then.
+func TestWatch_FilteredResumes(t *testing.T) {
+	e := mustAPIEnv(t)
+	e.mustStoredTask(t, "stays", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	e.mustStoredTask(t, "leaves", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	r := e.do(t, http.MethodGet, "/api/v1/tasks?worker=w1", apiAdminToken, nil)
+	var list v1.TaskList
+	mustDecode(t, r, &list)
+	if len(list.Items) != 2 {
+		t.Fatalf("list = %d tasks, want 2", len(list.Items))
+	}
+	// Changes while the client is away.
+	e.mustSetWorker(t, "leaves", "w2")
+	e.mustStoredTask(t, "arrives", nil, v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1"})
+	ws := e.mustWatch(t, "&worker=w1&resourceVersion="+list.Metadata.ResourceVersion)
+	ws.mustNext(t, v1.Deleted, "leaves")
+	ws.mustNext(t, v1.Added, "arrives")
+	e.mustSetWorker(t, "stays", "w2")
+	ws.mustNext(t, v1.Deleted, "stays")
+}

@@ -83,8 +83,12 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, v1.RegisterResponse{Worker: *out, Token: token, ManagerToken: managerToken,
-		Managers: s.managerURLs(r.Context()), ClusterID: s.cluster})
+	writeJSON(w, code, v1.RegisterResponse{
+		Worker: *out, Token: token, ManagerToken: managerToken,
+		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
+		Managers:          s.managerURLs(r.Context()),
+		ClusterID:         s.cluster,
+	})
 	return nil
 }
 
@@ -186,7 +190,8 @@ func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httproute
 
 // reportStatus takes a worker's heartbeat: it records the worker's stats
 // and the status of the tasks it reports, and answers with the tasks the
-// worker holds that are no longer its own.
+// worker holds that are no longer its own, the heartbeat interval to keep
+// and the task revision the answer was made at.
 func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	name := p.ByName("name")
 	var rep v1.StatusReport
@@ -196,45 +201,46 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if causes := validateWorkerConditions(rep.Conditions, "conditions"); len(causes) > 0 {
 		return errInvalid("Worker", name, causes)
 	}
-	if _, ok := s.st.WorkerCache.Get(name); !ok {
+	wk, ok := s.st.WorkerCache.Get(name)
+	if !ok {
 		return errNotFound("worker", name)
+	}
+	returning := wk.Status.Phase != v1.WorkerReady
+	reply := v1.StatusReply{
+		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
+		Revision:          s.st.TaskCache.Revision(),
+		ClusterID:         s.cluster,
 	}
 	now := s.now().UTC()
 	if err := s.recordHeartbeat(r, name, &rep, now); err != nil {
 		return err
 	}
 
-	reply := v1.StatusReply{ClusterID: s.cluster}
 	var writes []v1.TaskReport
 	for _, tr := range rep.Tasks {
-		t, ok := s.st.TaskCache.Get(tr.Name)
-		if notOurs(t, ok, tr.UID, name) {
+		t, _ := s.st.TaskCache.Get(tr.Name)
+		action := judgeCopy(t, tr, name, returning)
+		if action == copyStop {
 			// Confirm with the store before stopping anything: the cache
 			// may be behind a write this manager did not make (another
 			// manager created the task, the leader just assigned it).
-			var err error
-			if t, ok, err = s.storedTask(r, tr.Name); err != nil {
+			stored, ok, err := s.storedTask(r, tr.Name)
+			if err != nil {
 				s.log.Warn("could not read a reported task; deciding on the next report", "task", tr.Name, "err", err)
 				continue
 			}
+			if !ok {
+				stored = nil
+			}
+			t, action = stored, judgeCopy(stored, tr, name, returning)
 		}
-		if ok && t.Metadata.UID == tr.UID && t.Status.Worker == name {
+		if t != nil && t.Metadata.UID == tr.UID && t.Status.Worker == name {
 			s.recordReported(r, t, tr.Events)
 		}
-		switch {
-		case notOurs(t, ok, tr.UID, name):
+		switch action {
+		case copyStop:
 			reply.Stop = append(reply.Stop, tr.UID)
-		case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
-			// The manager ended it (its worker was lost and its policy is
-			// Never): the copy must not run on.
-			reply.Stop = append(reply.Stop, tr.UID)
-		case t.Status.Worker == "":
-			// Accepted a moment ago; the scheduler is recording the
-			// assignment. The next report speaks of it.
-		case tr.Generation < t.Status.AssignedGeneration():
-			// Sent before the worker took the newer spec; the next report
-			// speaks of it.
-		default:
+		case copyRecord:
 			if _, changed := mergeReport(t, name, tr); changed {
 				writes = append(writes, tr)
 			}
@@ -248,12 +254,6 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	return nil
 }
 
-// notOurs reports whether the task (ok false: there is none) is no longer
-// the incarnation uid held by worker.
-func notOurs(t *v1.Task, ok bool, uid, worker string) bool {
-	return !ok || t.Metadata.UID != uid || t.Status.Worker != "" && t.Status.Worker != worker
-}
-
 // storedTask reads a task from the store rather than the cache.
 func (s *Server) storedTask(r *http.Request, name string) (*v1.Task, bool, error) {
 	t, err := s.st.Tasks.Get(r.Context(), name)
@@ -264,6 +264,48 @@ func (s *Server) storedTask(r *http.Request, name string) (*v1.Task, bool, error
 		return nil, false, err
 	}
 	return t, true, nil
+}
+
+// copyAction is what a worker's report of one task it holds leads to.
+type copyAction int
+
+const (
+	// copyRecord: the task is the worker's; its status is recorded.
+	copyRecord copyAction = iota + 1
+	// copyIgnore: the copy keeps running but its report is not recorded:
+	// it speaks of an older spec, or the task is moving to another worker
+	// and has not started there yet (make before break).
+	copyIgnore
+	// copyStop: the copy is not the worker's any more; it must stop.
+	copyStop
+)
+
+// judgeCopy decides what a worker's report tr of a task means. t is the
+// stored task of that name, nil when there is none; returning is true
+// when the worker was not Ready before this report: it was judged lost
+// and its tasks may have been moved. This is the one place that says
+// when a worker's copy of a task stops:
+//   - the task is gone or is another incarnation (uid);
+//   - the manager ended the task (terminal) while the copy runs on;
+//   - the task moved off the worker, and either the worker is coming back
+//     from being lost, or the task has started on its new worker. A copy
+//     moved by drain or by a spec change keeps running until then.
+func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copyAction {
+	switch {
+	case t == nil, t.Metadata.UID != tr.UID:
+		return copyStop
+	case t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal():
+		return copyStop
+	case t.Status.Worker == worker && tr.Generation < t.Status.AssignedGeneration():
+		// Sent before the worker took the newer spec; the next report
+		// speaks of it.
+		return copyIgnore
+	case t.Status.Worker == worker:
+		return copyRecord
+	case returning, t.Status.Worker != "" && (t.Status.Phase == v1.PhaseRunning || t.Status.Phase.Terminal()):
+		return copyStop
+	}
+	return copyIgnore
 }
 
 // recordHeartbeat records the worker's latest stats and conditions, and

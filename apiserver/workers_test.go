@@ -1,8 +1,11 @@
 package apiserver_test
 
 import (
+	"io"
+	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 func registerRequest(name string) v1.RegisterRequest {
@@ -151,7 +155,10 @@ func TestWorkers_Heartbeat(t *testing.T) {
 		}
 	}
 	mine := e.mustStoredTask(t, "mine", nil, scheduled("w1"))
-	theirs := e.mustStoredTask(t, "theirs", nil, scheduled("w2"))
+	runningThere := scheduled("w2")
+	runningThere.Phase = v1.PhaseRunning
+	theirs := e.mustStoredTask(t, "theirs", nil, runningThere)
+	arriving := e.mustStoredTask(t, "arriving", nil, scheduled("w2"))
 	ended := e.mustStoredTask(t, "ended", nil, v1.TaskStatus{Phase: v1.PhaseFailed, Reason: v1.ReasonWorkerLost, Worker: "w1", ObservedGeneration: 1})
 	moving := e.mustStoredTask(t, "moving", nil, v1.TaskStatus{Phase: v1.PhasePending, Reason: v1.ReasonWorkerLost})
 	old := e.mustStoredTask(t, "reborn", nil, scheduled("w1"))
@@ -168,6 +175,7 @@ func TestWorkers_Heartbeat(t *testing.T) {
 	reply := e.mustHeartbeat(t, "w1", w1, v1.StatusReport{Full: true, Stats: stats, Tasks: []v1.TaskReport{
 		{UID: mine.Metadata.UID, Name: "mine", Generation: 1, Status: running("c-mine")},
 		{UID: theirs.Metadata.UID, Name: "theirs", Generation: 1, Status: running("c-theirs")},
+		{UID: arriving.Metadata.UID, Name: "arriving", Generation: 1, Status: running("c-arriving")},
 		{UID: ended.Metadata.UID, Name: "ended", Generation: 1, Status: running("c-ended")},
 		{UID: moving.Metadata.UID, Name: "moving", Generation: 1, Status: running("c-moving")},
 		{UID: "uid-of-an-old-reborn", Name: "reborn", Generation: 1, Status: running("c-reborn-old")},
@@ -178,7 +186,7 @@ func TestWorkers_Heartbeat(t *testing.T) {
 	slices.Sort(wantStop)
 	gotStop := slices.Sorted(slices.Values(reply.Stop))
 	if !slices.Equal(gotStop, wantStop) {
-		t.Errorf("stop = %v, want %v (theirs, ended, the old reborn and gone; not mine nor moving)", gotStop, wantStop)
+		t.Errorf("stop = %v, want %v (theirs, ended, the old reborn and gone; not mine, moving nor arriving)", gotStop, wantStop)
 	}
 
 	got := e.mustStoreTask(t, "mine")
@@ -194,7 +202,14 @@ func TestWorkers_Heartbeat(t *testing.T) {
 	if c := v1.FindCondition(got.Status.Conditions, v1.TaskReady); c == nil || c.Status != v1.ConditionTrue {
 		t.Errorf("Ready condition = %+v, want the worker's", c)
 	}
-	for name, want := range map[string]*v1.Task{"theirs": theirs, "ended": ended, "moving": moving, "reborn": old} {
+	lastWrite, err := strconv.ParseInt(old.Metadata.ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.HeartbeatInterval.Duration != apiserver.DefaultHeartbeatInterval || reply.Revision < lastWrite {
+		t.Errorf("reply interval %s revision %d, want the default interval and at least revision %d (the last task write)", reply.HeartbeatInterval, reply.Revision, lastWrite)
+	}
+	for name, want := range map[string]*v1.Task{"theirs": theirs, "arriving": arriving, "ended": ended, "moving": moving, "reborn": old} {
 		if s := e.mustStoreTask(t, name); s.Metadata.ResourceVersion != want.Metadata.ResourceVersion {
 			t.Errorf("task %s changed by another worker's or a stale report: %+v", name, s.Status)
 		}
@@ -356,6 +371,63 @@ func TestWorkers_HeartbeatMarksReady(t *testing.T) {
 	}
 	if w.Status.Phase != v1.WorkerReady || w.Status.LastHeartbeatTime == nil || w.Status.LastHeartbeatTime.Before(before.Add(-time.Second)) {
 		t.Errorf("worker status = %+v, want Ready with a fresh heartbeat", w.Status)
+	}
+}
+
+// TestWorkers_HeartbeatOfAReturningWorker: a worker that was judged lost
+// is told to stop every copy that is no longer its own at once, even of a
+// task that has not started elsewhere yet; a Ready worker keeps such a
+// copy (make before break).
+func TestWorkers_HeartbeatOfAReturningWorker(t *testing.T) {
+	e := mustAPIEnv(t)
+	token := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	waiting := e.mustStoredTask(t, "waiting", nil, v1.TaskStatus{Phase: v1.PhasePending, Reason: v1.ReasonWorkerLost})
+	arriving := e.mustStoredTask(t, "arriving", nil, v1.TaskStatus{Phase: v1.PhaseScheduled, Worker: "w2"})
+	report := v1.StatusReport{Full: true, Tasks: []v1.TaskReport{
+		{UID: waiting.Metadata.UID, Name: "waiting", Generation: 1, Status: v1.TaskStatus{Phase: v1.PhaseRunning}},
+		{UID: arriving.Metadata.UID, Name: "arriving", Generation: 1, Status: v1.TaskStatus{Phase: v1.PhaseRunning}},
+	}}
+	if reply := e.mustHeartbeat(t, "w1", token, report); len(reply.Stop) != 0 {
+		t.Fatalf("a Ready worker is told to stop %v, want nothing before the tasks start elsewhere", reply.Stop)
+	}
+
+	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), "w1", func(w *v1.Worker) (*v1.Worker, error) {
+		w.Status.Phase = v1.WorkerNotReady
+		return w, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+	reply := e.mustHeartbeat(t, "w1", token, report)
+	want := []string{waiting.Metadata.UID, arriving.Metadata.UID}
+	slices.Sort(want)
+	if got := slices.Sorted(slices.Values(reply.Stop)); !slices.Equal(got, want) {
+		t.Errorf("a returning worker is told to stop %v, want %v", got, want)
+	}
+}
+
+func TestWorkers_HeartbeatIntervalFromOptions(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := statetest.New(t, logger)
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger,
+		HeartbeatInterval: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	statetest.Run(t, st)
+	e := &apiEnv{st: st, url: hs.URL}
+
+	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
+	if reg.HeartbeatInterval.Duration != 1500*time.Millisecond {
+		t.Errorf("registration heartbeatInterval = %s, want 1.5s", reg.HeartbeatInterval)
+	}
+	reply := e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Full: true})
+	if reply.HeartbeatInterval.Duration != 1500*time.Millisecond {
+		t.Errorf("heartbeat reply heartbeatInterval = %s, want 1.5s", reply.HeartbeatInterval)
 	}
 }
 

@@ -53,6 +53,17 @@ func (e *UnreachableError) Error() string {
 // Unwrap returns the network error.
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// NotSent reports whether err says a request never reached the server:
+// the connection could not be opened (refused, no route, a name that does
+// not resolve), so the server cannot have acted on it. After a failure
+// once the connection was open (a timeout, a reset) the outcome is
+// unknown, and NotSent is false.
+func NotSent(err error) bool {
+	var op *net.OpError
+	var dnsErr *net.DNSError
+	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dnsErr)
+}
+
 // describeNetError names a network failure in the words a person uses.
 func describeNetError(err error) string {
 	var dnsErr *net.DNSError

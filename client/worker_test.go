@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -159,5 +160,46 @@ func TestWorkerClient_Unreachable(t *testing.T) {
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("error = %v, want an *UnreachableError ending %q", err, want)
+	}
+}
+
+// TestNotSent tells a push that never reached the worker from one whose
+// outcome is unknown.
+func TestNotSent(t *testing.T) {
+	// A port nobody listens on: the connection is refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	_, err = mustWorkerClient(t, closed).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}})
+	if err == nil || !NotSent(err) {
+		t.Errorf("push to a closed port: NotSent(%v) = false, want true", err)
+	}
+
+	// A worker that reads the request and hangs up without answering:
+	// it may have acted on it.
+	hangup, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hangup.Close()
+	go func() {
+		for {
+			conn, err := hangup.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = conn.Read(make([]byte, 4096))
+			conn.Close()
+		}
+	}()
+	_, err = mustWorkerClient(t, hangup.Addr().String()).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}})
+	if err == nil || NotSent(err) {
+		t.Errorf("push answered by a hang-up: NotSent(%v) = true, want false", err)
+	}
+	if NotSent(errors.New("context deadline exceeded")) {
+		t.Error("NotSent of a timeout = true, want false")
 	}
 }

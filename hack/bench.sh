@@ -39,5 +39,8 @@ echo "== DNS: queries/s at 10,000 tasks (Go load loop; dnsperf when installed)"
 go test -run '^$' -bench 'BenchmarkServer' -benchtime 3s -count 1 ./discovery/
 go test -run '^$' -bench 'BenchmarkDNSPerf' -benchtime 1x -count 1 ./discovery/
 
+echo "== placement: 10,000 tasks on 100 workers"
+go test -run '^$' -bench 'Place|Tracker' -benchtime 1s -count 1 ./controllers/scheduler/
+
 echo "== store (bolt, and etcd against a real etcd the test starts), cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/

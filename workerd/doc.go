@@ -29,8 +29,23 @@
 //     no new task, marks each task's status as the last seen, and tries
 //     again with backoff.
 //   - Status changes are reported at once; a full heartbeat with stats goes
-//     every HeartbeatInterval; every ResyncInterval the map is compared with
-//     the manager's list of the tasks assigned to this worker.
+//     at the interval the manager gives in its registration and heartbeat
+//     replies (HeartbeatInterval until it does); every ResyncInterval the
+//     map is compared with the manager's list of the tasks assigned to
+//     this worker.
+//
+// # Pushes that come late
+//
+// The manager records an assignment before it pushes the task, and never
+// places a task elsewhere because a push timed out. A push can still
+// arrive after the manager moved on (the task was deleted, drained, or its
+// worker judged lost), so a push of a task the worker does not hold is
+// taken at once only when it is newer than everything the manager has
+// answered since (its resourceVersion above the revision of the latest
+// reply) and the worker has heard from the manager within about its worker
+// timeout. Otherwise the worker answers 202 and takes the task only from
+// the manager's list of its tasks. That list is admitted like a push: a
+// task that asks for more disk than is free is not taken from either.
 //
 // # Clusters
 //

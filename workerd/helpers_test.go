@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,9 +112,12 @@ type fakeManager struct {
 	reports       []reportCall
 	stop          []string // the Stop list of the next successful report
 	tasks         []v1.Task
+	tasksErr      error // every task list fails with it while set
 	tasksErrOnce  []error
 	tasksCalls    int
-	managers      []string // the failover list of every reply
+	managers      []string      // the failover list of every reply
+	interval      time.Duration // the heartbeatInterval of its replies
+	revision      int64         // the revision of its replies and lists
 }
 
 var _ workerd.Manager = (*fakeManager)(nil)
@@ -138,11 +142,12 @@ func (m *fakeManager) RegisterWorker(_ context.Context, token string, req v1.Reg
 	}
 	m.registrations = append(m.registrations, req)
 	return &v1.RegisterResponse{
-		Worker:       v1.Worker{Metadata: v1.ObjectMeta{Name: req.Name}, Spec: v1.WorkerSpec{Address: req.Address}},
-		Token:        workerToken,
-		ManagerToken: managerToken(len(m.registrations)),
-		Managers:     slices.Clone(m.managers),
-		ClusterID:    clusterID,
+		Worker:            v1.Worker{Metadata: v1.ObjectMeta{Name: req.Name}, Spec: v1.WorkerSpec{Address: req.Address}},
+		Token:             workerToken,
+		ManagerToken:      managerToken(len(m.registrations)),
+		HeartbeatInterval: v1.Duration{Duration: m.interval},
+		Managers:          slices.Clone(m.managers),
+		ClusterID:         clusterID,
 	}, nil
 }
 
@@ -171,7 +176,8 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 	if answer != nil {
 		return nil, answer
 	}
-	reply := &v1.StatusReply{Stop: m.stop, Managers: slices.Clone(m.managers), ClusterID: clusterID}
+	reply := &v1.StatusReply{Stop: m.stop, HeartbeatInterval: v1.Duration{Duration: m.interval}, Revision: m.revision,
+		Managers: slices.Clone(m.managers), ClusterID: clusterID}
 	m.stop = nil
 	return reply, nil
 }
@@ -188,7 +194,13 @@ func (m *fakeManager) WorkerTasks(_ context.Context, name string) (*v1.TaskList,
 		m.tasksErrOnce = m.tasksErrOnce[1:]
 		return nil, err
 	}
+	if m.tasksErr != nil {
+		return nil, m.tasksErr
+	}
 	list := &v1.TaskList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList}, Items: []v1.Task{}}
+	if m.revision > 0 {
+		list.Metadata.ResourceVersion = strconv.FormatInt(m.revision, 10)
+	}
 	for i := range m.tasks {
 		list.Items = append(list.Items, *m.tasks[i].DeepCopy())
 	}
@@ -199,6 +211,20 @@ func (m *fakeManager) setRegisterErr(err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.registerErr = err
+}
+
+// setReplies sets the heartbeat interval and the revision the fake's
+// answers carry from now on.
+func (m *fakeManager) setReplies(interval time.Duration, revision int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.interval, m.revision = interval, revision
+}
+
+func (m *fakeManager) setTasksErr(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tasksErr = err
 }
 
 func (m *fakeManager) setReportErr(err error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -15,10 +16,19 @@ import (
 const registerBackoffMax = 5 * time.Second
 
 // managerLoop registers, then sends reports and resyncs until ctx ends.
-// When the manager forgets the worker (401, 404) it registers again.
+// When the manager forgets the worker (401, 404) it registers again. Full
+// reports follow the heartbeat interval the manager gives.
 func (w *Worker) managerLoop(ctx context.Context) error {
-	heartbeat := time.NewTicker(w.opts.HeartbeatInterval)
+	interval := w.contact.heartbeat()
+	heartbeat := time.NewTicker(interval)
 	defer heartbeat.Stop()
+	follow := func() {
+		if d := w.contact.heartbeat(); d != interval {
+			w.log.Info("following the manager's heartbeat interval", "interval", d, "was", interval)
+			interval = d
+			heartbeat.Reset(d)
+		}
+	}
 	resync := time.NewTicker(w.opts.ResyncInterval)
 	defer resync.Stop()
 	for ctx.Err() == nil {
@@ -28,6 +38,7 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 			}
 			return err // the manager client cannot be made: a flag is wrong
 		}
+		follow()
 		w.resync(ctx)
 		w.report(ctx, true)
 		for w.registered.Load() {
@@ -42,7 +53,10 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 				w.report(ctx, false)
 			case <-resync.C:
 				w.resync(ctx)
+			case <-w.resyncs:
+				w.resync(ctx)
 			}
+			follow()
 		}
 	}
 	return nil
@@ -74,6 +88,7 @@ func (w *Worker) register(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			w.contact.heard(w.now(), resp.HeartbeatInterval.Duration, 0)
 			w.mu.Lock()
 			w.manager, w.managerToken = mgr, resp.ManagerToken
 			w.mu.Unlock()
@@ -142,6 +157,7 @@ func (w *Worker) report(ctx context.Context, full bool) {
 		w.registered.Store(false)
 		return
 	}
+	w.contact.heard(w.now(), reply.HeartbeatInterval.Duration, reply.Revision)
 	w.learnManagers(reply.Managers)
 	for _, uid := range reply.Stop {
 		if _, ok := w.tasks.stop(uid); ok {
@@ -152,10 +168,10 @@ func (w *Worker) report(ctx context.Context, full bool) {
 }
 
 // resync compares the map with the manager's list of tasks assigned to this
-// worker: it takes tasks it lacks and newer specs, and stops tasks the
-// manager no longer assigns to it (once they are older than the grace, so
-// a task pushed a moment ago is not dropped before the assignment is
-// recorded).
+// worker: it takes tasks it lacks (when it can admit them) and newer
+// specs, and stops tasks the manager no longer assigns to it (once they
+// are older than the grace, so a task pushed a moment ago is not dropped
+// before the assignment is recorded).
 func (w *Worker) resync(ctx context.Context) {
 	mgr := w.currentManager()
 	if mgr == nil {
@@ -174,6 +190,8 @@ func (w *Worker) resync(ctx context.Context) {
 		return
 	}
 	now := w.now()
+	rev, _ := strconv.ParseInt(list.Metadata.ResourceVersion, 10, 64)
+	w.contact.heard(now, 0, rev)
 	assigned := make(map[string]bool, len(list.Items))
 	for i := range list.Items {
 		t := &list.Items[i]
@@ -184,6 +202,12 @@ func (w *Worker) resync(ctx context.Context) {
 				w.queue.Enqueue(uid)
 			}
 			continue
+		}
+		if !w.tasks.has(uid) && !t.Status.Phase.Terminal() {
+			if refusal := w.admit(t); refusal != nil {
+				w.log.Warn("cannot take a task the manager lists", "task", t.Metadata.Name, "reason", refusal.Message)
+				continue
+			}
 		}
 		if w.tasks.put(t, now) {
 			w.log.Info("took a task from the manager's list", "task", t.Metadata.Name)

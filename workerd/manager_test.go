@@ -227,3 +227,63 @@ func TestManager_RegistersAgainWhenForgotten(t *testing.T) {
 		})
 	}
 }
+
+// fullReports counts the full reports the fake manager accepted.
+func fullReports(m *fakeManager) int {
+	n := 0
+	for _, r := range m.succeeded() {
+		if r.Full {
+			n++
+		}
+	}
+	return n
+}
+
+func TestManager_FollowsTheManagersHeartbeatInterval(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	mgr := &fakeManager{}
+	mgr.setReplies(20*time.Millisecond, 0)
+	// The worker's own interval is an hour: only the manager's can make
+	// heartbeats come.
+	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.HeartbeatInterval = time.Hour })
+	token := h.mustRegistered(t, 1)
+	mustEventually(t, "full heartbeats at the interval the registration gave", func() bool { return fullReports(mgr) >= 5 })
+
+	// A new interval in a heartbeat reply is followed from then on.
+	mgr.setReplies(time.Hour, 0)
+	n := fullReports(mgr)
+	mustEventually(t, "the reply with the new interval", func() bool { return fullReports(mgr) >= n+1 })
+	n = fullReports(mgr)
+	mustSettle(t, fake, 5)
+	if got := fullReports(mgr); got > n+1 {
+		t.Errorf("%d more full heartbeats after the manager asked for one an hour", got-n)
+	}
+	// A partial report (a status change) carries a short interval back.
+	mgr.setReplies(20*time.Millisecond, 0)
+	h.mustAssign(t, token, newTask("nudge", "uid-nudge"), http.StatusCreated)
+	m := fullReports(mgr)
+	mustEventually(t, "full heartbeats at 20ms again", func() bool { return fullReports(mgr) >= m+5 })
+}
+
+// TestManager_ResyncAdmitsLikeAPush: a task the manager lists is taken
+// only if the worker could take it from a push: one asking for more disk
+// than is free is not, though the manager lists it.
+func TestManager_ResyncAdmitsLikeAPush(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	mgr := &fakeManager{}
+	big := newTask("big", "uid-big", func(t *v1.Task) { t.Spec.Resources.Disk = "100Gi" })
+	small := newTask("small", "uid-small", func(t *v1.Task) { t.Spec.Resources.Disk = "1Gi" })
+	mgr.setTasks(big, small)
+	h := mustStartWorker(t, fake, mgr, nil) // 50Gi free
+	token := h.mustRegistered(t, 1)
+	h.mustRunning(t, token, small.Metadata.UID, 0)
+	mustSettle(t, fake, 3)
+	if _, held := h.status(t, token, big.Metadata.UID); held {
+		t.Error("took a listed task that needs 100Gi of disk with 50Gi free")
+	}
+	if cs := h.containers(t, big.Metadata.UID); len(cs) != 0 {
+		t.Errorf("containers of the task that does not fit: %+v", cs)
+	}
+}

@@ -62,7 +62,11 @@ func (w *Worker) auth(h httprouter.Handle) httprouter.Handle {
 
 // assignTask takes a task pushed by the manager: 201 when new, 200 when
 // already held (a newer generation replaces the spec), 507 when the task
-// asks for more disk than is free.
+// asks for more disk than is free. A push of a new task that may be one
+// the manager has given up on (managerContact.trusts) is not taken from
+// the push: the worker answers 202 and takes the task from the manager's
+// list of its tasks only if it is still there, so a push delayed past the
+// manager's wait never starts a second copy.
 func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var t v1.Task
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxTaskBody))
@@ -75,23 +79,20 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	if !w.tasks.has(t.Metadata.UID) {
-		if down, _ := w.containers.runtimeDown(); down != "" {
-			writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
-				fmt.Sprintf("worker %s cannot reach its container runtime: %s", w.opts.Name, down))
+		if refusal := w.admit(&t); refusal != nil {
+			writeJSON(rw, refusal.Code, refusal)
 			return
 		}
-		if need := t.Spec.Resources.DiskBytes(); need > 0 {
-			st, err := w.opts.Stats.Sample()
-			if err != nil {
-				writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "cannot read free disk: "+err.Error())
-				return
-			}
-			if need > st.DiskFree {
-				writeStatus(rw, http.StatusInsufficientStorage, v1.StatusReasonInsufficientStorage,
-					fmt.Sprintf("task %q needs %s of disk; worker %s has %s free", t.Metadata.Name,
-						t.Spec.Resources.Disk, w.opts.Name, v1.FormatQuantity(st.DiskFree)))
-				return
-			}
+		if !w.contact.trusts(t.Metadata.ResourceVersion, w.now()) {
+			w.log.Info("a push that may be late; taking the task only if the manager still lists it here",
+				"task", t.Metadata.Name, "uid", t.Metadata.UID, "resourceVersion", t.Metadata.ResourceVersion)
+			w.askResync()
+			writeJSON(rw, http.StatusAccepted, v1.Status{
+				TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindStatus},
+				Status:   "Success", Code: http.StatusAccepted,
+				Message: fmt.Sprintf("task %q is taken from the manager's list of worker %s's tasks if it is still there", t.Metadata.Name, w.opts.Name),
+			})
+			return
 		}
 	}
 	t.Status = v1.TaskStatus{RestartCount: t.Status.RestartCount, Phase: t.Status.Phase}
@@ -107,6 +108,31 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 		w.log.Info("task assigned", "task", t.Metadata.Name, "uid", t.Metadata.UID, "image", t.Spec.Image)
 	}
 	writeJSON(rw, code, struct{}{})
+}
+
+// admit returns why the worker cannot take a task it does not hold yet, or
+// nil when it can: the container runtime does not answer (503), the task
+// asks for more disk than is free (507), or the free disk cannot be read
+// (503). A push and the comparison with the manager's list both ask it.
+func (w *Worker) admit(t *v1.Task) *v1.Status {
+	if down, _ := w.containers.runtimeDown(); down != "" {
+		return failureStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
+			fmt.Sprintf("worker %s cannot reach its container runtime: %s", w.opts.Name, down))
+	}
+	need := t.Spec.Resources.DiskBytes()
+	if need <= 0 {
+		return nil
+	}
+	st, err := w.opts.Stats.Sample()
+	if err != nil {
+		return failureStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "cannot read free disk: "+err.Error())
+	}
+	if need > st.DiskFree {
+		return failureStatus(http.StatusInsufficientStorage, v1.StatusReasonInsufficientStorage,
+			fmt.Sprintf("task %q needs %s of disk; worker %s has %s free", t.Metadata.Name,
+				t.Spec.Resources.Disk, w.opts.Name, v1.FormatQuantity(st.DiskFree)))
+	}
+	return nil
 }
 
 func (w *Worker) listTasks(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -196,8 +222,13 @@ func writeJSON(rw http.ResponseWriter, code int, v any) {
 }
 
 func writeStatus(rw http.ResponseWriter, code int, reason v1.StatusReason, msg string) {
-	writeJSON(rw, code, v1.Status{
+	writeJSON(rw, code, failureStatus(code, reason, msg))
+}
+
+// failureStatus is the API error of a refusal, in the Kubernetes shape.
+func failureStatus(code int, reason v1.StatusReason, msg string) *v1.Status {
+	return &v1.Status{
 		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindStatus},
 		Status:   "Failure", Reason: reason, Code: code, Message: msg,
-	})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/workerd"
@@ -349,4 +350,88 @@ func TestServer_Stats(t *testing.T) {
 	if code != http.StatusInternalServerError || !strings.Contains(mustStatusBody(t, body).Message, "permission denied") {
 		t.Errorf("GET /api/v1/stats with a failing sampler = %d %s; want 500 naming the error", code, body)
 	}
+}
+
+func withResourceVersion(rv string) func(*v1.Task) {
+	return func(t *v1.Task) { t.Metadata.ResourceVersion = rv }
+}
+
+// TestServer_LatePushIsCheckedAgainstTheList: a push of a new task written
+// no later than the newest revision the manager has answered at may be
+// one the manager gave up on. It is answered 202 and the task is taken
+// only from the manager's list, so a push delayed past the manager's wait
+// never starts a copy of a task that has moved on.
+func TestServer_LatePushIsCheckedAgainstTheList(t *testing.T) {
+	t.Parallel()
+	fake := runtimetest.New(testImage)
+	mgr := &fakeManager{}
+	mgr.setReplies(0, 100)
+	h := mustStartWorker(t, fake, mgr, nil)
+	token := h.mustRegistered(t, 1)
+	mustEventually(t, "a report answered at revision 100", func() bool { return len(mgr.succeeded()) >= 1 })
+
+	late := newTask("late", "uid-late", withResourceVersion("99"))
+	lists := mgr.workerTasksCalls()
+	h.mustAssign(t, token, late, http.StatusAccepted)
+	mustEventually(t, "a look at the manager's list", func() bool { return mgr.workerTasksCalls() > lists })
+	mustSettle(t, fake, 3)
+	if _, held := h.status(t, token, late.Metadata.UID); held {
+		t.Error("took a late push of a task the manager does not list")
+	}
+	if cs := h.containers(t, late.Metadata.UID); len(cs) != 0 {
+		t.Errorf("containers of the late push: %+v", cs)
+	}
+
+	// A late push of a task the manager still lists here is taken from
+	// the list.
+	listed := newTask("listed", "uid-listed", withResourceVersion("98"))
+	mgr.setTasks(listed)
+	h.mustAssign(t, token, listed, http.StatusAccepted)
+	h.mustRunning(t, token, listed.Metadata.UID, 0)
+
+	// A push newer than every answer is taken at once, and a task already
+	// held is answered at once whatever its revision.
+	fresh := newTask("fresh", "uid-fresh", withResourceVersion("101"))
+	h.mustAssign(t, token, fresh, http.StatusCreated)
+	h.mustRunning(t, token, fresh.Metadata.UID, 0)
+	h.mustAssign(t, token, listed, http.StatusOK)
+	if n := len(h.containers(t, listed.Metadata.UID)); n != 1 {
+		t.Errorf("%d containers of the listed task, want 1", n)
+	}
+}
+
+// TestServer_PushWhileOutOfContactIsChecked: a worker that has not heard
+// from the manager for about its worker timeout may have been judged lost
+// and its tasks moved: a push is taken only from the manager's list,
+// which cannot be read while the manager is out of reach.
+func TestServer_PushWhileOutOfContactIsChecked(t *testing.T) {
+	t.Parallel()
+	clk := newTestClock()
+	fake := runtimetest.New(testImage)
+	fake.Now = clk.Now
+	mgr := &fakeManager{}
+	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.Now = clk.Now })
+	token := h.mustRegistered(t, 1)
+	mustEventually(t, "a report answered", func() bool { return len(mgr.succeeded()) >= 1 })
+
+	unreachable := errors.New("connection refused")
+	mgr.setReportErr(unreachable)
+	mgr.setTasksErr(unreachable)
+	clk.Advance(5 * time.Second) // past three 20ms heartbeats and the 3s floor
+	task := newTask("web", "uid-web")
+	lists := mgr.workerTasksCalls()
+	h.mustAssign(t, token, task, http.StatusAccepted)
+	mustEventually(t, "a try at the manager's list", func() bool { return mgr.workerTasksCalls() > lists })
+	mustSettle(t, fake, 3)
+	if _, held := h.status(t, token, task.Metadata.UID); held {
+		t.Fatal("took a push while out of contact with the manager")
+	}
+
+	// Back in contact, a push is taken at once again.
+	mgr.setReportErr(nil)
+	mgr.setTasksErr(nil)
+	n := len(mgr.succeeded())
+	mustEventually(t, "a report answered again", func() bool { return len(mgr.succeeded()) > n })
+	h.mustAssign(t, token, task, http.StatusCreated)
+	h.mustRunning(t, token, task.Metadata.UID, 0)
 }

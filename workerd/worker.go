@@ -68,7 +68,8 @@ type Options struct {
 	// StopGrace is how long a container has between SIGTERM and SIGKILL;
 	// default 10s.
 	StopGrace time.Duration
-	// HeartbeatInterval is the period of full status reports; default 5s.
+	// HeartbeatInterval is the period of full status reports until the
+	// manager gives its own, which the worker then follows; default 5s.
 	HeartbeatInterval time.Duration
 	// ResyncInterval is the period of the comparison with the manager's
 	// list; default 30s.
@@ -101,6 +102,8 @@ type Worker struct {
 	wake     chan struct{} // wakes the reporter for a partial report
 	wakeFull chan struct{} // wakes the reporter for a full report
 	relistC  chan struct{} // asks for a relist now
+	resyncs  chan struct{} // asks for a comparison with the manager's list now
+	contact  *managerContact
 	listener net.Listener
 
 	// Where task ports are published, and the address reported for them.
@@ -156,6 +159,8 @@ func New(opts Options) (*Worker, error) {
 		wake:       make(chan struct{}, 1),
 		wakeFull:   make(chan struct{}, 1),
 		relistC:    make(chan struct{}, 1),
+		resyncs:    make(chan struct{}, 1),
+		contact:    &managerContact{fallback: opts.HeartbeatInterval},
 		note:       newClusterNote(opts.ClusterFile, opts.JoinToken),
 		probes:     probers{running: map[string]*prober{}},
 		probeClient: &http.Client{
@@ -328,4 +333,12 @@ func (w *Worker) conditions() []v1.Condition {
 		}
 	}
 	return []v1.Condition{c}
+}
+
+// askResync asks for a comparison with the manager's list soon.
+func (w *Worker) askResync() {
+	select {
+	case w.resyncs <- struct{}{}:
+	default:
+	}
 }

@@ -111,6 +111,10 @@ type RegisterResponse struct {
 	Token string `json:"token"`
 	// ManagerToken is what the manager presents when it calls the worker.
 	ManagerToken string `json:"managerToken"`
+	// HeartbeatInterval is the period of the worker's full status reports,
+	// set by the manager from its --worker-timeout (about a third of it).
+	// The worker follows the latest value it is given.
+	HeartbeatInterval Duration `json:"heartbeatInterval"`
 	// Managers are the API URLs of the managers that are up, for the
 	// worker to fail over to when its manager stops answering.
 	Managers []string `json:"managers,omitempty"`
@@ -153,11 +157,22 @@ type StatusReport struct {
 	Conditions []Condition `json:"conditions,omitempty"`
 }
 
-// StatusReply answers a StatusReport: the UIDs of tasks the worker holds
-// that are no longer its own and must be stopped, and the managers to
-// fail over to.
+// StatusReply answers a StatusReport: what the worker must stop and what
+// it must follow (the heartbeat interval, the managers to fail over to,
+// the cluster it belongs to).
 type StatusReply struct {
+	// Stop lists the UIDs of tasks the worker holds that are no longer its
+	// own and must be stopped.
 	Stop []string `json:"stop,omitempty"`
+	// HeartbeatInterval is the period of the worker's full status reports,
+	// as in RegisterResponse.
+	HeartbeatInterval Duration `json:"heartbeatInterval"`
+	// Revision is the manager's task revision when it answered. A push of
+	// a task the worker does not hold whose resourceVersion is not above
+	// the latest Revision the worker has seen may be one the manager has
+	// given up on: the worker checks the manager's list of its tasks
+	// before it starts it.
+	Revision int64 `json:"revision,omitempty"`
 	// Managers are the API URLs of the managers that are up, for the
 	// worker to fail over to when its manager stops answering.
 	Managers []string `json:"managers,omitempty"`

@@ -53,7 +53,7 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultCont
 	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store and generated tokens")
 	f.StringVar(&c.tokenFile, "token-file", "", "admin token file; generated when missing (default DATA-DIR/token)")
 	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file; generated when missing (default DATA-DIR/join-token)")
-	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown")
+	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown; workers heartbeat every third of it")
 	f.DurationVar(&c.rescheduleAft, "reschedule-after", 30*time.Second, "a worker without heartbeats for this long has its tasks placed elsewhere (restartPolicy Never: Failed)")
 	f.BoolVar(&c.writeConfig, "write-config", true, "add this manager to mkctl's config ($MINKUBE_CONFIG or ~/.minkube/config) so mkctl reaches it with no flags; other clusters in the file are kept")
 	f.StringVar(&c.contextName, "context-name", defaultContext, "name of this cluster's context in mkctl's config (NAME-2, NAME-3... when another cluster has it)")
@@ -124,11 +124,8 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if cfg.joinTokenFile == "" {
 		cfg.joinTokenFile = filepath.Join(cfg.dataDir, "join-token")
 	}
-	if cfg.workerTimeout <= 0 {
-		return nil, fmt.Errorf("--worker-timeout %s: must be positive", cfg.workerTimeout)
-	}
-	if cfg.rescheduleAft < cfg.workerTimeout {
-		return nil, fmt.Errorf("--reschedule-after %s: must not be shorter than --worker-timeout %s", cfg.rescheduleAft, cfg.workerTimeout)
+	if err := checkFailureDetection(cfg.workerTimeout, cfg.rescheduleAft); err != nil {
+		return nil, err
 	}
 	if cfg.manifestsResync < 0 {
 		return nil, fmt.Errorf("--manifests-resync %s: must not be negative", cfg.manifestsResync)
@@ -190,6 +187,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	opts := apiserver.Options{
 		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
+		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),
 	}
 	if stores.etcd != nil {
 		opts.Health = stores.etcd.Health
@@ -256,6 +254,24 @@ func (m *manager) dnsAddr() string {
 		return ""
 	}
 	return m.dns.Addr().String()
+}
+
+// minWorkerTimeout is the shortest --worker-timeout: workers heartbeat
+// every third of it, and below a second one slow report would make a live
+// worker NotReady.
+const minWorkerTimeout = time.Second
+
+// checkFailureDetection refuses failure-detection flags that cannot work
+// together, naming them.
+func checkFailureDetection(timeout, rescheduleAfter time.Duration) error {
+	switch {
+	case timeout < minWorkerTimeout:
+		return fmt.Errorf("--worker-timeout %s: must be at least %s: workers heartbeat every third of it (%s), and a shorter timeout makes a live worker NotReady over one slow report",
+			timeout, minWorkerTimeout, workers.HeartbeatInterval(max(timeout, 0)))
+	case rescheduleAfter < timeout:
+		return fmt.Errorf("--reschedule-after %s: must not be shorter than --worker-timeout %s: tasks move off a worker only after it is NotReady", rescheduleAfter, timeout)
+	}
+	return nil
 }
 
 // url is the manager API's address as a URL.

@@ -31,7 +31,6 @@ type workerConfig struct {
 	portHostIP     string
 	diskReserved   string
 	stopGrace      time.Duration
-	heartbeat      time.Duration
 	resync         time.Duration
 	backoffInitial time.Duration
 	backoffMax     time.Duration
@@ -54,7 +53,6 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 	f.StringVar(&c.diskReserved, "disk-reserved", "0", "disk kept back from what tasks may ask for, as a quantity (10Gi)")
 	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: the host of --advertise when it is an IP address, else all addresses)")
 	f.DurationVar(&c.stopGrace, "stop-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a task stops")
-	f.DurationVar(&c.heartbeat, "heartbeat-interval", 5*time.Second, "period of full status reports to the manager")
 	f.DurationVar(&c.resync, "resync-interval", 30*time.Second, "period of the comparison with the manager's task list")
 	f.DurationVar(&c.backoffInitial, "backoff-initial", 10*time.Second, "first wait before restarting a crashing container or pulling again")
 	f.DurationVar(&c.backoffMax, "backoff-max", 5*time.Minute, "longest wait between restarts or pulls")
@@ -124,24 +122,23 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		return nil, err
 	}
 	w, err := workerd.New(workerd.Options{
-		Name:              cfg.name,
-		Listen:            cfg.listen,
-		Advertise:         cfg.advertise,
-		Labels:            labels,
-		JoinToken:         joinToken,
-		Manager:           dial,
-		OnManagers:        onManagers,
-		Runtime:           rt,
-		Stats:             sampler,
-		Logger:            log,
-		PortHostIP:        cfg.portHostIP,
-		ClusterFile:       filepath.Join(dataDir, "worker-"+cfg.name+".cluster"),
-		StopGrace:         cfg.stopGrace,
-		HeartbeatInterval: cfg.heartbeat,
-		ResyncInterval:    cfg.resync,
-		BackoffInitial:    cfg.backoffInitial,
-		BackoffMax:        cfg.backoffMax,
-		ContainerDNS:      containerDNS,
+		Name:           cfg.name,
+		Listen:         cfg.listen,
+		Advertise:      cfg.advertise,
+		Labels:         labels,
+		JoinToken:      joinToken,
+		Manager:        dial,
+		OnManagers:     onManagers,
+		Runtime:        rt,
+		Stats:          sampler,
+		Logger:         log,
+		PortHostIP:     cfg.portHostIP,
+		ClusterFile:    filepath.Join(dataDir, "worker-"+cfg.name+".cluster"),
+		StopGrace:      cfg.stopGrace,
+		ResyncInterval: cfg.resync,
+		BackoffInitial: cfg.backoffInitial,
+		BackoffMax:     cfg.backoffMax,
+		ContainerDNS:   containerDNS,
 	})
 	if err != nil {
 		return nil, err

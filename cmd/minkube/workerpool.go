@@ -47,13 +47,20 @@ func (p *workerPool) AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Cred
 		return err
 	}
 	_, err = c.AssignTask(ctx, t)
+	var st *v1.Status
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, client.ErrInsufficientStorage):
 		return errors.Join(scheduler.ErrInsufficientStorage, err)
 	case errors.Is(err, client.ErrNotReady):
 		return errors.Join(scheduler.ErrWorkerNotReady, err)
+	case errors.As(err, &st) && st.Code >= 400 && st.Code < 500:
+		return errors.Join(scheduler.ErrPushRejected, err)
+	case client.NotSent(err):
+		return errors.Join(scheduler.ErrNotDelivered, err)
 	}
-	return err
+	return err // a timeout, a broken connection, a 5xx: the worker may hold it
 }
 
 // StopTask implements scheduler.WorkerAPI.

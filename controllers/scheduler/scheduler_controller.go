@@ -15,10 +15,33 @@ import (
 	"github.com/minkube/minkube/store"
 )
 
+// Requeue delays of tasks that wait: for a worker change that could make
+// one fit the caches queue it at once, so these are safety nets.
+const (
+	// requeueUnschedulable is the look again at a task no worker fits.
+	requeueUnschedulable = 30 * time.Second
+	// requeueRefused is the look again at a task that workers refused:
+	// a refusal can pass by itself (a worker not ready yet).
+	requeueRefused = 5 * time.Second
+	// requeueUnknownPush is the next push of a task whose last push to
+	// its worker ended without an answer.
+	requeueUnknownPush = 5 * time.Second
+)
+
+// Reasons of the events and conditions the scheduler records.
+const (
+	reasonAssigned     = "Assigned"
+	reasonRescheduling = "Rescheduling"
+	reasonFailedPush   = "FailedPush"
+)
+
 // WorkerAPI is how the scheduler reaches a worker's API.
 type WorkerAPI interface {
-	// AssignTask pushes t (new, or a newer spec) to the worker. A refusal
-	// wraps ErrInsufficientStorage or ErrWorkerNotReady.
+	// AssignTask pushes t (new, or a newer spec) to the worker. A push the
+	// worker did not take returns an error wrapping ErrInsufficientStorage,
+	// ErrWorkerNotReady or ErrPushRejected; one that never reached it,
+	// ErrNotDelivered. Any other error leaves it unknown whether the
+	// worker took the task.
 	AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task) error
 	// StopTask stops and forgets the task's container; a task the worker
 	// does not hold is not an error.
@@ -48,9 +71,26 @@ type Controller struct {
 	log    *slog.Logger
 	queue  *reconcile.Controller
 	events *store.Recorder
+	track  *tracker
 
-	mu   sync.Mutex
-	last string // the worker of the last placement, for round-robin
+	mu sync.Mutex
+	// delivered holds, per task, the push its worker accepted, so that the
+	// looks at the task its own writes cause do not push it again while
+	// the worker has not reported yet.
+	delivered map[string]delivery
+}
+
+// delivery is a push a worker accepted: that incarnation of the task, at
+// that generation, written at revision rev.
+type delivery struct {
+	uid, worker string
+	generation  int64
+	rev         int64
+}
+
+// sameAs reports whether d is the delivery of t as it is now.
+func (d delivery) sameAs(t *v1.Task) bool {
+	return d.uid == t.Metadata.UID && d.worker == t.Status.Worker && d.generation == t.Metadata.Generation
 }
 
 // New returns the scheduler and registers its handlers on the State's
@@ -71,63 +111,49 @@ func New(opts Options) *Controller {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 16
 	}
-	c := &Controller{opts: opts, st: opts.State, log: opts.Logger.With("controller", "scheduler")}
+	c := &Controller{
+		opts: opts, st: opts.State, log: opts.Logger.With("controller", "scheduler"),
+		track: newTracker(), delivered: map[string]delivery{},
+	}
 	c.events = c.st.Recorder("scheduler", c.log)
 	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{
 		Name: "scheduler", Workers: opts.Concurrency, Logger: opts.Logger,
 	})
 	c.st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
+		name := ev.New.Metadata.Name
+		var t *v1.Task
 		if ev.Type != v1.Deleted {
-			c.queue.Enqueue(ev.New.Metadata.Name)
+			t = ev.New
+			c.queue.Enqueue(name)
 		}
+		c.enqueue(c.track.taskChanged(name, t))
+		c.mu.Lock()
+		if d, ok := c.delivered[name]; ok && (t == nil || revisionOf(t) > d.rev && (t.Status.Phase != v1.PhasePending || !d.sameAs(t))) {
+			delete(c.delivered, name) // reported on, moved or gone since
+		}
+		c.mu.Unlock()
 	})
 	c.st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
-		if ev.Type == v1.Deleted || workerChanged(ev.Old, ev.New) {
-			c.enqueueWaiting()
+		if ev.Type == v1.Deleted {
+			c.track.workerDeleted(ev.New.Metadata.Name)
+			return
 		}
+		c.enqueue(c.track.workerChanged(ev.Old, ev.New))
 	})
 	// Registration writes credentials before the worker, but the two
 	// caches follow the store on their own: a worker seen first cannot be
 	// pushed to until its credentials arrive, so they count as a change.
 	c.st.CredentialCache.AddHandler(func(ev store.CacheEvent[*v1.Credential]) {
 		if ev.Type != v1.Deleted {
-			c.enqueueWaiting()
+			c.enqueue(c.track.fitNow(ev.New.Metadata.Name))
 		}
 	})
 	return c
 }
 
-// workerChanged reports whether a worker change can make a waiting task
-// placeable or change where it goes.
-func workerChanged(old, cur *v1.Worker) bool {
-	if old == nil {
-		return true
-	}
-	return old.Status.Phase != cur.Status.Phase ||
-		old.Spec.Unschedulable != cur.Spec.Unschedulable ||
-		old.Spec.Address != cur.Spec.Address ||
-		!equalLabels(old.Metadata.Labels, cur.Metadata.Labels) ||
-		old.Status.Stats.DiskFree != cur.Status.Stats.DiskFree ||
-		old.Status.Stats.MemoryTotal != cur.Status.Stats.MemoryTotal ||
-		old.Status.Stats.CPUs != cur.Status.Stats.CPUs
-}
-
-func equalLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-// enqueueWaiting queues every task that waits for a worker.
-func (c *Controller) enqueueWaiting() {
-	for _, t := range c.st.TaskCache.ByIndex(store.IndexUnassigned, "") {
-		c.queue.Enqueue(t.Metadata.Name)
+func (c *Controller) enqueue(names []string) {
+	for _, n := range names {
+		c.queue.Enqueue(n)
 	}
 }
 
@@ -143,8 +169,9 @@ func (c *Controller) Start(ctx context.Context) error {
 	return c.queue.Start(ctx)
 }
 
-// Reconcile converges one task: place it, push its spec, or finish its
-// deletion.
+// Reconcile converges one task: place it, hand it to its worker, push a
+// new spec (or move the task when the new spec does not fit its worker),
+// or finish its deletion.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	t, ok := c.st.TaskCache.Get(req.Key)
 	if !ok {
@@ -156,69 +183,148 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	case t.Status.Phase.Terminal():
 		return reconcile.Result{}, nil
 	case t.Status.Worker == "":
-		return c.schedule(ctx, t)
+		return c.schedule(ctx, t, "", c.track.place(t, nil), map[string]string{})
 	case t.Metadata.Generation > t.Status.AssignedGeneration():
-		return reconcile.Result{}, c.pushSpec(ctx, t)
+		return c.specChanged(ctx, t)
+	case t.Status.Phase == v1.PhasePending:
+		return c.deliver(ctx, t)
 	}
 	return reconcile.Result{}, nil
 }
 
-// candidates lists every worker with what its tasks already take.
-func (c *Controller) candidates() []Candidate {
-	workers := c.st.WorkerCache.List()
-	out := make([]Candidate, 0, len(workers))
-	for _, w := range workers {
-		var u Usage
-		for _, t := range c.st.TaskCache.ByIndex(store.IndexWorker, w.Metadata.Name) {
-			if t.Status.Phase.Terminal() {
-				continue
-			}
-			r := t.Spec.Resources
-			u.MilliCPU += r.MilliCPU()
-			u.Memory += r.MemoryBytes()
-			u.Disk += r.DiskBytes()
+// schedule records t on the worker of placement p (taking it from worker
+// from, "" when it has none) and then pushes it there: the assignment is
+// in the store before any worker can hold the task, so no other placement
+// can give it to a second worker. A worker that refuses the push has the
+// task taken back and the next worker is tried; refused collects who
+// refused and why. A push that ends without an answer leaves the task
+// where it is: the worker may hold it, and takes it from the manager's
+// list if it does not, so placing it elsewhere could run it twice.
+func (c *Controller) schedule(ctx context.Context, t *v1.Task, from string, p Placement, refused map[string]string) (reconcile.Result, error) {
+	name := t.Metadata.Name
+	for {
+		if p.Worker == nil {
+			return c.unplaced(ctx, t, from, p, len(refused) > 0)
 		}
-		out = append(out, Candidate{Worker: w, Used: u})
-	}
-	return out
-}
-
-// schedule places t on the first worker in round-robin order that accepts
-// it.
-func (c *Controller) schedule(ctx context.Context, t *v1.Task) (reconcile.Result, error) {
-	cands := c.candidates()
-	c.mu.Lock()
-	p := Place(t, cands, c.last)
-	if len(p.Order) > 0 {
-		// Claim the first candidate now so concurrent placements rotate.
-		c.last = p.Order[0].Metadata.Name
-	}
-	c.mu.Unlock()
-
-	for _, w := range p.Order {
-		err := c.push(ctx, w, t)
-		if err == nil {
-			if err := c.markScheduled(ctx, t, w); err != nil {
-				return reconcile.Result{}, err
-			}
-			c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Scheduled", "assigned to worker "+w.Metadata.Name)
+		w := p.Worker
+		out, err := c.assign(ctx, t, from, w)
+		if err != nil {
+			// The write may still have landed: the reservation stays until
+			// the cache shows the task, or the retry places it again.
+			return reconcile.Result{}, err
+		}
+		if out == nil {
+			// Not recorded: the task changed meanwhile, and that change
+			// queues it again.
+			c.enqueue(c.track.release(name))
 			return reconcile.Result{}, nil
 		}
-		why := "unreachable"
-		switch {
-		case errors.Is(err, ErrInsufficientStorage):
-			why = reasonDisk
-		case errors.Is(err, ErrWorkerNotReady):
-			why = reasonNotReady
+		t, from = out, w.Metadata.Name
+		err = c.push(ctx, w, t)
+		if err == nil {
+			c.accepted(ctx, t, w)
+			return reconcile.Result{}, c.st.TaskCache.WaitFor(ctx, t)
 		}
-		c.log.Info("worker refused task", "task", t.Metadata.Name, "worker", w.Metadata.Name, "err", err)
-		p.Rejected["refused: "+why]++
+		why := refusal(err)
+		if why == "" {
+			c.unknownPush(ctx, t, w, err)
+			return reconcile.Result{RequeueAfter: requeueUnknownPush}, c.st.TaskCache.WaitFor(ctx, t)
+		}
+		c.log.Info("worker refused task", "task", name, "worker", w.Metadata.Name, "err", err)
+		refused[w.Metadata.Name] = why
+		p = c.track.place(t, refused)
 	}
+}
+
+// deliver pushes a task recorded on a worker that has not taken it yet,
+// unless that worker already accepted this assignment.
+func (c *Controller) deliver(ctx context.Context, t *v1.Task) (reconcile.Result, error) {
+	c.mu.Lock()
+	d, ok := c.delivered[t.Metadata.Name]
+	done := ok && d.sameAs(t)
+	c.mu.Unlock()
+	w, ok := c.st.WorkerCache.Get(t.Status.Worker)
+	if done || !ok || w.Status.Phase != v1.WorkerReady {
+		return reconcile.Result{}, nil // a lost worker is the lifecycle's business
+	}
+	err := c.push(ctx, w, t)
+	if err == nil {
+		c.accepted(ctx, t, w)
+		return reconcile.Result{}, nil
+	}
+	if why := refusal(err); why != "" {
+		c.log.Info("worker refused task", "task", t.Metadata.Name, "worker", w.Metadata.Name, "err", err)
+		refused := map[string]string{w.Metadata.Name: why}
+		return c.schedule(ctx, t, w.Metadata.Name, c.track.place(t, refused), refused)
+	}
+	c.unknownPush(ctx, t, w, err)
+	return reconcile.Result{RequeueAfter: requeueUnknownPush}, nil
+}
+
+// specChanged pushes a spec the assigned worker has not seen yet, or moves
+// the task when the new spec does not fit that worker (nodeSelector,
+// resources, host ports): to a worker that fits, recorded first and pushed
+// as a placement is; the old copy runs until the task has started there.
+// When no worker fits, the task keeps running its old spec where it is,
+// and its Scheduled condition and an event say why.
+func (c *Controller) specChanged(ctx context.Context, t *v1.Task) (reconcile.Result, error) {
+	w, ok := c.st.WorkerCache.Get(t.Status.Worker)
+	if !ok || w.Status.Phase != v1.WorkerReady {
+		return reconcile.Result{}, nil // pushed when the worker is back; its resync also reads it
+	}
+	why := c.track.fitsOwnWorker(t)
+	if why == "" {
+		c.track.setMoving(t, false)
+		return reconcile.Result{}, c.pushSpec(ctx, t, w)
+	}
+	refused := map[string]string{w.Metadata.Name: why}
+	p := c.track.place(t, refused)
+	if p.Worker == nil {
+		c.track.setMoving(t, true)
+		return c.cannotMove(ctx, t, why, p)
+	}
+	c.track.setMoving(t, false)
+	c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, reasonRescheduling,
+		fmt.Sprintf("generation %d does not fit worker %s (%s): moving the task to worker %s",
+			t.Metadata.Generation, w.Metadata.Name, why, p.Worker.Metadata.Name))
+	return c.schedule(ctx, t, w.Metadata.Name, p, refused)
+}
+
+// cannotMove records why a task whose new spec does not fit its worker
+// stays there: no other worker fits it either.
+func (c *Controller) cannotMove(ctx context.Context, t *v1.Task, why string, p Placement) (reconcile.Result, error) {
+	worker := t.Status.Worker
+	msg := fmt.Sprintf("generation %d does not fit worker %s (%s), nor any other (%s); generation %d keeps running on %s",
+		t.Metadata.Generation, worker, why, Message(p.Total, p.Rejected), t.Status.ObservedGeneration, worker)
+	if cond := v1.FindCondition(t.Status.Conditions, v1.TaskScheduled); cond == nil || cond.Message != msg {
+		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "FailedScheduling", msg)
+	}
+	err := c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
+		if st.Worker != worker {
+			return
+		}
+		st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{
+			Type: v1.TaskScheduled, Status: v1.ConditionFalse, Reason: v1.ReasonUnschedulable, Message: msg,
+		}, now)
+	})
+	return reconcile.Result{RequeueAfter: requeueUnschedulable}, err
+}
+
+// unplaced records that no worker took t: Pending, Unschedulable, with a
+// message that says why each worker was passed over. A task still recorded
+// on from (every worker refused it) is taken off it.
+func (c *Controller) unplaced(ctx context.Context, t *v1.Task, from string, p Placement, refusals bool) (reconcile.Result, error) {
 	msg := Message(p.Total, p.Rejected)
 	if t.Status.Reason != v1.ReasonUnschedulable || t.Status.Message != msg {
 		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "FailedScheduling", msg)
 	}
 	err := c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
+		if st.Worker != from {
+			return // placed or moved meanwhile
+		}
+		if from != "" {
+			clearPlacement(st)
+		}
 		st.Phase = v1.PhasePending
 		st.Reason = v1.ReasonUnschedulable
 		st.Message = msg
@@ -229,57 +335,110 @@ func (c *Controller) schedule(ctx context.Context, t *v1.Task) (reconcile.Result
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	// Worker changes queue waiting tasks at once; this is the safety net
-	// for a worker that refused for a reason that passes by itself.
-	return reconcile.Result{RequeueAfter: 30 * time.Second}, nil
+	if refusals {
+		return reconcile.Result{RequeueAfter: requeueRefused}, nil
+	}
+	return reconcile.Result{RequeueAfter: requeueUnschedulable}, nil
+}
+
+// clearPlacement forgets what a task's previous worker reported of it.
+func clearPlacement(st *v1.TaskStatus) {
+	st.Worker, st.HostIP, st.ContainerID, st.Ports = "", "", "", nil
+	st.StartedAt, st.FinishedAt, st.ExitCode = nil, nil, nil
+	st.ObservedGeneration = 0
+}
+
+// assign records t on worker w, taking it from worker from ("" when it has
+// none): phase Pending until the worker reports, Scheduled condition True.
+// It writes only while the same incarnation of the task is still on from
+// and placeable, and returns the task as stored, or nil when it did not
+// write.
+func (c *Controller) assign(ctx context.Context, t *v1.Task, from string, w *v1.Worker) (*v1.Task, error) {
+	uid, name := t.Metadata.UID, w.Metadata.Name
+	assigned := false
+	out, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
+		assigned = false
+		if cur.Metadata.UID != uid || cur.Status.Worker != from || !placeable(cur) {
+			return nil, nil
+		}
+		now := c.opts.Now().UTC()
+		st := &cur.Status
+		if from != "" {
+			clearPlacement(st)
+			st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{
+				Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: reasonRescheduling, Message: "moved off worker " + from,
+			}, now)
+		}
+		st.Worker = name
+		st.HostIP = hostOf(w.Spec.Address)
+		st.Phase, st.Reason, st.Message = v1.PhasePending, "", ""
+		// The generation handed to the worker is the Scheduled
+		// condition's; the status's own observedGeneration is the
+		// worker's to report (the generation of the container it runs).
+		st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{
+			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: reasonAssigned,
+			Message:            fmt.Sprintf("assigned to worker %s", name),
+			ObservedGeneration: cur.Metadata.Generation,
+		}, now)
+		assigned = true
+		return cur, nil
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !assigned) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// accepted notes that w took the assignment t.
+func (c *Controller) accepted(ctx context.Context, t *v1.Task, w *v1.Worker) {
+	c.markDelivered(t)
+	c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Scheduled", "assigned to worker "+w.Metadata.Name)
+}
+
+// markDelivered notes that t's worker accepted t at its generation.
+func (c *Controller) markDelivered(t *v1.Task) {
+	c.mu.Lock()
+	c.delivered[t.Metadata.Name] = delivery{
+		uid: t.Metadata.UID, worker: t.Status.Worker, generation: t.Metadata.Generation, rev: revisionOf(t),
+	}
+	c.mu.Unlock()
+}
+
+// unknownPush records a push to w that ended without an answer.
+func (c *Controller) unknownPush(ctx context.Context, t *v1.Task, w *v1.Worker, err error) {
+	c.log.Warn("push to worker ended without an answer; the task stays assigned there", "task", t.Metadata.Name, "worker", w.Metadata.Name, "err", err)
+	c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, reasonFailedPush,
+		fmt.Sprintf("the push to worker %s ended without an answer; the task stays assigned to it, and the worker takes it from its list of tasks", w.Metadata.Name))
 }
 
 func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) error {
 	cred, ok := c.st.CredentialCache.Get(w.Metadata.Name)
 	if !ok {
-		return fmt.Errorf("worker %q has no credentials", w.Metadata.Name)
+		return fmt.Errorf("worker %q has no credentials: %w", w.Metadata.Name, ErrNotDelivered)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.PushTimeout)
 	defer cancel()
 	return c.opts.Workers.AssignTask(ctx, w, cred, t)
 }
 
-// markScheduled records that w accepted t at t's generation, in the
-// Scheduled condition's ObservedGeneration. The status's own
-// observedGeneration is the worker's to report: the generation of the
-// container it runs.
-func (c *Controller) markScheduled(ctx context.Context, t *v1.Task, w *v1.Worker) error {
+// pushSpec sends a spec the assigned worker has not seen yet and records
+// that it did.
+func (c *Controller) pushSpec(ctx context.Context, t *v1.Task, w *v1.Worker) error {
+	if err := c.push(ctx, w, t); err != nil {
+		return fmt.Errorf("push generation %d of task %q to worker %s: %w", t.Metadata.Generation, t.Metadata.Name, w.Metadata.Name, err)
+	}
 	name := w.Metadata.Name
-	host := hostOf(w.Spec.Address)
+	c.markDelivered(t)
 	return c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
-		if st.Worker != "" && st.Worker != name {
+		if st.Worker != name {
 			return
 		}
-		st.Worker = name
-		st.HostIP = host
-		if st.Phase == v1.PhasePending || st.Phase == "" {
-			st.Phase = v1.PhaseScheduled
-			st.Reason = ""
-			st.Message = ""
-		}
 		st.Conditions = v1.SetCondition(st.Conditions, v1.Condition{
-			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned",
+			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: reasonAssigned,
 			Message:            fmt.Sprintf("assigned to worker %s", name),
 			ObservedGeneration: max(t.Metadata.Generation, st.AssignedGeneration()),
 		}, now)
 	})
-}
-
-// pushSpec sends a spec the assigned worker has not seen yet.
-func (c *Controller) pushSpec(ctx context.Context, t *v1.Task) error {
-	w, ok := c.st.WorkerCache.Get(t.Status.Worker)
-	if !ok || w.Status.Phase != v1.WorkerReady {
-		return nil // pushed when the worker is back; its resync also reads it
-	}
-	if err := c.push(ctx, w, t); err != nil {
-		return fmt.Errorf("push generation %d of task %q to worker %s: %w", t.Metadata.Generation, t.Metadata.Name, w.Metadata.Name, err)
-	}
-	return c.markScheduled(ctx, t, w)
 }
 
 // finishDelete stops the task on its worker and then removes the object.
@@ -328,6 +487,12 @@ func (c *Controller) updateStatus(ctx context.Context, t *v1.Task, fn func(st *v
 	return c.st.TaskCache.WaitFor(ctx, out)
 }
 
+// revisionOf returns the store revision t was written at.
+func revisionOf(t *v1.Task) int64 {
+	rev, _ := store.ParseResourceVersion(t.Metadata.ResourceVersion)
+	return rev
+}
+
 // hostOf returns the host part of a worker address.
 func hostOf(addr string) string {
 	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
@@ -339,7 +504,8 @@ func hostOf(addr string) string {
 // statusEqual compares two statuses, ignoring condition transition times.
 func statusEqual(a, b *v1.TaskStatus) bool {
 	if a.Phase != b.Phase || a.Reason != b.Reason || a.Message != b.Message || a.Worker != b.Worker ||
-		a.HostIP != b.HostIP || a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) {
+		a.HostIP != b.HostIP || a.ObservedGeneration != b.ObservedGeneration || a.ContainerID != b.ContainerID ||
+		len(a.Conditions) != len(b.Conditions) {
 		return false
 	}
 	return slices.EqualFunc(a.Conditions, b.Conditions, func(x, y v1.Condition) bool {

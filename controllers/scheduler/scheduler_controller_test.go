@@ -90,6 +90,13 @@ func (f *fakeWorkers) setStopErr(worker string, err error) {
 	f.stopErr[worker] = err
 }
 
+// accepted reports whether worker accepted a push of uid.
+func (f *fakeWorkers) accepted(worker, uid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.pushes, func(p push) bool { return p.Worker == worker && p.UID == uid && p.Accepted })
+}
+
 func (f *fakeWorkers) Pushes() []push {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -240,8 +247,16 @@ func (e *env) mustGone(t *testing.T, name string) {
 	t.Fatalf("task %s still stored after %s", name, waitTimeout)
 }
 
-func scheduledOn(t *v1.Task) bool {
-	return t.Status.Phase == v1.PhaseScheduled && t.Status.Worker != ""
+// mustScheduled waits until the task is recorded on a worker that
+// accepted its push. Its phase is the worker's to report (Scheduled, then
+// Running); the fake worker API reports nothing.
+func (e *env) mustScheduled(t *testing.T, name string) *v1.Task {
+	t.Helper()
+	return e.mustEventually(t, name, "recorded on a worker that accepted it", func(task *v1.Task) bool {
+		c := v1.FindCondition(task.Status.Conditions, v1.TaskScheduled)
+		return task.Status.Worker != "" && c != nil && c.Status == v1.ConditionTrue &&
+			e.workers.accepted(task.Status.Worker, task.Metadata.UID)
+	})
 }
 
 // mustDelete marks the task deleted, as DELETE /api/v1/tasks/:name does.
@@ -266,7 +281,7 @@ func TestController_RoundRobin(t *testing.T) {
 	}
 	perWorker := map[string]int{}
 	for i := range 4 {
-		task := e.mustEventually(t, fmt.Sprintf("task-%d", i), "scheduled", scheduledOn)
+		task := e.mustScheduled(t, fmt.Sprintf("task-%d", i))
 		perWorker[task.Status.Worker]++
 		if task.Status.HostIP != "127.0.0.1" {
 			t.Errorf("task-%d: hostIP = %q, want 127.0.0.1 (from the worker address)", i, task.Status.HostIP)
@@ -309,7 +324,8 @@ func TestController_RefusalMovesOn(t *testing.T) {
 	}{
 		{"insufficient storage", fmt.Errorf("push: %w", scheduler.ErrInsufficientStorage)},
 		{"not ready", fmt.Errorf("push: %w", scheduler.ErrWorkerNotReady)},
-		{"unreachable", errors.New("dial tcp 127.0.0.1:7071: connection refused")},
+		{"rejected", fmt.Errorf("push: %w", scheduler.ErrPushRejected)},
+		{"unreachable", fmt.Errorf("dial tcp 127.0.0.1:7071: connection refused: %w", scheduler.ErrNotDelivered)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,7 +334,7 @@ func TestController_RefusalMovesOn(t *testing.T) {
 			e.mustWorker(t, "w1")
 			e.mustWorker(t, "w2")
 			e.mustApply(t, newTask("web"))
-			task := e.mustEventually(t, "web", "scheduled", scheduledOn)
+			task := e.mustScheduled(t, "web")
 			if task.Status.Worker != "w2" {
 				t.Errorf("worker = %q, want w2 (w1 refuses)", task.Status.Worker)
 			}
@@ -404,7 +420,7 @@ func TestController_WorkerAppearsLater(t *testing.T) {
 	// Nothing else happens: the new worker alone must get the task placed,
 	// well before the scheduler's 30s safety-net requeue.
 	e.mustWorker(t, "w1")
-	got = e.mustEventually(t, "web", "scheduled", scheduledOn)
+	got = e.mustScheduled(t, "web")
 	if got.Status.Worker != "w1" || got.Status.Reason != "" || got.Status.Message != "" {
 		t.Errorf("status = %+v, want Scheduled on w1 with no reason or message", got.Status)
 	}
@@ -420,7 +436,7 @@ func TestController_WorkerBecomesReady(t *testing.T) {
 		t.Errorf("message = %q, want %q", got.Status.Message, want)
 	}
 	e.mustUpdateWorker(t, "w1", func(w *v1.Worker) { w.Spec.Unschedulable = false })
-	got = e.mustEventually(t, "web", "scheduled", scheduledOn)
+	got = e.mustScheduled(t, "web")
 	if got.Status.Worker != "w1" {
 		t.Errorf("worker = %q, want w1", got.Status.Worker)
 	}
@@ -431,7 +447,7 @@ func TestController_SpecChangePushed(t *testing.T) {
 	e.mustWorker(t, "w1")
 	e.mustWorker(t, "w2")
 	e.mustApply(t, newTask("web"))
-	first := e.mustEventually(t, "web", "scheduled", scheduledOn)
+	first := e.mustScheduled(t, "web")
 
 	changed := newTask("web")
 	changed.Spec.Image = "minkube/testapp:v2"
@@ -467,7 +483,7 @@ func TestController_SpecChangePushed(t *testing.T) {
 		t.Errorf("generation after a label change = %d, want 2", out.Metadata.Generation)
 	}
 	e.mustApply(t, newTask("other"))
-	e.mustEventually(t, "other", "scheduled", scheduledOn)
+	e.mustScheduled(t, "other")
 	n := 0
 	for _, p := range e.workers.Pushes() {
 		if p.Task == "web" {
@@ -483,7 +499,7 @@ func TestController_Delete(t *testing.T) {
 	e := mustStart(t)
 	e.mustWorker(t, "w1")
 	e.mustApply(t, newTask("web"))
-	task := e.mustEventually(t, "web", "scheduled", scheduledOn)
+	task := e.mustScheduled(t, "web")
 
 	e.mustDelete(t, "web")
 	e.mustGone(t, "web")
@@ -499,7 +515,7 @@ func TestController_DeleteWaitsForStop(t *testing.T) {
 	e.workers.setStopErr("w1", errors.New("worker w1: connection refused"))
 	e.mustWorker(t, "w1")
 	e.mustApply(t, newTask("web"))
-	e.mustEventually(t, "web", "scheduled", scheduledOn)
+	e.mustScheduled(t, "web")
 
 	e.mustDelete(t, "web")
 	deadline := time.Now().Add(waitTimeout)
@@ -542,7 +558,7 @@ func TestController_DeleteOnLostWorker(t *testing.T) {
 			e := mustStart(t)
 			e.mustWorker(t, "w1")
 			e.mustApply(t, newTask("web"))
-			e.mustEventually(t, "web", "scheduled", scheduledOn)
+			e.mustScheduled(t, "web")
 			tt.lose(t, e)
 			e.mustDelete(t, "web")
 			e.mustGone(t, "web")
@@ -574,7 +590,7 @@ func TestController_TerminalTaskLeftAlone(t *testing.T) {
 	e.mustWorker(t, "w1")
 	// A task placed after it shows the scheduler has looked at both.
 	e.mustApply(t, newTask("web"))
-	e.mustEventually(t, "web", "scheduled", scheduledOn)
+	e.mustScheduled(t, "web")
 	got, err := e.st.Tasks.Get(t.Context(), "done")
 	if err != nil {
 		t.Fatal(err)
@@ -626,7 +642,7 @@ func TestController_CredentialsArriveAfterWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRevision(t, e.st.CredentialCache.WaitForRevision, cred.Metadata.ResourceVersion)
-	if got := e.mustEventually(t, "web", "scheduled", scheduledOn); got.Status.Worker != "w1" {
+	if got := e.mustScheduled(t, "web"); got.Status.Worker != "w1" {
 		t.Errorf("worker = %q, want w1", got.Status.Worker)
 	}
 }

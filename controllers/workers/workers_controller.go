@@ -28,6 +28,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// HeartbeatInterval is the heartbeat period the manager gives workers for
+// a worker timeout: a third of it, so a worker is judged lost only after
+// about three heartbeats in a row went missing.
+func HeartbeatInterval(timeout time.Duration) time.Duration { return timeout / 3 }
+
 // Controller is the worker lifecycle controller.
 type Controller struct {
 	opts   Options
@@ -67,11 +72,15 @@ func New(opts Options) *Controller {
 }
 
 // Start runs the controller until ctx ends, first queueing every worker.
+// Every worker gets a fresh grace period from the start: a manager that was
+// down (or a new leader) has not been there to receive heartbeats, so a
+// worker is judged only by its silence since then, as Nomad resets its
+// heartbeat timers on a leader change.
 func (c *Controller) Start(ctx context.Context) error {
+	c.started = c.opts.Now()
 	if err := c.st.WorkerCache.WaitForSync(ctx); err != nil {
 		return nil
 	}
-	c.started = c.opts.Now()
 	for _, w := range c.st.WorkerCache.List() {
 		c.queue.Enqueue(w.Metadata.Name)
 	}
@@ -93,16 +102,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, nil
 	}
 	now := c.opts.Now()
-	var last time.Time
-	if w.Status.LastHeartbeatTime != nil {
-		last = *w.Status.LastHeartbeatTime
-	}
-	silentSince := last
-	if silentSince.Before(c.started) {
-		silentSince = c.started
-	}
-	lostAt := silentSince.Add(c.opts.Timeout)
-	moveAt := silentSince.Add(c.opts.RescheduleAfter)
+	last := c.silentSince(w)
+	lostAt := last.Add(c.opts.Timeout)
+	moveAt := last.Add(c.opts.RescheduleAfter)
 	if now.Before(lostAt) {
 		return reconcile.Result{RequeueAfter: lostAt.Sub(now) + 10*time.Millisecond}, nil
 	}
@@ -113,8 +115,12 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	tasks := c.st.TaskCache.ByIndex(store.IndexWorker, req.Key)
 	if now.Before(moveAt) {
+		heard := last
+		if hb := w.Status.LastHeartbeatTime; hb != nil {
+			heard = *hb
+		}
 		msg := fmt.Sprintf("worker %s has sent no heartbeat since %s; the task moves to another worker at %s unless it comes back",
-			req.Key, last.UTC().Format(time.RFC3339), moveAt.UTC().Format(time.RFC3339))
+			req.Key, heard.UTC().Format(time.RFC3339), moveAt.UTC().Format(time.RFC3339))
 		for _, t := range tasks {
 			if err := c.markUnknown(ctx, t, msg, now); err != nil {
 				return reconcile.Result{}, err
@@ -130,12 +136,20 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{}, nil
 }
 
+// silentSince is when the controller last heard of w: its last heartbeat,
+// or the controller's start when that is later.
+func (c *Controller) silentSince(w *v1.Worker) time.Time {
+	if hb := w.Status.LastHeartbeatTime; hb != nil && hb.After(c.started) {
+		return *hb
+	}
+	return c.started
+}
+
 func (c *Controller) markNotReady(ctx context.Context, name string, now time.Time) error {
 	wrote := false
 	_, err := c.st.Workers.GuaranteedUpdate(ctx, name, func(cur *v1.Worker) (*v1.Worker, error) {
 		wrote = false
-		if cur.Status.Phase != v1.WorkerReady || cur.Status.LastHeartbeatTime == nil ||
-			cur.Status.LastHeartbeatTime.Add(c.opts.Timeout).After(now) || c.started.Add(c.opts.Timeout).After(now) {
+		if cur.Status.Phase != v1.WorkerReady || c.silentSince(cur).Add(c.opts.Timeout).After(now) {
 			return nil, nil
 		}
 		cur.Status.Phase = v1.WorkerNotReady

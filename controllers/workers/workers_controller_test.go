@@ -43,8 +43,16 @@ type env struct {
 
 func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := statetest.New(t, logger)
+	e := newEnv(t)
+	e.mustRun(t, timeout, rescheduleAfter)
+	return e
+}
+
+// newEnv returns an env whose store is not running yet, for a test to
+// store what was there before the controller started.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st := statetest.New(t, nil)
 	e := &env{st: st, taskHistory: map[string][]seen{}, workerPhase: map[string][]v1.WorkerPhase{}}
 	st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
 		e.mu.Lock()
@@ -57,9 +65,15 @@ func mustStart(t *testing.T, timeout, rescheduleAfter time.Duration) *env {
 		defer e.mu.Unlock()
 		e.workerPhase[ev.New.Metadata.Name] = append(e.workerPhase[ev.New.Metadata.Name], ev.New.Status.Phase)
 	})
-	c := workers.New(workers.Options{State: st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
-	statetest.Run(t, st, c)
 	return e
+}
+
+// mustRun starts the store's caches and the controller.
+func (e *env) mustRun(t *testing.T, timeout, rescheduleAfter time.Duration) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := workers.New(workers.Options{State: e.st, Timeout: timeout, RescheduleAfter: rescheduleAfter, Logger: logger})
+	statetest.Run(t, e.st, c)
 }
 
 func (e *env) history(task string) []seen {
@@ -322,5 +336,62 @@ func TestController_WorkerBackBeforeReschedule(t *testing.T) {
 	got := e.mustGetTask(t, "web")
 	if got.Status.Worker != "w1" {
 		t.Errorf("task moved to %q although its worker came back: history %+v", got.Status.Worker, e.history("web"))
+	}
+}
+
+// TestController_FreshGraceAfterStart covers a manager that was down for
+// longer than the reschedule delay: the workers' last heartbeats are old,
+// but they could not send any while it was away. Each gets a grace period
+// from the start: one that heartbeats within it stays Ready with its
+// tasks; one that stays silent is judged by its silence since the start.
+func TestController_FreshGraceAfterStart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	st := e.st
+	// Stored before the controller starts, last heard from an hour ago.
+	longAgo := time.Now().Add(-time.Hour).UTC()
+	for _, name := range []string{"alive", "silent"} {
+		if _, err := st.Workers.Create(t.Context(), &v1.Worker{
+			TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorker},
+			Metadata: v1.ObjectMeta{Name: name, UID: store.NewUID(), CreationTimestamp: &longAgo},
+			Status:   v1.WorkerStatus{Phase: v1.WorkerReady, LastHeartbeatTime: &longAgo},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustTask(t, "kept", "alive", v1.PhaseRunning, v1.RestartAlways, false)
+	e.mustTask(t, "moved", "silent", v1.PhaseRunning, v1.RestartAlways, false)
+
+	// Wide enough that the first heartbeat after the start is in time on a
+	// loaded machine.
+	const timeout, rescheduleAfter = 2 * time.Second, 4 * time.Second
+	started := time.Now()
+	e.mustRun(t, timeout, rescheduleAfter)
+	// "alive" sends heartbeats from the start, as workers do when their
+	// manager is back.
+	hbCtx, stopHeartbeats := context.WithCancel(t.Context())
+	var hb sync.WaitGroup
+	hb.Go(func() {
+		for hbCtx.Err() == nil {
+			if err := e.heartbeat(hbCtx, "alive"); err != nil && hbCtx.Err() == nil {
+				t.Errorf("heartbeat: %v", err)
+			}
+			time.Sleep(timeout / 10)
+		}
+	})
+	t.Cleanup(func() { stopHeartbeats(); hb.Wait() })
+
+	moved := e.mustEventually(t, "moved", "moved off the silent worker", func(t *v1.Task) bool { return t.Status.Worker == "" })
+	if waited := time.Since(started); waited < rescheduleAfter {
+		t.Errorf("the silent worker's task moved %s after the start, before --reschedule-after (%s) of silence since it", waited, rescheduleAfter)
+	}
+	if moved.Status.Reason != v1.ReasonWorkerLost {
+		t.Errorf("moved task reason %q, want WorkerLost", moved.Status.Reason)
+	}
+	if slices.Contains(e.phases("alive"), v1.WorkerNotReady) {
+		t.Errorf("the worker that heartbeats after the start went NotReady: %v", e.phases("alive"))
+	}
+	if got := e.mustGetTask(t, "kept"); got.Status.Worker != "alive" || got.Status.Phase != v1.PhaseRunning {
+		t.Errorf("task of the live worker = %+v, want it left Running on alive", got.Status)
 	}
 }

@@ -121,13 +121,14 @@ func BenchmarkDriftKillToRunning(b *testing.B) {
 }
 
 // BenchmarkWorkerLossToRunningElsewhere measures, with the default
-// --worker-timeout, --reschedule-after and heartbeat interval, the time
-// from a worker's death (SIGKILL) to its task Running on another worker.
+// --worker-timeout and --reschedule-after (and the heartbeat interval the
+// manager derives from them), the time from a worker's death (SIGKILL) to
+// its task Running on another worker.
 func BenchmarkWorkerLossToRunningElsewhere(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		c := newCluster(b, "--worker-timeout", "15s", "--reschedule-after", "30s")
-		defaults := []string{"--heartbeat-interval", "5s", "--resync-interval", "30s"}
+		defaults := []string{"--resync-interval", "30s"}
 		w1 := c.addWorker(fmt.Sprintf("lost%d", i), defaults...)
 		c.apply(taskYAML("moving", "", "log", "--every", "10s"))
 		c.waitTask("moving", 60*time.Second, "Running", running)

@@ -150,7 +150,8 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 // workerName returns the unique name of a worker in this test.
 func (c *cluster) workerName(short string) string { return short + "-" + c.suffix }
 
-// addWorker starts a worker named short-SUFFIX and waits until it is Ready.
+// addWorker starts a worker named short-SUFFIX with short test timings
+// (resync, backoff, stop grace) and waits until it is Ready.
 func (c *cluster) addWorker(short string, extra ...string) string {
 	c.t.Helper()
 	return c.addWorkerEnv(short, nil, extra...)
@@ -160,6 +161,26 @@ func (c *cluster) addWorker(short string, extra ...string) string {
 // environment, such as a DOCKER_HOST.
 func (c *cluster) addWorkerEnv(short string, env []string, extra ...string) string {
 	c.t.Helper()
+	return c.addPlainWorkerEnv(short, env, append([]string{
+		"--resync-interval", "3s",
+		"--backoff-initial", "200ms",
+		"--backoff-max", "2s",
+		"--stop-grace", "2s",
+	}, extra...)...)
+}
+
+// addPlainWorker starts a worker named short-SUFFIX with the flag defaults
+// (only what it needs to join, and its ports on 127.0.0.1) and waits until
+// it is Ready.
+func (c *cluster) addPlainWorker(short string, extra ...string) string {
+	c.t.Helper()
+	return c.addPlainWorkerEnv(short, nil, extra...)
+}
+
+// addPlainWorkerEnv is addPlainWorker with env added to the worker's
+// environment.
+func (c *cluster) addPlainWorkerEnv(short string, env []string, extra ...string) string {
+	c.t.Helper()
 	name := c.workerName(short)
 	args := append([]string{"worker",
 		"--manager", c.server,
@@ -168,11 +189,6 @@ func (c *cluster) addWorkerEnv(short string, env []string, extra ...string) stri
 		"--join-token-file", c.joinFile,
 		"--data-dir", filepath.Join(c.dir, name),
 		"--port-host-ip", "127.0.0.1",
-		"--heartbeat-interval", "1s",
-		"--resync-interval", "3s",
-		"--backoff-initial", "200ms",
-		"--backoff-max", "2s",
-		"--stop-grace", "2s",
 		// No network and resolver for containers unless a test asks
 		// (--dns-server ADDR): each would take one of the engine's
 		// address pools.
@@ -247,11 +263,19 @@ func (p *proc) signal(t testing.TB, sig syscall.Signal) {
 // starts it again with the same flags, waiting until it answers.
 func (c *cluster) restartManager(crash bool) {
 	c.t.Helper()
+	c.restartManagerAfter(crash, 0)
+}
+
+// restartManagerAfter is restartManager with the manager down for the
+// given time.
+func (c *cluster) restartManagerAfter(crash bool, down time.Duration) {
+	c.t.Helper()
 	if crash {
 		c.manager.kill()
 	} else {
 		c.manager.stop()
 	}
+	time.Sleep(down)
 	old := c.manager
 	c.manager = c.start("manager", old.args...)
 	c.manager.history = old.history + old.log.String() + "--- restarted ---\n"
