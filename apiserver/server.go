@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -44,7 +45,9 @@ type Options struct {
 	// JoinToken authenticates workers that register.
 	JoinToken string
 	// Logs proxies container logs from workers.
-	Logs    WorkerLogs
+	Logs WorkerLogs
+	// Exec opens exec sessions on workers (exec.go).
+	Exec    WorkerExec
 	Version VersionInfo
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -60,12 +63,16 @@ type Server struct {
 	admin   string
 	join    string
 	logs    WorkerLogs
+	exec    WorkerExec
 	version VersionInfo
 	log     *slog.Logger
 	now     func() time.Time
 	ready   func() bool
 	router  *httprouter.Router
 	events  *store.Recorder
+
+	ending    chan struct{} // closed by EndSessions (exec.go)
+	endingNow sync.Once
 }
 
 // New returns a Server; serve its Handler.
@@ -81,10 +88,12 @@ func New(opts Options) (*Server, error) {
 		admin:   opts.AdminToken,
 		join:    opts.JoinToken,
 		logs:    opts.Logs,
+		exec:    opts.Exec,
 		version: opts.Version,
 		log:     opts.Logger,
 		now:     opts.Now,
 		ready:   opts.Ready,
+		ending:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -148,6 +157,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
 	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+	s.handle(r, http.MethodPost, "/api/v1/tasks/:name/exec", roleAdmin, s.execTask)
 
 	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
 

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,6 +124,32 @@ type requester struct {
 	token     string
 	hc        *http.Client
 	userAgent string
+
+	upgradeOnce sync.Once
+	upgradeHC   *http.Client
+}
+
+// upgradeClient returns the client for requests that switch protocols: a
+// copy of hc that speaks only HTTP/1.1, since an HTTP/2 connection cannot
+// be switched to another protocol.
+func (r *requester) upgradeClient() *http.Client {
+	r.upgradeOnce.Do(func() {
+		r.upgradeHC = r.hc
+		t, ok := r.hc.Transport.(*http.Transport)
+		if !ok {
+			return
+		}
+		t = t.Clone()
+		t.ForceAttemptHTTP2 = false
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		if t.TLSClientConfig != nil {
+			t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		hc := *r.hc
+		hc.Transport = t
+		r.upgradeHC = &hc
+	})
+	return r.upgradeHC
 }
 
 func newRequester(server, token, peer string, defaultHC *http.Client, opts []Option) (*requester, error) {
@@ -159,6 +186,9 @@ type request struct {
 	token string
 	// noAuth sends no Authorization header (healthz).
 	noAuth bool
+	// upgrade, when set, asks to switch the connection to this protocol;
+	// the answer must be 101 Switching Protocols.
+	upgrade string
 }
 
 // send performs req and returns the response when its status is 2xx. Any
@@ -187,6 +217,12 @@ func (r *requester) send(ctx context.Context, req request) (*http.Response, erro
 	if body != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
+	hc := r.hc
+	if req.upgrade != "" {
+		hreq.Header.Set("Connection", "Upgrade")
+		hreq.Header.Set("Upgrade", req.upgrade)
+		hc = r.upgradeClient()
+	}
 	if !req.noAuth {
 		token := r.token
 		if req.token != "" {
@@ -196,14 +232,20 @@ func (r *requester) send(ctx context.Context, req request) (*http.Response, erro
 			hreq.Header.Set("Authorization", "Bearer "+token)
 		}
 	}
-	resp, err := r.hc.Do(hreq)
+	resp, err := hc.Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.base, context.Cause(ctx))
 		}
 		return nil, &UnreachableError{Peer: r.peer, Server: r.base.String(), Source: r.source, Err: err}
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	switch {
+	case req.upgrade != "" && resp.StatusCode == http.StatusSwitchingProtocols:
+		return resp, nil
+	case req.upgrade != "" && resp.StatusCode < 300:
+		closeBody(resp.Body)
+		return nil, fmt.Errorf("%s at %s answered %s %s with %s instead of switching to %s", r.peer, r.base, req.method, req.path, resp.Status, req.upgrade)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return resp, nil
 	}
 	defer closeBody(resp.Body)

@@ -93,6 +93,7 @@ type Worker struct {
 	manager      Manager // nil until registered
 	managerToken string
 	registered   atomic.Bool
+	execSessions atomic.Int32 // exec sessions running (exec.go)
 }
 
 // New checks the options and returns a Worker; Start runs it.

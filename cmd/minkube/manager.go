@@ -141,7 +141,7 @@ func newManager(cfg managerConfig, log *slog.Logger) (*manager, error) {
 		}
 	}
 	m.api, err = apiserver.New(apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Logger: log,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: pool, Exec: pool, Logger: log,
 		Version: buildinfo.Get(version, gitCommit),
 	})
 	if err != nil {
@@ -173,6 +173,7 @@ func (m *manager) run(ctx context.Context) error {
 	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	srv.RegisterOnShutdown(m.api.EndSessions) // exec sessions: Shutdown does not track their connections
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +74,11 @@ func TestMkctl_EditAndExec(t *testing.T) {
 	}
 	c := newCluster(t, "--manifests-dir", manifests, "--manifests-settle", "100ms")
 	w1 := c.addWorker("w1")
-	c.mkctlApply(mkctlTask("ed", "{app: ed}", "", "serve", "--port", "8080"))
+	c.mkctlApply(mkctlTask("ed", "{app: ed}", "", "serve", "--port", "8080"),
+		mkctlTask("box", "", "", "serve", "--port", "8080"),
+		mkctlTask("job", "", "  restartPolicy: Never\n", "exit"))
 	c.waitTask("hello", 60*time.Second, "Running", running)
+	c.waitTask("box", 60*time.Second, "Running", running)
 
 	t.Run("edit applies what was saved", func(t *testing.T) {
 		before, _ := c.task("ed")
@@ -198,6 +202,84 @@ sed -i 's/^  - serve$/  - log/' "$1"`, "task", "hello")
 		out, errOut, code := c.mkctlWith([]string{"MINKUBE_EDITOR=false"}, nil, "edit", "task", "ed")
 		if code != 1 || out != "" || errOut != "error: the editor \"false\" failed: exit status 1; nothing was applied (set $MINKUBE_EDITOR or $EDITOR to choose another)\n" {
 			t.Errorf("a failing editor: exit %d, %q, %q", code, out, errOut)
+		}
+	})
+
+	t.Run("exec with stdin piped", func(t *testing.T) {
+		in := []byte("hello\nworld\n")
+		out, errOut, code := c.mkctlWith(nil, in, "exec", "-i", "box", "--", "/testapp", "cat")
+		if code != 0 || out != string(in) || errOut != "" {
+			t.Errorf("exec -i cat: exit %d, %q, %q", code, out, errOut)
+		}
+		// Without -i the command's stdin is empty, whatever mkctl's is.
+		out, errOut, code = c.mkctlWith(nil, in, "exec", "task/box", "--", "/testapp", "cat")
+		if code != 0 || out != "" || errOut != "" {
+			t.Errorf("exec cat without -i: exit %d, %q, %q", code, out, errOut)
+		}
+	})
+
+	t.Run("exec exit codes and stderr", func(t *testing.T) {
+		for _, tt := range []struct {
+			args                []string
+			code                int
+			wantOut, wantErrOut string
+		}{
+			{[]string{"exit", "--code", "3"}, 3, "exiting with code 3 after 0s\n", "command terminated with exit code 3\n"},
+			{[]string{"crash"}, 1, "", "crashing on start\ncommand terminated with exit code 1\n"},
+			{[]string{"exit"}, 0, "exiting with code 0 after 0s\n", ""},
+		} {
+			out, errOut, code := c.mkctlWith(nil, nil, append([]string{"exec", "box", "--", "/testapp"}, tt.args...)...)
+			if code != tt.code || out != tt.wantOut || errOut != tt.wantErrOut {
+				t.Errorf("exec %v: exit %d, %q, %q; want %d, %q, %q", tt.args, code, out, errOut, tt.code, tt.wantOut, tt.wantErrOut)
+			}
+		}
+		// The image has no shell: the engine says so, with exit code 126.
+		out, errOut, code := c.mkctlWith(nil, nil, "exec", "box", "--", "/bin/sh")
+		if code != 126 || !strings.Contains(out+errOut, "/bin/sh") || !strings.HasSuffix(errOut, "command terminated with exit code 126\n") {
+			t.Errorf("exec of a missing binary: exit %d, %q, %q", code, out, errOut)
+		}
+	})
+
+	t.Run("exec -it on a terminal", func(t *testing.T) {
+		cmd := exec.Command(filepath.Join(binDir, "mkctl"), "exec", "-it", "box", "--", "/testapp", "tty")
+		cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+		p := startOnPTY(t, cmd, 40, 100)
+		p.await(t, "tty: true", "")
+		p.typeLine(t, "size")
+		p.await(t, "size: 40x100", "") // the size at the start
+		p.resize(t, 50, 120)
+		p.await(t, "size: 50x120", "size") // SIGWINCH, then a resize frame
+		p.typeLine(t, "hi there")
+		p.await(t, "got: hi there", "")
+		p.typeLine(t, "exit 4")
+		code, rest := p.exit(t)
+		if code != 4 || !slices.Contains(rest, "command terminated with exit code 4") {
+			t.Errorf("exec -it: exit %d, last lines %q", code, rest)
+		}
+	})
+
+	t.Run("exec -it without a terminal", func(t *testing.T) {
+		out, errOut, code := c.mkctlWith(nil, []byte("size\n"), "exec", "-it", "box", "--", "/testapp", "tty")
+		if code != 0 || out != "tty: false\nsize: not a terminal\n" || errOut != "Unable to use a TTY - input is not a terminal or the right kind of file\n" {
+			t.Errorf("exec -it with stdin piped: exit %d, %q, %q", code, out, errOut)
+		}
+	})
+
+	t.Run("exec errors", func(t *testing.T) {
+		c.waitTask("job", 60*time.Second, "Succeeded", func(t *v1.Task) bool { return t.Status.Phase == v1.PhaseSucceeded })
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"exec", "nope", "--", "/testapp"}, "error: task \"nope\" not found\n"},
+			{[]string{"exec", "job", "--", "/testapp"}, "error: task \"job\" is Succeeded: its container has exited; exec runs in a running container\n"},
+			{[]string{"exec", "box", "/testapp"}, "error: give the command after --: mkctl exec TASK -- COMMAND [ARGS...]\nSee 'mkctl exec --help' for usage.\n"},
+			{[]string{"exec", "box", "--"}, "error: give the command to run after --\nSee 'mkctl exec --help' for usage.\n"},
+			{[]string{"exec", "box", "--token", "wrong", "--", "/testapp"}, "error: the manager at " + c.server + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n"},
+		} {
+			if errOut := c.mustMkctlFail(tt.args...); errOut != tt.want {
+				t.Errorf("mkctl %v: %q, want %q", tt.args, errOut, tt.want)
+			}
 		}
 	})
 }

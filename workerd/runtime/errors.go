@@ -8,4 +8,6 @@ var (
 	ErrNotFound = errors.New("container not found")
 	// ErrImagePull means the image is not present and could not be pulled.
 	ErrImagePull = errors.New("image pull failed")
+	// ErrNotRunning means the container exists but is not running.
+	ErrNotRunning = errors.New("container is not running")
 )

@@ -50,6 +50,7 @@ type Fake struct {
 	nextID     int
 	nextPort   int32
 	exec       ExecFunc
+	execStream ExecStreamFunc
 	failNext   map[string]error
 	calls      map[string]int
 	subs       map[*subscriber]struct{}
