@@ -27,9 +27,9 @@ func (c *cli) addCompletions(root *cobra.Command) {
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask, kindWorker, kindEvent))
 		case "describe":
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask, kindWorker))
-		case "delete":
+		case "delete", "edit":
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask))
-		case "logs", "edit", "exec":
+		case "logs", "exec":
 			cmd.ValidArgsFunction = c.completeNames(kindTask, true)
 		case "wait":
 			cmd.ValidArgsFunction = c.completeSlashNames(kindTask)
