@@ -42,12 +42,11 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
 	}
-	host, _ := os.Hostname()
-	f.StringVar(&c.name, "name", host, "worker name, unique in the cluster")
+	f.StringVar(&c.name, "name", "", "worker name, unique in the cluster (default: the host's name)")
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
 	f.StringVar(&c.advertise, "advertise", "", "address where the manager reaches the worker API (default: the listen address)")
 	f.StringVar(&c.diskReserved, "disk-reserved", "0", "disk kept back from what tasks may ask for, as a quantity (10Gi)")
-	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on (default: all addresses)")
+	f.StringVar(&c.portHostIP, "port-host-ip", "", "host address task ports are published on; empty: all addresses")
 	f.DurationVar(&c.stopGrace, "stop-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a task stops")
 	f.DurationVar(&c.heartbeat, "heartbeat-interval", 5*time.Second, "period of full status reports to the manager")
 	f.DurationVar(&c.resync, "resync-interval", 30*time.Second, "period of the comparison with the manager's task list")
@@ -87,6 +86,9 @@ func newWorkerCommand() *cobra.Command {
 
 // newWorker wires a workerd over the local Docker engine.
 func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerd.Worker, error) {
+	if cfg.name == "" {
+		cfg.name, _ = os.Hostname()
+	}
 	if cfg.name == "" {
 		return nil, fmt.Errorf("--name is required (the host name could not be read)")
 	}
