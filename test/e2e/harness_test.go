@@ -161,12 +161,20 @@ func (c *cluster) waitWorkerReady(name string) {
 
 func (c *cluster) start(name string, args ...string) *proc {
 	c.t.Helper()
+	return startProc(c.t, "", []string{"HOME=" + c.home}, name, args...)
+}
+
+// startProc starts the built minkube with args in dir (the test's when
+// empty), with env added to the test's environment; stop or kill it.
+func startProc(t testing.TB, dir string, env []string, name string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.Env = append(os.Environ(), "HOME="+c.home)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &proc{name: name, args: args, cmd: cmd, log: &log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
