@@ -2,7 +2,7 @@ package apiserver
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -52,22 +52,18 @@ func (s *Server) execTask(w http.ResponseWriter, r *http.Request, p httprouter.P
 	case t.Status.Worker == "":
 		return errBadRequest("task %q has no worker yet (phase %s); exec works once it runs", name, t.Status.Phase)
 	}
-	wk, ok := s.st.WorkerCache.Get(t.Status.Worker)
-	cred, okc := s.st.CredentialCache.Get(t.Status.Worker)
-	if !ok || !okc || s.exec == nil {
-		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
-			"worker %q of task %q is not registered", t.Status.Worker, name)
+	if s.exec == nil {
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "this manager runs no exec sessions")
+	}
+	wk, cred, err := s.taskWorker(t)
+	if err != nil {
+		return err
 	}
 	// The session lasts as long as the client's connection: r's context
 	// ends only when the handler returns or the manager stops.
 	upstream, err := s.exec.ExecTask(r.Context(), wk, cred, t.Metadata.UID, opts)
-	var refused *v1.Status
-	if errors.As(err, &refused) && refused.Code >= 400 && refused.Code < 500 && refused.Code != http.StatusUnauthorized {
-		return newStatus(refused.Code, refused.Reason, "exec in task %q: %s", name, refused.Message)
-	}
 	if err != nil {
-		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
-			"exec in task %q on worker %q: %v", name, wk.Metadata.Name, err)
+		return workerFailure(err, fmt.Sprintf("exec in task %q", name), wk.Metadata.Name)
 	}
 	defer upstream.Close()
 	conn, in, err := v1.SwitchToExec(w)

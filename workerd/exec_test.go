@@ -33,14 +33,21 @@ func (h *harness) mustExec(t *testing.T, token, uid string, opts client.ExecOpti
 	return client.StreamExec(t.Context(), conn, s)
 }
 
-func TestServer_Exec(t *testing.T) {
-	t.Parallel()
-	fake := runtimetest.New(testImage)
-	h := mustStartWorker(t, fake, &fakeManager{}, nil)
+// mustExecWorker starts a worker holding the Task web, running, and
+// returns it, the manager's token and the Task's container.
+func mustExecWorker(t *testing.T) (*harness, string, *v1.Task, runtime.Container) {
+	t.Helper()
+	h := mustStartWorker(t, runtimetest.New(testImage), &fakeManager{}, nil)
 	token := h.mustRegistered(t, 1)
 	task := newTask("web", "uid-exec")
 	h.mustAssign(t, token, task, http.StatusCreated)
-	c := h.mustRunning(t, token, task.Metadata.UID, 0)
+	return h, token, task, h.mustRunning(t, token, task.Metadata.UID, 0)
+}
+
+func TestServer_Exec(t *testing.T) {
+	t.Parallel()
+	h, token, task, c := mustExecWorker(t)
+	fake := h.fake
 
 	t.Run("streams, exit code", func(t *testing.T) {
 		fake.SetExecStream(func(_ context.Context, id string, opts runtime.ExecOptions) (int, error) {
@@ -183,15 +190,9 @@ func TestServer_Exec(t *testing.T) {
 // once, and that stopping the worker ends those that run.
 func TestServer_ExecBounded(t *testing.T) {
 	t.Parallel()
-	fake := runtimetest.New(testImage)
-	h := mustStartWorker(t, fake, &fakeManager{}, nil)
-	token := h.mustRegistered(t, 1)
-	task := newTask("web", "uid-exec")
-	h.mustAssign(t, token, task, http.StatusCreated)
-	h.mustRunning(t, token, task.Metadata.UID, 0)
-
+	h, token, task, _ := mustExecWorker(t)
 	var running sync.WaitGroup
-	fake.SetExecStream(func(ctx context.Context, _ string, opts runtime.ExecOptions) (int, error) {
+	h.fake.SetExecStream(func(ctx context.Context, _ string, opts runtime.ExecOptions) (int, error) {
 		running.Done()
 		<-ctx.Done()
 		return 0, ctx.Err()
