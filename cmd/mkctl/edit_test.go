@@ -134,6 +134,26 @@ func TestDecideEdit(t *testing.T) {
 	}
 }
 
+func TestDecideEdit_JSON(t *testing.T) {
+	orig := editTask()
+	body, err := editableTask(orig, outputJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := func(problems []string) string { return editHeader(orig, false, problems) }
+	edited := bytes.Replace(body, []byte(`"serve"`), []byte(`"log"`), 1)
+	// The header's comment lines stay in the file the parser reads: JSON
+	// has no comments, so they must be blanked, not left.
+	step := decideEdit(orig, body, body, append([]byte(header(nil)), edited...), false, header)
+	if step.action != editApply || step.task.Spec.Args[0] != "log" {
+		t.Fatalf("JSON edit = %d %q", step.action, step.problems)
+	}
+	step = decideEdit(orig, body, body, bytes.Replace(body, []byte(`]`), nil, 1), false, header)
+	if step.action != editReopen || len(step.problems) == 0 {
+		t.Errorf("broken JSON = %d %q, want the editor reopened", step.action, step.problems)
+	}
+}
+
 func TestEditHeader(t *testing.T) {
 	managed := editTask()
 	managed.Metadata.Annotations = map[string]string{v1.AnnotationSource: "web.yaml"}
