@@ -306,6 +306,25 @@ func matchInOrder(t *testing.T, e example, got []string) {
 	}
 }
 
+// matchEvents compares a describe page line for line up to its Events,
+// which must all be there, in order, among others: an event recorded or
+// not depends on timing (a Task applied before the dev worker has
+// registered first fails to be scheduled).
+func matchEvents(t *testing.T, e example, got []string) {
+	t.Helper()
+	split := func(ls []string) ([]string, []string) {
+		i := slices.Index(ls, "Events:")
+		if i < 0 {
+			return ls, nil
+		}
+		return ls[:i], ls[i:]
+	}
+	wantHead, wantEvents := split(e.want)
+	gotHead, gotEvents := split(got)
+	match(t, example{file: e.file, line: e.line, cmd: e.cmd, want: wantHead}, gotHead)
+	matchInOrder(t, example{file: e.file, line: e.line, cmd: e.cmd, want: wantEvents}, gotEvents)
+}
+
 // matchColumns compares the first n columns of each line: for tables
 // whose other columns are measurements (get workers).
 func matchColumns(t *testing.T, e example, got []string, n int) {
@@ -404,6 +423,8 @@ func TestReadmeTour(t *testing.T) {
 			matchColumns(t, e, tr.run(e), 3)
 		case strings.Contains(e.cmd, "get events"):
 			matchInOrder(t, e, tr.run(e))
+		case strings.Contains(e.cmd, "describe"):
+			matchEvents(t, e, tr.run(e))
 		default:
 			match(t, e, tr.run(e))
 		}
