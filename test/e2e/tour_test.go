@@ -54,12 +54,18 @@ func newTour(t *testing.T) *tour {
 		}
 	}
 	suffix := randomSuffix()
-	manager, worker, worker2, closed := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	tr := &tour{t: t, root: root, subst: []pair{
-		{"127.0.0.1:7070", manager},
-		{"127.0.0.1:7071", worker},
-		{"127.0.0.1:7072", worker2},
-		{"127.0.0.1:7999", closed},
+	// Every address minkube dev listens on by default (the API, the
+	// worker's, any other) gets a free port in its place.
+	var listen []string
+	tr := &tour{t: t, root: root}
+	for _, l := range devListenFlags(t) {
+		addr := freeAddr(t)
+		listen = append(listen, "--"+l.flag, addr)
+		tr.subst = append(tr.subst, pair{l.addr, addr})
+	}
+	tr.subst = append(tr.subst, []pair{
+		{"127.0.0.1:7072", freeAddr(t)},
+		{"127.0.0.1:7999", freeAddr(t)}, // nothing listens there
 		{"18080", strconv.Itoa(freePort(t))},
 		{"/tmp/w2", filepath.Join(root, "w2")},
 		// Worker names are unique per run: containers of every test share
@@ -68,7 +74,7 @@ func newTour(t *testing.T) *tour {
 		{"w2", "w2-" + suffix},
 		{"dev", "dev-" + suffix},
 		{"minkube/testapp:dev", testImage},
-	}}
+	}...)
 	tr.env = []string{"HOME=" + filepath.Join(root, "home"), "PATH=" + filepath.Join(root, "bin") + ":" + os.Getenv("PATH"),
 		"MINKUBE_EDITOR=true", "EDITOR=true"}
 	for _, kv := range os.Environ() {
@@ -79,8 +85,8 @@ func newTour(t *testing.T) *tour {
 	tr.copyManifests()
 	t.Cleanup(tr.stop)
 	// What `make run` runs, on this run's ports and worker name.
-	tr.start("dev", "dev", "--data-dir", ".minkube", "--manifests-dir", "manifests",
-		"--listen", manager, "--worker-listen", worker, "--name", "dev-"+suffix, "--context-name", "dev-"+suffix)
+	tr.start("dev", append([]string{"dev", "--data-dir", ".minkube", "--manifests-dir", "manifests",
+		"--name", "dev-" + suffix, "--context-name", "dev-" + suffix}, listen...)...)
 	waitFor(t, 60*time.Second, "the manifests' tasks to settle", func() bool {
 		var list v1.TaskList
 		if tr.json(&list, "get", "tasks") != nil || len(list.Items) != 3 {
@@ -98,6 +104,28 @@ func newTour(t *testing.T) *tour {
 		return true
 	})
 	return tr
+}
+
+// listenFlag is a flag of minkube dev whose default is a loopback address.
+type listenFlag struct{ flag, addr string }
+
+// devListenFlags reads minkube dev --help for the flags whose default is
+// an address on 127.0.0.1: --listen (7070), --worker-listen (7071), and
+// any other a later change adds.
+func devListenFlags(t *testing.T) []listenFlag {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(binDir, "minkube"), "dev", "--help").Output()
+	if err != nil {
+		t.Fatalf("minkube dev --help: %v", err)
+	}
+	var flags []listenFlag
+	for _, m := range regexp.MustCompile(`(?m)^\s+--(\S+) string .*\(default "(127\.0\.0\.1:\d+)"\)$`).FindAllStringSubmatch(string(out), -1) {
+		flags = append(flags, listenFlag{m[1], m[2]})
+	}
+	if len(flags) < 2 {
+		t.Fatalf("minkube dev --help shows %d listen addresses; want the API's and the worker's at least:\n%s", len(flags), out)
+	}
+	return flags
 }
 
 // copyManifests copies the repository's manifests/ into the tour's root,
