@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -53,7 +54,9 @@ type Options struct {
 	// refuses a manager that gives none.
 	ClusterID string
 	// Logs proxies container logs from workers.
-	Logs    WorkerLogs
+	Logs WorkerLogs
+	// Exec opens exec sessions on workers (exec.go).
+	Exec    WorkerExec
 	Version VersionInfo
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -87,6 +90,7 @@ type Server struct {
 	join     string
 	cluster  string
 	logs     WorkerLogs
+	exec     WorkerExec
 	version  VersionInfo
 	log      *slog.Logger
 	now      func() time.Time
@@ -100,6 +104,9 @@ type Server struct {
 	endpoints EndpointsFunc
 	// heartbeat is the interval told to workers.
 	heartbeat time.Duration
+
+	ending    chan struct{} // closed by EndSessions (exec.go)
+	endingNow sync.Once
 }
 
 // New returns a Server; serve its Handler.
@@ -116,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		join:      opts.JoinToken,
 		cluster:   opts.ClusterID,
 		logs:      opts.Logs,
+		exec:      opts.Exec,
 		version:   opts.Version,
 		log:       opts.Logger,
 		now:       opts.Now,
@@ -125,6 +133,7 @@ func New(opts Options) (*Server, error) {
 		health:    opts.Health,
 		endpoints: opts.Endpoints,
 		heartbeat: opts.HeartbeatInterval,
+		ending:    make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -198,6 +207,7 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
 	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+	s.handle(r, http.MethodPost, "/api/v1/tasks/:name/exec", roleAdmin, s.execTask)
 
 	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
 	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleAdmin, s.listEndpoints)

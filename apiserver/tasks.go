@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -197,22 +198,16 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request, p httprouter.P
 	if t.Status.Worker == "" {
 		return errBadRequest("task %q has no worker yet (phase %s); its logs appear once it runs", name, t.Status.Phase)
 	}
-	wk, ok := s.st.WorkerCache.Get(t.Status.Worker)
-	cred, okc := s.st.CredentialCache.Get(t.Status.Worker)
-	if !ok || !okc || s.logs == nil {
-		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
-			"worker %q of task %q is not registered", t.Status.Worker, name)
+	if s.logs == nil {
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "this manager serves no logs")
+	}
+	wk, cred, err := s.taskWorker(t)
+	if err != nil {
+		return err
 	}
 	rc, err := s.logs.TaskLogs(r.Context(), wk, cred, t.Metadata.UID, opts)
-	var refused *v1.Status
-	if errors.As(err, &refused) && refused.Code >= 400 && refused.Code < 500 && refused.Code != http.StatusUnauthorized {
-		// The worker's answer about the task (no previous run, no
-		// container yet) is the user's to read.
-		return newStatus(refused.Code, refused.Reason, "logs of task %q: %s", name, refused.Message)
-	}
 	if err != nil {
-		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
-			"logs of task %q from worker %q: %v", name, wk.Metadata.Name, err)
+		return workerFailure(err, fmt.Sprintf("logs of task %q", name), wk.Metadata.Name)
 	}
 	defer rc.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

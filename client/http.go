@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,6 +127,9 @@ type requester struct {
 	token          string
 	hc             *http.Client
 	userAgent      string
+
+	upgradeOnce sync.Once
+	upgradeHC   *http.Client
 }
 
 // server returns the base URL calls go to now.
@@ -134,6 +138,29 @@ func (r *requester) server() *url.URL {
 		return r.servers.order()[0]
 	}
 	return r.base
+}
+
+// upgradeClient returns the client for requests that switch protocols: a
+// copy of hc that speaks only HTTP/1.1, since an HTTP/2 connection cannot
+// be switched to another protocol.
+func (r *requester) upgradeClient() *http.Client {
+	r.upgradeOnce.Do(func() {
+		r.upgradeHC = r.hc
+		t, ok := r.hc.Transport.(*http.Transport)
+		if !ok {
+			return
+		}
+		t = t.Clone()
+		t.ForceAttemptHTTP2 = false
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		if t.TLSClientConfig != nil {
+			t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		hc := *r.hc
+		hc.Transport = t
+		r.upgradeHC = &hc
+	})
+	return r.upgradeHC
 }
 
 func newRequester(server, token, peer string, defaultHC *http.Client, opts []Option) (*requester, error) {
@@ -171,6 +198,9 @@ type request struct {
 	token string
 	// noAuth sends no Authorization header (healthz).
 	noAuth bool
+	// upgrade, when set, asks to switch the connection to this protocol;
+	// the answer must be 101 Switching Protocols.
+	upgrade string
 }
 
 // send performs req and returns the response when its status is 2xx. Any
@@ -209,6 +239,12 @@ func (r *requester) sendTo(ctx context.Context, base *url.URL, req request, time
 	if body != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
+	hc := r.hc
+	if req.upgrade != "" {
+		hreq.Header.Set("Connection", "Upgrade")
+		hreq.Header.Set("Upgrade", req.upgrade)
+		hc = r.upgradeClient()
+	}
 	if !req.noAuth {
 		token := r.token
 		if req.token != "" {
@@ -218,14 +254,27 @@ func (r *requester) sendTo(ctx context.Context, base *url.URL, req request, time
 			hreq.Header.Set("Authorization", "Bearer "+token)
 		}
 	}
-	resp, err := r.do(ctx, hreq, timeout)
+	var resp *http.Response
+	if req.upgrade != "" {
+		// The switched connection is the response body: no attempt
+		// timeout on it, and its write side must stay visible.
+		resp, err = hc.Do(hreq)
+	} else {
+		resp, err = r.do(ctx, hreq, timeout)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, base, context.Cause(ctx))
 		}
 		return nil, &UnreachableError{Peer: r.peer, Server: base.String(), Source: r.source, Err: err}
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	switch {
+	case req.upgrade != "" && resp.StatusCode == http.StatusSwitchingProtocols:
+		return resp, nil
+	case req.upgrade != "" && resp.StatusCode < 300:
+		closeBody(resp.Body)
+		return nil, fmt.Errorf("%s at %s answered %s %s with %s instead of switching to %s", r.peer, r.base, req.method, req.path, resp.Status, req.upgrade)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return resp, nil
 	}
 	defer closeBody(resp.Body)

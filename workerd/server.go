@@ -36,6 +36,7 @@ func (w *Worker) handler() http.Handler {
 	r.GET("/api/v1/tasks", w.auth(w.listTasks))
 	r.DELETE("/api/v1/tasks/:uid", w.auth(w.stopTask))
 	r.GET("/api/v1/tasks/:uid/logs", w.auth(w.taskLogs))
+	r.POST("/api/v1/tasks/:uid/exec", w.auth(w.execTask))
 	r.GET("/api/v1/stats", w.auth(w.stats))
 	return r
 }

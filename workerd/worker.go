@@ -126,6 +126,7 @@ type Worker struct {
 	managerToken string
 	managers     []string // the failover list of the last reply
 	registered   atomic.Bool
+	execSessions atomic.Int32 // exec sessions running (exec.go)
 }
 
 // New checks the options and returns a Worker; Start runs it.

@@ -529,9 +529,24 @@ func addFields(si *structInfo, t reflect.Type, index []int) {
 // field name by edit distance (letters swapped, added, dropped or changed,
 // case aside), when it is close enough to be a slip of the keyboard.
 func (si *structInfo) hint(key string) string {
+	names := make([]string, 0, len(si.fields))
+	for name := range si.fields {
+		names = append(names, name)
+	}
+	if best := closestName(key, names); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+// closestName returns the name a misspelt key probably meant: the closest
+// of names by edit distance (letters swapped, added, dropped or changed,
+// case aside), when it is close enough to be a slip of the keyboard; ""
+// otherwise. Ties go to the name first in lexical order.
+func closestName(key string, names []string) string {
 	best, bestDist := "", -1
 	lower := strings.ToLower(key)
-	for name := range si.fields {
+	for _, name := range names {
 		d := editDistance(lower, strings.ToLower(name))
 		if bestDist < 0 || d < bestDist || d == bestDist && name < best {
 			best, bestDist = name, d
@@ -544,7 +559,7 @@ func (si *structInfo) hint(key string) string {
 	if best == "" || bestDist > limit {
 		return ""
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return best
 }
 
 // editDistance is the optimal string alignment distance between a and b:

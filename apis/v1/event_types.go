@@ -12,23 +12,36 @@ const (
 // repeats of the same reason and message raise Count and LastTimestamp.
 type Event struct {
 	TypeMeta `json:",inline"`
+	// Metadata names the event.
 	Metadata ObjectMeta `json:"metadata"`
 	// InvolvedObject names what the event is about.
 	InvolvedObject ObjectReference `json:"involvedObject"`
-	Type           string          `json:"type"`
-	Reason         string          `json:"reason"`
-	Message        string          `json:"message"`
-	Source         string          `json:"source,omitempty"`
-	Count          int32           `json:"count"`
-	FirstTimestamp time.Time       `json:"firstTimestamp"`
-	LastTimestamp  time.Time       `json:"lastTimestamp"`
+	// Type is Normal or Warning.
+	Type string `json:"type"`
+	// Reason is a machine word for what happened: Scheduled, Started,
+	// BackOff, Drained, ...
+	Reason string `json:"reason"`
+	// Message says what happened, in a sentence.
+	Message string `json:"message"`
+	// Source is the component that recorded the event: scheduler,
+	// manager, worker-lifecycle or gitops.
+	Source string `json:"source,omitempty"`
+	// Count is how many times the same reason and message were recorded.
+	Count int32 `json:"count"`
+	// FirstTimestamp is when it was first recorded, in RFC 3339.
+	FirstTimestamp time.Time `json:"firstTimestamp"`
+	// LastTimestamp is when it was last recorded, in RFC 3339.
+	LastTimestamp time.Time `json:"lastTimestamp"`
 }
 
 // ObjectReference points at an object by kind, name and uid.
 type ObjectReference struct {
+	// Kind is the object's kind: Task or Worker.
 	Kind string `json:"kind"`
+	// Name is the object's name.
 	Name string `json:"name"`
-	UID  string `json:"uid,omitempty"`
+	// UID is the object's metadata.uid.
+	UID string `json:"uid,omitempty"`
 }
 
 // EventList is a list of Events.

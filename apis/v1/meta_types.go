@@ -27,14 +27,17 @@ const FieldAnnotationSource = "metadata.annotations[" + AnnotationSource + "]"
 
 // TypeMeta names the schema of an object.
 type TypeMeta struct {
+	// APIVersion is the version of the schema: minkube.io/v1.
 	APIVersion string `json:"apiVersion,omitempty"`
-	Kind       string `json:"kind,omitempty"`
+	// Kind is the kind of object: Task, Worker or Event.
+	Kind string `json:"kind,omitempty"`
 }
 
 // ObjectMeta is the metadata every stored object carries. Name, Labels and
 // Annotations are the user's; the rest is set by the system.
 type ObjectMeta struct {
-	// Name is unique per kind; a DNS-1123 label.
+	// Name is unique per kind; a DNS-1123 label (lower-case letters,
+	// digits and '-', at most 63 characters). Required.
 	Name string `json:"name"`
 	// Labels are Kubernetes-syntax key/value pairs used by selectors.
 	Labels map[string]string `json:"labels,omitempty"`
@@ -74,14 +77,20 @@ const (
 
 // Condition is one observation about an object, in the Kubernetes shape.
 type Condition struct {
-	Type    string          `json:"type"`
-	Status  ConditionStatus `json:"status"`
-	Reason  string          `json:"reason,omitempty"`
-	Message string          `json:"message,omitempty"`
+	// Type is what is observed: Scheduled, Started, Ready or Updated for a
+	// Task; RuntimeReady for a Worker.
+	Type string `json:"type"`
+	// Status says whether it holds: True, False or Unknown.
+	Status ConditionStatus `json:"status"`
+	// Reason is a machine word saying why.
+	Reason string `json:"reason,omitempty"`
+	// Message is one sentence a person can act on.
+	Message string `json:"message,omitempty"`
 	// ObservedGeneration is the metadata.generation the condition speaks
 	// of; 0 when it speaks of none in particular. A condition about an
 	// older generation says nothing yet of the current spec.
-	ObservedGeneration int64      `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// LastTransitionTime is when Status last changed, in RFC 3339.
 	LastTransitionTime *time.Time `json:"lastTransitionTime,omitempty"`
 }
 

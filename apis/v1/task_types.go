@@ -5,9 +5,13 @@ import "time"
 // Task is one container that Minkube keeps running on some worker.
 type Task struct {
 	TypeMeta `json:",inline"`
+	// Metadata names the Task and carries its labels and annotations.
 	Metadata ObjectMeta `json:"metadata"`
-	Spec     TaskSpec   `json:"spec"`
-	Status   TaskStatus `json:"status,omitempty"`
+	// Spec is the desired state: the container to run and how.
+	Spec TaskSpec `json:"spec"`
+	// Status is the observed state, written by the system; an apply
+	// ignores it.
+	Status TaskStatus `json:"status,omitempty"`
 }
 
 // TaskSpec defines the desired state of a Task.
@@ -34,7 +38,10 @@ type TaskSpec struct {
 
 // EnvVar is one environment variable.
 type EnvVar struct {
-	Name  string `json:"name" validate:"required,envname"`
+	// Name is the variable's name: letters, digits, '_', '-' and '.',
+	// not starting with a digit (Kubernetes' rule).
+	Name string `json:"name" validate:"required,envname"`
+	// Value is the variable's value, a string (write "1" for a number).
 	Value string `json:"value,omitempty"`
 }
 
@@ -84,12 +91,19 @@ const (
 
 // HealthCheck is one of HTTP, TCP or Exec, with its timing.
 type HealthCheck struct {
-	HTTP             *HTTPCheck `json:"http,omitempty"`
-	TCP              *TCPCheck  `json:"tcp,omitempty"`
-	Exec             *ExecCheck `json:"exec,omitempty"`
-	PeriodSeconds    int32      `json:"periodSeconds,omitempty" validate:"min=0"`
-	TimeoutSeconds   int32      `json:"timeoutSeconds,omitempty" validate:"min=0"`
-	FailureThreshold int32      `json:"failureThreshold,omitempty" validate:"min=0"`
+	// HTTP checks with a GET request.
+	HTTP *HTTPCheck `json:"http,omitempty"`
+	// TCP checks that a connection opens.
+	TCP *TCPCheck `json:"tcp,omitempty"`
+	// Exec checks with a command run in the container.
+	Exec *ExecCheck `json:"exec,omitempty"`
+	// PeriodSeconds is how often the check runs; 0 means 10.
+	PeriodSeconds int32 `json:"periodSeconds,omitempty" validate:"min=0"`
+	// TimeoutSeconds is how long one check may take; 0 means 2.
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty" validate:"min=0"`
+	// FailureThreshold is how many failures in a row make the Task
+	// Unhealthy (not Ready); 0 means 3.
+	FailureThreshold int32 `json:"failureThreshold,omitempty" validate:"min=0"`
 }
 
 // HTTPCheck passes on a 2xx or 3xx answer to GET Path on Port.
@@ -110,6 +124,8 @@ type TCPCheck struct {
 
 // ExecCheck passes when Command exits 0 inside the container.
 type ExecCheck struct {
+	// Command is the program and its arguments; there is no shell unless
+	// the command names one.
 	Command []string `json:"command"`
 }
 
@@ -169,19 +185,40 @@ const (
 // ObservedGeneration is the generation of the spec the reported container
 // was made from: behind metadata.generation while an update is not done.
 type TaskStatus struct {
-	Phase              Phase        `json:"phase,omitempty"`
-	Reason             string       `json:"reason,omitempty"`
-	Message            string       `json:"message,omitempty"`
-	Worker             string       `json:"worker,omitempty"`
-	ContainerID        string       `json:"containerID,omitempty"`
-	HostIP             string       `json:"hostIP,omitempty"`
-	Ports              []PortStatus `json:"ports,omitempty"`
-	RestartCount       int32        `json:"restartCount,omitempty"`
-	ExitCode           *int32       `json:"exitCode,omitempty"`
-	StartedAt          *time.Time   `json:"startedAt,omitempty"`
-	FinishedAt         *time.Time   `json:"finishedAt,omitempty"`
-	ObservedGeneration int64        `json:"observedGeneration,omitempty"`
-	Conditions         []Condition  `json:"conditions,omitempty"`
+	// Phase is the coarse state of the Task: Pending until a worker
+	// accepts it, Scheduled, Running once its container runs, then
+	// Succeeded or Failed when it ends for good; Unknown while its
+	// worker is lost.
+	Phase Phase `json:"phase,omitempty"`
+	// Reason is a machine word saying why the Task is in its phase:
+	// Unschedulable, ErrImagePull, ImagePullBackOff, CrashLoopBackOff,
+	// InsufficientDisk, Unhealthy, WorkerLost, Completed, Error.
+	Reason string `json:"reason,omitempty"`
+	// Message is one sentence a person can act on.
+	Message string `json:"message,omitempty"`
+	// Worker is the name of the worker the Task is assigned to.
+	Worker string `json:"worker,omitempty"`
+	// ContainerID is the Docker container running the Task.
+	ContainerID string `json:"containerID,omitempty"`
+	// HostIP is the address the Task's ports are published on.
+	HostIP string `json:"hostIP,omitempty"`
+	// Ports are the container ports with the host ports they are
+	// published on.
+	Ports []PortStatus `json:"ports,omitempty"`
+	// RestartCount is how many times the container was started again.
+	RestartCount int32 `json:"restartCount,omitempty"`
+	// ExitCode is the exit code of the container's last run, once it has
+	// ended.
+	ExitCode *int32 `json:"exitCode,omitempty"`
+	// StartedAt is when the current (or last) run started, in RFC 3339.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	// FinishedAt is when the last run ended, in RFC 3339.
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// ObservedGeneration is the metadata.generation this status speaks
+	// of: the status is of the current spec when they are equal.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are the Scheduled, Started and Ready observations.
+	Conditions []Condition `json:"conditions,omitempty"`
 }
 
 // AssignedGeneration returns the generation of the spec the task's worker
@@ -196,10 +233,14 @@ func (s *TaskStatus) AssignedGeneration() int64 {
 
 // PortStatus is where a container port was published.
 type PortStatus struct {
-	Name          string   `json:"name,omitempty"`
-	ContainerPort int32    `json:"containerPort"`
-	HostPort      int32    `json:"hostPort,omitempty"`
-	Protocol      Protocol `json:"protocol,omitempty"`
+	// Name is the port's name in the spec.
+	Name string `json:"name,omitempty"`
+	// ContainerPort is the port inside the container.
+	ContainerPort int32 `json:"containerPort"`
+	// HostPort is the port published on the worker's host.
+	HostPort int32 `json:"hostPort,omitempty"`
+	// Protocol is TCP or UDP.
+	Protocol Protocol `json:"protocol,omitempty"`
 }
 
 // TaskList is a list of Tasks read at one store revision.

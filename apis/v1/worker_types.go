@@ -6,9 +6,13 @@ import "time"
 // applied by users.
 type Worker struct {
 	TypeMeta `json:",inline"`
-	Metadata ObjectMeta   `json:"metadata"`
-	Spec     WorkerSpec   `json:"spec"`
-	Status   WorkerStatus `json:"status,omitempty"`
+	// Metadata names the worker and carries its labels, which
+	// nodeSelector matches.
+	Metadata ObjectMeta `json:"metadata"`
+	// Spec is how the manager reaches and uses the worker.
+	Spec WorkerSpec `json:"spec"`
+	// Status is the observed state of the worker.
+	Status WorkerStatus `json:"status,omitempty"`
 }
 
 // WorkerSpec defines how the manager reaches and uses a worker.
@@ -38,16 +42,22 @@ const (
 
 // WorkerStatus is the observed state of a worker.
 type WorkerStatus struct {
-	Phase             WorkerPhase `json:"phase,omitempty"`
-	LastHeartbeatTime *time.Time  `json:"lastHeartbeatTime,omitempty"`
+	// Phase is Ready while the worker's heartbeats arrive and none of its
+	// conditions is False; NotReady once they have stopped for the
+	// manager's --worker-timeout, or while its runtime does not answer.
+	Phase WorkerPhase `json:"phase,omitempty"`
+	// LastHeartbeatTime is when the last heartbeat arrived, in RFC 3339.
+	LastHeartbeatTime *time.Time `json:"lastHeartbeatTime,omitempty"`
 	// Conditions are what the worker reports of itself (RuntimeReady).
 	Conditions []Condition `json:"conditions,omitempty"`
 	// Capacity is what the host has: cpu, memory, disk.
 	Capacity ResourceList `json:"capacity,omitempty"`
 	// Allocated is the sum of the resources of its tasks.
 	Allocated ResourceList `json:"allocated,omitempty"`
-	Stats     WorkerStats  `json:"stats,omitempty"`
-	Tasks     int          `json:"tasks"`
+	// Stats is the last sample of the host's load.
+	Stats WorkerStats `json:"stats,omitempty"`
+	// Tasks is how many Tasks the worker holds.
+	Tasks int `json:"tasks"`
 	// RegisteredLabels are the labels the worker gave (--labels) when it
 	// last registered. A registration applies to metadata.labels only
 	// the changes since then, so labels set with mkctl label stay unless
@@ -75,14 +85,22 @@ const (
 
 // WorkerStats is a sample of the worker host's load.
 type WorkerStats struct {
-	CPUPercent      float64 `json:"cpuPercent"`
-	MemoryTotal     int64   `json:"memoryTotal,omitempty"`
-	MemoryAvailable int64   `json:"memoryAvailable"`
-	DiskTotal       int64   `json:"diskTotal,omitempty"`
-	DiskFree        int64   `json:"diskFree"`
-	Load1           float64 `json:"load1"`
-	CPUs            int     `json:"cpus,omitempty"`
-	Tasks           int     `json:"tasks"`
+	// CPUPercent is the share of the host's CPU time in use, 0 to 100.
+	CPUPercent float64 `json:"cpuPercent"`
+	// MemoryTotal is the host's memory, in bytes.
+	MemoryTotal int64 `json:"memoryTotal,omitempty"`
+	// MemoryAvailable is the memory free for new work, in bytes.
+	MemoryAvailable int64 `json:"memoryAvailable"`
+	// DiskTotal is the size of the worker's data disk, in bytes.
+	DiskTotal int64 `json:"diskTotal,omitempty"`
+	// DiskFree is the free space on the worker's data disk, in bytes.
+	DiskFree int64 `json:"diskFree"`
+	// Load1 is the host's one-minute load average.
+	Load1 float64 `json:"load1"`
+	// CPUs is the number of CPUs of the host.
+	CPUs int `json:"cpus,omitempty"`
+	// Tasks is how many Tasks the worker holds.
+	Tasks int `json:"tasks"`
 }
 
 // WorkerList is a list of Workers read at one store revision.

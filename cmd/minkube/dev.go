@@ -27,6 +27,13 @@ func newDevCommand() *cobra.Command {
 	cmd.Flags().SortFlags = false
 	mcfg.addFlags(cmd, ".minkube", "dev")
 	wcfg.addFlags(cmd, false, "worker-listen")
+	// On a laptop the worker is "dev", not the host's name (one name
+	// everywhere, as the README's tour shows), and Task ports are
+	// published on the loopback address only.
+	name := cmd.Flags().Lookup("name")
+	name.Usage, name.DefValue, wcfg.name = "worker name, unique in the cluster", "dev", "dev"
+	hostIP := cmd.Flags().Lookup("port-host-ip")
+	hostIP.DefValue, wcfg.portHostIP = "127.0.0.1", "127.0.0.1"
 	return cmd
 }
 

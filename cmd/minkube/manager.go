@@ -185,7 +185,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return fail(err)
 	}
 	opts := apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Exec: m.pool, Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),
 	}
@@ -298,6 +298,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 	}
 	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(m.api.EndSessions) // exec sessions: Shutdown does not track their connections
 	parts := []starter{{"store caches", m.state.Start}}
 	if m.registry == nil {
 		parts = append(parts, m.controllers...)

@@ -46,8 +46,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers, and where it notes the cluster it joined")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
 	}
-	host, _ := os.Hostname()
-	f.StringVar(&c.name, "name", host, "worker name, unique in the cluster")
+	f.StringVar(&c.name, "name", "", "worker name, unique in the cluster (default: the host's name)")
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
 	f.StringVar(&c.advertise, "advertise", "", "address where the manager reaches the worker API (default: the listen address)")
 	f.StringVar(&c.diskReserved, "disk-reserved", "0", "disk kept back from what tasks may ask for, as a quantity (10Gi)")
@@ -90,6 +89,9 @@ func newWorkerCommand() *cobra.Command {
 
 // newWorker wires a workerd over the local Docker engine.
 func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerProc, error) {
+	if cfg.name == "" {
+		cfg.name, _ = os.Hostname()
+	}
 	if cfg.name == "" {
 		return nil, fmt.Errorf("--name is required (the host name could not be read)")
 	}

@@ -187,7 +187,7 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOp
 func (c *cli) printDocumentError(d v1.Document, err error) {
 	de := v1.DocumentError{File: d.File, Index: d.Index, Name: d.Task.Metadata.Name}
 	if file, ok := managedRefusal(err); ok {
-		de.Message = fmt.Sprintf("task %q is managed by the manifests directory (file %s), which would set it back; change that file, or apply with --force-conflicts to take the task out of the directory's care", d.Task.Metadata.Name, file)
+		de.Message = managedMessage(d.Task.Metadata.Name, file, "apply")
 		c.printError(de)
 		return
 	}
@@ -201,6 +201,13 @@ func (c *cli) printDocumentError(d v1.Document, err error) {
 	}
 	de.Message = err.Error()
 	c.printError(de)
+}
+
+// managedMessage says that a change to the Task name, which the manifests
+// directory manages from file, was refused, and how verb (apply, edit)
+// can take it out of the directory's care.
+func managedMessage(name, file, verb string) string {
+	return fmt.Sprintf("task %q is managed by the manifests directory (file %s), which would set it back; change that file, or %s with --force-conflicts to take the task out of the directory's care", name, file, verb)
 }
 
 // isJob reports whether t runs to completion rather than for good: its

@@ -27,9 +27,9 @@ func (c *cli) addCompletions(root *cobra.Command) {
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask, kindWorker, kindEvent))
 		case "describe":
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask, kindWorker))
-		case "delete":
+		case "delete", "edit":
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindTask))
-		case "logs", "edit", "exec":
+		case "logs", "exec":
 			cmd.ValidArgsFunction = c.completeNames(kindTask, true)
 		case "wait":
 			cmd.ValidArgsFunction = c.completeSlashNames(kindTask)
@@ -38,7 +38,7 @@ func (c *cli) addCompletions(root *cobra.Command) {
 		case "label":
 			cmd.ValidArgsFunction = c.completeTypedNames(kinds(kindWorker))
 		case "explain":
-			cmd.ValidArgsFunction = fixed("task", "task.spec", "task.status", "worker", "worker.spec", "worker.status")
+			cmd.ValidArgsFunction = completeExplain
 		}
 		values := map[string][]string{
 			"output":  outputFormats,
@@ -73,6 +73,36 @@ func fixed(vals ...string) cobra.CompletionFunc {
 		}
 		return vals, d
 	}
+}
+
+// completeExplain completes TYPE.FIELD.PATH one step at a time from the
+// API's documentation: a kind, then the fields of what the path so far
+// leads to.
+func completeExplain(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	dir, _, found := strings.Cut(toComplete, ".")
+	if !found {
+		return []string{kindTask, kindWorker, kindEvent}, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	prefix := toComplete[:strings.LastIndexByte(toComplete, '.')]
+	parts := strings.Split(prefix, ".")
+	kind, err := normalizeKind("", dir, []string{kindTask, kindWorker, kindEvent})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	e, err := v1.Explain(kind, parts[1:])
+	if err != nil || e.Type == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]string, 0, len(e.Type.Fields))
+	for _, f := range e.Type.Fields {
+		if p := prefix + "." + f.Name; strings.HasPrefix(p, toComplete) {
+			out = append(out, p)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
 // completeTypedNames completes "TYPE NAME...": a type first, then the

@@ -20,17 +20,25 @@ func TestCompletion(t *testing.T) {
 	tests := []struct {
 		args []string
 		want []string
+		not  []string // must not be offered
 	}{
-		{[]string{"__complete", ""}, []string{"apply", "completion", "config", "get", "logs"}},
-		{[]string{"__complete", "get", ""}, []string{"tasks", "workers", "events"}},
-		{[]string{"__complete", "get", "task", ""}, []string{"api", "old", "web"}},
-		{[]string{"__complete", "get", "task", "web", ""}, []string{"api", "old"}},
-		{[]string{"__complete", "describe", "worker", ""}, []string{"worker-1", "worker-2"}},
-		{[]string{"__complete", "logs", ""}, []string{"api", "old", "web"}},
-		{[]string{"__complete", "wait", ""}, []string{"task/api", "task/old", "task/web"}},
-		{[]string{"__complete", "drain", ""}, []string{"worker-1", "worker-2"}},
-		{[]string{"__complete", "get", "tasks", "-o", ""}, []string{"wide", "json", "yaml", "name", "jsonpath=", "custom-columns="}},
-		{[]string{"__complete", "wait", "task/web", "--for", ""}, []string{"phase=Running", "condition=Ready", "delete"}},
+		{[]string{"__complete", ""}, []string{"apply", "completion", "config", "get", "logs"}, nil},
+		{[]string{"__complete", "get", ""}, []string{"tasks", "workers", "events"}, nil},
+		{[]string{"__complete", "get", "task", ""}, []string{"api", "old", "web"}, nil},
+		{[]string{"__complete", "get", "task", "web", ""}, []string{"api", "old"}, nil},
+		{[]string{"__complete", "describe", "worker", ""}, []string{"worker-1", "worker-2"}, nil},
+		{[]string{"__complete", "logs", ""}, []string{"api", "old", "web"}, nil},
+		{[]string{"__complete", "wait", ""}, []string{"task/api", "task/old", "task/web"}, nil},
+		{[]string{"__complete", "drain", ""}, []string{"worker-1", "worker-2"}, nil},
+		{[]string{"__complete", "get", "tasks", "-o", ""}, []string{"wide", "json", "yaml", "name", "jsonpath=", "custom-columns="}, nil},
+		{[]string{"__complete", "wait", "task/web", "--for", ""}, []string{"phase=Running", "condition=Ready", "delete"}, nil},
+		{[]string{"__complete", "edit", ""}, []string{"tasks"}, []string{"workers"}},
+		{[]string{"__complete", "edit", "task", ""}, []string{"api", "old", "web"}, nil},
+		{[]string{"__complete", "exec", ""}, []string{"api", "old", "web"}, nil},
+		{[]string{"__complete", "exec", "web", "-"}, []string{"--stdin", "--tty"}, nil},
+		{[]string{"__complete", "explain", ""}, []string{"task", "worker", "event"}, nil},
+		{[]string{"__complete", "explain", "task.spec.re"}, []string{"task.spec.resources", "task.spec.restartPolicy"}, []string{"task.spec.image"}},
+		{[]string{"__complete", "explain", "t.status.conditions."}, []string{"t.status.conditions.type", "t.status.conditions.lastTransitionTime"}, nil},
 	}
 	for _, tt := range tests {
 		res := e.mustRun(t, tt.args...)
@@ -44,6 +52,13 @@ func TestCompletion(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("mkctl %v offers %q; it lacks %q", tt.args, got, w)
+			}
+		}
+		for _, n := range tt.not {
+			for _, g := range got {
+				if g == n {
+					t.Errorf("mkctl %v offers %q, which it should not", tt.args, n)
+				}
 			}
 		}
 	}

@@ -10,6 +10,9 @@
 //	mkctl describe task|worker [NAME...] [-l SELECTOR]
 //	mkctl delete task NAME... | tasks -l SELECTOR | -f FILE|DIR|- [-R] [--wait [--timeout 60s]]
 //	mkctl logs TASK [-f] [--tail N]
+//	mkctl edit task NAME [-o yaml|json] [--force-conflicts]
+//	mkctl exec TASK [-i] [-t] -- COMMAND [ARGS...]
+//	mkctl explain TYPE[.FIELD.PATH] [--recursive]
 //	mkctl wait task/NAME... --for=phase=PHASE|condition=TYPE[=True|False]|delete [--timeout 60s]
 //	mkctl cordon|uncordon WORKER...
 //	mkctl drain WORKER [--timeout 60s]
@@ -21,7 +24,7 @@
 //
 // Every error is one line on standard error that starts with "error: "
 // (a usage mistake adds a pointer to the command's help), and the exit
-// status is 1; success exits 0.
+// status is 1; success exits 0. exec exits with the command's exit code.
 //
 // # Following the cluster
 //
@@ -37,8 +40,9 @@
 // main.go runs the root command and reports errors; root.go assembles the
 // commands and parses TYPE NAME arguments; one file per command (apply.go,
 // get.go, describe.go, delete.go, logs.go, wait.go, placement.go for
-// cordon, uncordon and drain, version.go) builds its cobra command and does
-// its work through the client package. printers.go holds the tables and the
+// cordon, uncordon and drain, version.go, edit.go, exec.go, explain.go)
+// builds its cobra command and does its work through the client package;
+// exec_term_linux.go holds the terminal handling of exec -t. printers.go holds the tables and the
 // json, yaml and name output every command shares; watch.go the -w output;
 // follow.go the Task following and progress line that waiting commands
 // share; diff.go the field changes a server dry run shows; selector.go the

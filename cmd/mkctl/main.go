@@ -37,12 +37,19 @@ func main() {
 }
 
 // run executes mkctl with args and returns the exit status: 0 on success,
-// 1 after printing every error as an "error: " line on stderr.
+// 1 after printing every error as an "error: " line on stderr, or the exit
+// code of the command exec ran.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{in: stdin, out: stdout, errOut: stderr}
 	root := c.newRootCommand()
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	var exit *exitCodeError
+	switch {
+	case errors.As(err, &exit):
+		fmt.Fprintln(stderr, exit.Error())
+		return exit.code
+	case err != nil:
 		c.report(err)
 		return 1
 	}

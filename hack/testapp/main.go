@@ -11,6 +11,13 @@
 //	testapp ignore-sigterm [--port 8080]   HTTP server that ignores SIGTERM
 //	testapp fill-disk --mib N --path P     write N MiB to P, then serve
 //	testapp log --every D                  print a numbered line every D
+//	testapp cat                            copy stdin to stdout until EOF
+//	testapp tty                            say whether stdin is a terminal, then
+//	                                       answer lines: "size" with the terminal
+//	                                       size, "exit N" by exiting N, others
+//	                                       with "got: LINE"; exit 0 at EOF
+//
+// cat and tty are what tests run with mkctl exec: the image has no shell.
 //
 // The server answers / with a greeting (hostname and $MESSAGE), /healthz
 // with 200 (500 once $HEALTHZ_FAIL_AFTER has passed since start, when set),
@@ -25,6 +32,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -37,16 +45,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes the subcommand in args and returns the process exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -123,8 +133,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			}
 		}
+	case "cat":
+		if _, err := io.Copy(stdout, stdin); err != nil {
+			fmt.Fprintf(stderr, "cat: %v\n", err)
+			return 1
+		}
+		return 0
+	case "tty":
+		return answer(stdin, stdout)
 	default:
-		fmt.Fprintf(stderr, "testapp: unknown command %q (want serve, exit, crash, ignore-sigterm, fill-disk or log)\n", cmd)
+		fmt.Fprintf(stderr, "testapp: unknown command %q (want serve, exit, crash, ignore-sigterm, fill-disk, log, cat or tty)\n", cmd)
 		return 2
 	}
 	if err != nil {
@@ -296,4 +314,50 @@ func fill(path string, mib int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// answer says whether stdin is a terminal, then answers each line: "size"
+// with the terminal's size, "exit N" by returning N, any other with
+// "got: LINE". It returns 0 at the end of stdin.
+func answer(stdin io.Reader, stdout io.Writer) int {
+	f, _ := stdin.(*os.File)
+	_, isTTY := winsize(f)
+	fmt.Fprintf(stdout, "tty: %t\n", isTTY)
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		switch {
+		case line == "size":
+			ws, ok := winsize(f)
+			if !ok {
+				fmt.Fprintln(stdout, "size: not a terminal")
+				continue
+			}
+			fmt.Fprintf(stdout, "size: %dx%d\n", ws.Row, ws.Col)
+		case strings.HasPrefix(line, "exit "):
+			code, err := strconv.Atoi(strings.TrimPrefix(line, "exit "))
+			if err != nil {
+				fmt.Fprintf(stdout, "bad exit code: %v\n", err)
+				continue
+			}
+			return code
+		default:
+			fmt.Fprintf(stdout, "got: %s\n", line)
+		}
+	}
+	return 0
+}
+
+// winsizeT is struct winsize of ioctl TIOCGWINSZ.
+type winsizeT struct{ Row, Col, Xpixel, Ypixel uint16 }
+
+// winsize returns the size of the terminal f is, and false when f is not a
+// terminal.
+func winsize(f *os.File) (winsizeT, bool) {
+	var ws winsizeT
+	if f == nil {
+		return ws, false
+	}
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), uintptr(syscall.TIOCGWINSZ), uintptr(unsafe.Pointer(&ws)))
+	return ws, errno == 0
 }

@@ -16,6 +16,7 @@ func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
+		stdin      string
 		wantCode   int
 		wantStdout string
 		wantStderr string
@@ -23,6 +24,10 @@ func TestRun(t *testing.T) {
 		{name: "exit code", args: []string{"exit", "--code", "3", "--after", "0s"}, wantCode: 3, wantStdout: "exiting with code 3"},
 		{name: "exit zero", args: []string{"exit"}, wantCode: 0, wantStdout: "exiting with code 0"},
 		{name: "crash", args: []string{"crash"}, wantCode: 1, wantStderr: "crashing on start"},
+		{name: "cat", args: []string{"cat"}, stdin: "one\ntwo", wantStdout: "one\ntwo"},
+		{name: "tty answers lines", args: []string{"tty"}, stdin: "hello\r\nsize\nexit 7\nnot read\n", wantCode: 7,
+			wantStdout: "tty: false\ngot: hello\nsize: not a terminal\n"},
+		{name: "tty ends with stdin", args: []string{"tty"}, stdin: "exit x\n", wantStdout: "bad exit code"},
 		{name: "unknown command", args: []string{"nope"}, wantCode: 2, wantStderr: `unknown command "nope"`},
 		{name: "bad flag", args: []string{"exit", "--code", "x"}, wantCode: 2, wantStderr: "invalid value"},
 		{name: "bad log interval", args: []string{"log", "--every", "0s"}, wantCode: 2, wantStderr: "must be positive"},
@@ -31,7 +36,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tt.args, &stdout, &stderr)
+			code := run(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr.String())
 			}

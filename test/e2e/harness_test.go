@@ -215,15 +215,26 @@ func (c *cluster) start(name string, args ...string) *proc {
 	return c.startEnv(name, nil, args...)
 }
 
-// startEnv starts minkube with env added to the test's environment.
+// startEnv starts minkube with the cluster's HOME and env added to the
+// test's environment; a restart passes the same env again.
 func (c *cluster) startEnv(name string, env []string, args ...string) *proc {
 	c.t.Helper()
+	p := startProc(c.t, "", append([]string{"HOME=" + c.home}, env...), name, args...)
+	p.env = env
+	return p
+}
+
+// startProc starts the built minkube with args in dir (the test's when
+// empty), with env added to the test's environment; stop or kill it.
+func startProc(t testing.TB, dir string, env []string, name string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
 	log := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(append(os.Environ(), "HOME="+c.home), env...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &proc{name: name, args: args, env: env, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()

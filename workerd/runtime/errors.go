@@ -11,4 +11,6 @@ var (
 	// ErrNotOwned means a network of the wanted name exists without the
 	// labels of its owner: it is someone else's.
 	ErrNotOwned = errors.New("network belongs to someone else")
+	// ErrNotRunning means the container exists but is not running.
+	ErrNotRunning = errors.New("container is not running")
 )

@@ -178,4 +178,12 @@ type Runtime interface {
 	// 126 or 127 rather than an error. When ctx ends first it returns ctx's
 	// error. It returns ErrNotFound when there is no such container.
 	Exec(ctx context.Context, id string, cmd []string) (int, []byte, error)
+	// ExecStream runs opts.Cmd in the running container with its standard
+	// streams attached to opts, and returns its exit code once it has
+	// exited and its output has been written. A command the container
+	// cannot run gives exit code 126 or 127 rather than an error. When ctx
+	// ends first it returns ctx's error; the command may go on running.
+	// It returns ErrNotFound when there is no such container, and
+	// ErrNotRunning when it is not running.
+	ExecStream(ctx context.Context, id string, opts ExecOptions) (int, error)
 }

@@ -52,20 +52,26 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string) (int, []byt
 		return 0, out.Bytes(), fmt.Errorf("exec %q in container %q: read output: %w", cmd, id, copyErr)
 	}
 
-	// The output ends as the process does, but the engine may record the
-	// exit a moment later.
+	code, err := r.execExitCode(ctx, id, created.ID, cmd)
+	return code, out.Bytes(), err
+}
+
+// execExitCode returns the exit code of the exec execID of cmd in the
+// container id, once the engine has recorded it: the output ends as the
+// process does, but the engine may record the exit a moment later.
+func (r *Runtime) execExitCode(ctx context.Context, id, execID string, cmd []string) (int, error) {
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		ins, err := r.cli.ContainerExecInspect(ctx, created.ID)
+		ins, err := r.cli.ContainerExecInspect(ctx, execID)
 		if err != nil {
-			return 0, out.Bytes(), wrapErr(fmt.Sprintf("exec %q in", cmd), id, err)
+			return 0, wrapErr(fmt.Sprintf("exec %q in", cmd), id, err)
 		}
 		if !ins.Running {
-			return ins.ExitCode, out.Bytes(), nil
+			return ins.ExitCode, nil
 		}
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return 0, out.Bytes(), fmt.Errorf("exec %q in container %q: %w", cmd, id, ctx.Err())
+			return 0, fmt.Errorf("exec %q in container %q: %w", cmd, id, ctx.Err())
 		}
 	}
 }

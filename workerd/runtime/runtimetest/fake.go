@@ -51,6 +51,7 @@ type Fake struct {
 	nextID     int
 	nextPort   int32
 	exec       ExecFunc
+	execStream ExecStreamFunc
 	failNext   map[string]error
 	down       error // every call fails with it while set
 	calls      map[string]int
