@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,6 +169,24 @@ func helpBlocks(t *testing.T, path, heading string) map[string]string {
 	return out
 }
 
+// rewriteHelpBlocks replaces the ``` block after each heading section of
+// the document at path with what current returns for its command.
+func rewriteHelpBlocks(t *testing.T, path, heading string, current func(name string) string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("(?s)(" + regexp.QuoteMeta(heading) + " (\\S+)\n\n```\n)(.*?)(```)")
+	out := re.ReplaceAllStringFunc(string(data), func(block string) string {
+		m := re.FindStringSubmatch(block)
+		return m[1] + current(m[2]) + m[4]
+	})
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // help runs BINARY CMD --help and returns what it prints, without the
 // global flags when global is false.
 func help(t *testing.T, binary, cmd string, global bool) string {
@@ -185,9 +204,15 @@ func help(t *testing.T, binary, cmd string, global bool) string {
 	return before
 }
 
+// updateDocs rewrites the --help blocks of docs/cli.md and docs/flags.md
+// from the built binaries instead of comparing them:
+//
+//	go test ./test/e2e -run TestDocs_Help -update
+var updateDocs = flag.Bool("update", false, "rewrite the --help blocks of docs/cli.md and docs/flags.md from the built binaries")
+
 // TestDocs_Help checks that docs/cli.md and docs/flags.md show every
 // command's --help as the built binaries print it, and that no command is
-// left out.
+// left out. With -update it writes what the binaries print instead.
 func TestDocs_Help(t *testing.T) {
 	t.Parallel()
 	for _, d := range []struct {
@@ -210,6 +235,10 @@ func TestDocs_Help(t *testing.T) {
 			if _, ok := blocks[name]; !ok && !slices.Contains(d.skip, name) {
 				t.Errorf("docs/%s has no section %s %s", d.doc, d.heading, name)
 			}
+		}
+		if *updateDocs {
+			rewriteHelpBlocks(t, filepath.Join(docsDir, d.doc), d.heading, func(name string) string { return help(t, d.binary, name, d.global) })
+			continue
 		}
 		for name, want := range blocks {
 			if got := help(t, d.binary, name, d.global); got != want {
