@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/store"
 )
 
@@ -78,6 +80,15 @@ type Options struct {
 	// registration and heartbeat replies tell workers to keep; the manager
 	// sets it from --worker-timeout. Default 5s.
 	HeartbeatInterval time.Duration
+	// Metrics is the registry that the API's and the cluster's families
+	// are added to and that GET /metrics serves; a fresh
+	// metrics.NewRegistry() when nil.
+	Metrics *prometheus.Registry
+	// MetricsToken, when set, authenticates GET /metrics and nothing
+	// else: a read-only token for Prometheus.
+	MetricsToken string
+	// Pprof serves net/http/pprof under /debug/pprof/ to the admin.
+	Pprof bool
 }
 
 // Server is the manager's HTTP API.
@@ -100,6 +111,11 @@ type Server struct {
 	endpoints EndpointsFunc
 	// heartbeat is the interval told to workers.
 	heartbeat time.Duration
+
+	registry     *prometheus.Registry
+	metrics      *apiMetrics
+	metricsToken string
+	pprof        bool
 }
 
 // New returns a Server; serve its Handler.
@@ -125,6 +141,10 @@ func New(opts Options) (*Server, error) {
 		health:    opts.Health,
 		endpoints: opts.Endpoints,
 		heartbeat: opts.HeartbeatInterval,
+
+		registry:     opts.Metrics,
+		metricsToken: opts.MetricsToken,
+		pprof:        opts.Pprof,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -141,20 +161,26 @@ func New(opts Options) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeatInterval
 	}
+	if s.registry == nil {
+		s.registry = metrics.NewRegistry()
+	}
+	s.metrics = newAPIMetrics(s.registry, s.st)
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
 	return s, nil
 }
 
-// Handler returns the HTTP handler of the API.
-func (s *Server) Handler() http.Handler { return s.router }
+// Handler returns the HTTP handler of the API, every request counted
+// and timed by route (metrics.HTTP).
+func (s *Server) Handler() http.Handler { return s.metrics.http.Handler(s.router) }
 
 type role int
 
 const (
 	roleAdmin role = iota + 1
 	roleJoin
-	roleWorker // may act only on the worker named in the path
+	roleWorker  // may act only on the worker named in the path
+	roleMetrics // the admin, or the metrics token: GET /metrics only
 )
 
 // handlerFunc is a route handler whose error goes through writeError.
@@ -173,10 +199,10 @@ func (s *Server) routes() {
 		s.writeError(w, req, newStatus(http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error"))
 	}
 
-	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	r.GET("/healthz", metrics.Route("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeText(w, http.StatusOK, "ok\n")
-	})
-	r.GET("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	}))
+	r.GET("/readyz", metrics.Route("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		if !s.ready() {
 			writeText(w, http.StatusServiceUnavailable, "not ready\n")
 			return
@@ -186,7 +212,21 @@ func (s *Server) routes() {
 			return
 		}
 		writeText(w, http.StatusOK, "ok\n")
+	}))
+	// /metrics and pprof answer while the state loads or the store is
+	// down: that is when they are needed most.
+	promHandler := metrics.Handler(s.registry, s.log)
+	s.handleAlways(r, http.MethodGet, "/metrics", roleMetrics, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) error {
+		promHandler.ServeHTTP(w, req)
+		return nil
 	})
+	if s.pprof {
+		pprofHandler := metrics.Pprof()
+		s.handleAlways(r, http.MethodGet, metrics.PprofPath+"*item", roleAdmin, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) error {
+			pprofHandler.ServeHTTP(w, req)
+			return nil
+		})
+	}
 	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 		writeJSON(w, http.StatusOK, s.version)
 		return nil
@@ -217,10 +257,12 @@ func (s *Server) routes() {
 	s.router = r
 }
 
-// handle registers a route behind authentication for the given role. The
-// admin token is accepted everywhere.
+// handle registers a route behind authentication for the given role,
+// named for the request metrics. The admin token is accepted everywhere.
+// Until the caches hold the store, and while the store is unhealthy, the
+// route answers 503.
 func (s *Server) handle(r *httprouter.Router, method, path string, who role, h handlerFunc) {
-	r.Handle(method, path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
 		if !s.st.HasSynced() {
 			// Reads and worker tokens come from the caches: until they
 			// hold the store, an answer would be wrong, not just late.
@@ -240,7 +282,22 @@ func (s *Server) handle(r *httprouter.Router, method, path string, who role, h h
 		if err := h(w, req, p); err != nil {
 			s.writeError(w, req, err)
 		}
-	})
+	}))
+}
+
+// handleAlways is handle for a route that depends on neither the caches
+// nor the store: it is served whenever the caller authenticates.
+func (s *Server) handleAlways(r *httprouter.Router, method, path string, who role, h handlerFunc) {
+	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		if err := h(w, req, p); err != nil {
+			s.writeError(w, req, err)
+		}
+	}))
 }
 
 func (s *Server) authenticate(r *http.Request, who role, name string) error {
@@ -253,6 +310,10 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 		return nil
 	}
 	switch who {
+	case roleMetrics:
+		if s.metricsToken != "" && equalToken(token, s.metricsToken) {
+			return nil
+		}
 	case roleJoin:
 		if equalToken(token, s.join) {
 			return nil
@@ -265,7 +326,7 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 			return errForbidden("this token belongs to another worker than %q", name)
 		}
 	case roleAdmin:
-		if equalToken(token, s.join) || s.workerTokenValid(token) {
+		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) {
 			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
 		}
 	}
