@@ -38,6 +38,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 	wcfg.manager = m.url()
 	wcfg.dnsServer, wcfg.dnsDomain = m.dnsAddr(), mcfg.dns.domain
 	wcfg.dataDir = mcfg.dataDir
+	wcfg.metricsToken, wcfg.pprof = m.metricsToken, mcfg.pprof
 	if wcfg.name == "" {
 		wcfg.name = "dev"
 	}
