@@ -55,7 +55,11 @@ type Options struct {
 	// refuses a manager that gives none.
 	ClusterID string
 	// Logs proxies container logs from workers.
-	Logs    WorkerLogs
+	Logs WorkerLogs
+	// Stats asks workers for their usage and metrics (mkctl top, GET
+	// /api/v1/workers/:name/metrics); nil answers that workers cannot be
+	// reached.
+	Stats   WorkerStats
 	Version VersionInfo
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -98,6 +102,7 @@ type Server struct {
 	join     string
 	cluster  string
 	logs     WorkerLogs
+	stats    WorkerStats
 	version  VersionInfo
 	log      *slog.Logger
 	now      func() time.Time
@@ -132,6 +137,7 @@ func New(opts Options) (*Server, error) {
 		join:      opts.JoinToken,
 		cluster:   opts.ClusterID,
 		logs:      opts.Logs,
+		stats:     opts.Stats,
 		version:   opts.Version,
 		log:       opts.Logger,
 		now:       opts.Now,
@@ -251,6 +257,10 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/uncordon", roleAdmin, s.uncordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
+
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name/metrics", roleMetrics, s.workerMetrics)
+	s.handle(r, http.MethodGet, "/api/v1/usage/tasks", roleAdmin, s.taskUsage)
+	s.handle(r, http.MethodGet, "/api/v1/usage/workers", roleAdmin, s.workerUsage)
 
 	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
 	s.handle(r, http.MethodPost, "/api/v1/managers", roleAdmin, s.joinManager)

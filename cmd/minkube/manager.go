@@ -217,7 +217,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return fail(err)
 	}
 	opts := apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Logger: log, Managers: m.managers,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Stats: m.pool, Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),
 		Metrics:           m.metrics.registry, MetricsToken: metricsToken, Pprof: cfg.pprof,

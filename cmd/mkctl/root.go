@@ -64,6 +64,7 @@ starts; mkctl config get-contexts lists them.`,
 		c.newUncordonCommand(),
 		c.newDrainCommand(),
 		c.newLabelCommand(),
+		c.newTopCommand(),
 		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
