@@ -118,6 +118,7 @@ type Server struct {
 	heartbeat time.Duration
 
 	registry     *prometheus.Registry
+	sessions     *sessions
 	metrics      *apiMetrics
 	metricsToken string
 	pprof        bool
@@ -171,6 +172,7 @@ func New(opts Options) (*Server, error) {
 		s.registry = metrics.NewRegistry()
 	}
 	s.metrics = newAPIMetrics(s.registry, s.st)
+	s.sessions = newSessions(s.admin, s.now)
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
 	return s, nil
@@ -187,6 +189,7 @@ const (
 	roleJoin
 	roleWorker  // may act only on the worker named in the path
 	roleMetrics // the admin, or the metrics token: GET /metrics only
+	roleRead    // the admin, or a dashboard session: reads only
 )
 
 // handlerFunc is a route handler whose error goes through writeError.
@@ -233,24 +236,35 @@ func (s *Server) routes() {
 			return nil
 		})
 	}
-	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	ui := uiHandler()
+	r.Handle(http.MethodGet, "/ui/*filepath", metrics.Route("/ui/*filepath", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		ui.ServeHTTP(w, req)
+	}))
+	s.handle(r, http.MethodPost, "/api/v1/dashboard/codes", roleAdmin, s.createSignInCode)
+	r.POST("/api/v1/dashboard/sessions", metrics.Route("/api/v1/dashboard/sessions", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		if err := s.createSession(w, req, p); err != nil {
+			s.writeError(w, req, err)
+		}
+	}))
+	s.handle(r, http.MethodGet, "/version", roleRead, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 		writeJSON(w, http.StatusOK, s.version)
 		return nil
 	})
 
-	s.handle(r, http.MethodGet, "/api/v1/tasks", roleAdmin, s.listTasks)
+	s.handle(r, http.MethodGet, "/api/v1/tasks", roleRead, s.listTasks)
 	s.handle(r, http.MethodPost, "/api/v1/tasks", roleAdmin, s.createTask)
-	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleAdmin, s.getTask)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleRead, s.getTask)
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
-	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleRead, s.taskLogs)
 
-	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
-	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleAdmin, s.listEndpoints)
+	s.handle(r, http.MethodGet, "/api/v1/events", roleRead, s.listEvents)
+	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleRead, s.listEndpoints)
 
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
-	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)
-	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
+	s.handle(r, http.MethodGet, "/api/v1/workers", roleRead, s.listWorkers)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleRead, s.getWorker)
 	s.handle(r, http.MethodPatch, "/api/v1/workers/:name", roleAdmin, s.patchWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
@@ -259,10 +273,10 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
 
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/metrics", roleMetrics, s.workerMetrics)
-	s.handle(r, http.MethodGet, "/api/v1/usage/tasks", roleAdmin, s.taskUsage)
-	s.handle(r, http.MethodGet, "/api/v1/usage/workers", roleAdmin, s.workerUsage)
+	s.handle(r, http.MethodGet, "/api/v1/usage/tasks", roleRead, s.taskUsage)
+	s.handle(r, http.MethodGet, "/api/v1/usage/workers", roleRead, s.workerUsage)
 
-	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
+	s.handle(r, http.MethodGet, "/api/v1/managers", roleRead, s.listManagers)
 	s.handle(r, http.MethodPost, "/api/v1/managers", roleAdmin, s.joinManager)
 	s.router = r
 }
@@ -320,6 +334,13 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 		return nil
 	}
 	switch who {
+	case roleRead:
+		if s.sessions.validSession(token) {
+			return nil
+		}
+		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) {
+			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
+		}
 	case roleMetrics:
 		if s.metricsToken != "" && equalToken(token, s.metricsToken) {
 			return nil
@@ -336,7 +357,7 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 			return errForbidden("this token belongs to another worker than %q", name)
 		}
 	case roleAdmin:
-		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) {
+		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) || s.sessions.validSession(token) {
 			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
 		}
 	}

@@ -48,3 +48,13 @@ func (c *WorkerClient) Metrics(ctx context.Context) (io.ReadCloser, error) {
 	}
 	return resp.Body, nil
 }
+
+// SignInCode asks for a one-time code that signs a browser in to the
+// dashboard (mkctl dashboard); open Server()+code.Path.
+func (c *Client) SignInCode(ctx context.Context) (*v1.SignInCode, error) {
+	var out v1.SignInCode
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/dashboard/codes"}, &out, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -68,3 +68,4 @@ type WorkerUsageList struct {
 	TypeMeta `json:",inline"`
 	Items    []WorkerUsage `json:"items"`
 }
+

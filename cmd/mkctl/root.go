@@ -65,6 +65,7 @@ starts; mkctl config get-contexts lists them.`,
 		c.newDrainCommand(),
 		c.newLabelCommand(),
 		c.newTopCommand(),
+		c.newDashboardCommand(),
 		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)
