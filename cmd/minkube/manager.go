@@ -310,6 +310,10 @@ func checkFailureDetection(timeout, rescheduleAfter time.Duration) error {
 	return nil
 }
 
+// dashboardURL is the address of the web dashboard; mkctl dashboard
+// opens it signed in.
+func (m *manager) dashboardURL() string { return m.url() + "/ui/" }
+
 // url is the manager API's address as a URL.
 func (m *manager) url() string {
 	if m.cfg.advertise != "" {
@@ -370,7 +374,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	}})
-	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
+	m.log.Info("manager started", "api", m.url(), "dashboard", m.dashboardURL(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
 		"cluster", m.clusterID, "version", buildinfo.Get(version, gitCommit).Version)
 	return runGroup(ctx, parts)
 }

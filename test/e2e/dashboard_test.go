@@ -238,3 +238,39 @@ func tlsProxy(t *testing.T, target string) tlsEndpoint {
 	sum := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
 	return tlsEndpoint{url: srv.URL, caSPKI: base64.StdEncoding.EncodeToString(sum[:])}
 }
+
+// TestDevPrintsDashboard runs minkube dev, as make run does, and reads the
+// dashboard's address from what it prints, then opens the page there.
+func TestDevPrintsDashboard(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	cmd := exec.Command(filepath.Join(binDir, "minkube"), "dev", "--data-dir", filepath.Join(dir, "data"),
+		"--listen", listen, "--worker-listen", freeAddr(t), "--dns-listen", freeAddr(t), "--name", "dev-"+randomSuffix())
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("minkube dev printed:\n%s", out.String())
+		}
+	})
+	want := "Dashboard: http://" + listen + "/ui/ (run `mkctl dashboard` to open it signed in)"
+	waitFor(t, 20*time.Second, "minkube dev to print the dashboard's address", func() bool { return strings.Contains(out.String(), want) })
+	c := &cluster{t: t, server: "http://" + listen}
+	waitFor(t, 20*time.Second, "the dashboard page", func() bool {
+		code, body, err := c.get("/ui/", "")
+		return err == nil && code == 200 && strings.Contains(string(body), "<title>Minkube</title>")
+	})
+}
