@@ -1,16 +1,14 @@
 package apiserver_test
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/metrics/metricstest"
 )
 
 const apiMetricsToken = "test-metrics-token"
@@ -23,42 +21,11 @@ func (e *apiEnv) mustScrape(t *testing.T, token string) map[string]*dto.MetricFa
 	if r.Code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d %s", r.Code, r.Body)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(r.Body))
+	families, err := metricstest.Parse(r.Body)
 	if err != nil {
-		t.Fatalf("Prometheus' parser refuses /metrics: %v\n%s", err, r.Body)
+		t.Fatalf("%v\n%s", err, r.Body)
 	}
 	return families
-}
-
-// sample returns the value of the family's series with the given labels,
-// and whether there is one.
-func sample(families map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	f, ok := families[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for k, v := range labels {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 func TestServer_MetricsAuth(t *testing.T) {
@@ -138,7 +105,7 @@ func TestServer_Metrics(t *testing.T) {
 		{"minkube_workers_unschedulable", nil, 0},
 		{"minkube_apiserver_watch_streams", nil, 0},
 	} {
-		got, ok := sample(families, tc.name, tc.labels)
+		got, ok := metricstest.Value(families, tc.name, tc.labels)
 		if !ok || got != tc.want {
 			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
 		}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/minkube/minkube/metrics/metricstest"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/workerd"
@@ -26,36 +26,17 @@ func (h *harness) mustScrape(t *testing.T, token string) map[string]*dto.MetricF
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d %s", code, body)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := metricstest.Parse(body)
 	if err != nil {
-		t.Fatalf("Prometheus' parser refuses the worker's /metrics: %v\n%s", err, body)
+		t.Fatalf("%v\n%s", err, body)
 	}
 	return families
 }
 
-// value is the value of the series of a family with the given labels; -1
-// when there is none.
+// value is metricstest.Value, -1 when there is no such series.
 func value(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
-next:
-	for _, m := range families[name].GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for k, v := range labels {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
+	if v, ok := metricstest.Value(families, name, labels); ok {
+		return v
 	}
 	return -1
 }

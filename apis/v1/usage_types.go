@@ -68,4 +68,3 @@ type WorkerUsageList struct {
 	TypeMeta `json:",inline"`
 	Items    []WorkerUsage `json:"items"`
 }
-

@@ -10,10 +10,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/metrics/metricstest"
 )
 
 // mustScrape reads a /metrics endpoint through get and parses it with
@@ -24,32 +23,17 @@ func mustScrape(t *testing.T, what string, get func() (int, []byte, error)) map[
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("%s: %d %v %.300s", what, code, err, body)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := metricstest.Parse(body)
 	if err != nil {
-		t.Fatalf("Prometheus' parser refuses %s: %v", what, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	return families
 }
 
-// sampleOf is the value of a family's series with the given labels (a
-// histogram's count); -1 when there is none.
+// sampleOf is metricstest.Value, -1 when there is no such series.
 func sampleOf(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
-next:
-	for _, m := range families[name].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
+	if v, ok := metricstest.Value(families, name, labels); ok {
+		return v
 	}
 	return -1
 }
