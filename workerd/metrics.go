@@ -36,6 +36,14 @@ const (
 	stopStray     = "Stray"     // no task of this worker claims it
 )
 
+// How the last run of a restarted container ended, as the reason label
+// of minkube_worker_container_restarts_total (Kubernetes' words).
+const (
+	restartError     = "Error"
+	restartCompleted = "Completed"
+	restartOOMKilled = "OOMKilled"
+)
+
 // workerMetrics are the worker's families: the API's requests, container
 // starts, stops and restarts, pulls, runtime calls and the tasks' CPU and
 // memory.
@@ -72,6 +80,14 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 			Buckets: metrics.DurationBuckets}, []string{"operation"}),
 	}
 	reg.MustRegister(m.starts, m.stops, m.restarts, m.pulls, m.calls, m.errors, m.duration)
+	// Every reason is exported from the start, at 0, so that rate() sees
+	// the first one.
+	for _, r := range []string{stopUnhealthy, stopReplaced, stopDeleted, stopStray} {
+		m.stops.WithLabelValues(r)
+	}
+	for _, r := range []string{restartError, restartCompleted, restartOOMKilled} {
+		m.restarts.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -80,11 +96,11 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 func restartReason(s runtime.State) string {
 	switch {
 	case s.OOMKilled:
-		return "OOMKilled"
+		return restartOOMKilled
 	case s.ExitCode == 0:
-		return "Completed"
+		return restartCompleted
 	}
-	return "Error"
+	return restartError
 }
 
 // runtimeErrorKind is the bounded error label of a failed runtime call.
