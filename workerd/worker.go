@@ -90,7 +90,9 @@ type Options struct {
 	// ContainerDNS gives containers a resolver of the cluster zone.
 	ContainerDNS ContainerDNS
 	// Metrics is the registry the worker's families are added to and that
-	// GET /metrics serves; a fresh metrics.NewRegistry() when nil.
+	// GET /metrics serves; a fresh metrics.NewRegistry() when nil. Each
+	// Worker needs a registry of its own: several in one process (hollow
+	// workers) leave it nil or give each its own.
 	Metrics *prometheus.Registry
 	// MetricsToken, when set, reads GET /metrics (and nothing else)
 	// besides the manager's token.
