@@ -116,9 +116,11 @@ func runtimeErrorKind(err error) string {
 	return "error"
 }
 
-// instrumentedRuntime counts and times every call to the runtime it
-// wraps.
+// instrumentedRuntime counts and times the calls to the runtime it
+// wraps. A method of runtime.Runtime it does not override passes through
+// the embedded runtime uncounted.
 type instrumentedRuntime struct {
+	runtime.Runtime
 	rt runtime.Runtime
 	m  *workerMetrics
 }
