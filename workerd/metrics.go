@@ -121,8 +121,7 @@ func runtimeErrorKind(err error) string {
 // the embedded runtime uncounted.
 type instrumentedRuntime struct {
 	runtime.Runtime
-	rt runtime.Runtime
-	m  *workerMetrics
+	m *workerMetrics
 }
 
 var _ runtime.Runtime = instrumentedRuntime{}
@@ -141,74 +140,74 @@ func (r instrumentedRuntime) observe(op string, began time.Time, err error, time
 
 func (r instrumentedRuntime) EnsureImage(ctx context.Context, ref string) error {
 	began := time.Now()
-	err := r.rt.EnsureImage(ctx, ref)
+	err := r.Runtime.EnsureImage(ctx, ref)
 	r.observe(opEnsureImage, began, err, true)
 	return err
 }
 
 func (r instrumentedRuntime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	began := time.Now()
-	id, err := r.rt.Create(ctx, spec)
+	id, err := r.Runtime.Create(ctx, spec)
 	r.observe(opCreate, began, err, true)
 	return id, err
 }
 
 func (r instrumentedRuntime) Start(ctx context.Context, id string) error {
 	began := time.Now()
-	err := r.rt.Start(ctx, id)
+	err := r.Runtime.Start(ctx, id)
 	r.observe(opStart, began, err, true)
 	return err
 }
 
 func (r instrumentedRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	began := time.Now()
-	err := r.rt.Stop(ctx, id, grace)
+	err := r.Runtime.Stop(ctx, id, grace)
 	r.observe(opStop, began, err, true)
 	return err
 }
 
 func (r instrumentedRuntime) Remove(ctx context.Context, id string) error {
 	began := time.Now()
-	err := r.rt.Remove(ctx, id)
+	err := r.Runtime.Remove(ctx, id)
 	r.observe(opRemove, began, err, true)
 	return err
 }
 
 func (r instrumentedRuntime) Inspect(ctx context.Context, id string) (runtime.Container, error) {
 	began := time.Now()
-	c, err := r.rt.Inspect(ctx, id)
+	c, err := r.Runtime.Inspect(ctx, id)
 	r.observe(opInspect, began, err, true)
 	return c, err
 }
 
 func (r instrumentedRuntime) ListSummaries(ctx context.Context, labels map[string]string) ([]runtime.Summary, error) {
 	began := time.Now()
-	out, err := r.rt.ListSummaries(ctx, labels)
+	out, err := r.Runtime.ListSummaries(ctx, labels)
 	r.observe(opList, began, err, true)
 	return out, err
 }
 
 func (r instrumentedRuntime) Events(ctx context.Context, labels map[string]string) (<-chan runtime.Event, <-chan error) {
 	r.observe(opEvents, time.Time{}, nil, false)
-	return r.rt.Events(ctx, labels)
+	return r.Runtime.Events(ctx, labels)
 }
 
 func (r instrumentedRuntime) Logs(ctx context.Context, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
-	rc, err := r.rt.Logs(ctx, id, opts)
+	rc, err := r.Runtime.Logs(ctx, id, opts)
 	r.observe(opLogs, time.Time{}, err, false)
 	return rc, err
 }
 
 func (r instrumentedRuntime) Stats(ctx context.Context, id string) (runtime.Usage, error) {
 	began := time.Now()
-	u, err := r.rt.Stats(ctx, id)
+	u, err := r.Runtime.Stats(ctx, id)
 	r.observe(opStats, began, err, true)
 	return u, err
 }
 
 func (r instrumentedRuntime) Exec(ctx context.Context, id string, cmd []string) (int, []byte, error) {
 	began := time.Now()
-	code, out, err := r.rt.Exec(ctx, id, cmd)
+	code, out, err := r.Runtime.Exec(ctx, id, cmd)
 	r.observe(opExec, began, err, true)
 	return code, out, err
 }

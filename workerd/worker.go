@@ -174,7 +174,7 @@ func New(opts Options) (*Worker, error) {
 		opts.Metrics = metrics.NewRegistry()
 	}
 	m := newWorkerMetrics(opts.Metrics)
-	rt := instrumentedRuntime{Runtime: opts.Runtime, rt: opts.Runtime, m: m}
+	rt := instrumentedRuntime{Runtime: opts.Runtime, m: m}
 	w := &Worker{
 		opts:       opts,
 		rt:         rt,
