@@ -1,9 +1,13 @@
 package metrics
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -87,10 +91,12 @@ func Route(pattern string, h httprouter.Handle) httprouter.Handle {
 }
 
 // LongRunning reports whether a request streams until the client leaves:
-// a watch or a followed log.
+// a watch, a followed log, or a connection upgraded to another protocol
+// (an exec session).
 func LongRunning(r *http.Request) bool {
 	q := r.URL.Query()
-	return q.Get("watch") == "true" || q.Get("watch") == "1" || q.Get("follow") == "true" || q.Get("follow") == "1"
+	return q.Get("watch") == "true" || q.Get("watch") == "1" || q.Get("follow") == "true" || q.Get("follow") == "1" ||
+		r.Header.Get("Upgrade") != "" && strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
 // boundedMethod keeps the method label to the methods the APIs serve.
@@ -132,6 +138,20 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// Hijack hands the connection over (an upgrade to another protocol),
+// which counts as 101 Switching Protocols.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := s.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the response writer cannot hand over its connection")
+	}
+	conn, rw, err := h.Hijack()
+	if err == nil && s.status == 0 {
+		s.status = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -35,8 +35,26 @@ func TestHTTP(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "ok")
 	}))
+	r.POST("/things/:name/exec", metrics.Route("/things/:name/exec", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack through the instrumentation: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+		_ = rw.Flush()
+	}))
 	srv := httptest.NewServer(m.Handler(r))
 	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/things/a/exec", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	for _, path := range []string{"/things/a", "/things/b", "/things/missing", "/things/a?watch=true", "/nowhere"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
@@ -61,6 +79,8 @@ func TestHTTP(t *testing.T) {
 		{"minkube_test_requests_total", map[string]string{"route": "/things/:name", "method": "GET", "code": "404"}, 1},
 		{"minkube_test_requests_total", map[string]string{"route": metrics.UnmatchedRoute, "code": "404"}, 1},
 		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name"}, 3}, // the watch is not timed
+		{"minkube_test_requests_total", map[string]string{"route": "/things/:name/exec", "method": "POST", "code": "101"}, 1},
+		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name/exec"}, 0}, // nor the upgraded connection
 	} {
 		if v, _ := metricstest.Value(got, tc.name, tc.labels); v != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, v, tc.want)
