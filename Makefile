@@ -32,13 +32,17 @@ images: ## Build the test image minkube/testapp:dev (FROM scratch; no registry n
 ##@ Run
 
 .PHONY: run
-run: build images ## Run a manager and a worker (embedded store) with the example manifests; mkctl works in another terminal.
+run: build images ## Run a manager and a worker (embedded store) with the example manifests; prints the dashboard's address; mkctl works in another terminal.
 	$(BIN)/minkube dev --data-dir $(DATA_DIR) --manifests-dir manifests
 
 ##@ Test
 
+.PHONY: tools
+tools: ## Install the programs the tests drive (Chromium) from Debian's packages, when missing.
+	hack/tools.sh
+
 .PHONY: test
-test: images ## Run every test (unit, Docker, CLI, end-to-end) with -race.
+test: images tools ## Run every test (unit, Docker, CLI, browser, end-to-end) with -race.
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: verify

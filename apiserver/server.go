@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/store"
 )
 
@@ -56,7 +58,11 @@ type Options struct {
 	// Logs proxies container logs from workers.
 	Logs WorkerLogs
 	// Exec opens exec sessions on workers (exec.go).
-	Exec    WorkerExec
+	Exec WorkerExec
+	// Stats asks workers for their usage and metrics (mkctl top, GET
+	// /api/v1/workers/:name/metrics); nil answers that workers cannot be
+	// reached.
+	Stats   WorkerStats
 	Version VersionInfo
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -81,6 +87,15 @@ type Options struct {
 	// registration and heartbeat replies tell workers to keep; the manager
 	// sets it from --worker-timeout. Default 5s.
 	HeartbeatInterval time.Duration
+	// Metrics is the registry that the API's and the cluster's families
+	// are added to and that GET /metrics serves; a fresh
+	// metrics.NewRegistry() when nil.
+	Metrics *prometheus.Registry
+	// MetricsToken, when set, authenticates GET /metrics and nothing
+	// else: a read-only token for Prometheus.
+	MetricsToken string
+	// Pprof serves net/http/pprof under /debug/pprof/ to the admin.
+	Pprof bool
 }
 
 // Server is the manager's HTTP API.
@@ -91,6 +106,7 @@ type Server struct {
 	cluster  string
 	logs     WorkerLogs
 	exec     WorkerExec
+	stats    WorkerStats
 	version  VersionInfo
 	log      *slog.Logger
 	now      func() time.Time
@@ -107,6 +123,12 @@ type Server struct {
 
 	ending    chan struct{} // closed by EndSessions (exec.go)
 	endingNow sync.Once
+
+	registry     *prometheus.Registry
+	sessions     *sessions
+	metrics      *apiMetrics
+	metricsToken string
+	pprof        bool
 }
 
 // New returns a Server; serve its Handler.
@@ -124,6 +146,7 @@ func New(opts Options) (*Server, error) {
 		cluster:   opts.ClusterID,
 		logs:      opts.Logs,
 		exec:      opts.Exec,
+		stats:     opts.Stats,
 		version:   opts.Version,
 		log:       opts.Logger,
 		now:       opts.Now,
@@ -134,6 +157,10 @@ func New(opts Options) (*Server, error) {
 		endpoints: opts.Endpoints,
 		heartbeat: opts.HeartbeatInterval,
 		ending:    make(chan struct{}),
+
+		registry:     opts.Metrics,
+		metricsToken: opts.MetricsToken,
+		pprof:        opts.Pprof,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -150,20 +177,28 @@ func New(opts Options) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeatInterval
 	}
+	if s.registry == nil {
+		s.registry = metrics.NewRegistry()
+	}
+	s.metrics = newAPIMetrics(s.registry, s.st)
+	s.sessions = newSessions(s.admin, s.now)
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
 	return s, nil
 }
 
-// Handler returns the HTTP handler of the API.
-func (s *Server) Handler() http.Handler { return s.router }
+// Handler returns the HTTP handler of the API, every request counted
+// and timed by route (metrics.HTTP).
+func (s *Server) Handler() http.Handler { return s.metrics.http.Handler(s.router) }
 
 type role int
 
 const (
 	roleAdmin role = iota + 1
 	roleJoin
-	roleWorker // may act only on the worker named in the path
+	roleWorker  // may act only on the worker named in the path
+	roleMetrics // the admin, or the metrics token: GET /metrics only
+	roleRead    // the admin, or a dashboard session: reads only
 )
 
 // handlerFunc is a route handler whose error goes through writeError.
@@ -182,10 +217,10 @@ func (s *Server) routes() {
 		s.writeError(w, req, newStatus(http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error"))
 	}
 
-	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	r.GET("/healthz", metrics.Route("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeText(w, http.StatusOK, "ok\n")
-	})
-	r.GET("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	}))
+	r.GET("/readyz", metrics.Route("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		if !s.ready() {
 			writeText(w, http.StatusServiceUnavailable, "not ready\n")
 			return
@@ -195,26 +230,51 @@ func (s *Server) routes() {
 			return
 		}
 		writeText(w, http.StatusOK, "ok\n")
+	}))
+	// /metrics and pprof answer while the state loads or the store is
+	// down: that is when they are needed most.
+	promHandler := metrics.Handler(s.registry, s.log)
+	s.handleAlways(r, http.MethodGet, "/metrics", roleMetrics, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) error {
+		promHandler.ServeHTTP(w, req)
+		return nil
 	})
-	s.handle(r, http.MethodGet, "/version", roleAdmin, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	if s.pprof {
+		pprofHandler := metrics.Pprof()
+		s.handleAlways(r, http.MethodGet, metrics.PprofPath+"*item", roleAdmin, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) error {
+			pprofHandler.ServeHTTP(w, req)
+			return nil
+		})
+	}
+	ui := uiHandler()
+	r.Handle(http.MethodGet, "/ui/*filepath", metrics.Route("/ui/*filepath", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		ui.ServeHTTP(w, req)
+	}))
+	s.handle(r, http.MethodPost, "/api/v1/dashboard/codes", roleAdmin, s.createSignInCode)
+	r.POST("/api/v1/dashboard/sessions", metrics.Route("/api/v1/dashboard/sessions", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		if err := s.createSession(w, req, p); err != nil {
+			s.writeError(w, req, err)
+		}
+	}))
+	s.handle(r, http.MethodGet, "/version", roleRead, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 		writeJSON(w, http.StatusOK, s.version)
 		return nil
 	})
 
-	s.handle(r, http.MethodGet, "/api/v1/tasks", roleAdmin, s.listTasks)
+	s.handle(r, http.MethodGet, "/api/v1/tasks", roleRead, s.listTasks)
 	s.handle(r, http.MethodPost, "/api/v1/tasks", roleAdmin, s.createTask)
-	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleAdmin, s.getTask)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleRead, s.getTask)
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)
-	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleAdmin, s.taskLogs)
+	s.handle(r, http.MethodGet, "/api/v1/tasks/:name/logs", roleRead, s.taskLogs)
 	s.handle(r, http.MethodPost, "/api/v1/tasks/:name/exec", roleAdmin, s.execTask)
 
-	s.handle(r, http.MethodGet, "/api/v1/events", roleAdmin, s.listEvents)
-	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleAdmin, s.listEndpoints)
+	s.handle(r, http.MethodGet, "/api/v1/events", roleRead, s.listEvents)
+	s.handle(r, http.MethodGet, "/api/v1/endpoints", roleRead, s.listEndpoints)
 
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
-	s.handle(r, http.MethodGet, "/api/v1/workers", roleAdmin, s.listWorkers)
-	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleAdmin, s.getWorker)
+	s.handle(r, http.MethodGet, "/api/v1/workers", roleRead, s.listWorkers)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleRead, s.getWorker)
 	s.handle(r, http.MethodPatch, "/api/v1/workers/:name", roleAdmin, s.patchWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
@@ -222,15 +282,21 @@ func (s *Server) routes() {
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/uncordon", roleAdmin, s.uncordonWorker)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/drain", roleAdmin, s.drainWorker)
 
-	s.handle(r, http.MethodGet, "/api/v1/managers", roleAdmin, s.listManagers)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name/metrics", roleMetrics, s.workerMetrics)
+	s.handle(r, http.MethodGet, "/api/v1/usage/tasks", roleRead, s.taskUsage)
+	s.handle(r, http.MethodGet, "/api/v1/usage/workers", roleRead, s.workerUsage)
+
+	s.handle(r, http.MethodGet, "/api/v1/managers", roleRead, s.listManagers)
 	s.handle(r, http.MethodPost, "/api/v1/managers", roleAdmin, s.joinManager)
 	s.router = r
 }
 
-// handle registers a route behind authentication for the given role. The
-// admin token is accepted everywhere.
+// handle registers a route behind authentication for the given role,
+// named for the request metrics. The admin token is accepted everywhere.
+// Until the caches hold the store, and while the store is unhealthy, the
+// route answers 503.
 func (s *Server) handle(r *httprouter.Router, method, path string, who role, h handlerFunc) {
-	r.Handle(method, path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
 		if !s.st.HasSynced() {
 			// Reads and worker tokens come from the caches: until they
 			// hold the store, an answer would be wrong, not just late.
@@ -250,7 +316,22 @@ func (s *Server) handle(r *httprouter.Router, method, path string, who role, h h
 		if err := h(w, req, p); err != nil {
 			s.writeError(w, req, err)
 		}
-	})
+	}))
+}
+
+// handleAlways is handle for a route that depends on neither the caches
+// nor the store: it is served whenever the caller authenticates.
+func (s *Server) handleAlways(r *httprouter.Router, method, path string, who role, h handlerFunc) {
+	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+			s.writeError(w, req, err)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		if err := h(w, req, p); err != nil {
+			s.writeError(w, req, err)
+		}
+	}))
 }
 
 func (s *Server) authenticate(r *http.Request, who role, name string) error {
@@ -263,6 +344,17 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 		return nil
 	}
 	switch who {
+	case roleRead:
+		if s.sessions.validSession(token) {
+			return nil
+		}
+		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) {
+			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
+		}
+	case roleMetrics:
+		if s.metricsToken != "" && equalToken(token, s.metricsToken) {
+			return nil
+		}
 	case roleJoin:
 		if equalToken(token, s.join) {
 			return nil
@@ -275,7 +367,7 @@ func (s *Server) authenticate(r *http.Request, who role, name string) error {
 			return errForbidden("this token belongs to another worker than %q", name)
 		}
 	case roleAdmin:
-		if equalToken(token, s.join) || s.workerTokenValid(token) {
+		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) || s.sessions.validSession(token) {
 			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
 		}
 	}

@@ -43,6 +43,8 @@ func (s *Server) watchTasks(w http.ResponseWriter, r *http.Request, f taskFilter
 	if err != nil {
 		return err
 	}
+	s.metrics.watches.Inc()
+	defer s.metrics.watches.Dec()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

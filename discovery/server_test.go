@@ -132,11 +132,11 @@ func TestServer_UDPThenTCP(t *testing.T) {
 }
 
 // TestServer_Dig asks with dig, a resolver independent of this code's
-// library, when it is installed (Debian: dnsutils).
+// library (Debian: dnsutils; make test installs it).
 func TestServer_Dig(t *testing.T) {
 	dig, err := exec.LookPath("dig")
 	if err != nil {
-		t.Skip("dig is not installed (apt-get install dnsutils)")
+		t.Fatal("dig is not installed: run make tools (Debian: apt-get install dnsutils)")
 	}
 	src := testSource()
 	for name, task := range bigService(300).tasks {

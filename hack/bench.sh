@@ -42,5 +42,8 @@ go test -run '^$' -bench 'BenchmarkDNSPerf' -benchtime 1x -count 1 ./discovery/
 echo "== placement: 10,000 tasks on 100 workers"
 go test -run '^$' -bench 'Place|Tracker' -benchtime 1s -count 1 ./controllers/scheduler/
 
+echo "== /metrics of the manager at 10,000 tasks: time and bytes of one scrape"
+go test -run '^$' -bench 'BenchmarkMetrics_10000Tasks' -benchtime 2s -count 1 ./apiserver/
+
 echo "== store (bolt, and etcd against a real etcd the test starts), cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/

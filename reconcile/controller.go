@@ -34,6 +34,9 @@ type Options struct {
 	// Clock is the time source of retries and RequeueAfter. Nil means the
 	// wall clock; tests may inject a fake.
 	Clock Clock
+	// Metrics is told of the queue's adds, depth and retries and of every
+	// Reconcile's duration and outcome; nil means none.
+	Metrics Metrics
 }
 
 // PerKey, as Options.Workers, runs each key's Reconcile in a goroutine of
@@ -50,6 +53,8 @@ type Controller struct {
 	workers int
 	log     *slog.Logger
 	queue   *Queue
+	metrics Metrics
+	clock   Clock
 	started atomic.Bool
 }
 
@@ -62,15 +67,24 @@ func New(r Reconciler, opts Options) *Controller {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
 	return &Controller{
 		name:    opts.Name,
 		r:       r,
 		workers: opts.Workers,
 		log:     opts.Logger.With("controller", opts.Name),
+		metrics: opts.Metrics,
+		clock:   opts.Clock,
 		queue: NewQueue(QueueOptions{
 			BaseDelay: opts.BaseDelay,
 			MaxDelay:  opts.MaxDelay,
 			Clock:     opts.Clock,
+			Metrics:   opts.Metrics,
 		}),
 	}
 }
@@ -150,7 +164,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 func (c *Controller) process(ctx context.Context, key string) {
 	defer c.queue.Done(key)
 
+	began := c.clock.Now()
 	res, err := c.reconcile(ctx, key)
+	c.metrics.Reconciled(c.clock.Now().Sub(began), outcome(res, err))
 	switch {
 	case err != nil && IsTerminal(err):
 		c.queue.Forget(key)
@@ -169,6 +185,19 @@ func (c *Controller) process(ctx context.Context, key string) {
 			c.queue.AddAfter(key, res.RequeueAfter)
 		}
 	}
+}
+
+// outcome names a Reconcile's outcome for Metrics.
+func outcome(res Result, err error) string {
+	switch {
+	case err != nil && IsTerminal(err):
+		return OutcomeTerminal
+	case err != nil:
+		return OutcomeError
+	case res.RequeueAfter > 0:
+		return OutcomeRequeue
+	}
+	return OutcomeSuccess
 }
 
 // reconcile calls the Reconciler, turning a panic into an error wrapping

@@ -26,6 +26,8 @@ type QueueOptions struct {
 	// Clock is the time source for AddAfter and AddRateLimited. Nil means
 	// the wall clock.
 	Clock Clock
+	// Metrics is told of adds, depth and retries; nil means none.
+	Metrics Metrics
 }
 
 // Queue is a work queue of string keys with the discipline of client-go's
@@ -52,6 +54,7 @@ type Queue struct {
 	baseDelay time.Duration
 	maxDelay  time.Duration
 	clock     Clock
+	metrics   Metrics
 
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -89,6 +92,7 @@ func NewQueue(opts QueueOptions) *Queue {
 		baseDelay:    opts.BaseDelay,
 		maxDelay:     opts.MaxDelay,
 		clock:        opts.Clock,
+		metrics:      opts.Metrics,
 		dirty:        make(map[string]struct{}),
 		processing:   make(map[string]struct{}),
 		failures:     make(map[string]int),
@@ -105,6 +109,9 @@ func NewQueue(opts QueueOptions) *Queue {
 	}
 	if q.clock == nil {
 		q.clock = realClock{}
+	}
+	if q.metrics == nil {
+		q.metrics = noMetrics{}
 	}
 	q.cond = sync.NewCond(&q.mu)
 	return q
@@ -127,10 +134,12 @@ func (q *Queue) addLocked(key string) {
 		return
 	}
 	q.dirty[key] = struct{}{}
+	q.metrics.Added()
 	if _, ok := q.processing[key]; ok {
 		return
 	}
 	q.ready = append(q.ready, key)
+	q.metrics.Depth(len(q.ready))
 	q.cond.Signal()
 }
 
@@ -191,6 +200,7 @@ func (q *Queue) addRateLimited(key string) (delay time.Duration, requeues int) {
 	}
 	n := q.failures[key]
 	q.failures[key] = n + 1
+	q.metrics.Retried()
 	delay = backoff(q.baseDelay, q.maxDelay, n)
 	q.addAfterLocked(key, delay)
 	return delay, n + 1
@@ -247,6 +257,7 @@ func (q *Queue) Get() (key string, shutdown bool) {
 	if len(q.ready) == 0 {
 		q.ready = nil // release the backing array
 	}
+	q.metrics.Depth(len(q.ready))
 	q.processing[key] = struct{}{}
 	delete(q.dirty, key)
 	return key, false
@@ -260,6 +271,7 @@ func (q *Queue) Done(key string) {
 	delete(q.processing, key)
 	if _, ok := q.dirty[key]; ok && !q.shuttingDown {
 		q.ready = append(q.ready, key)
+		q.metrics.Depth(len(q.ready))
 		q.cond.Signal()
 	}
 }
@@ -280,6 +292,7 @@ func (q *Queue) ShutDown() {
 	q.mu.Lock()
 	if !q.shuttingDown {
 		q.shuttingDown = true
+		q.metrics.Depth(0) // the keys still waiting are dropped
 		close(q.stop)
 		q.cond.Broadcast()
 	}

@@ -77,6 +77,7 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 		}
 	}
 	if err != nil && ctx.Err() == nil {
+		eventDropped(r.st.Store)
 		r.log.Warn("recording an event failed", "object", ObjectKey(obj), "reason", reason, "err", err)
 	}
 }

@@ -60,7 +60,7 @@ func (w *Worker) setupContainerDNS(ctx context.Context) {
 	if opts.Server == "" {
 		return
 	}
-	nets, ok := w.rt.(runtime.Networks)
+	nets, ok := w.opts.Runtime.(runtime.Networks) // the engine itself: instrumentedRuntime has no networks
 	if !ok {
 		w.log.Info("this runtime has no networks: containers keep the engine's resolver")
 		return
@@ -106,7 +106,7 @@ func (w *Worker) serveContainerDNS(ctx context.Context) error {
 	err := w.cdns.server.Start(ctx)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	w.removeNetworkIfUnused(cctx, w.rt.(runtime.Networks), w.cdns.network)
+	w.removeNetworkIfUnused(cctx, w.opts.Runtime.(runtime.Networks), w.cdns.network)
 	return err
 }
 

@@ -34,6 +34,16 @@
 //     map is compared with the manager's list of the tasks assigned to
 //     this worker.
 //
+// # Metrics and usage
+//
+// Every runtime call goes through instrumentedRuntime, which counts and
+// times it (metrics.go); the syncs count container starts, stops and
+// restarts by reason, and the puller times pulls. A usage sampler
+// (usage.go) reads the CPU time and working set of every running task
+// container each UsageInterval, for GET /api/v1/stats/tasks (mkctl top
+// through the manager) and /metrics; a container it cannot read is left
+// out, never shown with old figures.
+//
 // # Pushes that come late
 //
 // The manager records an assignment before it pushes the task, and never

@@ -3,6 +3,9 @@ package workerd
 import (
 	"context"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/minkube/minkube/workerd/runtime"
 )
@@ -10,8 +13,9 @@ import (
 // puller runs image pulls off the tasks' sync path: one pull per image at a
 // time, shared by every task that waits for it, each woken when it ends.
 type puller struct {
-	rt   runtime.Runtime
-	wake func(uid string)
+	rt       runtime.Runtime
+	wake     func(uid string)
+	duration *prometheus.HistogramVec // by result: ok, error
 
 	mu       sync.Mutex
 	inFlight map[string]*pull // by image reference
@@ -26,8 +30,8 @@ type pull struct {
 	waiters map[string]struct{} // task uids to wake
 }
 
-func newPuller(rt runtime.Runtime, wake func(uid string)) *puller {
-	return &puller{rt: rt, wake: wake, inFlight: map[string]*pull{}}
+func newPuller(rt runtime.Runtime, wake func(uid string), duration *prometheus.HistogramVec) *puller {
+	return &puller{rt: rt, wake: wake, duration: duration, inFlight: map[string]*pull{}}
 }
 
 // request returns the pull of image under way, or starts one under ctx,
@@ -46,7 +50,13 @@ func (p *puller) request(ctx context.Context, image, uid string) *pull {
 }
 
 func (p *puller) run(ctx context.Context, pl *pull) {
+	began := time.Now()
 	err := p.rt.EnsureImage(ctx, pl.image)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	p.duration.WithLabelValues(result).Observe(time.Since(began).Seconds())
 	p.mu.Lock()
 	delete(p.inFlight, pl.image)
 	pl.err = err

@@ -12,13 +12,15 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
 // maxTaskBody bounds an assigned Task's JSON.
 const maxTaskBody = 1 << 20
 
-// handler returns the worker API (docs/api.md, "Worker API").
+// handler returns the worker API (docs/api.md, "Worker API"), every
+// request counted and timed by route (metrics.HTTP).
 func (w *Worker) handler() http.Handler {
 	r := httprouter.New()
 	r.NotFound = http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
@@ -28,31 +30,57 @@ func (w *Worker) handler() http.Handler {
 		w.log.Error("panic in worker API handler", "path", req.URL.Path, "panic", v)
 		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error")
 	}
-	r.GET("/healthz", func(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	handle := func(method, path string, h httprouter.Handle) { r.Handle(method, path, metrics.Route(path, h)) }
+	handle(http.MethodGet, "/healthz", func(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(rw, "ok\n")
 	})
-	r.POST("/api/v1/tasks", w.auth(w.assignTask))
-	r.GET("/api/v1/tasks", w.auth(w.listTasks))
-	r.DELETE("/api/v1/tasks/:uid", w.auth(w.stopTask))
-	r.GET("/api/v1/tasks/:uid/logs", w.auth(w.taskLogs))
-	r.POST("/api/v1/tasks/:uid/exec", w.auth(w.execTask))
-	r.GET("/api/v1/stats", w.auth(w.stats))
-	return r
+	handle(http.MethodPost, "/api/v1/tasks", w.auth(w.assignTask))
+	handle(http.MethodGet, "/api/v1/tasks", w.auth(w.listTasks))
+	handle(http.MethodDelete, "/api/v1/tasks/:uid", w.auth(w.stopTask))
+	handle(http.MethodGet, "/api/v1/tasks/:uid/logs", w.auth(w.taskLogs))
+	handle(http.MethodPost, "/api/v1/tasks/:uid/exec", w.auth(w.execTask))
+	handle(http.MethodGet, "/api/v1/stats", w.auth(w.stats))
+	handle(http.MethodGet, "/api/v1/stats/tasks", w.auth(w.taskStats))
+	prom := metrics.Handler(w.registry, w.log)
+	handle(http.MethodGet, "/metrics", w.authMetrics(func(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		prom.ServeHTTP(rw, r)
+	}))
+	if w.opts.Pprof {
+		pprof := metrics.Pprof()
+		handle(http.MethodGet, metrics.PprofPath+"*item", w.auth(func(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+			pprof.ServeHTTP(rw, r)
+		}))
+	}
+	return w.metrics.http.Handler(r)
 }
 
 // auth admits only the manager, with the token it was given at
 // registration; before registration the worker is not ready.
 func (w *Worker) auth(h httprouter.Handle) httprouter.Handle {
+	return w.authWith("", h)
+}
+
+// authMetrics admits the manager and the holder of Options.MetricsToken.
+func (w *Worker) authMetrics(h httprouter.Handle) httprouter.Handle {
+	return w.authWith(w.opts.MetricsToken, h)
+}
+
+// authWith admits the manager's token, and also extra when it is set.
+func (w *Worker) authWith(extra string, h httprouter.Handle) httprouter.Handle {
 	return func(rw http.ResponseWriter, r *http.Request, p httprouter.Params) {
 		w.mu.Lock()
 		want := w.managerToken
 		w.mu.Unlock()
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if ok && extra != "" && subtle.ConstantTimeCompare([]byte(got), []byte(extra)) == 1 {
+			h(rw, r, p)
+			return
+		}
 		if want == "" {
 			writeStatus(rw, http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "worker is not registered with a manager yet")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			writeStatus(rw, http.StatusUnauthorized, v1.StatusReasonUnauthorized, "invalid bearer token")
 			return
@@ -214,6 +242,15 @@ func (w *Worker) stats(rw http.ResponseWriter, _ *http.Request, _ httprouter.Par
 	}
 	st.Tasks = w.tasks.len()
 	writeJSON(rw, http.StatusOK, st)
+}
+
+// taskStats serves the last readings of the running tasks' containers
+// (the manager's GET /api/v1/usage/tasks gathers them for mkctl top).
+func (w *Worker) taskStats(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	writeJSON(rw, http.StatusOK, v1.TaskUsageList{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskUsageList},
+		Items:    w.usage.list(w.opts.Name),
+	})
 }
 
 func writeJSON(rw http.ResponseWriter, code int, v any) {

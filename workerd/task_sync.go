@@ -172,6 +172,12 @@ func (w *Worker) act(ctx context.Context, uid string, in syncInput, a action) er
 		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			return w.failed(ctx, uid, failure{Kind: actStart, ContainerID: a.Container.ID, Message: err.Error()})
 		}
+		if err == nil {
+			w.metrics.starts.Inc()
+			if a.Container.State.Started() {
+				w.metrics.restarts.WithLabelValues(restartReason(a.Container.State)).Inc()
+			}
+		}
 		w.log.Info("container started", "task", in.Task.Metadata.Name, "container", shortID(a.Container.ID))
 	case actStop:
 		err := w.rt.Stop(ctx, a.Container.ID, w.opts.StopGrace)
@@ -179,17 +185,35 @@ func (w *Worker) act(ctx context.Context, uid string, in syncInput, a action) er
 		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			return fmt.Errorf("stop container %s of task %s: %w", shortID(a.Container.ID), uid, err)
 		}
+		if err == nil {
+			w.metrics.stops.WithLabelValues(stopUnhealthy).Inc()
+		}
 	case actRemove:
 		if err := w.removeContainer(ctx, a.Container); err != nil {
 			return fmt.Errorf("task %s: %w", uid, err)
 		}
 		w.containers.gone(a.Container.ID)
+		if a.Container.State.Running {
+			w.metrics.stops.WithLabelValues(removeReason(in)).Inc()
+		}
 	case actForget:
 		w.stopProber(uid)
 		w.tasks.forget(uid)
 		w.log.Info("task stopped", "task", in.Task.Metadata.Name, "uid", uid)
 	}
 	return nil
+}
+
+// removeReason says why a container is removed: no task claims it, its
+// task is stopping, or a new spec replaces it.
+func removeReason(in syncInput) string {
+	switch {
+	case in.Task == nil:
+		return stopStray
+	case in.Stopping:
+		return stopDeleted
+	}
+	return stopReplaced
 }
 
 // failed records a failed create or start for decide to judge; when the

@@ -202,3 +202,24 @@ func (m *taskMap) list() []v1.Task {
 	slices.SortFunc(out, func(a, b v1.Task) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	return out
 }
+
+// runningContainer is a held task's container that runs, as last
+// reported.
+type runningContainer struct {
+	uid, name, containerID string
+}
+
+// running returns the tasks whose reported phase is Running with a
+// container, sorted by name.
+func (m *taskMap) running() []runningContainer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []runningContainer
+	for uid, e := range m.entries {
+		if st := &e.hist.Status; st.Phase == v1.PhaseRunning && st.ContainerID != "" {
+			out = append(out, runningContainer{uid: uid, name: e.task.Metadata.Name, containerID: st.ContainerID})
+		}
+	}
+	slices.SortFunc(out, func(a, b runningContainer) int { return strings.Compare(a.name, b.name) })
+	return out
+}

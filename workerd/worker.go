@@ -11,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/reconcile"
 	"github.com/minkube/minkube/workerd/runtime"
 )
@@ -86,6 +89,20 @@ type Options struct {
 	Now func() time.Time
 	// ContainerDNS gives containers a resolver of the cluster zone.
 	ContainerDNS ContainerDNS
+	// Metrics is the registry the worker's families are added to and that
+	// GET /metrics serves; a fresh metrics.NewRegistry() when nil. Each
+	// Worker needs a registry of its own: several in one process (hollow
+	// workers) leave it nil or give each its own.
+	Metrics *prometheus.Registry
+	// MetricsToken, when set, reads GET /metrics (and nothing else)
+	// besides the manager's token.
+	MetricsToken string
+	// Pprof serves net/http/pprof under /debug/pprof/ to the manager's
+	// token.
+	Pprof bool
+	// UsageInterval is the period at which the CPU time and memory of the
+	// running task containers are read (mkctl top, /metrics); default 10s.
+	UsageInterval time.Duration
 }
 
 // Worker is the worker daemon.
@@ -98,6 +115,9 @@ type Worker struct {
 	queue      *reconcile.Controller
 	containers *containerCache
 	puller     *puller
+	metrics    *workerMetrics
+	registry   *prometheus.Registry
+	usage      *usageSampler
 
 	wake     chan struct{} // wakes the reporter for a partial report
 	wakeFull chan struct{} // wakes the reporter for a full report
@@ -150,9 +170,18 @@ func New(opts Options) (*Worker, error) {
 	setDefault(&opts.BackoffInitial, 10*time.Second)
 	setDefault(&opts.BackoffMax, 5*time.Minute)
 	setDefault(&opts.BackoffReset, 10*time.Minute)
+	setDefault(&opts.UsageInterval, 10*time.Second)
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewRegistry()
+	}
+	m := newWorkerMetrics(opts.Metrics)
+	rt := instrumentedRuntime{Runtime: opts.Runtime, m: m}
 	w := &Worker{
 		opts:       opts,
-		rt:         opts.Runtime,
+		rt:         rt,
+		metrics:    m,
+		registry:   opts.Metrics,
+		usage:      newUsageSampler(rt, opts.UsageInterval),
 		log:        opts.Logger.With("worker", opts.Name),
 		now:        opts.Now,
 		tasks:      newTaskMap(),
@@ -171,8 +200,10 @@ func New(opts Options) (*Worker, error) {
 	}
 	w.queue = reconcile.New(reconcile.Func(w.Reconcile), reconcile.Options{
 		Name: "workerd", Workers: reconcile.PerKey, BaseDelay: 200 * time.Millisecond, MaxDelay: opts.BackoffMax, Logger: w.log,
+		Metrics: metrics.NewControllers(opts.Metrics).For("workerd"),
 	})
-	w.puller = newPuller(opts.Runtime, w.queue.Enqueue)
+	w.puller = newPuller(rt, w.queue.Enqueue, m.pulls)
+	opts.Metrics.MustRegister(usageCollector{w.usage})
 	return w, nil
 }
 
@@ -262,6 +293,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	run("relist", w.relistLoop)
 	run("manager", w.managerLoop)
 	run("container DNS", w.serveContainerDNS)
+	run("task usage", func(ctx context.Context) error { return w.usage.run(ctx, w.tasks.running) })
 	w.log.Info("worker started", "api", addr.String(), "advertise", w.opts.Advertise, "tasks", w.tasks.len())
 	wg.Wait()
 	select {

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -21,7 +24,7 @@ func newDevCommand() *cobra.Command {
 			"and keep the store in step with the manifests in --manifests-dir. mkctl finds it with no flags.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return ignoreCanceled(runDev(cmd.Context(), mcfg, wcfg, slog.Default()))
+			return ignoreCanceled(runDev(cmd.Context(), mcfg, wcfg, slog.Default(), os.Stderr))
 		},
 	}
 	cmd.Flags().SortFlags = false
@@ -37,7 +40,9 @@ func newDevCommand() *cobra.Command {
 	return cmd
 }
 
-func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slog.Logger) error {
+// runDev runs a manager and a worker; it tells stderr where the dashboard
+// is.
+func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slog.Logger, stderr io.Writer) error {
 	m, err := newManager(ctx, mcfg, log.With("component", "manager"))
 	if err != nil {
 		return err
@@ -45,6 +50,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 	wcfg.manager = m.url()
 	wcfg.dnsServer, wcfg.dnsDomain = m.dnsAddr(), mcfg.dns.domain
 	wcfg.dataDir = mcfg.dataDir
+	wcfg.metricsToken, wcfg.pprof = m.metricsToken, mcfg.pprof
 	if wcfg.name == "" {
 		wcfg.name = "dev"
 	}
@@ -53,6 +59,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 		m.closeUnstarted()
 		return err
 	}
+	fmt.Fprintf(stderr, "\nDashboard: %s (run `mkctl dashboard` to open it signed in)\n\n", m.dashboardURL())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -12,29 +12,34 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/cmd/internal/buildinfo"
 	"github.com/minkube/minkube/controllers/gitops"
+	"github.com/minkube/minkube/controllers/latency"
 	"github.com/minkube/minkube/controllers/scheduler"
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/discovery"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/etcd"
 )
 
 // managerConfig holds the manager's flags.
 type managerConfig struct {
-	listen        string
-	dataDir       string
-	tokenFile     string
-	joinTokenFile string
-	workerTimeout time.Duration
-	rescheduleAft time.Duration
-	writeConfig   bool
-	contextName   string
+	listen           string
+	dataDir          string
+	tokenFile        string
+	joinTokenFile    string
+	metricsTokenFile string
+	pprof            bool
+	workerTimeout    time.Duration
+	rescheduleAft    time.Duration
+	writeConfig      bool
+	contextName      string
 
 	manifestsDir    string
 	manifestsResync time.Duration
@@ -53,6 +58,8 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultCont
 	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store and generated tokens")
 	f.StringVar(&c.tokenFile, "token-file", "", "admin token file; generated when missing (default DATA-DIR/token)")
 	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file; generated when missing (default DATA-DIR/join-token)")
+	f.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "read-only token for GET /metrics (Prometheus); generated when missing (default DATA-DIR/metrics-token)")
+	f.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API, to the admin token")
 	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown; workers heartbeat every third of it")
 	f.DurationVar(&c.rescheduleAft, "reschedule-after", 30*time.Second, "a worker without heartbeats for this long has its tasks placed elsewhere (restartPolicy Never: Failed)")
 	f.BoolVar(&c.writeConfig, "write-config", true, "add this manager to mkctl's config ($MINKUBE_CONFIG or ~/.minkube/config) so mkctl reaches it with no flags; other clusters in the file are kept")
@@ -101,11 +108,28 @@ type manager struct {
 	listener  net.Listener
 	token     string
 	joinToken string
-	started   time.Time
-	clusterID string
+	// metricsToken reads /metrics only.
+	metricsToken string
+	started      time.Time
+	clusterID    string
 	// controllers run on state for good on bolt; with etcd they are built
 	// afresh for each term this manager leads (lead).
 	controllers []starter
+	metrics     managerMetrics
+}
+
+// managerMetrics are the families of the manager's parts that it builds
+// again for each term it leads, registered once.
+type managerMetrics struct {
+	registry    *prometheus.Registry
+	store       *metrics.Store
+	controllers *metrics.Controllers
+	latency     *latency.Metrics
+}
+
+func newManagerMetrics() managerMetrics {
+	reg := metrics.NewRegistry()
+	return managerMetrics{registry: reg, store: metrics.NewStore(reg), controllers: metrics.NewControllers(reg), latency: latency.NewMetrics(reg)}
 }
 
 // starter is a named part run until its context ends.
@@ -123,6 +147,9 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	}
 	if cfg.joinTokenFile == "" {
 		cfg.joinTokenFile = filepath.Join(cfg.dataDir, "join-token")
+	}
+	if cfg.metricsTokenFile == "" {
+		cfg.metricsTokenFile = filepath.Join(cfg.dataDir, "metrics-token")
 	}
 	if err := checkFailureDetection(cfg.workerTimeout, cfg.rescheduleAft); err != nil {
 		return nil, err
@@ -144,6 +171,10 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if err != nil {
 		return nil, err
 	}
+	metricsToken, err := readOrCreateToken("--metrics-token-file", cfg.metricsTokenFile)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.listen, err)
@@ -153,8 +184,9 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		l.Close()
 		return nil, err
 	}
-	m := &manager{cfg: cfg, log: log, stores: stores, db: stores.db, listener: l, token: token, joinToken: joinToken,
-		pool: newWorkerPool(), started: time.Now().UTC()}
+	m := &manager{cfg: cfg, log: log, stores: stores, listener: l, token: token, joinToken: joinToken, metricsToken: metricsToken,
+		pool: newWorkerPool(), started: time.Now().UTC(), metrics: newManagerMetrics()}
+	m.db = store.Instrument(stores.db, m.metrics.store)
 	m.state = store.NewState(m.db, log)
 	fail := func(err error) (*manager, error) {
 		m.closeUnstarted()
@@ -185,9 +217,10 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return fail(err)
 	}
 	opts := apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Exec: m.pool, Logger: log, Managers: m.managers,
+		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Exec: m.pool, Stats: m.pool, Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),
+		Metrics:           m.metrics.registry, MetricsToken: metricsToken, Pprof: cfg.pprof,
 	}
 	if stores.etcd != nil {
 		opts.Health = stores.etcd.Health
@@ -202,10 +235,13 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 // newControllers builds the controllers over st, before its caches start.
 func (m *manager) newControllers(st *store.State) ([]starter, error) {
 	cfg := m.cfg
+	mc := m.metrics.controllers
 	out := []starter{
-		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, Logger: m.log}).Start},
-		{"worker lifecycle", workers.New(workers.Options{State: st, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft, Logger: m.log}).Start},
+		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, Logger: m.log, Metrics: mc.For("scheduler")}).Start},
+		{"worker lifecycle", workers.New(workers.Options{State: st, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft,
+			Logger: m.log, Metrics: mc.For("workers")}).Start},
 	}
+	m.metrics.latency.Observe(st, nil)
 	if cfg.manifestsDir != "" {
 		g, err := gitops.New(gitops.Options{State: st, Dir: cfg.manifestsDir,
 			Resync: cfg.manifestsResync, Settle: cfg.manifestsSettle, Logger: m.log})
@@ -230,7 +266,7 @@ func (m *manager) ready() bool {
 // their own whose writes are fenced by the term's leader key, until the
 // term ends.
 func (m *manager) lead(ctx context.Context, term etcd.Term) error {
-	st := store.NewState(term.Store, m.log)
+	st := store.NewState(store.Instrument(term.Store, m.metrics.store), m.log)
 	controllers, err := m.newControllers(st)
 	if err != nil {
 		return err
@@ -273,6 +309,10 @@ func checkFailureDetection(timeout, rescheduleAfter time.Duration) error {
 	}
 	return nil
 }
+
+// dashboardURL is the address of the web dashboard; mkctl dashboard
+// opens it signed in.
+func (m *manager) dashboardURL() string { return m.url() + "/ui/" }
 
 // url is the manager API's address as a URL.
 func (m *manager) url() string {
@@ -335,7 +375,7 @@ func (m *manager) run(ctx context.Context) error {
 		}
 		return nil
 	}})
-	m.log.Info("manager started", "api", m.url(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
+	m.log.Info("manager started", "api", m.url(), "dashboard", m.dashboardURL(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
 		"cluster", m.clusterID, "version", buildinfo.Get(version, gitCommit).Version)
 	return runGroup(ctx, parts)
 }

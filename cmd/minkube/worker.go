@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/discovery"
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/docker"
 	"github.com/minkube/minkube/workerd/stats"
@@ -34,6 +35,12 @@ type workerConfig struct {
 	resync         time.Duration
 	backoffInitial time.Duration
 	backoffMax     time.Duration
+	usageInterval  time.Duration
+
+	metricsTokenFile string
+	pprof            bool
+	// metricsToken is read from metricsTokenFile, or given by dev.
+	metricsToken string
 }
 
 func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
@@ -45,6 +52,8 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
 		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers, and where it notes the cluster it joined")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
+		f.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "file holding a read-only token for GET /metrics besides the manager's (such as the manager's metrics-token)")
+		f.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the worker API, to the manager's token")
 	}
 	f.StringVar(&c.name, "name", "", "worker name, unique in the cluster (default: the host's name)")
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
@@ -55,6 +64,7 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 	f.DurationVar(&c.resync, "resync-interval", 30*time.Second, "period of the comparison with the manager's task list")
 	f.DurationVar(&c.backoffInitial, "backoff-initial", 10*time.Second, "first wait before restarting a crashing container or pulling again")
 	f.DurationVar(&c.backoffMax, "backoff-max", 5*time.Minute, "longest wait between restarts or pulls")
+	f.DurationVar(&c.usageInterval, "usage-interval", 10*time.Second, "period at which the CPU time and memory of the running task containers are read (mkctl top, /metrics)")
 }
 
 func newWorkerCommand() *cobra.Command {
@@ -74,6 +84,11 @@ func newWorkerCommand() *cobra.Command {
 			labels, err := parseLabels(cfg.labels)
 			if err != nil {
 				return err
+			}
+			if cfg.metricsTokenFile != "" {
+				if cfg.metricsToken, err = readToken("--metrics-token-file", cfg.metricsTokenFile); err != nil {
+					return err
+				}
 			}
 			w, err := newWorker(cfg, joinToken, labels, slog.Default())
 			if err != nil {
@@ -111,6 +126,11 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		return nil, fmt.Errorf("--disk-reserved %q: %w", cfg.diskReserved, err)
 	}
 	sampler.ReserveDisk(reserved)
+	if cfg.usageInterval <= 0 {
+		return nil, fmt.Errorf("--usage-interval %s: must be positive", cfg.usageInterval)
+	}
+	reg := metrics.NewRegistry()
+	reg.MustRegister(sampler)
 	rt, err := docker.New(docker.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
@@ -141,6 +161,10 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		BackoffInitial: cfg.backoffInitial,
 		BackoffMax:     cfg.backoffMax,
 		ContainerDNS:   containerDNS,
+		Metrics:        reg,
+		MetricsToken:   cfg.metricsToken,
+		Pprof:          cfg.pprof,
+		UsageInterval:  cfg.usageInterval,
 	})
 	if err != nil {
 		return nil, err

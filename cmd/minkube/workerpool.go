@@ -83,3 +83,30 @@ func (p *workerPool) TaskLogs(ctx context.Context, w *v1.Worker, cred *v1.Creden
 	}
 	return c.TaskLogs(ctx, uid, opts)
 }
+
+// Stats implements apiserver.WorkerStats.
+func (p *workerPool) Stats(ctx context.Context, w *v1.Worker, cred *v1.Credential) (*v1.WorkerStats, error) {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return nil, err
+	}
+	return c.Stats(ctx)
+}
+
+// TaskUsage implements apiserver.WorkerStats.
+func (p *workerPool) TaskUsage(ctx context.Context, w *v1.Worker, cred *v1.Credential) (*v1.TaskUsageList, error) {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return nil, err
+	}
+	return c.TaskUsage(ctx)
+}
+
+// Metrics implements apiserver.WorkerStats.
+func (p *workerPool) Metrics(ctx context.Context, w *v1.Worker, cred *v1.Credential) (io.ReadCloser, error) {
+	c, err := p.client(w, cred)
+	if err != nil {
+		return nil, err
+	}
+	return c.Metrics(ctx)
+}

@@ -67,6 +67,8 @@ starts; mkctl config get-contexts lists them.`,
 		c.newLabelCommand(),
 		c.newEditCommand(),
 		c.newExplainCommand(),
+		c.newTopCommand(),
+		c.newDashboardCommand(),
 		c.newConfigCommand(),
 		c.newVersionCommand(),
 	)

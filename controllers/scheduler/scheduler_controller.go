@@ -62,6 +62,8 @@ type Options struct {
 	StopTimeout time.Duration
 	// Concurrency is the number of tasks handled at once; default 16.
 	Concurrency int
+	// Metrics is told what the scheduler's queue does; nil means nothing.
+	Metrics reconcile.Metrics
 }
 
 // Controller is the scheduler controller.
@@ -117,7 +119,7 @@ func New(opts Options) *Controller {
 	}
 	c.events = c.st.Recorder("scheduler", c.log)
 	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{
-		Name: "scheduler", Workers: opts.Concurrency, Logger: opts.Logger,
+		Name: "scheduler", Workers: opts.Concurrency, Logger: opts.Logger, Metrics: opts.Metrics,
 	})
 	c.st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
 		name := ev.New.Metadata.Name

@@ -26,6 +26,8 @@ type Options struct {
 	Logger          *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Metrics is told what the controller's queue does; nil means nothing.
+	Metrics reconcile.Metrics
 }
 
 // HeartbeatInterval is the heartbeat period the manager gives workers for
@@ -62,7 +64,7 @@ func New(opts Options) *Controller {
 	}
 	c := &Controller{opts: opts, st: opts.State, log: opts.Logger.With("controller", "workers")}
 	c.events = c.st.Recorder("worker-lifecycle", c.log)
-	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{Name: "workers", Workers: 2, Logger: opts.Logger})
+	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{Name: "workers", Workers: 2, Logger: opts.Logger, Metrics: opts.Metrics})
 	c.st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
 		if ev.Type != v1.Deleted {
 			c.queue.Enqueue(ev.New.Metadata.Name)

@@ -202,7 +202,7 @@ func testZone(t *testing.T, c *cluster, r *net.Resolver, tasks map[string]*v1.Ta
 		t.Parallel()
 		dig, err := exec.LookPath("dig")
 		if err != nil {
-			t.Skip("dig is not installed (apt-get install dnsutils)")
+			t.Fatal("dig is not installed: run make tools (Debian: apt-get install dnsutils)")
 		}
 		host, port, _ := net.SplitHostPort(c.dns)
 		for _, tc := range []struct {

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -501,4 +503,40 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	if !poll(timeout, cond) {
 		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
+}
+
+// httpClient is the client of the tests' own HTTP calls to the cluster's
+// APIs (metrics, the dashboard's endpoints): the one place their
+// transport is set, such as the roots of a cluster CA.
+func (c *cluster) httpClient() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// get sends GET path to the manager with a bearer token (none when
+// empty) and returns the status code and body.
+func (c *cluster) get(path, token string) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodGet, c.server+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
+// metricsToken is the manager's read-only token for /metrics.
+func (c *cluster) metricsToken() string {
+	c.t.Helper()
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(c.joinFile), "metrics-token"))
+	if err != nil {
+		c.t.Fatalf("metrics token: %v", err)
+	}
+	return strings.TrimSpace(string(data))
 }

@@ -134,6 +134,18 @@ type LogOptions struct {
 	Timestamps bool
 }
 
+// Usage is a container's resource use, as the engine read it at Read.
+type Usage struct {
+	// CPUSeconds is the CPU time the container has used since it started,
+	// a cumulative counter.
+	CPUSeconds float64
+	// MemoryBytes is the container's working set: the memory it uses less
+	// the inactive page cache, what docker stats and the kubelet show.
+	MemoryBytes int64
+	// Read is when the engine read the figures.
+	Read time.Time
+}
+
 // Runtime runs containers. Errors are wrapped with the image or container
 // they concern; ErrNotFound and ErrImagePull are matchable with errors.Is.
 type Runtime interface {
@@ -173,6 +185,10 @@ type Runtime interface {
 	// until the container stops or ctx ends. The caller closes the reader.
 	// It returns ErrNotFound when there is no such container.
 	Logs(ctx context.Context, id string, opts LogOptions) (io.ReadCloser, error)
+	// Stats returns the running container's resource use now, in one call
+	// to the engine that does not wait for a second reading. It returns
+	// ErrNotFound when there is no such container.
+	Stats(ctx context.Context, id string) (Usage, error)
 	// Exec runs cmd in the running container and returns its exit code and
 	// combined output. A command the container cannot run gives exit code
 	// 126 or 127 rather than an error. When ctx ends first it returns ctx's

@@ -657,3 +657,26 @@ func TestRuntime_EnsureImage(t *testing.T) {
 		}
 	})
 }
+
+// TestStats reads a running container's CPU time and working set from
+// the engine, and refuses a container that does not exist.
+func TestStats(t *testing.T) {
+	r := mustRuntime(t, docker.Options{})
+	id := mustCreate(t, r, runtime.ContainerSpec{Cmd: []string{"log", "--every", "10ms"}})
+	mustStart(t, r, id)
+	var u runtime.Usage
+	waitFor(t, "CPU time and memory in the stats", func() (bool, error) {
+		var err error
+		u, err = r.Stats(t.Context(), id)
+		return err == nil && u.CPUSeconds > 0 && u.MemoryBytes > 0, err
+	})
+	if u.Read.IsZero() || time.Since(u.Read) > time.Minute {
+		t.Errorf("stats read at %v, want just now", u.Read)
+	}
+	if u.MemoryBytes > 512<<20 {
+		t.Errorf("working set %d bytes for a tiny Go program: the page cache was not taken off", u.MemoryBytes)
+	}
+	if _, err := r.Stats(t.Context(), "minkube-no-such-container"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("Stats of a missing container = %v, want ErrNotFound", err)
+	}
+}

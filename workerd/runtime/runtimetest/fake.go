@@ -28,6 +28,7 @@ const (
 	MethodEvents      = "Events"
 	MethodLogs        = "Logs"
 	MethodExec        = "Exec"
+	MethodStats       = "Stats"
 )
 
 // firstHostPort is the first host port a Fake hands out for HostPort 0.
@@ -53,7 +54,8 @@ type Fake struct {
 	exec       ExecFunc
 	execStream ExecStreamFunc
 	failNext   map[string]error
-	down       error // every call fails with it while set
+	usage      map[string]runtime.Usage // set by SetUsage, by container ID
+	down       error                    // every call fails with it while set
 	calls      map[string]int
 	subs       map[*subscriber]struct{}
 }
@@ -87,6 +89,7 @@ func New(images ...string) *Fake {
 		containers: map[string]*container{},
 		nextPort:   firstHostPort,
 		failNext:   map[string]error{},
+		usage:      map[string]runtime.Usage{},
 		calls:      map[string]int{},
 		subs:       map[*subscriber]struct{}{},
 	}
@@ -339,6 +342,31 @@ func (f *Fake) Remove(ctx context.Context, id string) error {
 	c.notify()
 	f.emit(c, runtime.ActionDestroy, nil)
 	return nil
+}
+
+// SetUsage sets what Stats reports of the container id (its Read time is
+// the Fake's clock at each call). A container with none set reports zero
+// use.
+func (f *Fake) SetUsage(id string, cpuSeconds float64, memoryBytes int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.usage[id] = runtime.Usage{CPUSeconds: cpuSeconds, MemoryBytes: memoryBytes}
+}
+
+// Stats returns what SetUsage set for the running container. It returns
+// ErrNotFound for an unknown one.
+func (f *Fake) Stats(ctx context.Context, id string) (runtime.Usage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(MethodStats); err != nil {
+		return runtime.Usage{}, err
+	}
+	if _, err := f.lookup("stats", id); err != nil {
+		return runtime.Usage{}, err
+	}
+	u := f.usage[id]
+	u.Read = f.now()
+	return u, nil
 }
 
 // Inspect returns a copy of the container.

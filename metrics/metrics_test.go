@@ -1,0 +1,120 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/minkube/minkube/metrics"
+	"github.com/minkube/minkube/metrics/metricstest"
+	"github.com/minkube/minkube/reconcile"
+)
+
+// TestHTTP counts requests under their route pattern, leaves watches and
+// followed logs out of the latency histogram, and streams through the
+// recorder.
+func TestHTTP(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m := metrics.NewHTTP(reg, "test")
+	r := httprouter.New()
+	r.GET("/things/:name", metrics.Route("/things/:name", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
+		if p.ByName("name") == "missing" {
+			http.Error(w, "no", http.StatusNotFound)
+			return
+		}
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush through the instrumentation: %v", err)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	r.POST("/things/:name/exec", metrics.Route("/things/:name/exec", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack through the instrumentation: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+		_ = rw.Flush()
+	}))
+	srv := httptest.NewServer(m.Handler(r))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/things/a/exec", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, path := range []string{"/things/a", "/things/b", "/things/missing", "/things/a?watch=true", "/nowhere"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	body, err := testutil.CollectAndFormat(reg, expfmt.TypeTextPlain, "minkube_test_requests_total", "minkube_test_request_duration_seconds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := metricstest.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"minkube_test_requests_total", map[string]string{"route": "/things/:name", "method": "GET", "code": "200"}, 3},
+		{"minkube_test_requests_total", map[string]string{"route": "/things/:name", "method": "GET", "code": "404"}, 1},
+		{"minkube_test_requests_total", map[string]string{"route": metrics.UnmatchedRoute, "code": "404"}, 1},
+		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name"}, 3}, // the watch is not timed
+		{"minkube_test_requests_total", map[string]string{"route": "/things/:name/exec", "method": "POST", "code": "101"}, 1},
+		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name/exec"}, 0}, // nor the upgraded connection
+	} {
+		if v, _ := metricstest.Value(got, tc.name, tc.labels); v != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, v, tc.want)
+		}
+	}
+}
+
+// TestControllers checks the reconcile families of one controller, and
+// that a nil Controllers gives no metrics.
+func TestControllers(t *testing.T) {
+	if m := (*metrics.Controllers)(nil).For("x"); m != nil {
+		t.Fatalf("nil Controllers gave %v, want a nil reconcile.Metrics", m)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	m := metrics.NewControllers(reg).For("demo")
+	m.Added()
+	m.Depth(4)
+	m.Retried()
+	m.Reconciled(30*time.Millisecond, reconcile.OutcomeError)
+	want := `
+# HELP minkube_reconcile_queue_depth Keys ready to be reconciled, by controller.
+# TYPE minkube_reconcile_queue_depth gauge
+minkube_reconcile_queue_depth{controller="demo"} 4
+# HELP minkube_reconcile_retries_total Keys requeued with backoff after an error, by controller.
+# TYPE minkube_reconcile_retries_total counter
+minkube_reconcile_retries_total{controller="demo"} 1
+# HELP minkube_reconcile_total Reconcile passes, by controller and outcome (success, requeue, error, terminal).
+# TYPE minkube_reconcile_total counter
+minkube_reconcile_total{controller="demo",outcome="error"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "minkube_reconcile_queue_depth", "minkube_reconcile_retries_total", "minkube_reconcile_total"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", problems, err)
+	}
+}

@@ -1,0 +1,46 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Store holds the store families: minkube_store_operations_total (by
+// operation and result), minkube_store_operation_duration_seconds and
+// minkube_events_dropped_total. It implements store.Observer.
+type Store struct {
+	ops      *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	dropped  prometheus.Counter
+}
+
+// NewStore registers the store families on reg.
+func NewStore(reg prometheus.Registerer) *Store {
+	s := &Store{
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "store", Name: "operations_total",
+			Help: "Store calls, by operation (get, list, create, update, delete, watch, revision) and result (ok or the kind of error).",
+		}, []string{"operation", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "store", Name: "operation_duration_seconds",
+			Help:    "Time of a store call, by operation; a watch is timed until its stream is set up.",
+			Buckets: DurationBuckets,
+		}, []string{"operation"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "events_dropped_total",
+			Help: "Events (mkctl get events) that could not be recorded because the store refused the write.",
+		}),
+	}
+	reg.MustRegister(s.ops, s.duration, s.dropped)
+	return s
+}
+
+// StoreOp implements store.Observer.
+func (s *Store) StoreOp(op, result string, d time.Duration) {
+	s.ops.WithLabelValues(op, result).Inc()
+	s.duration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// EventDropped implements store.Observer.
+func (s *Store) EventDropped() { s.dropped.Inc() }

@@ -1,0 +1,102 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/store"
+	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/storetest"
+)
+
+// countingObserver counts store operations by "op result".
+type countingObserver struct {
+	mu      sync.Mutex
+	ops     map[string]int
+	dropped int
+}
+
+func (o *countingObserver) StoreOp(op, result string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ops == nil {
+		o.ops = map[string]int{}
+	}
+	o.ops[op+" "+result]++
+}
+
+func (o *countingObserver) EventDropped() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.dropped++
+}
+
+func (o *countingObserver) count(key string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ops[key]
+}
+
+func mustOpenBolt(t testing.TB) store.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestInstrument_Suite runs the shared Store suite through the
+// instrumentation: it must change nothing a caller sees.
+func TestInstrument_Suite(t *testing.T) {
+	compact := storetest.WithCompact(func(ctx context.Context, s store.Store, rev int64) error {
+		return s.(interface{ Unwrap() store.Store }).Unwrap().(*bolt.Store).Compact(ctx, rev)
+	})
+	storetest.Run(t, func(t *testing.T) store.Store { return store.Instrument(mustOpenBolt(t), &countingObserver{}) }, compact)
+}
+
+// TestInstrument_Results checks that each call is told with its outcome.
+func TestInstrument_Results(t *testing.T) {
+	o := &countingObserver{}
+	s := store.Instrument(mustOpenBolt(t), o)
+	ctx := t.Context()
+	if _, err := s.Create(ctx, "/a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "/a", []byte("1")); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	if _, err := s.Get(ctx, "/missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get: %v", err)
+	}
+	if _, err := s.Update(ctx, "/a", []byte("2"), 999); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("update: %v", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, _ = s.List(cancelled, "/")
+	for key, want := range map[string]int{"create ok": 1, "create exists": 1, "get not_found": 1, "update conflict": 1, "list canceled": 1} {
+		if got := o.count(key); got != want {
+			t.Errorf("%q observed %d times, want %d (all: %v)", key, got, want, o.ops)
+		}
+	}
+}
+
+// TestRecorder_DroppedEventIsObserved checks that an event the store
+// refuses is counted as dropped.
+func TestRecorder_DroppedEventIsObserved(t *testing.T) {
+	o := &countingObserver{}
+	raw := mustOpenBolt(t)
+	st := store.NewState(store.Instrument(raw, o), quietLogger())
+	raw.Close() // every write now fails with ErrClosed
+	st.Recorder("test", quietLogger()).Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: "web"}, v1.EventNormal, "Tested", "a message")
+	if o.dropped != 1 {
+		t.Fatalf("dropped %d events, want 1", o.dropped)
+	}
+}
