@@ -200,6 +200,13 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "the task has no container yet: "+st.Reason)
 		return
 	}
+	// --previous ends where the container's current run began. Ask the
+	// engine: the status may still speak of a run that has just ended
+	// (the restart is counted before the next look at the container).
+	if c, err := w.rt.Inspect(r.Context(), st.ContainerID); err == nil && !c.State.StartedAt.IsZero() {
+		started := c.State.StartedAt
+		st.StartedAt = &started
+	}
 	opts, err := logOptions(r.URL.Query(), st, w.now())
 	if err != nil {
 		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error())
