@@ -38,11 +38,11 @@ run: build images ## Run a manager and a worker (embedded store) with the exampl
 ##@ Test
 
 .PHONY: tools
-tools: ## Install the programs the tests drive (Chromium) from Debian's packages, when missing.
+tools: ## Install what the tests use when it is missing: Chromium, ip, iptables, dig, curl (hack/tools.sh).
 	hack/tools.sh
 
 .PHONY: test
-test: images tools ## Run every test (unit, Docker, CLI, browser, end-to-end) with -race.
+test: tools images ## Run every test (unit, Docker, CLI, browser, end-to-end; the network partition tests need root) with -race.
 	$(GO) test $(TEST_FLAGS) ./...
 
 .PHONY: verify

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -47,17 +48,26 @@ const (
 // manager of a cluster accepts what any of them issued, and changing the
 // admin token ends every session. A code is used once on each manager.
 type sessions struct {
-	key []byte
+	key atomic.Pointer[[]byte] // rekey sets it
 	now func() time.Time
 
 	mu   sync.Mutex
 	used map[string]time.Time // nonces of codes used, until they expire
 }
 
-func newSessions(adminToken string, now func() time.Time) *sessions {
+// newSessions returns sessions that sign nothing until rekey gives them
+// the admin token.
+func newSessions(now func() time.Time) *sessions {
+	return &sessions{now: now, used: map[string]time.Time{}}
+}
+
+// rekey derives the signing key from the admin token: what was signed
+// with the key of another token is no longer valid.
+func (s *sessions) rekey(adminToken string) {
 	mac := hmac.New(sha256.New, []byte(adminToken))
 	mac.Write([]byte("minkube dashboard v1"))
-	return &sessions{key: mac.Sum(nil), now: now, used: map[string]time.Time{}}
+	key := mac.Sum(nil)
+	s.key.Store(&key)
 }
 
 // issue returns a token of the given kind ("code" or "session") that
@@ -72,7 +82,7 @@ func (s *sessions) issue(prefix string, ttl time.Duration) (string, time.Time) {
 }
 
 func (s *sessions) sign(prefix string, payload []byte) []byte {
-	mac := hmac.New(sha256.New, s.key)
+	mac := hmac.New(sha256.New, *s.key.Load())
 	mac.Write([]byte(prefix))
 	mac.Write(payload)
 	return mac.Sum(nil)
@@ -152,7 +162,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ httprou
 	}
 	switch {
 	case req.Code != "" && s.sessions.useCode(req.Code):
-	case req.Token != "" && equalToken(req.Token, s.admin):
+	case req.Token != "" && s.identify(req.Token).kind == kindAdmin:
 	case req.Code != "":
 		return errUnauthorized("this sign-in code is not valid: it expired, was used already, or belongs to another cluster; run mkctl dashboard again")
 	default:

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 )
 
 // mustSession exchanges body for a dashboard session token.
@@ -57,7 +58,7 @@ func TestDashboard_SignIn(t *testing.T) {
 		{http.MethodDelete, "/api/v1/tasks/web", http.StatusForbidden},
 		{http.MethodPost, "/api/v1/dashboard/codes", http.StatusForbidden},
 		{http.MethodGet, "/debug/pprof/", http.StatusForbidden},
-		{http.MethodGet, "/metrics", http.StatusUnauthorized},
+		{http.MethodGet, "/metrics", http.StatusForbidden},
 	} {
 		if r := e.do(t, tc.method, tc.path, session, nil); r.Code != tc.want {
 			t.Errorf("%s %s with a session = %d %s, want %d", tc.method, tc.path, r.Code, r.Body, tc.want)
@@ -87,7 +88,7 @@ func TestDashboard_SignIn(t *testing.T) {
 
 	// Another cluster (another admin token) takes none of these.
 	fresh := e.mustSession(t, v1.SessionRequest{Token: apiAdminToken})
-	otherSrv, err := apiserver.New(apiserver.Options{State: e.st, AdminToken: "another-admin", JoinToken: apiJoinToken})
+	otherSrv, err := apiserver.New(apiserver.Options{State: e.st, AdminToken: "another-admin", JoinToken: apiJoinToken, Signer: pkitest.CA()})
 	if err != nil {
 		t.Fatal(err)
 	}

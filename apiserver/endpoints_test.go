@@ -11,6 +11,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/discovery"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store/statetest"
 )
 
@@ -24,7 +25,7 @@ func TestServer_Endpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := discovery.NewCacheSource(st.TaskCache, st.WorkerCache, nil)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger,
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger,
 		Endpoints: func(service, task string) v1.EndpointsList { return z.Endpoints(src, service, task) }})
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,16 @@ import (
 	"net/http"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/store"
 )
 
 // apiError is an error that already knows its Status.
-type apiError struct{ status v1.Status }
+type apiError struct {
+	status v1.Status
+	// retryAfter, when set, is sent as the Retry-After header.
+	retryAfter string
+}
 
 func (e *apiError) Error() string { return e.status.Error() }
 
@@ -87,11 +92,20 @@ func toStatus(err error) v1.Status {
 	}
 }
 
-// writeError sends err as a JSON Status.
+// writeError sends err as a JSON Status. An internal error's text stays
+// in the log: the answer carries the id it is logged under.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := toStatus(err)
 	if st.Code >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		id := serve.ErrorID()
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err, "id", id)
+		if st.Code == http.StatusInternalServerError {
+			st.Message = "internal error: the manager logged it with id " + id
+		}
+	}
+	var ae *apiError
+	if errors.As(err, &ae) && ae.retryAfter != "" {
+		w.Header().Set("Retry-After", ae.retryAfter)
 	}
 	writeJSON(w, st.Code, st)
 }

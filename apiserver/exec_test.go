@@ -17,6 +17,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store/statetest"
 )
 
@@ -66,7 +67,7 @@ func TestServer_Exec(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger)
 	fake := &fakeWorkerExec{closed: make(chan struct{}, 10)}
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger, Exec: fake})
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger, Exec: fake})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 	"github.com/minkube/minkube/store/statetest"
@@ -57,7 +58,7 @@ func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	st := store.NewState(laggingStore{Store: db, lag: time.Hour}, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

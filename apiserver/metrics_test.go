@@ -37,8 +37,8 @@ func TestServer_MetricsAuth(t *testing.T) {
 	}{
 		{"no token", "/metrics", "", http.StatusUnauthorized},
 		{"a wrong token", "/metrics", "nope", http.StatusUnauthorized},
-		{"the join token", "/metrics", apiJoinToken, http.StatusUnauthorized},
-		{"a worker's token", "/metrics", worker, http.StatusUnauthorized},
+		{"the join token", "/metrics", apiJoinToken, http.StatusForbidden},
+		{"a worker's token", "/metrics", worker, http.StatusForbidden},
 		{"the metrics token", "/metrics", apiMetricsToken, http.StatusOK},
 		{"the admin token", "/metrics", apiAdminToken, http.StatusOK},
 		{"the metrics token reads no task", "/api/v1/tasks", apiMetricsToken, http.StatusForbidden},

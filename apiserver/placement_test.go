@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 )
@@ -54,7 +55,7 @@ func mustPlacementEnv(t *testing.T) *placementEnv {
 	if err := state.WaitForSync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := apiserver.New(apiserver.Options{State: state, AdminToken: placementAdminToken, JoinToken: placementJoinToken, Logger: logger})
+	srv, err := apiserver.New(apiserver.Options{State: state, AdminToken: placementAdminToken, JoinToken: placementJoinToken, Signer: pkitest.CA(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

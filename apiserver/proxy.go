@@ -13,7 +13,7 @@ import (
 func (s *Server) taskWorker(t *v1.Task) (*v1.Worker, *v1.Credential, error) {
 	wk, ok := s.st.WorkerCache.Get(t.Status.Worker)
 	cred, okc := s.st.CredentialCache.Get(t.Status.Worker)
-	if !ok || !okc {
+	if !ok || !okc || cred.Revoked() {
 		return nil, nil, newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
 			"worker %q of task %q is not registered", t.Status.Worker, t.Metadata.Name)
 	}

@@ -2,16 +2,14 @@ package apiserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -19,6 +17,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/metrics"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/store"
 )
 
@@ -42,15 +41,26 @@ type WorkerLogs interface {
 	TaskLogs(ctx context.Context, worker *v1.Worker, cred *v1.Credential, uid string, opts v1.LogOptions) (io.ReadCloser, error)
 }
 
+// Signer issues a worker's certificate at registration, from the
+// worker's certificate request, for its name and the host the manager
+// reaches it at (*pki.CA). It is defined here, by its user.
+type Signer interface {
+	IssueWorker(name, host string, csrPEM []byte, now time.Time) ([]byte, error)
+}
+
 // Options configures a Server.
 type Options struct {
 	// State holds the typed resources and caches; its caches must be
 	// started by the caller.
 	State *store.State
-	// AdminToken authenticates mkctl and other admins.
+	// AdminToken authenticates mkctl and other admins; SetTokens
+	// replaces it.
 	AdminToken string
-	// JoinToken authenticates workers that register.
+	// JoinToken authenticates workers that register for the first time;
+	// SetTokens replaces it.
 	JoinToken string
+	// Signer issues the certificates of the workers that register.
+	Signer Signer
 	// ClusterID is the cluster's id (store.EnsureClusterID), given to
 	// workers at registration and in every heartbeat reply. A worker
 	// refuses a manager that gives none.
@@ -101,8 +111,9 @@ type Options struct {
 // Server is the manager's HTTP API.
 type Server struct {
 	st       *store.State
-	admin    string
-	join     string
+	tokens   atomic.Pointer[tokens]
+	throttle *serve.Throttle
+	signer   Signer
 	cluster  string
 	logs     WorkerLogs
 	exec     WorkerExec
@@ -139,10 +150,13 @@ func New(opts Options) (*Server, error) {
 	if opts.AdminToken == "" || opts.JoinToken == "" {
 		return nil, errors.New("apiserver: admin and join tokens are required")
 	}
+	if opts.Signer == nil {
+		return nil, errors.New("apiserver: Options.Signer is required: workers get their certificates at registration")
+	}
 	s := &Server{
 		st:        opts.State,
-		admin:     opts.AdminToken,
-		join:      opts.JoinToken,
+		throttle:  serve.NewThrottle(),
+		signer:    opts.Signer,
 		cluster:   opts.ClusterID,
 		logs:      opts.Logs,
 		exec:      opts.Exec,
@@ -181,7 +195,8 @@ func New(opts Options) (*Server, error) {
 		s.registry = metrics.NewRegistry()
 	}
 	s.metrics = newAPIMetrics(s.registry, s.st)
-	s.sessions = newSessions(s.admin, s.now)
+	s.sessions = newSessions(s.now)
+	s.SetTokens(opts.AdminToken, opts.JoinToken)
 	s.events = opts.State.Recorder("manager", s.log)
 	s.routes()
 	return s, nil
@@ -190,16 +205,6 @@ func New(opts Options) (*Server, error) {
 // Handler returns the HTTP handler of the API, every request counted
 // and timed by route (metrics.HTTP).
 func (s *Server) Handler() http.Handler { return s.metrics.http.Handler(s.router) }
-
-type role int
-
-const (
-	roleAdmin role = iota + 1
-	roleJoin
-	roleWorker  // may act only on the worker named in the path
-	roleMetrics // the admin, or the metrics token: GET /metrics only
-	roleRead    // the admin, or a dashboard session: reads only
-)
 
 // handlerFunc is a route handler whose error goes through writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
@@ -213,8 +218,7 @@ func (s *Server) routes() {
 		s.writeError(w, req, newStatus(http.StatusMethodNotAllowed, v1.StatusReasonBadRequest, "method %s not allowed on %s", req.Method, req.URL.Path))
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
-		s.log.Error("panic in handler", "method", req.Method, "path", req.URL.Path, "panic", v)
-		s.writeError(w, req, newStatus(http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error"))
+		s.writeError(w, req, fmt.Errorf("panic in handler: %v", v))
 	}
 
 	r.GET("/healthz", metrics.Route("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -274,8 +278,9 @@ func (s *Server) routes() {
 
 	s.handle(r, http.MethodPost, "/api/v1/workers", roleJoin, s.registerWorker)
 	s.handle(r, http.MethodGet, "/api/v1/workers", roleRead, s.listWorkers)
-	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleRead, s.getWorker)
+	s.handle(r, http.MethodGet, "/api/v1/workers/:name", roleWorker|roleRead, s.getWorker)
 	s.handle(r, http.MethodPatch, "/api/v1/workers/:name", roleAdmin, s.patchWorker)
+	s.handle(r, http.MethodDelete, "/api/v1/workers/:name", roleAdmin, s.deleteWorker)
 	s.handle(r, http.MethodPut, "/api/v1/workers/:name/status", roleWorker, s.reportStatus)
 	s.handle(r, http.MethodGet, "/api/v1/workers/:name/tasks", roleWorker, s.workerTasks)
 	s.handle(r, http.MethodPost, "/api/v1/workers/:name/cordon", roleAdmin, s.cordonWorker)
@@ -291,108 +296,52 @@ func (s *Server) routes() {
 	s.router = r
 }
 
-// handle registers a route behind authentication for the given role,
+// handle registers a route behind authentication for the given roles,
 // named for the request metrics. The admin token is accepted everywhere.
-// Until the caches hold the store, and while the store is unhealthy, the
-// route answers 503.
+// The caller is authenticated before anything of the body is read; what
+// it may do with the object it names is the handler's to check
+// (callerOf). Until the caches hold the store, and while the store is
+// unhealthy, the route answers 503.
 func (s *Server) handle(r *httprouter.Router, method, path string, who role, h handlerFunc) {
+	s.route(r, method, path, who, true, h)
+}
+
+// handleAlways is handle for a route that depends on neither the caches
+// nor the store: it is served whenever the caller authenticates.
+func (s *Server) handleAlways(r *httprouter.Router, method, path string, who role, h handlerFunc) {
+	s.route(r, method, path, who, false, h)
+}
+
+// route is handle, and handleAlways when needsState is false.
+func (s *Server) route(r *httprouter.Router, method, path string, who role, needsState bool, h handlerFunc) {
 	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		if !s.st.HasSynced() {
+		if needsState && !s.st.HasSynced() {
 			// Reads and worker tokens come from the caches: until they
 			// hold the store, an answer would be wrong, not just late.
 			s.writeError(w, req, newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable,
 				"the manager is starting: its state is still loading; retry"))
 			return
 		}
-		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
+		c, err := s.authenticate(req, who, p.ByName("name"))
+		if err != nil {
+			// The connection is not kept: a body the client sends on
+			// is not read, however slowly it comes.
+			w.Header().Set("Connection", "close")
 			s.writeError(w, req, err)
 			return
 		}
-		if err := s.storeHealth(); err != nil {
-			s.writeError(w, req, err)
-			return
+		if needsState {
+			if err := s.storeHealth(); err != nil {
+				s.writeError(w, req, err)
+				return
+			}
 		}
+		req = req.WithContext(context.WithValue(req.Context(), callerKey{}, c))
 		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
 		if err := h(w, req, p); err != nil {
 			s.writeError(w, req, err)
 		}
 	}))
-}
-
-// handleAlways is handle for a route that depends on neither the caches
-// nor the store: it is served whenever the caller authenticates.
-func (s *Server) handleAlways(r *httprouter.Router, method, path string, who role, h handlerFunc) {
-	r.Handle(method, path, metrics.Route(path, func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		if err := s.authenticate(req, who, p.ByName("name")); err != nil {
-			s.writeError(w, req, err)
-			return
-		}
-		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
-		if err := h(w, req, p); err != nil {
-			s.writeError(w, req, err)
-		}
-	}))
-}
-
-func (s *Server) authenticate(r *http.Request, who role, name string) error {
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
-		return errUnauthorized("missing bearer token: send Authorization: Bearer TOKEN")
-	}
-	if equalToken(token, s.admin) {
-		return nil
-	}
-	switch who {
-	case roleRead:
-		if s.sessions.validSession(token) {
-			return nil
-		}
-		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) {
-			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
-		}
-	case roleMetrics:
-		if s.metricsToken != "" && equalToken(token, s.metricsToken) {
-			return nil
-		}
-	case roleJoin:
-		if equalToken(token, s.join) {
-			return nil
-		}
-	case roleWorker:
-		if cred, ok := s.st.CredentialCache.Get(name); ok && equalToken(hashToken(token), cred.TokenHash) {
-			return nil
-		}
-		if s.workerTokenValid(token) {
-			return errForbidden("this token belongs to another worker than %q", name)
-		}
-	case roleAdmin:
-		if equalToken(token, s.join) || s.workerTokenValid(token) || (s.metricsToken != "" && equalToken(token, s.metricsToken)) || s.sessions.validSession(token) {
-			return errForbidden("this token may not %s %s", r.Method, r.URL.Path)
-		}
-	}
-	return errUnauthorized("invalid bearer token")
-}
-
-// workerTokenValid reports whether token belongs to any worker; used only
-// to tell 403 from 401, on the error path.
-func (s *Server) workerTokenValid(token string) bool {
-	h := hashToken(token)
-	for _, c := range s.st.CredentialCache.List() {
-		if equalToken(h, c.TokenHash) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalToken(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // decodeJSON reads a JSON body into v, strictly.

@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 	"github.com/minkube/minkube/store/statetest"
@@ -34,6 +35,7 @@ const (
 // and no controllers: what the handlers write stays as written.
 type apiEnv struct {
 	st  *store.State
+	srv *apiserver.Server
 	url string
 }
 
@@ -46,9 +48,11 @@ func mustAPIEnv(t *testing.T) *apiEnv {
 // logger are filled in.
 func mustAPIEnvWith(t *testing.T, opts apiserver.Options) *apiEnv {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := statetest.New(t, logger)
-	opts.State, opts.AdminToken, opts.JoinToken, opts.Logger = st, apiAdminToken, apiJoinToken, logger
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	st := statetest.New(t, opts.Logger)
+	opts.State, opts.AdminToken, opts.JoinToken, opts.Signer = st, apiAdminToken, apiJoinToken, pkitest.CA()
 	srv, err := apiserver.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +60,7 @@ func mustAPIEnvWith(t *testing.T, opts apiserver.Options) *apiEnv {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	statetest.Run(t, st)
-	return &apiEnv{st: st, url: hs.URL}
+	return &apiEnv{st: st, srv: srv, url: hs.URL}
 }
 
 // TestServer_StartingManagerAnswers503 covers the moments before the
@@ -65,7 +69,7 @@ func mustAPIEnvWith(t *testing.T, opts apiserver.Options) *apiEnv {
 func TestServer_StartingManagerAnswers503(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger) // never started: the caches stay empty
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +95,8 @@ type apiResponse struct {
 	Code   int
 	Header http.Header
 	Body   []byte
+	// Close is true when the server closes the connection after it.
+	Close bool
 }
 
 // do sends a request; body is sent as is when it is []byte or a string,
@@ -130,7 +136,7 @@ func (e *apiEnv) do(t *testing.T, method, path, token string, body any) apiRespo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apiResponse{Code: resp.StatusCode, Header: resp.Header, Body: data}
+	return apiResponse{Code: resp.StatusCode, Header: resp.Header, Body: data, Close: resp.Close}
 }
 
 // mustDecode decodes the body of r into out, strictly.
@@ -260,9 +266,10 @@ func TestServer_New(t *testing.T) {
 		name string
 		opts apiserver.Options
 	}{
-		{"no state", apiserver.Options{AdminToken: "a", JoinToken: "j"}},
-		{"no admin token", apiserver.Options{State: st, JoinToken: "j"}},
-		{"no join token", apiserver.Options{State: st, AdminToken: "a"}},
+		{"no state", apiserver.Options{AdminToken: "a", JoinToken: "j", Signer: pkitest.CA()}},
+		{"no admin token", apiserver.Options{State: st, JoinToken: "j", Signer: pkitest.CA()}},
+		{"no join token", apiserver.Options{State: st, AdminToken: "a", Signer: pkitest.CA()}},
+		{"no signer", apiserver.Options{State: st, AdminToken: "a", JoinToken: "j"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,7 +299,7 @@ func TestServer_ReadyzBeforeSync(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	// The caches are never started, so they never sync.
-	srv, err := apiserver.New(apiserver.Options{State: store.NewState(db, nil), AdminToken: "a", JoinToken: "j"})
+	srv, err := apiserver.New(apiserver.Options{State: store.NewState(db, nil), AdminToken: "a", JoinToken: "j", Signer: pkitest.CA()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"reflect"
@@ -16,11 +17,63 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/store"
 )
 
 // reportWriters bounds the task status writes one heartbeat makes at once.
 const reportWriters = 16
+
+// Reasons of the events about workers the API records.
+const (
+	// ReasonRegistrationRefused is recorded about a worker when a
+	// registration under its name is refused.
+	ReasonRegistrationRefused = "RegistrationRefused"
+	// ReasonDeleted is recorded about a worker that was deleted.
+	ReasonDeleted = "Deleted"
+)
+
+// registration is what a registration under a name leads to.
+type registration int
+
+const (
+	// registerNew gives a name no worker holds (or a deleted worker held)
+	// to the caller: a new credential.
+	registerNew registration = iota + 1
+	// registerAgain is the worker itself (or an admin): the worker keeps
+	// its uid and gets fresh credentials.
+	registerAgain
+	// refuseTaken: another worker holds the name, and the caller cannot
+	// prove it is that worker.
+	refuseTaken
+	// refuseOther: the caller is a worker registering under another
+	// worker's name.
+	refuseOther
+)
+
+// judgeRegistration decides whether c may register under name, given
+// the name's stored credential (nil when there is none). It is the one
+// place that says who may take a worker's name: a name that is free or
+// was deleted goes to whoever holds the join token, and a name in use
+// only to the worker that holds its token (Nomad refuses a node whose
+// secret does not match, for the same reason), or to an admin.
+//
+// A credential of an older release, whose worker kept no token, goes to
+// the join token once more.
+func judgeRegistration(c caller, name string, cred *v1.Credential) registration {
+	free := cred == nil || cred.Revoked()
+	switch {
+	case c.kind == kindAdmin && free, c.kind == kindJoin && free:
+		return registerNew
+	case c.kind == kindAdmin, c.kind == kindJoin && !cred.TokenKept:
+		return registerAgain
+	case c.kind == kindWorker && c.worker == name && !free:
+		return registerAgain
+	case c.kind == kindWorker:
+		return refuseOther
+	}
+	return refuseTaken
+}
 
 func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req v1.RegisterRequest
@@ -31,13 +84,35 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	if err := v1.ValidateWorkerName(req.Name); err != nil {
 		causes = append(causes, v1.FieldError{Field: "name", Message: err.Error()})
 	}
-	if _, port, err := net.SplitHostPort(req.Address); err != nil || port == "" || port == "0" {
+	host, port, err := net.SplitHostPort(req.Address)
+	if err != nil || port == "" || port == "0" {
 		causes = append(causes, v1.FieldError{Field: "address", Message: "must be HOST:PORT where the manager reaches the worker's API"})
 	}
 	causes = append(causes, v1.ValidateLabels(req.Labels, "labels")...)
 	causes = append(causes, validateWorkerConditions(req.Conditions, "conditions")...)
+	if req.CertificateRequest == "" {
+		causes = append(causes, v1.FieldError{Field: "certificateRequest", Message: "required: the worker's API is served with the certificate issued for it"})
+	}
 	if len(causes) > 0 {
 		return errInvalid("Worker", req.Name, causes)
+	}
+
+	c := callerOf(r)
+	stored, err := s.st.Credentials.Get(r.Context(), req.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		stored, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	judged := judgeRegistration(c, req.Name, stored)
+	if judged == refuseTaken || judged == refuseOther {
+		return s.refuseRegistration(r, req, c, judged)
+	}
+	now := s.now().UTC()
+	cert, err := s.signer.IssueWorker(req.Name, host, []byte(req.CertificateRequest), now)
+	if err != nil {
+		return errInvalid("Worker", req.Name, v1.FieldErrors{{Field: "certificateRequest", Message: err.Error()}})
 	}
 
 	token, managerToken := randomToken(), randomToken()
@@ -46,16 +121,25 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 		Metadata:     v1.ObjectMeta{Name: req.Name},
 		TokenHash:    hashToken(token),
 		ManagerToken: managerToken,
+		TokenKept:    true,
 	}
-	savedCred, err := s.st.Credentials.Update(r.Context(), cred)
-	if errors.Is(err, store.ErrNotFound) {
+	var savedCred *v1.Credential
+	if stored == nil {
 		savedCred, err = s.st.Credentials.Create(r.Context(), cred)
+		if errors.Is(err, store.ErrExists) {
+			// Another registration took the name first.
+			return s.refuseRegistration(r, req, c, refuseTaken)
+		}
+	} else {
+		// Compare-and-swap on what was judged: a registration that won a
+		// race meanwhile is not overwritten.
+		cred.Metadata.ResourceVersion = stored.Metadata.ResourceVersion
+		savedCred, err = s.st.Credentials.Update(r.Context(), cred)
 	}
 	if err != nil {
 		return err
 	}
 
-	now := s.now().UTC()
 	created := false
 	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), req.Name, func(wk *v1.Worker) (*v1.Worker, error) {
 		applyRegistration(wk, &req, now)
@@ -88,7 +172,64 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
 		Managers:          s.managerURLs(r.Context()),
 		ClusterID:         s.cluster,
+		Certificate:       string(cert),
 	})
+	return nil
+}
+
+// refuseRegistration answers a registration under a name the caller may
+// not take, and records it: in the log and as an event about the worker
+// whose name it was.
+func (s *Server) refuseRegistration(r *http.Request, req v1.RegisterRequest, c caller, why registration) error {
+	msg := fmt.Sprintf("worker %s is registered already, and this registration does not prove it is that worker: "+
+		"a worker registers again with its own credential (DATA-DIR/worker-%s.credential); "+
+		"to give the name to another, delete the old worker first (mkctl delete worker %s)", req.Name, req.Name, req.Name)
+	if why == refuseOther {
+		msg = fmt.Sprintf("this token belongs to worker %s, not %s", c.worker, req.Name)
+	}
+	s.log.Warn("registration refused", "worker", req.Name, "address", req.Address, "from", serve.ClientIP(r), "reason", msg)
+	s.events.Eventf(r.Context(), v1.ObjectReference{Kind: v1.KindWorker, Name: req.Name}, v1.EventWarning, ReasonRegistrationRefused,
+		fmt.Sprintf("a registration under this name from %s (address %s) was refused: it did not prove it is this worker", serve.ClientIP(r), req.Address))
+	return errForbidden("%s", msg)
+}
+
+// deleteWorker serves DELETE /api/v1/workers/:name: the worker is
+// forgotten for good. Its credential is revoked first, so its token stops
+// working at once (and the worker, when it registers again, is told it
+// was deleted and stops what it runs); then the Worker object goes, and
+// the worker lifecycle controller places its tasks elsewhere. The name is
+// free again for a new worker. It answers with the worker as it was.
+func (s *Server) deleteWorker(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+	ctx := r.Context()
+	name := p.ByName("name")
+	wk, err := s.st.Workers.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("worker", name)
+	}
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	cred, err := s.st.Credentials.GuaranteedUpdate(ctx, name, func(c *v1.Credential) (*v1.Credential, error) {
+		if c.Revoked() {
+			return nil, nil
+		}
+		c.RevokedAt, c.ManagerToken = &now, ""
+		return c, nil
+	})
+	switch {
+	case err == nil:
+		_ = s.st.CredentialCache.WaitFor(ctx, cred)
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("revoke the credential of worker %s: %w", name, err)
+	}
+	if err := s.st.Workers.Delete(ctx, name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	s.log.Info("worker deleted; its credential is revoked", "worker", name)
+	s.events.Eventf(ctx, v1.ObjectReference{Kind: v1.KindWorker, Name: name, UID: wk.Metadata.UID}, v1.EventNormal, ReasonDeleted,
+		fmt.Sprintf("worker %s was deleted: its credential no longer works, and its tasks are placed on other workers", name))
+	writeJSON(w, http.StatusOK, wk)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store/statetest"
 )
 
@@ -22,13 +23,21 @@ func registerRequest(name string) v1.RegisterRequest {
 		Address: "127.0.0.1:7071",
 		Labels:  map[string]string{"disk": "ssd"},
 		Stats:   v1.WorkerStats{CPUs: 4, MemoryTotal: 8 << 30, MemoryAvailable: 6 << 30, DiskTotal: 100 << 30, DiskFree: 80 << 30},
+
+		CertificateRequest: pkitest.CSR(name),
 	}
 }
 
 // mustRegister registers a worker with the join token and checks the code.
 func (e *apiEnv) mustRegister(t *testing.T, req v1.RegisterRequest, code int) v1.RegisterResponse {
 	t.Helper()
-	r := e.do(t, http.MethodPost, "/api/v1/workers", apiJoinToken, req)
+	return e.mustRegisterWith(t, apiJoinToken, req, code)
+}
+
+// mustRegisterWith registers a worker with token and checks the code.
+func (e *apiEnv) mustRegisterWith(t *testing.T, token string, req v1.RegisterRequest, code int) v1.RegisterResponse {
+	t.Helper()
+	r := e.do(t, http.MethodPost, "/api/v1/workers", token, req)
 	if r.Code != code {
 		t.Fatalf("register %s = %d, want %d; body %s", req.Name, r.Code, code, r.Body)
 	}
@@ -72,11 +81,17 @@ func TestWorkers_Register(t *testing.T) {
 	// ... and for nothing else.
 	mustStatusError(t, e.do(t, http.MethodGet, "/api/v1/tasks", reg.Token, nil), http.StatusForbidden, v1.StatusReasonForbidden)
 
-	// Registering again (a restarted worker) issues new credentials; the
-	// old token stops working.
+	// The certificate is the cluster CA's, for the worker's name.
+	cert := mustParseCert(t, reg.Certificate)
+	if err := cert.VerifyHostname("w1"); err != nil || cert.CheckSignatureFrom(pkitest.CA().Cert) != nil {
+		t.Errorf("certificate for %v signed by the cluster CA: %v", cert.DNSNames, err)
+	}
+
+	// Registering again (a restarted worker) with its own token issues new
+	// credentials; the old token stops working.
 	again := registerRequest("w1")
 	again.Address = "127.0.0.1:7072"
-	second := e.mustRegister(t, again, http.StatusOK)
+	second := e.mustRegisterWith(t, reg.Token, again, http.StatusOK)
 	if second.Token == reg.Token || second.Worker.Metadata.UID != w.Metadata.UID || second.Worker.Spec.Address != "127.0.0.1:7072" {
 		t.Errorf("re-registration = %+v (token reused: %v), want new token, same uid, new address", second.Worker, second.Token == reg.Token)
 	}
@@ -107,10 +122,11 @@ func TestWorkers_RegisterInvalid(t *testing.T) {
 		req    v1.RegisterRequest
 		fields []string
 	}{
-		{"everything", v1.RegisterRequest{Name: "Bad_Name", Address: "nowhere", Labels: map[string]string{"ok": "not ok"}}, []string{"name", "address", "labels[ok]"}},
-		{"no name", v1.RegisterRequest{Address: "127.0.0.1:7071"}, []string{"name"}},
-		{"port 0", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:0"}, []string{"address"}},
-		{"no port", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:"}, []string{"address"}},
+		{"everything", v1.RegisterRequest{Name: "Bad_Name", Address: "nowhere", Labels: map[string]string{"ok": "not ok"}}, []string{"name", "address", "labels[ok]", "certificateRequest"}},
+		{"no name", v1.RegisterRequest{Address: "127.0.0.1:7071", CertificateRequest: pkitest.CSR("w1")}, []string{"name"}},
+		{"port 0", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:0", CertificateRequest: pkitest.CSR("w1")}, []string{"address"}},
+		{"no port", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:", CertificateRequest: pkitest.CSR("w1")}, []string{"address"}},
+		{"a certificate request that is not one", v1.RegisterRequest{Name: "w1", Address: "127.0.0.1:7071", CertificateRequest: "junk"}, []string{"certificateRequest"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,7 +427,7 @@ func TestWorkers_HeartbeatOfAReturningWorker(t *testing.T) {
 func TestWorkers_HeartbeatIntervalFromOptions(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger,
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger,
 		HeartbeatInterval: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultServer is the manager address used when nothing else names one.
-const DefaultServer = "http://127.0.0.1:7070"
+const DefaultServer = "https://127.0.0.1:7070"
 
 // applyResultHeader carries the outcome of an apply.
 const applyResultHeader = "Minkube-Apply-Result"
@@ -21,11 +21,11 @@ type Client struct {
 	r *requester
 }
 
-// New returns a client of the manager at server ("http://127.0.0.1:7070",
-// or "127.0.0.1:7070" for plain HTTP) that authenticates with token. It
-// fails only when server is not a usable address; nothing is sent yet.
-// A comma-separated list of servers makes a client that fails over
-// between them (NewWithServers).
+// New returns a client of the manager at server ("https://127.0.0.1:7070";
+// "127.0.0.1:7070" means HTTPS) that authenticates with token. It fails
+// only when server is not a usable address, or a WithTLS CA cannot be
+// read; nothing is sent yet. A comma-separated list of servers makes a
+// client that fails over between them (NewWithServers).
 func New(server, token string, opts ...Option) (*Client, error) {
 	if strings.Contains(server, ",") {
 		servers, err := NewServers(server)
@@ -34,7 +34,11 @@ func New(server, token string, opts ...Option) (*Client, error) {
 		}
 		return NewWithServers(servers, token, opts...)
 	}
-	r, err := newRequester(server, token, "the manager", managerHTTPClient(), opts)
+	base, err := parseServer(server)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRequester(base, nil, token, "the manager", true, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,9 +46,9 @@ func New(server, token string, opts ...Option) (*Client, error) {
 }
 
 // Server returns the base URL the client calls now, e.g.
-// "http://127.0.0.1:7070": with several servers, the one that last
+// "https://127.0.0.1:7070": with several servers, the one that last
 // answered.
-func (c *Client) Server() string { return c.r.server().String() }
+func (c *Client) Server() string { return c.r.serverString() }
 
 // ListOptions filters a list or a watch of Tasks.
 type ListOptions struct {
@@ -233,12 +237,14 @@ func (c *Client) ListEvents(ctx context.Context, task string) (*v1.EventList, er
 }
 
 // RegisterWorker registers (or re-registers) a worker, authenticating this
-// one call with joinToken instead of the client's token, and returns the
-// worker's credentials. It returns an Unauthorized *v1.Status when the join
-// token is wrong.
-func (c *Client) RegisterWorker(ctx context.Context, joinToken string, req v1.RegisterRequest) (*v1.RegisterResponse, error) {
+// one call with token instead of the client's: the join token, or the
+// worker's own when it registers again. It returns the worker's
+// credentials and certificate. It returns an Unauthorized *v1.Status when
+// the token is wrong, and a Forbidden one when the name belongs to another
+// worker or the worker was deleted.
+func (c *Client) RegisterWorker(ctx context.Context, token string, req v1.RegisterRequest) (*v1.RegisterResponse, error) {
 	var out v1.RegisterResponse
-	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/workers", body: req, token: joinToken}, &out, maxObjectBytes); err != nil {
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/workers", body: req, token: token}, &out, maxObjectBytes); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -323,6 +329,22 @@ func (c *Client) workerAction(ctx context.Context, name, action string) (*v1.Wor
 	}
 	var w v1.Worker
 	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/workers/" + seg + "/" + action}, &w, maxObjectBytes); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// DeleteWorker forgets the worker called name for good: its credential
+// stops working, its Tasks are placed on other workers, and the worker
+// stops what it runs when it next registers. It returns the worker as it
+// was, or a NotFound *v1.Status.
+func (c *Client) DeleteWorker(ctx context.Context, name string) (*v1.Worker, error) {
+	seg, err := pathEscape("worker", name)
+	if err != nil {
+		return nil, err
+	}
+	var w v1.Worker
+	if _, err := c.r.call(ctx, request{method: http.MethodDelete, path: "/api/v1/workers/" + seg}, &w, maxObjectBytes); err != nil {
 		return nil, err
 	}
 	return &w, nil

@@ -116,11 +116,11 @@ func TestNew_ServerAddress(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{in: "127.0.0.1:7070", want: "http://127.0.0.1:7070"},
+		{in: "127.0.0.1:7070", want: "https://127.0.0.1:7070"},
 		{in: "http://127.0.0.1:7070", want: "http://127.0.0.1:7070"},
 		{in: "http://127.0.0.1:7070/", want: "http://127.0.0.1:7070"},
 		{in: " https://manager.example:443/prefix/ ", want: "https://manager.example:443/prefix"},
-		{in: "localhost:7070", want: "http://localhost:7070"},
+		{in: "localhost:7070", want: "https://localhost:7070"},
 		{in: "", wantErr: "server address is empty"},
 		{in: "ftp://127.0.0.1:7070", wantErr: "scheme must be http or https"},
 		{in: "http://", wantErr: "no host"},
@@ -546,9 +546,9 @@ func TestClient_Unreachable(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{name: "plain", want: "cannot reach the manager at http://" + addr + ": connection refused"},
+		{name: "plain", want: "cannot reach the manager at https://" + addr + ": connection refused"},
 		{name: "with source", opts: []Option{WithSource("from ~/.minkube/config")},
-			want: "cannot reach the manager at http://" + addr + " (from ~/.minkube/config): connection refused"},
+			want: "cannot reach the manager at https://" + addr + " (from ~/.minkube/config): connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

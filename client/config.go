@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,13 +15,17 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Environment variables that name the manager, the token, the config file
-// and the context; they come after the flags and before the config file.
+// Environment variables that name the manager, the token (or a file
+// holding it), the CA that verifies the manager (a PEM file), the config
+// file and the context; they come after the flags and before the config
+// file.
 const (
-	EnvServer  = "MINKUBE_SERVER"
-	EnvToken   = "MINKUBE_TOKEN"
-	EnvConfig  = "MINKUBE_CONFIG"
-	EnvContext = "MINKUBE_CONTEXT"
+	EnvServer    = "MINKUBE_SERVER"
+	EnvToken     = "MINKUBE_TOKEN"
+	EnvTokenFile = "MINKUBE_TOKEN_FILE"
+	EnvCA        = "MINKUBE_CERTIFICATE_AUTHORITY"
+	EnvConfig    = "MINKUBE_CONFIG"
+	EnvContext   = "MINKUBE_CONTEXT"
 )
 
 // Where Resolve found the server address.
@@ -51,14 +56,18 @@ type Config struct {
 	Token  string `json:"token,omitempty"`
 }
 
-// Cluster is one cluster: where its managers listen and the token they
-// accept.
+// Cluster is one cluster: where its managers listen, the CA that
+// verifies them and the token they accept.
 type Cluster struct {
 	// Name is unique among the clusters of the file.
 	Name string `json:"name"`
 	// Servers are the base URLs of the cluster's managers, any of which
 	// serves the API.
 	Servers []string `json:"servers"`
+	// CertificateAuthorityData is the PEM of the CA that verifies the
+	// managers' certificates (base64 in the file, as in a kubeconfig);
+	// none means the system's roots.
+	CertificateAuthorityData []byte `json:"certificate-authority-data,omitempty"`
 	// Token is the admin bearer token.
 	Token string `json:"token,omitempty"`
 }
@@ -145,12 +154,12 @@ func (c *Config) freeName(base string) string {
 
 // AddManager records a manager in the config: the cluster with its token,
 // or the one that lists only its address, is updated (the server added to
-// its list, the token set); otherwise a cluster and a context are added
-// under base, or base-2, base-3... when base is taken. Other clusters and
-// contexts are never changed or removed. When the file had no current
-// context, the manager's becomes current. It returns the context's name
-// and whether the cluster is new.
-func (c *Config) AddManager(base, server, token string) (context string, added bool) {
+// its list, the token and CA set); otherwise a cluster and a context are
+// added under base, or base-2, base-3... when base is taken. Other
+// clusters and contexts are never changed or removed. When the file had
+// no current context, the manager's becomes current. It returns the
+// context's name and whether the cluster is new.
+func (c *Config) AddManager(base, server, token string, caData []byte) (context string, added bool) {
 	cl := c.ownCluster(server, token)
 	if cl == nil {
 		name := c.freeName(base)
@@ -162,6 +171,7 @@ func (c *Config) AddManager(base, server, token string) (context string, added b
 		cl.Servers = append(cl.Servers, server)
 	}
 	cl.Token = token
+	cl.CertificateAuthorityData = slices.Clone(caData)
 	context = cl.Name
 	for _, ctx := range c.Contexts {
 		if ctx.Cluster == cl.Name {
@@ -195,6 +205,19 @@ func (c *Config) ownCluster(server, token string) *Cluster {
 		}
 	}
 	return nil
+}
+
+// ReplaceToken gives every cluster whose token is old the token new, as
+// after a rotation, and returns the names of those clusters.
+func (c *Config) ReplaceToken(old, new string) []string {
+	var names []string
+	for i := range c.Clusters {
+		if old != "" && c.Clusters[i].Token == old {
+			c.Clusters[i].Token = new
+			names = append(names, c.Clusters[i].Name)
+		}
+	}
+	return names
 }
 
 // Redacted returns a copy of c with every token replaced by "REDACTED",
@@ -316,13 +339,18 @@ func UpdateConfig(path string, fn func(*Config) error) error {
 	return WriteConfig(path, cfg)
 }
 
-// Target is what Resolve chose: the managers to call and the token.
+// Target is what Resolve chose: the managers to call, how to verify them
+// and the token.
 type Target struct {
 	// Servers are the managers' base URLs, in order of preference: one
 	// from --server or $MINKUBE_SERVER, or every server of the cluster of
 	// the chosen context.
 	Servers []string
 	Token   string
+	// CAData is the PEM of the CA that verifies the managers: from
+	// --certificate-authority, $MINKUBE_CERTIFICATE_AUTHORITY, or the
+	// chosen context's cluster; empty for the system's roots.
+	CAData []byte
 	// Source says where the servers came from, for messages: SourceFlag,
 	// SourceEnv, `context "NAME" in PATH` (the home directory shown as ~),
 	// or SourceDefault.
@@ -331,28 +359,65 @@ type Target struct {
 	Context string
 }
 
-// Resolve decides which managers to call and with which token. The servers
-// come from the flag value, else $MINKUBE_SERVER, else the cluster of the
-// context (the context argument, else $MINKUBE_CONTEXT, else the config
-// file's current context), else DefaultServer; the token likewise from the
-// flag, $MINKUBE_TOKEN, then the context's cluster. The config file is
+// Flags are what a command line says about the manager to call; empty
+// fields say nothing.
+type Flags struct {
+	// Server is --server.
+	Server string
+	// Token is --token; TokenFile is --token-file, a file holding it.
+	Token, TokenFile string
+	// CertificateAuthority is --certificate-authority: a PEM file of the
+	// CA that verifies the managers.
+	CertificateAuthority string
+	// Context is --context.
+	Context string
+}
+
+// Resolve decides which managers to call, how to verify them and with
+// which token. The servers come from the flag, else $MINKUBE_SERVER, else
+// the cluster of the context (the flag, else $MINKUBE_CONTEXT, else the
+// config file's current context), else DefaultServer; the token from
+// --token, --token-file, $MINKUBE_TOKEN, $MINKUBE_TOKEN_FILE, then the
+// context's cluster; the CA from --certificate-authority,
+// $MINKUBE_CERTIFICATE_AUTHORITY, then the context's cluster (also when
+// the servers come from a flag, as kubectl does). The config file is
 // ConfigPath. A missing config file is not an error; an unreadable or
-// malformed one is, and so is a context that is named but does not exist.
-func Resolve(flagServer, flagToken, context string) (Target, error) {
+// malformed one is, and so is a context that is named but does not exist,
+// or a token or CA file that cannot be read.
+func Resolve(f Flags) (Target, error) {
 	var t Target
-	t.Token = flagToken
-	if flagServer != "" {
-		t.Servers, t.Source = []string{flagServer}, SourceFlag
+	if f.Server != "" {
+		t.Servers, t.Source = []string{f.Server}, SourceFlag
 	} else if v := os.Getenv(EnvServer); v != "" {
 		t.Servers, t.Source = []string{v}, SourceEnv
 	}
-	if t.Token == "" {
-		t.Token = os.Getenv(EnvToken)
+	var err error
+	if t.Token, err = firstToken(f.Token, "--token-file", f.TokenFile); err != nil {
+		return Target{}, err
 	}
+	if t.Token == "" {
+		if t.Token, err = firstToken(os.Getenv(EnvToken), "$"+EnvTokenFile, os.Getenv(EnvTokenFile)); err != nil {
+			return Target{}, err
+		}
+	}
+	caFile, caFlag := f.CertificateAuthority, "--certificate-authority"
+	if caFile == "" {
+		caFile, caFlag = os.Getenv(EnvCA), "$"+EnvCA
+	}
+	if caFile != "" {
+		if t.CAData, err = readCA(caFlag, caFile); err != nil {
+			return Target{}, err
+		}
+	}
+	context := f.Context
 	if context == "" {
 		context = os.Getenv(EnvContext)
 	}
-	if len(t.Servers) == 0 || t.Token == "" || context != "" {
+	// The file is needed for what the flags and environment leave open;
+	// when that is only the CA, a file that cannot be read is passed over
+	// (the system's roots verify the managers then).
+	needed := len(t.Servers) == 0 || t.Token == "" || context != ""
+	if needed || t.CAData == nil {
 		path, err := ConfigPath()
 		if err != nil && context != "" {
 			return Target{}, err
@@ -361,9 +426,10 @@ func Resolve(flagServer, flagToken, context string) (Target, error) {
 			cfg, lerr := LoadConfig(path)
 			switch {
 			case lerr == nil:
-				if err := t.fromConfig(&cfg, context, path); err != nil {
+				if err := t.fromConfig(&cfg, context, path); err != nil && needed {
 					return Target{}, err
 				}
+			case !needed:
 			case !errors.Is(lerr, fs.ErrNotExist):
 				return Target{}, lerr
 			case context != "":
@@ -375,6 +441,36 @@ func Resolve(flagServer, flagToken, context string) (Target, error) {
 		t.Servers, t.Source = []string{DefaultServer}, SourceDefault
 	}
 	return t, nil
+}
+
+// firstToken returns token, else the token in the file at path (named by
+// flag in errors), else "".
+func firstToken(token, flag, path string) (string, error) {
+	if token != "" || path == "" {
+		return token, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", fmt.Errorf("%s %s: the file is empty", flag, path)
+	}
+	return tok, nil
+}
+
+// readCA reads a CA file (named by flag in errors) that must hold a PEM
+// certificate.
+func readCA(flag, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if !bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, ErrNoCertificates)
+	}
+	return data, nil
 }
 
 // fromConfig fills in what the flags and environment left open from the
@@ -402,6 +498,9 @@ func (t *Target) fromConfig(cfg *Config, context, path string) error {
 	}
 	if t.Token == "" {
 		t.Token = cl.Token
+	}
+	if t.CAData == nil && len(cl.CertificateAuthorityData) > 0 {
+		t.CAData = slices.Clone(cl.CertificateAuthorityData)
 	}
 	return nil
 }

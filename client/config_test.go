@@ -145,7 +145,7 @@ func TestConfig_AddManager(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			ctx, added := cfg.AddManager(tt.base, tt.server, tt.token)
+			ctx, added := cfg.AddManager(tt.base, tt.server, tt.token, nil)
 			if ctx != tt.wantContext || added != tt.wantAdded || cfg.CurrentContext != tt.wantCurrent {
 				t.Errorf("AddManager = %q, %v, current %q; want %q, %v, %q", ctx, added, cfg.CurrentContext, tt.wantContext, tt.wantAdded, tt.wantCurrent)
 			}
@@ -168,7 +168,7 @@ func TestUpdateConfig_Concurrent(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			err := UpdateConfig(path, func(c *Config) error {
-				c.AddManager("dev", fmt.Sprintf("http://127.0.0.1:%d", 7000+i), fmt.Sprint("token-", i))
+				c.AddManager("dev", fmt.Sprintf("https://127.0.0.1:%d", 7000+i), fmt.Sprint("token-", i), nil)
 				return nil
 			})
 			if err != nil {
@@ -266,7 +266,7 @@ contexts:
 			if tt.file != "" {
 				mustWriteFile(t, filepath.Join(home, ".minkube", "config"), tt.file)
 			}
-			got, err := Resolve(tt.flagServer, tt.flagToken, tt.context)
+			got, err := Resolve(Flags{Server: tt.flagServer, Token: tt.flagToken, Context: tt.context})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Resolve error = %v, want one containing %q", err, tt.wantErr)
@@ -290,8 +290,86 @@ func TestResolve_ConfigVariable(t *testing.T) {
 	mustWriteFile(t, path, "server: http://there:7070\ntoken: x\n")
 	t.Setenv(EnvConfig, path)
 	t.Setenv(EnvContext, "")
-	got, err := Resolve("", "", "")
+	got, err := Resolve(Flags{})
 	if err != nil || !slices.Equal(got.Servers, []string{"http://there:7070"}) || got.Token != "x" {
 		t.Errorf("Resolve = %+v, %v", got, err)
+	}
+}
+
+// TestResolve_TokenFileAndCA: the token may come from a file (kept out of
+// ps), and the CA that verifies the managers from a flag, the
+// environment, or the context's cluster, also when the server comes from
+// a flag.
+func TestResolve_TokenFileAndCA(t *testing.T) {
+	const pemCA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	const cfg = `current-context: a
+clusters:
+- {name: a, servers: ["https://a:7070"], token: a-token, certificate-authority-data: ` + "Y29udGV4dC1jYQ==" + `}
+contexts:
+- {name: a, cluster: a}
+`
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	caFile := filepath.Join(dir, "ca.crt")
+	notCA := filepath.Join(dir, "not-ca")
+	mustWriteFile(t, tokenFile, "file-token\n")
+	mustWriteFile(t, caFile, pemCA)
+	mustWriteFile(t, notCA, "hello\n")
+	tests := []struct {
+		name              string
+		flags             Flags
+		envToken, envFile string
+		envCA             string
+		wantToken, wantCA string
+		wantErr           string
+	}{
+		{name: "context", wantToken: "a-token", wantCA: "context-ca"},
+		{name: "--token-file", flags: Flags{TokenFile: tokenFile}, wantToken: "file-token", wantCA: "context-ca"},
+		{name: "--token over --token-file", flags: Flags{Token: "flag", TokenFile: tokenFile}, wantToken: "flag", wantCA: "context-ca"},
+		{name: "$MINKUBE_TOKEN_FILE", envFile: tokenFile, wantToken: "file-token", wantCA: "context-ca"},
+		{name: "--token-file over $MINKUBE_TOKEN", flags: Flags{TokenFile: tokenFile}, envToken: "env", wantToken: "file-token", wantCA: "context-ca"},
+		{name: "a missing token file", flags: Flags{TokenFile: filepath.Join(dir, "none")}, wantErr: "--token-file: open"},
+		{name: "--certificate-authority", flags: Flags{CertificateAuthority: caFile}, wantToken: "a-token", wantCA: pemCA},
+		{name: "$MINKUBE_CERTIFICATE_AUTHORITY", envCA: caFile, wantToken: "a-token", wantCA: pemCA},
+		{name: "the context's CA with --server", flags: Flags{Server: "https://b:7070", Token: "x"}, wantToken: "x", wantCA: "context-ca"},
+		{name: "a CA file without a certificate", flags: Flags{CertificateAuthority: notCA}, wantErr: "--certificate-authority " + notCA + ": no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := mustHome(t)
+			mustWriteFile(t, filepath.Join(home, ".minkube", "config"), cfg)
+			t.Setenv(EnvServer, "")
+			t.Setenv(EnvContext, "")
+			t.Setenv(EnvToken, tt.envToken)
+			t.Setenv(EnvTokenFile, tt.envFile)
+			t.Setenv(EnvCA, tt.envCA)
+			got, err := Resolve(tt.flags)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Token != tt.wantToken || string(got.CAData) != tt.wantCA {
+				t.Errorf("Resolve = token %q, CA %q; want %q, %q", got.Token, got.CAData, tt.wantToken, tt.wantCA)
+			}
+		})
+	}
+}
+
+// TestConfig_AddManagerCA: a manager records its CA with its cluster, and
+// a later start replaces it.
+func TestConfig_AddManagerCA(t *testing.T) {
+	var cfg Config
+	cfg.AddManager("dev", "https://127.0.0.1:7070", "t1", []byte("ca-1"))
+	cfg.AddManager("dev", "https://127.0.0.1:7070", "t1", []byte("ca-2"))
+	if len(cfg.Clusters) != 1 || string(cfg.Clusters[0].CertificateAuthorityData) != "ca-2" {
+		t.Errorf("clusters = %+v, want one with ca-2", cfg.Clusters)
+	}
+	if names := cfg.ReplaceToken("t1", "t2"); len(names) != 1 || cfg.Clusters[0].Token != "t2" {
+		t.Errorf("ReplaceToken = %v, clusters %+v", names, cfg.Clusters)
 	}
 }

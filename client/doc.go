@@ -6,7 +6,7 @@
 //
 // A request that gets no HTTP answer fails with an *UnreachableError that
 // names the address it tried ("cannot reach the manager at
-// http://127.0.0.1:7070: connection refused"). A request the server answers
+// https://127.0.0.1:7070: connection refused"). A request the server answers
 // with an error status fails with the *v1.Status the server sent, or one
 // built from the HTTP status when the body is not a Status; test it with
 // errors.As or with IsNotFound, IsAlreadyExists, IsConflict, IsGone,
@@ -27,11 +27,27 @@
 // the manager restarts, and lists again on 410 Gone, handing the caller
 // the difference as ordinary events.
 //
+// # TLS
+//
+// Managers and workers serve HTTPS; an address without a scheme means
+// https://. WithTLS says how a client verifies the server: against CA
+// data (mkctl's config), against a CA and a name other than the URL's
+// host (the manager calling a worker by its name), or against a CA pinned
+// by its hash (a worker holding a join token), which is checked during
+// the handshake, before anything is sent. A certificate that does not
+// verify fails the call with an *UnreachableError, and NotSent reports it.
+//
+// # Failing over
+//
+// Servers is the list of managers a Client fails over between: the URLs
+// given, or those looked up (Endpoints, a dns+srv:// name), after what the
+// managers' own replies list (Learn).
+//
 // # Configuration
 //
 // Config, LoadConfig, WriteConfig and Resolve read and write the small YAML
 // file ~/.minkube/config that mkctl uses to find the manager, and apply the
 // precedence flags, then environment, then file, then default.
 //
-// The package imports nothing of the project but apis/v1.
+// The package imports nothing of the project but apis/v1 and pki.
 package client

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,10 @@ var (
 	// ErrResponseTooLarge means a response body exceeded the size the
 	// client accepts for it.
 	ErrResponseTooLarge = errors.New("response too large")
+	// ErrNoCertificates means the CA data given to verify a server with
+	// (WithTLS, a config's certificate-authority-data) holds no PEM
+	// certificate.
+	ErrNoCertificates = errors.New("no PEM certificate")
 )
 
 // UnreachableError reports that a request got no HTTP answer: the
@@ -47,7 +52,11 @@ func (e *UnreachableError) Error() string {
 	if e.Source != "" {
 		src = " (" + e.Source + ")"
 	}
-	return fmt.Sprintf("cannot reach %s at %s%s: %s", e.Peer, e.Server, src, describeNetError(e.Err))
+	at := ""
+	if e.Server != "" {
+		at = " at " + e.Server
+	}
+	return fmt.Sprintf("cannot reach %s%s%s: %s", e.Peer, at, src, describeNetError(e.Err))
 }
 
 // Unwrap returns the network error.
@@ -55,13 +64,13 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // NotSent reports whether err says a request never reached the server:
 // the connection could not be opened (refused, no route, a name that does
-// not resolve), so the server cannot have acted on it. After a failure
-// once the connection was open (a timeout, a reset) the outcome is
-// unknown, and NotSent is false.
+// not resolve) or the server's certificate did not verify, so the server
+// cannot have acted on it. After a failure once the connection was open
+// (a timeout, a reset) the outcome is unknown, and NotSent is false.
 func NotSent(err error) bool {
 	var op *net.OpError
 	var dnsErr *net.DNSError
-	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dnsErr)
+	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dnsErr) || untrusted(err)
 }
 
 // describeNetError names a network failure in the words a person uses.
@@ -77,6 +86,8 @@ func describeNetError(err error) string {
 		return "no route to host"
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("cannot resolve host %q", dnsErr.Name)
+	case untrusted(err):
+		return "its certificate is not trusted (" + trustError(err) + ")"
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return "timed out"
 	}
@@ -86,6 +97,21 @@ func describeNetError(err error) string {
 		return u.Error()
 	}
 	return err.Error()
+}
+
+// trustError is the innermost words of a certificate verification error.
+func trustError(err error) string {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) && cv.Err != nil {
+		return cv.Err.Error()
+	}
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
 }
 
 // ReasonOf returns the Reason of the *v1.Status in err's chain, or "" when

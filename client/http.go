@@ -32,6 +32,7 @@ type Option func(*options)
 
 type options struct {
 	httpClient     *http.Client
+	tls            TLS
 	userAgent      string
 	source         string
 	attemptTimeout time.Duration
@@ -76,28 +77,46 @@ func newTransport(proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	}
 }
 
-// managerHTTPClient is shared by every Client: it honours HTTP_PROXY and
-// friends the way kubectl does (loopback addresses never go through a
-// proxy).
-var managerHTTPClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{Transport: newTransport(http.ProxyFromEnvironment)}
-})
+// httpClients holds the clients shared by every Client and WorkerClient,
+// one per way of verifying servers and of using a proxy: a manager's
+// clients of its workers, or a process's many simulated workers, share
+// their keep-alive connections.
+var httpClients sync.Map // clientKey -> *http.Client
 
-// workerHTTPClient is shared by every WorkerClient: the manager talks to its
-// workers directly, never through a proxy.
-var workerHTTPClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{Transport: newTransport(nil)}
-})
+type clientKey struct {
+	tls   TLS
+	proxy bool
+}
 
-// parseServer turns "127.0.0.1:7070" or "http://127.0.0.1:7070/" into a base
-// URL.
+// httpClient returns the shared client for t; with proxy it honours
+// HTTP_PROXY and friends the way kubectl does (loopback addresses never
+// go through a proxy), which a pinning client never does.
+func httpClient(t TLS, proxy bool) (*http.Client, error) {
+	key := clientKey{tls: t, proxy: proxy && t.CAHash == ""}
+	if hc, ok := httpClients.Load(key); ok {
+		return hc.(*http.Client), nil
+	}
+	var p func(*http.Request) (*url.URL, error)
+	if key.proxy {
+		p = http.ProxyFromEnvironment
+	}
+	tr := newTransport(p)
+	if err := t.configure(tr); err != nil {
+		return nil, err
+	}
+	hc, _ := httpClients.LoadOrStore(key, &http.Client{Transport: tr})
+	return hc.(*http.Client), nil
+}
+
+// parseServer turns "127.0.0.1:7070" (HTTPS) or "https://127.0.0.1:7070/"
+// into a base URL.
 func parseServer(server string) (*url.URL, error) {
 	s := strings.TrimSpace(server)
 	if s == "" {
 		return nil, fmt.Errorf("server address is empty")
 	}
 	if !strings.Contains(s, "://") {
-		s = "http://" + s
+		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -132,10 +151,14 @@ type requester struct {
 	upgradeHC   *http.Client
 }
 
-// server returns the base URL calls go to now.
+// server returns the base URL calls go to now; nil when a list of
+// servers has none yet.
 func (r *requester) server() *url.URL {
 	if r.servers != nil {
-		return r.servers.order()[0]
+		if list := r.servers.order(); len(list) > 0 {
+			return list[0]
+		}
+		return nil
 	}
 	return r.base
 }
@@ -163,20 +186,31 @@ func (r *requester) upgradeClient() *http.Client {
 	return r.upgradeHC
 }
 
-func newRequester(server, token, peer string, defaultHC *http.Client, opts []Option) (*requester, error) {
-	base, err := parseServer(server)
-	if err != nil {
-		return nil, err
+// serverString is server as text, for messages.
+func (r *requester) serverString() string {
+	if u := r.server(); u != nil {
+		return u.String()
 	}
+	return "no address yet"
+}
+
+// newRequester returns a requester of base, or of the servers when base
+// is nil; proxy says whether the peer may be reached through a proxy.
+func newRequester(base *url.URL, servers *Servers, token, peer string, proxy bool, opts []Option) (*requester, error) {
 	o := options{userAgent: defaultUserAgent, attemptTimeout: DefaultAttemptTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.httpClient == nil {
-		o.httpClient = defaultHC
+		hc, err := httpClient(o.tls, proxy)
+		if err != nil {
+			return nil, err
+		}
+		o.httpClient = hc
 	}
 	return &requester{
 		base:           base,
+		servers:        servers,
 		attemptTimeout: o.attemptTimeout,
 		peer:           peer,
 		source:         o.source,
@@ -321,7 +355,7 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 	dec := json.NewDecoder(&limitedReader{r: resp.Body, n: limit, limit: limit})
 	if err := dec.Decode(out); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.server(), context.Cause(ctx))
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.serverString(), context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
 	}
@@ -349,7 +383,9 @@ func (r *requester) statusFromResponse(base *url.URL, req request, resp *http.Re
 		return &st
 	}
 	msg := fmt.Sprintf("%s at %s answered %s %s with %s", r.peer, base, req.method, req.path, resp.Status)
-	if snippet := firstLine(data); snippet != "" {
+	if snippet := firstLine(data); snippet == plainHTTPAnswer && base.Scheme == "http" {
+		msg = fmt.Sprintf("%s at %s serves HTTPS, not plain HTTP: use https://%s", r.peer, base, base.Host)
+	} else if snippet != "" {
 		msg += ": " + snippet
 	}
 	return &v1.Status{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,16 +24,36 @@ const DefaultAttemptTimeout = 5 * time.Second
 // Servers is the list of manager URLs a Client fails over between, in the
 // order they are tried. It is safe for concurrent use and may be shared by
 // several Clients (a worker's join client and its own) and changed while
-// they run: a worker replaces it with the list the managers send back.
-// Calls start with the server that last answered.
+// they run. Calls start with the server that last answered.
+//
+// The list has two parts: what the managers say is up (Learn: a worker
+// learns it from every registration and heartbeat reply, so it follows
+// managers that join or leave after it started), and, after it, the base
+// the list was made with: the URLs given (NewServers, Set), or those of
+// Endpoints that are looked up (NewServersFrom: a dns+srv:// name). The
+// base stays at the end, so a worker never forgets where it started; the
+// Endpoints are looked up again when no server of the list answers.
 type Servers struct {
 	mu      sync.Mutex
-	list    []*url.URL
-	current string // the server that last answered
+	base    []*url.URL
+	learned []*url.URL
+	eps     Endpoints // nil: base is fixed
+	current string    // the server that last answered
 }
 
-// NewServers returns the list of the given URLs ("http://127.0.0.1:7070",
-// or "127.0.0.1:7070" for plain HTTP); each may itself be a comma-separated
+// Endpoints are manager URLs that are looked up rather than given:
+// discovery.SRVEndpoints for a dns+srv:// address.
+type Endpoints interface {
+	// Endpoints returns the URLs of the last lookup, best first, without
+	// looking anything up.
+	Endpoints() []string
+	// Refresh looks the URLs up again and returns them. On an error it
+	// may still return the last good URLs.
+	Refresh(ctx context.Context) ([]string, error)
+}
+
+// NewServers returns the list of the given URLs ("https://127.0.0.1:7070",
+// or "127.0.0.1:7070" for the same); each may itself be a comma-separated
 // list. It fails when there is none or one is not a usable address.
 func NewServers(servers ...string) (*Servers, error) {
 	s := &Servers{}
@@ -44,20 +63,57 @@ func NewServers(servers ...string) (*Servers, error) {
 	return s, nil
 }
 
-// Set replaces the list. Entries may be comma-separated lists; duplicates
-// are dropped, the first place kept. It fails, leaving the list as it was,
-// when the result is empty or an entry is not a usable address.
+// NewServersFrom returns a list whose base is what eps looks up. Nothing
+// is looked up yet: a call with an empty list looks the endpoints up
+// first.
+func NewServersFrom(eps Endpoints) *Servers { return &Servers{eps: eps} }
+
+// Set replaces the base of the list with the given URLs. Entries may be
+// comma-separated lists; duplicates are dropped, the first place kept. It
+// fails, leaving the list as it was, when the result is empty or an entry
+// is not a usable address.
 func (s *Servers) Set(servers []string) error {
+	list, err := parseServers(servers)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("no server address")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base, s.eps = list, nil
+	return nil
+}
+
+// Learn records the managers' own list of the managers that are up: it
+// comes first from now on, the base after it. An empty list changes
+// nothing (a lone manager lists none). It fails, changing nothing, when
+// an entry is not a usable address.
+func (s *Servers) Learn(urls []string) error {
+	list, err := parseServers(urls)
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.learned = list
+	return nil
+}
+
+// parseServers parses entries (each possibly comma-separated) into URLs,
+// dropping duplicates.
+func parseServers(entries []string) ([]*url.URL, error) {
 	var list []*url.URL
 	seen := map[string]bool{}
-	for _, entry := range servers {
+	for _, entry := range entries {
 		for _, one := range strings.Split(entry, ",") {
 			if strings.TrimSpace(one) == "" {
 				continue
 			}
 			u, err := parseServer(one)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !seen[u.String()] {
 				seen[u.String()] = true
@@ -65,13 +121,7 @@ func (s *Servers) Set(servers []string) error {
 			}
 		}
 	}
-	if len(list) == 0 {
-		return fmt.Errorf("no server address")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.list = list
-	return nil
+	return list, nil
 }
 
 // List returns the URLs in the order they are tried.
@@ -84,18 +134,55 @@ func (s *Servers) List() []string {
 }
 
 // Current returns the server calls start with: the one that last
-// answered, or the first.
-func (s *Servers) Current() string { return s.order()[0].String() }
+// answered, or the first; "" while the list is empty.
+func (s *Servers) Current() string {
+	if list := s.order(); len(list) > 0 {
+		return list[0].String()
+	}
+	return ""
+}
 
-// order returns the list starting with the current server.
+// order returns the list (learned, then base, without duplicates)
+// starting with the current server.
 func (s *Servers) order() []*url.URL {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.list, func(u *url.URL) bool { return u.String() == s.current })
-	if i <= 0 {
-		return slices.Clone(s.list)
+	learned, base, eps, current := s.learned, s.base, s.eps, s.current
+	s.mu.Unlock()
+	if eps != nil {
+		base, _ = parseServers(eps.Endpoints()) // looked up URLs are well formed
 	}
-	return append(slices.Clone(s.list[i:]), s.list[:i]...)
+	list := slices.Clone(learned)
+	for _, u := range base {
+		if !slices.ContainsFunc(list, func(l *url.URL) bool { return l.String() == u.String() }) {
+			list = append(list, u)
+		}
+	}
+	i := slices.IndexFunc(list, func(u *url.URL) bool { return u.String() == current })
+	if i <= 0 {
+		return list
+	}
+	return append(slices.Clone(list[i:]), list[:i]...)
+}
+
+// refresh looks the endpoints up again, when the base comes from them,
+// and returns the list as order does; ok is false when there is nothing
+// to look up.
+func (s *Servers) refresh(ctx context.Context) (list []*url.URL, ok bool, err error) {
+	s.mu.Lock()
+	eps := s.eps
+	s.mu.Unlock()
+	if eps == nil {
+		return nil, false, nil
+	}
+	_, err = eps.Refresh(ctx)
+	return s.order(), true, err
+}
+
+// lookedUp reports whether the base comes from Endpoints.
+func (s *Servers) lookedUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eps != nil
 }
 
 func (s *Servers) use(u *url.URL) {
@@ -107,19 +194,19 @@ func (s *Servers) use(u *url.URL) {
 // NewWithServers returns a client of the managers in servers that
 // authenticates with token. A call goes to the server that last answered;
 // when that one gives no answer (connection refused or broken, no
-// response within WithAttemptTimeout) or answers 503, the call is made
-// again on the next, until one answers or every one has been tried. A
-// POST is made again only when it could not have reached the server (the
-// connection was refused), so a create is never sent twice.
+// response within WithAttemptTimeout, a certificate that does not verify)
+// or answers 503, the call is made again on the next, until one answers
+// or every one has been tried; with Endpoints, they are then looked up
+// again and the new ones tried. A POST is made again only when it could
+// not have reached the server (NotSent), so a create is never sent twice.
 func NewWithServers(servers *Servers, token string, opts ...Option) (*Client, error) {
 	if servers == nil {
 		return nil, errors.New("no servers")
 	}
-	r, err := newRequester(servers.Current(), token, "the manager", managerHTTPClient(), opts)
+	r, err := newRequester(nil, servers, token, "the manager", true, opts)
 	if err != nil {
 		return nil, err
 	}
-	r.servers = servers
 	return &Client{r: r}, nil
 }
 
@@ -133,28 +220,50 @@ func WithAttemptTimeout(d time.Duration) Option {
 
 // sendFailover tries the servers in turn, as NewWithServers describes.
 func (r *requester) sendFailover(ctx context.Context, req request) (*http.Response, error) {
-	bases := r.servers.order()
-	var tried []string
+	tried := map[string]bool{}
+	var order []string
 	var last error
-	for i, base := range bases {
-		timeout := time.Duration(0)
-		if i < len(bases)-1 {
-			timeout = r.attemptTimeout
+	bases := r.servers.order()
+	for round := 0; round < 2; round++ {
+		if round == 1 || len(bases) == 0 {
+			list, ok, err := r.servers.refresh(ctx)
+			if !ok {
+				break
+			}
+			if len(list) == 0 {
+				if err == nil {
+					err = errors.New("no manager address")
+				}
+				if last == nil {
+					last = &UnreachableError{Peer: r.peer, Source: r.source, Err: err}
+				}
+				break
+			}
+			bases = list
 		}
-		resp, err := r.sendTo(ctx, base, req, timeout)
-		if err == nil {
-			r.servers.use(base)
-			return resp, nil
+		untried := slices.DeleteFunc(slices.Clone(bases), func(u *url.URL) bool { return tried[u.String()] })
+		for i, base := range untried {
+			tried[base.String()] = true
+			order = append(order, base.String())
+			// The last server tried gets the rest of the call's context.
+			timeout := time.Duration(0)
+			if i < len(untried)-1 || (round == 0 && r.servers.lookedUp()) {
+				timeout = r.attemptTimeout
+			}
+			resp, err := r.sendTo(ctx, base, req, timeout)
+			if err == nil {
+				r.servers.use(base)
+				return resp, nil
+			}
+			if ctx.Err() != nil || !retryable(req, err) {
+				return nil, err
+			}
+			last = err
 		}
-		if ctx.Err() != nil || !retryable(req, err) {
-			return nil, err
-		}
-		tried = append(tried, base.String())
-		last = err
 	}
 	var ue *UnreachableError
-	if errors.As(last, &ue) && len(tried) > 1 {
-		return nil, &UnreachableError{Peer: r.peer, Server: strings.Join(tried, ", "), Source: r.source, Err: ue.Err}
+	if errors.As(last, &ue) && len(order) > 1 {
+		return nil, &UnreachableError{Peer: r.peer, Server: strings.Join(order, ", "), Source: r.source, Err: ue.Err}
 	}
 	return nil, last
 }
@@ -165,11 +274,7 @@ func (r *requester) sendFailover(ctx context.Context, req request) (*http.Respon
 func retryable(req request, err error) bool {
 	var ue *UnreachableError
 	if errors.As(err, &ue) {
-		if req.method != http.MethodPost {
-			return true
-		}
-		var op *net.OpError
-		return errors.As(ue.Err, &op) && op.Op == "dial"
+		return req.method != http.MethodPost || NotSent(ue.Err)
 	}
 	var st *v1.Status
 	return errors.As(err, &st) && st.Code == http.StatusServiceUnavailable

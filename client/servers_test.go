@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,10 +175,10 @@ func TestServers_Set(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Set([]string{"http://127.0.0.1:3", "127.0.0.1:1", "http://127.0.0.1:3"}); err != nil {
+	if err := s.Set([]string{"http://127.0.0.1:3", "http://127.0.0.1:1", "http://127.0.0.1:3", "127.0.0.1:4"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.List(), []string{"http://127.0.0.1:3", "http://127.0.0.1:1"}; !slices.Equal(got, want) {
+	if got, want := s.List(), []string{"http://127.0.0.1:3", "http://127.0.0.1:1", "https://127.0.0.1:4"}; !slices.Equal(got, want) {
 		t.Errorf("List() = %q, want %q", got, want)
 	}
 	for _, bad := range [][]string{nil, {""}, {"ftp://x"}} {
@@ -184,7 +186,147 @@ func TestServers_Set(t *testing.T) {
 			t.Errorf("Set(%q) = nil, want an error", bad)
 		}
 	}
-	if got := s.List(); len(got) != 2 {
+	if got := s.List(); len(got) != 3 {
 		t.Errorf("a refused Set changed the list to %q", got)
+	}
+}
+
+// fakeEndpoints lists URLs; Refresh moves to the next list.
+type fakeEndpoints struct {
+	mu        sync.Mutex
+	lists     [][]string // current, then what each Refresh returns
+	refreshes int
+	err       error
+}
+
+func (e *fakeEndpoints) Endpoints() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lists[0]
+}
+
+func (e *fakeEndpoints) Refresh(context.Context) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.refreshes++
+	if len(e.lists) > 1 {
+		e.lists = e.lists[1:]
+	}
+	return e.lists[0], e.err
+}
+
+// TestFailover_Endpoints: a list looked up (a dns+srv:// name) is tried
+// as a given one is, and looked up again when no server of it answers.
+func TestFailover_Endpoints(t *testing.T) {
+	stubs := map[string]*managerStub{
+		"good":         newManagerStub(t, http.StatusOK),
+		"good2":        newManagerStub(t, http.StatusOK),
+		"unavailable":  newManagerStub(t, http.StatusServiceUnavailable),
+		"unauthorized": newManagerStub(t, http.StatusUnauthorized),
+	}
+	refused := refusedURL(t)
+	url := func(name string) string {
+		if name == "refused" {
+			return refused
+		}
+		return stubs[name].URL
+	}
+	urls := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, url(n))
+		}
+		return out
+	}
+	cases := []struct {
+		name       string
+		lists      [][]string
+		learned    []string
+		refreshErr error
+		want       string // the stub that answers; "" for an error
+		wantCode   int    // the error's status, 0 for an UnreachableError
+		refreshes  int
+	}{
+		{name: "the first answers", lists: [][]string{{"good", "good2"}}, want: "good"},
+		{name: "an unreachable manager is passed over", lists: [][]string{{"refused", "good"}}, want: "good"},
+		{name: "a 503 is passed over", lists: [][]string{{"unavailable", "good"}}, want: "good"},
+		{name: "another error is the cluster's answer", lists: [][]string{{"unauthorized", "good"}}, wantCode: http.StatusUnauthorized},
+		{name: "all down: look up again and try the new ones", lists: [][]string{{"refused"}, {"refused", "good"}}, want: "good", refreshes: 1},
+		{name: "nothing looked up yet: look up first", lists: [][]string{nil, {"good"}}, want: "good", refreshes: 1},
+		{name: "all down after looking up again", lists: [][]string{{"refused"}, {"refused", "unavailable"}}, wantCode: http.StatusServiceUnavailable, refreshes: 1},
+		{name: "nothing resolves", lists: [][]string{nil}, refreshErr: errors.New("NXDOMAIN"), refreshes: 1},
+		{name: "what the managers said comes first", lists: [][]string{{"good"}}, learned: []string{"good2"}, want: "good2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var lists [][]string
+			for _, l := range tc.lists {
+				lists = append(lists, urls(l...))
+			}
+			eps := &fakeEndpoints{lists: lists, err: tc.refreshErr}
+			servers := client.NewServersFrom(eps)
+			if err := servers.Learn(urls(tc.learned...)); err != nil {
+				t.Fatal(err)
+			}
+			before := map[string]int64{}
+			for n, s := range stubs {
+				before[n] = s.calls.Load()
+			}
+			c, err := client.NewWithServers(servers, "tok", client.WithAttemptTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListManagers(t.Context())
+			var ue *client.UnreachableError
+			var st *v1.Status
+			switch {
+			case tc.want != "":
+				if err != nil || c.Server() != url(tc.want) {
+					t.Errorf("ListManagers: %v, answered by %s; want %s", err, c.Server(), tc.want)
+				}
+			case tc.wantCode != 0:
+				if !errors.As(err, &st) || st.Code != tc.wantCode {
+					t.Errorf("ListManagers: %v, want a %d", err, tc.wantCode)
+				}
+			case !errors.As(err, &ue):
+				t.Errorf("ListManagers: %v, want an UnreachableError", err)
+			}
+			if tc.refreshErr != nil && (err == nil || !strings.Contains(err.Error(), tc.refreshErr.Error())) {
+				t.Errorf("error %v does not say why the lookup failed", err)
+			}
+			if eps.refreshes != tc.refreshes {
+				t.Errorf("%d lookups, want %d", eps.refreshes, tc.refreshes)
+			}
+			for n, s := range stubs {
+				if calls := s.calls.Load() - before[n]; calls > 1 {
+					t.Errorf("%s called %d times, want at most once", n, calls)
+				}
+			}
+		})
+	}
+}
+
+// TestFailover_StaysWithTheOneThatAnswered: after a failover, calls go to
+// the manager that answered, even when it is listed second.
+func TestFailover_StaysWithTheOneThatAnswered(t *testing.T) {
+	first, second := newManagerStub(t, http.StatusServiceUnavailable), newManagerStub(t, http.StatusOK)
+	servers, err := client.NewServers(first.URL, second.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewWithServers(servers, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.ListManagers(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n1, n2 := first.calls.Load(), second.calls.Load(); n1 != 1 || n2 != 3 {
+		t.Errorf("calls: first %d, second %d; want 1 and 3", n1, n2)
+	}
+	if got := servers.Current(); got != second.URL {
+		t.Errorf("Current() = %s, want %s", got, second.URL)
 	}
 }

@@ -268,7 +268,7 @@ func TestStreamTasks_Unreachable(t *testing.T) {
 	c := mustClient(t, addr)
 	err = c.StreamTasks(t.Context(), StreamOptions{}, func(*v1.TaskList) error { return nil }, func(v1.WatchEvent[*v1.Task]) error { return nil })
 	var ue *UnreachableError
-	if !errors.As(err, &ue) || ue.Server != "http://"+addr {
+	if !errors.As(err, &ue) || ue.Server != "https://"+addr {
 		t.Errorf("StreamTasks = %v, want an UnreachableError naming %s", err, addr)
 	}
 }

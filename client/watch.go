@@ -33,7 +33,7 @@ type Watcher[T any] struct {
 func newWatcher[T any](ctx context.Context, body io.ReadCloser, rv string, r *requester) *Watcher[T] {
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 64<<10), maxWatchLine)
-	return &Watcher[T]{ctx: ctx, body: body, scanner: sc, server: r.server().String(), rv: rv}
+	return &Watcher[T]{ctx: ctx, body: body, scanner: sc, server: r.serverString(), rv: rv}
 }
 
 // watchLine is one line of the stream before its object is decoded.

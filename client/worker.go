@@ -19,10 +19,17 @@ type WorkerClient struct {
 }
 
 // NewWorkerClient returns a client of the worker API at address
-// ("127.0.0.1:7071" or "http://127.0.0.1:7071") that authenticates with
-// token. It fails only when address is not usable; nothing is sent yet.
+// ("127.0.0.1:7071", which means HTTPS, or "https://127.0.0.1:7071") that
+// authenticates with token. The manager verifies the worker with WithTLS:
+// the cluster CA, and the worker's name as ServerName. It never goes
+// through a proxy. It fails only when address is not usable, or the CA
+// cannot be read; nothing is sent yet.
 func NewWorkerClient(address, token string, opts ...Option) (*WorkerClient, error) {
-	r, err := newRequester(address, token, "the worker", workerHTTPClient(), opts)
+	base, err := parseServer(address)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRequester(base, nil, token, "the worker", false, opts)
 	if err != nil {
 		return nil, err
 	}

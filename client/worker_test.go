@@ -124,7 +124,7 @@ func TestWorkerClient_Reads(t *testing.T) {
 			writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, "no")
 		}
 	})
-	c := mustWorkerClient(t, strings.TrimPrefix(srv.URL, "http://"))
+	c := mustWorkerClient(t, srv.URL)
 	ctx := t.Context()
 
 	list, err := c.ListTasks(ctx)
@@ -156,7 +156,7 @@ func TestWorkerClient_Unreachable(t *testing.T) {
 	addr := closedAddr(t)
 	c := mustWorkerClient(t, addr)
 	_, err := c.AssignTask(t.Context(), task("web"))
-	want := "cannot reach the worker at http://" + addr + ": connection refused"
+	want := "cannot reach the worker at https://" + addr + ": connection refused"
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("error = %v, want an *UnreachableError ending %q", err, want)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/minkube/minkube/serve"
 )
 
 // Server serves a dns.Handler over UDP and TCP on one address.
@@ -89,7 +91,10 @@ func (s *Server) Start(ctx context.Context) error {
 		// The read buffer takes the largest query a client may send over
 		// UDP, not only 512 bytes.
 		{PacketConn: s.udp, Handler: s.handler, UDPSize: dns.MaxMsgSize},
-		{Listener: s.tcp, Handler: s.handler, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }},
+		// TCP is bounded as the HTTP servers are: a query must arrive
+		// within the read timeout, an idle connection closes, and the
+		// connections open at once are capped.
+		{Listener: serve.LimitListener(s.tcp, serve.MaxConns()), Handler: s.handler, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }},
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

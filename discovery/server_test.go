@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -218,5 +219,25 @@ func TestServer_StopsWithContext(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Error("TCP still accepts after Start returned")
+	}
+}
+
+// TestServer_SlowTCPClientIsCut: a TCP client that connects and never
+// sends its query is disconnected after the read timeout, rather than
+// holding a connection for good.
+func TestServer_SlowTCPClientIsCut(t *testing.T) {
+	addr := mustServeHandler(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {}))
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// One byte of the two-byte length, then nothing.
+	if _, err := conn.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read = %d, %v; want the server to close the connection", n, err)
 	}
 }

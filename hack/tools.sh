@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # tools.sh installs, from Debian's packages, the programs the tests drive
 # besides Go and Docker, and only those missing: `make test` runs it
-# first. Each line of TOOLS is "COMMAND DEBIAN-PACKAGE".
+# first, so it does nothing when every tool is there. Each line of TOOLS
+# is "COMMAND DEBIAN-PACKAGE".
 set -euo pipefail
 
 TOOLS=(
 	"chromium chromium" # the dashboard's browser test (chromedp)
 	"dig dnsutils"      # the DNS tests check the server with a resolver of its own
+	"ip iproute2"       # the network lab of test/e2e: a namespace per process
+	"iptables iptables" # ... and the links it cuts
+	"curl curl"         # the security tests speak to the API as a stranger would
 )
 
 missing=()

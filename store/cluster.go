@@ -2,37 +2,89 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// ClusterIDKey is where the cluster's id is kept. It is written once, by
-// the first manager to start on an empty store, and read by every manager
-// after: managers that share a store share the id.
-const ClusterIDKey = "/cluster/id"
+// Keys of what a cluster has once: written by the first manager to start
+// on an empty store, and read by every manager after, so managers that
+// share a store share them.
+const (
+	// ClusterIDKey holds the cluster's id.
+	ClusterIDKey = "/cluster/id"
+	// ClusterCAKey holds the cluster CA: the certificate every client of
+	// the cluster verifies the managers with (unless they bring their
+	// own), and the key that signs the managers' and workers'
+	// certificates. Workers never read the store, so the key stays with
+	// the managers.
+	ClusterCAKey = "/cluster/ca"
+)
+
+// ClusterCA is the cluster CA as the store keeps it.
+type ClusterCA struct {
+	// Certificate is the CA's certificate (PEM).
+	Certificate string `json:"certificate"`
+	// Key is the CA's private key (PEM).
+	Key string `json:"key"`
+}
 
 // EnsureClusterID returns the cluster's id, generating and storing a new
 // one (a random UUID) when the store has none. Managers racing on an empty
 // store all return the id the first of them created.
 func EnsureClusterID(ctx context.Context, s Store) (string, error) {
-	kv, err := s.Get(ctx, ClusterIDKey)
+	v, err := ensureKey(ctx, s, ClusterIDKey, func() ([]byte, error) { return []byte(NewUID()), nil })
+	if err != nil {
+		return "", fmt.Errorf("the cluster id: %w", err)
+	}
+	return string(v), nil
+}
+
+// EnsureClusterCA returns the cluster CA, storing the one generate makes
+// (certificate and key, PEM) when the store has none. Managers racing on
+// an empty store all return the CA the first of them stored.
+func EnsureClusterCA(ctx context.Context, s Store, generate func() (certPEM, keyPEM []byte, err error)) (ClusterCA, error) {
+	v, err := ensureKey(ctx, s, ClusterCAKey, func() ([]byte, error) {
+		cert, key, err := generate()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(ClusterCA{Certificate: string(cert), Key: string(key)})
+	})
+	if err != nil {
+		return ClusterCA{}, fmt.Errorf("the cluster CA: %w", err)
+	}
+	var ca ClusterCA
+	if err := json.Unmarshal(v, &ca); err != nil {
+		return ClusterCA{}, fmt.Errorf("the cluster CA at %s: %w", ClusterCAKey, err)
+	}
+	return ca, nil
+}
+
+// ensureKey returns the value at key, storing the one make returns when
+// there is none; when another writer stores one first, that one wins.
+func ensureKey(ctx context.Context, s Store, key string, make func() ([]byte, error)) ([]byte, error) {
+	kv, err := s.Get(ctx, key)
 	if err == nil {
-		return string(kv.Value), nil
+		return kv.Value, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return "", fmt.Errorf("read the cluster id: %w", err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
-	id := NewUID()
-	if _, err := s.Create(ctx, ClusterIDKey, []byte(id)); err != nil {
+	v, err := make()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Create(ctx, key, v); err != nil {
 		if !errors.Is(err, ErrExists) {
-			return "", fmt.Errorf("store a new cluster id: %w", err)
+			return nil, fmt.Errorf("store: %w", err)
 		}
 		// Another manager stored one first: that one is the cluster's.
-		kv, err := s.Get(ctx, ClusterIDKey)
+		kv, err := s.Get(ctx, key)
 		if err != nil {
-			return "", fmt.Errorf("read the cluster id: %w", err)
+			return nil, fmt.Errorf("read: %w", err)
 		}
-		return string(kv.Value), nil
+		return kv.Value, nil
 	}
-	return id, nil
+	return v, nil
 }

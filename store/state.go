@@ -23,6 +23,8 @@ const (
 	// IndexUnassigned holds, under the value "", every task that waits for
 	// a worker: no worker, not terminal, not being deleted.
 	IndexUnassigned = "unassigned"
+	// IndexTokenHash indexes credentials by the hash of their token.
+	IndexTokenHash = "tokenHash"
 )
 
 // State is the manager's typed view of a Store: a Resource per kind to
@@ -58,6 +60,7 @@ func NewState(s Store, logger *slog.Logger) *State {
 	st.WorkerCache = NewCache(st.Workers, logger.With("cache", "workers"))
 	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
 	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
+	st.CredentialCache.AddIndex(IndexTokenHash, func(c *v1.Credential) []string { return []string{c.TokenHash} })
 	st.EventCache.AddIndex(IndexObject, func(e *v1.Event) []string { return []string{ObjectKey(e.InvolvedObject)} })
 	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
 		if t.Status.Worker == "" {

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/moby/sys/atomicwriter"
 
 	"github.com/minkube/minkube/workerd/runtime"
 )
@@ -79,19 +80,7 @@ func (n clusterNote) save(id string) error {
 	if n.path == "" {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(n.path), filepath.Base(n.path)+".*")
-	if err != nil {
-		return fmt.Errorf("write the cluster note %s: %w", n.path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = fmt.Fprintf(tmp, "%s %s\n", id, n.tokenHash)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), n.path)
-	}
-	if err != nil {
+	if err := atomicwriter.WriteFile(n.path, []byte(id+" "+n.tokenHash+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write the cluster note %s: %w", n.path, err)
 	}
 	return nil

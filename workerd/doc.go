@@ -57,6 +57,14 @@
 // the manager's list of its tasks. That list is admitted like a push: a
 // task that asks for more disk than is free is not taken from either.
 //
+// # Identity and TLS
+//
+// The worker serves its API over TLS with a certificate the cluster CA
+// issues it at registration, for a key that never leaves it, and proves
+// it is itself when it registers again with the token it was issued
+// (identity.go). A worker the manager deleted stops its tasks and stays
+// out. The API answers only the manager's token, before it reads a body.
+//
 // # Clusters
 //
 // Containers carry the cluster's id (given by the manager at

@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/workerd/runtime"
 	"github.com/minkube/minkube/workerd/runtime/runtimetest"
 )
@@ -22,15 +23,23 @@ import (
 // client, and returns the exit code, the output and the error.
 func (h *harness) mustExec(t *testing.T, token, uid string, opts client.ExecOptions, s client.ExecStreams) (int, error) {
 	t.Helper()
-	wc, err := client.NewWorkerClient(h.url, token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := wc.ExecTask(t.Context(), uid, opts)
+	conn, err := h.workerClient(t, token).ExecTask(t.Context(), uid, opts)
 	if err != nil {
 		return 0, err
 	}
 	return client.StreamExec(t.Context(), conn, s)
+}
+
+// workerClient calls the test worker as the manager does, verifying its
+// certificate against the cluster CA.
+func (h *harness) workerClient(t *testing.T, token string) *client.WorkerClient {
+	t.Helper()
+	wc, err := client.NewWorkerClient(h.url, token,
+		client.WithTLS(client.TLS{CAData: string(pkitest.CA().CertPEM), ServerName: workerName}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wc
 }
 
 // mustExecWorker starts a worker holding the Task web, running, and
@@ -112,7 +121,7 @@ func TestServer_Exec(t *testing.T) {
 			return 0, ctx.Err()
 		})
 		ctx, cancel := context.WithCancel(t.Context())
-		wc, _ := client.NewWorkerClient(h.url, token)
+		wc := h.workerClient(t, token)
 		conn, err := wc.ExecTask(ctx, task.Metadata.UID, client.ExecOptions{Command: []string{"/app"}})
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +216,15 @@ func TestServer_ExecBounded(t *testing.T) {
 			results <- err
 		}()
 	}
-	running.Wait()
+	started := make(chan struct{})
+	go func() { running.Wait(); close(started) }()
+	select {
+	case <-started:
+	case err := <-results:
+		t.Fatalf("a session ended before all %d ran: %v", sessions, err)
+	case <-time.After(waitTimeout):
+		t.Fatalf("%d sessions did not all start", sessions)
+	}
 	_, err := h.mustExec(t, token, task.Metadata.UID, client.ExecOptions{Command: []string{"/app"}},
 		client.ExecStreams{Stdout: io.Discard, Stderr: io.Discard})
 	if client.ReasonOf(err) != v1.StatusReasonServiceUnavailable || !strings.Contains(err.Error(), "already runs 32 exec sessions") {

@@ -4,9 +4,11 @@ import "slices"
 
 // learnManagers passes on the managers a reply lists. A worker fails over
 // between managers through its Manager client (client.NewWithServers
-// tries the next manager when one stops answering); what the worker adds
+// tries the next manager when one stops answering, over the URLs of
+// --manager or those a dns+srv:// name resolves to); what the worker adds
 // is the current list, which every registration and heartbeat reply
-// carries, so it follows managers that join or leave after it started.
+// carries, so it follows managers that join or leave after it started
+// (client.Servers.Learn).
 // Failing over touches nothing else: the task map, and so every
 // container, stays as it is. An empty list (a lone manager, or one that
 // could not read the list) changes nothing.

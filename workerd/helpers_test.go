@@ -3,12 +3,15 @@ package workerd_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime"
 	"github.com/minkube/minkube/workerd/runtime/runtimetest"
@@ -102,22 +106,23 @@ type reportCall struct {
 // fakeManager is the manager's API as workerd sees it. It records what it
 // is sent and answers with settable errors, Stop lists and task lists.
 type fakeManager struct {
-	mu            sync.Mutex
-	registerErr   error // every registration fails with it while set
-	registerCalls int
-	registrations []v1.RegisterRequest // accepted ones
-	dialTokens    []string
-	reportErr     error   // every report fails with it while set
-	reportErrOnce []error // then these, one per report
-	reports       []reportCall
-	stop          []string // the Stop list of the next successful report
-	tasks         []v1.Task
-	tasksErr      error // every task list fails with it while set
-	tasksErrOnce  []error
-	tasksCalls    int
-	managers      []string      // the failover list of every reply
-	interval      time.Duration // the heartbeatInterval of its replies
-	revision      int64         // the revision of its replies and lists
+	mu             sync.Mutex
+	registerErr    error // every registration fails with it while set
+	registerCalls  int
+	registerTokens []string             // the token of every registration
+	registrations  []v1.RegisterRequest // accepted ones
+	dialTokens     []string
+	reportErr      error   // every report fails with it while set
+	reportErrOnce  []error // then these, one per report
+	reports        []reportCall
+	stop           []string // the Stop list of the next successful report
+	tasks          []v1.Task
+	tasksErr       error // every task list fails with it while set
+	tasksErrOnce   []error
+	tasksCalls     int
+	managers       []string      // the failover list of every reply
+	interval       time.Duration // the heartbeatInterval of its replies
+	revision       int64         // the revision of its replies and lists
 }
 
 var _ workerd.Manager = (*fakeManager)(nil)
@@ -134,14 +139,21 @@ func (m *fakeManager) RegisterWorker(_ context.Context, token string, req v1.Reg
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.registerCalls++
-	if token != joinToken {
-		return nil, &v1.Status{Code: http.StatusUnauthorized, Reason: v1.StatusReasonUnauthorized, Message: "bad join token"}
+	m.registerTokens = append(m.registerTokens, token)
+	if token != joinToken && token != workerToken {
+		return nil, &v1.Status{Code: http.StatusUnauthorized, Reason: v1.StatusReasonUnauthorized, Message: "bad token"}
 	}
 	if m.registerErr != nil {
 		return nil, m.registerErr
 	}
+	host, _, _ := net.SplitHostPort(req.Address)
+	cert, err := pkitest.CA().IssueWorker(req.Name, host, []byte(req.CertificateRequest), time.Now())
+	if err != nil {
+		return nil, &v1.Status{Code: http.StatusUnprocessableEntity, Reason: v1.StatusReasonInvalid, Message: err.Error()}
+	}
 	m.registrations = append(m.registrations, req)
 	return &v1.RegisterResponse{
+		Certificate:       string(cert),
 		Worker:            v1.Worker{Metadata: v1.ObjectMeta{Name: req.Name}, Spec: v1.WorkerSpec{Address: req.Address}},
 		Token:             workerToken,
 		ManagerToken:      managerToken(len(m.registrations)),
@@ -369,6 +381,7 @@ type harness struct {
 	w     *workerd.Worker
 	url   string
 	http  *http.Client
+	logs  *syncBuffer
 
 	cancel   context.CancelFunc
 	done     chan error
@@ -415,7 +428,8 @@ func mustStartWorker(t *testing.T, fake *runtimetest.Fake, mgr *fakeManager, edi
 		rt:    &recordingRuntime{Fake: fake},
 		mgr:   mgr,
 		stats: &fakeStats{st: v1.WorkerStats{CPUs: 2, MemoryTotal: 8 << 30, MemoryAvailable: 4 << 30, DiskTotal: 100 << 30, DiskFree: 50 << 30}},
-		http:  &http.Client{Timeout: waitTimeout},
+		http:  workerHTTPClient(),
+		logs:  logs,
 		done:  make(chan error, 1),
 	}
 	opts := testOptions(h.rt, mgr, h.stats, logs)
@@ -430,7 +444,7 @@ func mustStartWorker(t *testing.T, fake *runtimetest.Fake, mgr *fakeManager, edi
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
-	h.w, h.url = w, "http://"+addr.String()
+	h.w, h.url = w, "https://"+addr.String()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	h.cancel = cancel
 	go func() { h.done <- w.Start(ctx) }()
@@ -440,6 +454,22 @@ func mustStartWorker(t *testing.T, fake *runtimetest.Fake, mgr *fakeManager, edi
 		}
 	})
 	return h
+}
+
+// unverifiedHTTPClient calls a test worker without verifying it, as curl
+// -k does.
+var unverifiedHTTPClient = &http.Client{Timeout: waitTimeout, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+}}
+
+// workerHTTPClient calls a test worker as the manager does: over TLS,
+// verifying its certificate against the cluster CA for its name.
+func workerHTTPClient() *http.Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(pkitest.CA().Cert)
+	return &http.Client{Timeout: waitTimeout, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: workerName},
+	}}
 }
 
 // stop cancels the worker's context and waits for Start to return.
@@ -457,8 +487,19 @@ func (h *harness) stop(t *testing.T) error {
 }
 
 // do sends a request to the worker API with the given bearer token (none
-// when empty) and returns the status code and body.
+// when empty) and returns the status code and body, verifying the worker
+// as the manager does.
 func (h *harness) do(t *testing.T, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	code, data, err := h.try(t, h.http, method, path, token, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code, data
+}
+
+// try is do through hc, returning a failure to get an answer.
+func (h *harness) try(t *testing.T, hc *http.Client, method, path, token string, body any) (int, []byte, error) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -482,16 +523,16 @@ func (h *harness) do(t *testing.T, method, path, token string, body any) (int, [
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := h.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return 0, nil, fmt.Errorf("read body: %w", err)
 	}
-	return resp.StatusCode, data
+	return resp.StatusCode, data, nil
 }
 
 // mustRegistered waits until the worker API accepts the token of the n-th
@@ -500,7 +541,8 @@ func (h *harness) mustRegistered(t *testing.T, n int) string {
 	t.Helper()
 	token := managerToken(n)
 	mustEventually(t, "the worker API to accept "+token, func() bool {
-		code, _ := h.do(t, http.MethodGet, "/api/v1/tasks", token, nil)
+		// Until it registers, its certificate is not the CA's.
+		code, _, _ := h.try(t, h.http, http.MethodGet, "/api/v1/tasks", token, nil)
 		return code == http.StatusOK
 	})
 	return token
@@ -686,4 +728,10 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+func (m *fakeManager) registrationTokens() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.registerTokens)
 }

@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/pki"
 )
 
 // registerBackoffMax caps the wait between registration attempts.
@@ -62,27 +63,42 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 	return nil
 }
 
-// register retries with backoff until the manager accepts the worker.
+// register retries with backoff until the manager accepts the worker. It
+// registers with the worker's own token when it has one (it is then the
+// worker of that name: see identity.go), else with the join token, and
+// sends a certificate request for the key it serves its API with.
 func (w *Worker) register(ctx context.Context) error {
 	joinClient, err := w.opts.Manager(w.opts.JoinToken)
 	if err != nil {
 		return err
 	}
+	csr, err := w.id.request(w.opts.Name)
+	if err != nil {
+		return err
+	}
 	wait := 100 * time.Millisecond
+	deleted := false
 	for attempt := 1; ; attempt++ {
 		st, serr := w.opts.Stats.Sample()
 		if serr != nil {
 			w.log.Warn("sampling host stats failed", "err", serr)
 		}
 		st.Tasks = w.tasks.len()
-		resp, err := joinClient.RegisterWorker(ctx, w.opts.JoinToken, v1.RegisterRequest{
+		token, own := w.id.token(), true
+		if token == "" {
+			token, own = w.opts.JoinToken, false
+		}
+		resp, err := joinClient.RegisterWorker(ctx, token, v1.RegisterRequest{
 			Name: w.opts.Name, Address: w.opts.Advertise, Labels: w.opts.Labels, Stats: st,
-			Conditions: w.conditions(),
+			Conditions: w.conditions(), CertificateRequest: string(csr),
 		})
 		if err == nil && resp.ClusterID == "" {
 			err = errors.New("the manager gave no cluster id; a worker cannot tell its containers from another cluster's without one")
 		}
 		if err == nil {
+			if err := w.id.issued(resp.Token, resp.Certificate); err != nil {
+				return err // the manager's certificate is not for this worker's key: nothing will work
+			}
 			w.joinCluster(resp.ClusterID)
 			mgr, err := w.opts.Manager(resp.Token)
 			if err != nil {
@@ -94,14 +110,27 @@ func (w *Worker) register(ctx context.Context) error {
 			w.mu.Unlock()
 			w.learnManagers(resp.Managers)
 			w.registered.Store(true)
-			w.log.Info("registered with the manager", "attempts", attempt)
+			w.log.Info("registered with the manager", "attempts", attempt, "with", map[bool]string{true: "its own token", false: "the join token"}[own])
 			return nil
 		}
-		if attempt == 1 || attempt%10 == 0 {
+		switch {
+		case own && client.IsUnauthorized(err):
+			// The manager does not know this worker's token (its store
+			// was wiped, or it is another cluster's): join anew.
+			w.log.Warn("the manager does not know this worker's token; joining with the join token", "err", err)
+			if ferr := w.id.forgetToken(); ferr != nil {
+				w.log.Warn("cannot write the credential file", "err", ferr)
+			}
+			continue
+		case workerDeleted(err) && !deleted:
+			deleted = true
+			w.log.Error("this worker was deleted from the cluster; stopping every task it runs and staying out", "err", err)
+			w.stopAll()
+		case attempt == 1 || attempt%10 == 0:
 			w.log.Warn("registration failed; retrying", "attempt", attempt, "err", err)
 		}
 		var st2 *v1.Status
-		if errors.As(err, &st2) && (st2.Code == 401 || st2.Code == 403 || st2.Code == 422) {
+		if errors.As(err, &st2) && (st2.Code == 401 || st2.Code == 403 || st2.Code == 422) && (attempt == 1 || attempt%10 == 0) {
 			w.log.Error("the manager refuses this worker; check --join-token-file, --name and --advertise", "err", err)
 		}
 		select {
@@ -110,6 +139,30 @@ func (w *Worker) register(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, registerBackoffMax)
+	}
+}
+
+// workerDeleted reports whether err is the manager saying this worker was
+// deleted for good.
+func workerDeleted(err error) bool {
+	var st *v1.Status
+	if !errors.As(err, &st) || st.Details == nil {
+		return false
+	}
+	for _, c := range st.Details.Causes {
+		if c.Reason == v1.CauseWorkerDeleted {
+			return true
+		}
+	}
+	return false
+}
+
+// stopAll stops every task the worker holds: it is no longer the cluster's.
+func (w *Worker) stopAll() {
+	for _, uid := range w.tasks.uids() {
+		if _, ok := w.tasks.stop(uid); ok {
+			w.queue.Enqueue(uid)
+		}
 	}
 }
 
@@ -150,6 +203,10 @@ func (w *Worker) report(ctx context.Context, full bool) {
 			w.log.Warn("status report failed; keeping it for the next one", "err", err)
 		}
 		return
+	}
+	if pki.RenewDue([]byte(w.id.certificatePEM()), w.now()) {
+		w.log.Info("this worker's certificate is due for renewal; registering again")
+		w.registered.Store(false)
 	}
 	if reply.ClusterID != "" && reply.ClusterID != w.clusterID() {
 		w.log.Warn("the manager answers for another cluster than the one this worker joined; registering again",

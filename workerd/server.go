@@ -13,10 +13,12 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/metrics"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
-// maxTaskBody bounds an assigned Task's JSON.
+// maxTaskBody bounds an assigned Task's JSON; a larger one is answered
+// 413.
 const maxTaskBody = 1 << 20
 
 // handler returns the worker API (docs/api.md, "Worker API"), every
@@ -27,8 +29,7 @@ func (w *Worker) handler() http.Handler {
 		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, "no such route")
 	})
 	r.PanicHandler = func(rw http.ResponseWriter, req *http.Request, v any) {
-		w.log.Error("panic in worker API handler", "path", req.URL.Path, "panic", v)
-		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error")
+		w.internalError(rw, req, fmt.Errorf("panic in handler: %v", v))
 	}
 	handle := func(method, path string, h httprouter.Handle) { r.Handle(method, path, metrics.Route(path, h)) }
 	handle(http.MethodGet, "/healthz", func(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -56,7 +57,9 @@ func (w *Worker) handler() http.Handler {
 }
 
 // auth admits only the manager, with the token it was given at
-// registration; before registration the worker is not ready.
+// registration, before anything of the body is read; before registration
+// the worker is not ready. A refused request's connection is closed, and
+// a client that keeps failing is answered 429 (serve.Throttle).
 func (w *Worker) auth(h httprouter.Handle) httprouter.Handle {
 	return w.authWith("", h)
 }
@@ -82,11 +85,25 @@ func (w *Worker) authWith(extra string, h httprouter.Handle) httprouter.Handle {
 			return
 		}
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			rw.Header().Set("Connection", "close")
+			if wait := w.throttle.Failed(r); wait > 0 {
+				rw.Header().Set("Retry-After", serve.RetryAfter(wait))
+				writeStatus(rw, http.StatusTooManyRequests, v1.StatusReasonTooManyRequests, "too many requests with a wrong token from this address")
+				return
+			}
 			writeStatus(rw, http.StatusUnauthorized, v1.StatusReasonUnauthorized, "invalid bearer token")
 			return
 		}
 		h(rw, r, p)
 	}
+}
+
+// internalError answers 500 with an id under which err is logged, never
+// with err's text.
+func (w *Worker) internalError(rw http.ResponseWriter, r *http.Request, err error) {
+	id := serve.ErrorID()
+	w.log.Error("worker API request failed", "method", r.Method, "path", r.URL.Path, "err", err, "id", id)
+	writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "internal error: the worker logged it with id "+id)
 }
 
 // assignTask takes a task pushed by the manager: 201 when new, 200 when
@@ -98,8 +115,14 @@ func (w *Worker) authWith(extra string, h httprouter.Handle) httprouter.Handle {
 // manager's wait never starts a second copy.
 func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var t v1.Task
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxTaskBody))
+	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxTaskBody))
 	if err := dec.Decode(&t); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeStatus(rw, http.StatusRequestEntityTooLarge, v1.StatusReasonRequestEntityTooLarge,
+				fmt.Sprintf("the Task is larger than %d bytes", tooLarge.Limit))
+			return
+		}
 		writeStatus(rw, http.StatusBadRequest, v1.StatusReasonBadRequest, "malformed Task: "+err.Error())
 		return
 	}
@@ -218,7 +241,7 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 		return
 	}
 	if err != nil {
-		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, err.Error())
+		w.internalError(rw, r, fmt.Errorf("logs of container %s: %w", st.ContainerID, err))
 		return
 	}
 	defer rc.Close()
@@ -241,10 +264,10 @@ func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.
 	}
 }
 
-func (w *Worker) stats(rw http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+func (w *Worker) stats(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	st, err := w.opts.Stats.Sample()
 	if err != nil {
-		writeStatus(rw, http.StatusInternalServerError, v1.StatusReasonInternalError, "sampling stats: "+err.Error())
+		w.internalError(rw, r, fmt.Errorf("sampling stats: %w", err))
 		return
 	}
 	st.Tasks = w.tasks.len()

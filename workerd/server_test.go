@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -108,20 +109,22 @@ func TestServer_AssignRejectsBadTasks(t *testing.T) {
 		t.Spec.Env = []v1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 2<<20)}}
 	})
 	tests := []struct {
-		name string
-		body any
+		name   string
+		body   any
+		code   int
+		reason v1.StatusReason
 	}{
-		{"not JSON", []byte("{")},
-		{"no uid", newTask("web", "")},
-		{"no name", newTask("", "uid-1")},
-		{"no image", newTask("web", "uid-1", func(t *v1.Task) { t.Spec.Image = "" })},
-		{"over the size limit", big},
+		{"not JSON", []byte("{"), http.StatusBadRequest, v1.StatusReasonBadRequest},
+		{"no uid", newTask("web", ""), http.StatusBadRequest, v1.StatusReasonBadRequest},
+		{"no name", newTask("", "uid-1"), http.StatusBadRequest, v1.StatusReasonBadRequest},
+		{"no image", newTask("web", "uid-1", func(t *v1.Task) { t.Spec.Image = "" }), http.StatusBadRequest, v1.StatusReasonBadRequest},
+		{"over the size limit", big, http.StatusRequestEntityTooLarge, v1.StatusReasonRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := h.do(t, http.MethodPost, "/api/v1/tasks", token, tt.body)
-			if code != http.StatusBadRequest || mustStatusBody(t, body).Reason != v1.StatusReasonBadRequest {
-				t.Errorf("POST = %d %s; want 400 BadRequest", code, body)
+			if code != tt.code || mustStatusBody(t, body).Reason != tt.reason {
+				t.Errorf("POST = %d %s; want %d %s", code, body, tt.code, tt.reason)
 			}
 		})
 	}
@@ -345,10 +348,39 @@ func TestServer_Stats(t *testing.T) {
 		t.Errorf("stats = %+v; want 2 tasks and the sampler's disk and CPUs", st)
 	}
 
+	// An internal error is logged under an id; the answer carries the id
+	// and not the error.
 	h.stats.set(v1.WorkerStats{}, errors.New("/proc/stat: permission denied"))
 	code, body = h.do(t, http.MethodGet, "/api/v1/stats", token, nil)
-	if code != http.StatusInternalServerError || !strings.Contains(mustStatusBody(t, body).Message, "permission denied") {
-		t.Errorf("GET /api/v1/stats with a failing sampler = %d %s; want 500 naming the error", code, body)
+	msg := mustStatusBody(t, body).Message
+	id := msg[strings.LastIndex(msg, " ")+1:]
+	if code != http.StatusInternalServerError || strings.Contains(msg, "permission denied") || !strings.Contains(msg, "logged it with id") {
+		t.Errorf("GET /api/v1/stats with a failing sampler = %d %s; want 500 with an id and not the error", code, body)
+	}
+	if log := h.logs.String(); !strings.Contains(log, "id="+id) || !strings.Contains(log, "permission denied") {
+		t.Errorf("the log does not hold the error under id %s:\n%s", id, log)
+	}
+}
+
+// TestServer_Throttle: a client that keeps sending a wrong token is
+// answered 429, its connection closed each time; the manager's token from
+// the same address keeps working.
+func TestServer_Throttle(t *testing.T) {
+	t.Parallel()
+	h := mustStartWorker(t, runtimetest.New(testImage), &fakeManager{}, nil)
+	token := h.mustRegistered(t, 1)
+	last := 0
+	for i := range 11 {
+		last, _ = h.do(t, http.MethodGet, "/api/v1/tasks", fmt.Sprint("guess-", i), nil)
+		if i < 10 && last != http.StatusUnauthorized {
+			t.Fatalf("guess %d = %d, want 401", i, last)
+		}
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("the 11th guess = %d, want 429", last)
+	}
+	if code, _ := h.do(t, http.MethodGet, "/api/v1/tasks", token, nil); code != http.StatusOK {
+		t.Errorf("the manager's token from the same address = %d, want 200", code)
 	}
 }
 

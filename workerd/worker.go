@@ -2,6 +2,7 @@ package workerd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,13 +17,15 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/reconcile"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
 // Manager is what workerd needs of the manager's API; *client.Client
-// implements it.
+// implements it. RegisterWorker authenticates with token: the join token,
+// or the worker's own when it registers again.
 type Manager interface {
-	RegisterWorker(ctx context.Context, joinToken string, req v1.RegisterRequest) (*v1.RegisterResponse, error)
+	RegisterWorker(ctx context.Context, token string, req v1.RegisterRequest) (*v1.RegisterResponse, error)
 	ReportStatus(ctx context.Context, worker string, report *v1.StatusReport) (*v1.StatusReply, error)
 	WorkerTasks(ctx context.Context, name string) (*v1.TaskList, error)
 }
@@ -46,8 +49,14 @@ type Options struct {
 	Advertise string
 	// Labels are matched by nodeSelector.
 	Labels map[string]string
-	// JoinToken authenticates the registration.
+	// JoinToken authenticates the first registration (its secret only;
+	// the CA it pins is the Manager client's business).
 	JoinToken string
+	// CredentialFile is where the worker keeps what makes it itself: its
+	// token, and the key and certificate it serves its API with (see
+	// identity.go); empty keeps them in memory only, and a restarted
+	// worker is then refused its name while its old registration stands.
+	CredentialFile string
 	// Manager dials the manager's API with a token.
 	Manager ManagerDialer
 	// OnManagers, when set, is called with the managers' API URLs that a
@@ -136,6 +145,9 @@ type Worker struct {
 	// after that.
 	adopted atomic.Bool
 
+	id       *identity
+	throttle *serve.Throttle
+
 	probes      probers
 	probeClient *http.Client
 	runCtx      context.Context // ends when Start returns; probers run under it
@@ -156,6 +168,10 @@ func New(opts Options) (*Worker, error) {
 	}
 	if opts.Runtime == nil || opts.Manager == nil || opts.Stats == nil {
 		return nil, errors.New("workerd: Runtime, Manager and Stats are required")
+	}
+	id, err := loadIdentity(opts.CredentialFile, opts.Name)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -192,6 +208,8 @@ func New(opts Options) (*Worker, error) {
 		resyncs:    make(chan struct{}, 1),
 		contact:    &managerContact{fallback: opts.HeartbeatInterval},
 		note:       newClusterNote(opts.ClusterFile, opts.JoinToken),
+		id:         id,
+		throttle:   serve.NewThrottle(),
 		probes:     probers{running: map[string]*prober{}},
 		probeClient: &http.Client{
 			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
@@ -253,7 +271,13 @@ func (w *Worker) Start(ctx context.Context) error {
 	// answers and remembered containers are adopted at once.
 	w.relist(ctx)
 	w.setupContainerDNS(ctx)
-	srv := &http.Server{Handler: w.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Requests end with the worker: a followed log stream sees its
+	// context cancelled, and Start returns only after the handlers.
+	srv := serve.New(w.handler(), serve.Options{
+		TLS:         &tls.Config{GetCertificate: w.id.certificate, MinVersion: tls.VersionTLS12},
+		BaseContext: ctx,
+		Logger:      w.log,
+	})
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	run := func(name string, fn func(context.Context) error) {
@@ -269,25 +293,7 @@ func (w *Worker) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	run("worker API", func(ctx context.Context) error {
-		// Requests end with the worker: a followed log stream sees its
-		// context cancelled, and Start returns only after the handlers.
-		srv.BaseContext = func(net.Listener) context.Context { return ctx }
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(w.listener) }()
-		select {
-		case err := <-served:
-			return err
-		case <-ctx.Done():
-		}
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			_ = srv.Close()
-		}
-		<-served
-		return nil
-	})
+	run("worker API", func(ctx context.Context) error { return srv.Serve(ctx, w.listener) })
 	run("reconcile", w.queue.Start)
 	run("runtime events", w.watchEvents)
 	run("relist", w.relistLoop)

@@ -117,7 +117,7 @@ func TestWorker_StartReturnsWhenContextEnds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Listen after Start: %v", err)
 	}
-	if "http://"+addr.String() != h.url {
+	if "https://"+addr.String() != h.url {
 		t.Errorf("Listen after Start = %s; want the address it bound first, %s", addr, h.url)
 	}
 	if err := h.stop(t); err != nil {
@@ -178,7 +178,7 @@ func TestWorker_StartEndsInFlightRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := workerHTTPClient().Do(req)
 	if err != nil {
 		t.Fatalf("GET logs?follow: %v", err)
 	}
@@ -234,16 +234,22 @@ func TestWorker_RegistersWithRetries(t *testing.T) {
 	h := mustStartWorker(t, runtimetest.New(testImage), mgr, nil)
 
 	mustEventually(t, "a second registration attempt", func() bool { return mgr.registerAttempts() >= 2 })
-	code, body := h.do(t, http.MethodGet, "/api/v1/tasks", managerToken(1), nil)
-	if code != http.StatusServiceUnavailable || mustStatusBody(t, body).Reason != v1.StatusReasonServiceUnavailable {
-		t.Fatalf("GET /api/v1/tasks before registration = %d %s; want 503 ServiceUnavailable", code, body)
+	// Before its first registration the worker has no certificate of the
+	// cluster CA: whoever verifies it (the manager) sends it nothing, and
+	// whoever does not is told it is not registered.
+	if _, _, err := h.try(t, h.http, http.MethodGet, "/healthz", "", nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("GET /healthz before registration, verifying the worker: %v; want a certificate that does not verify", err)
 	}
-	code, body = h.do(t, http.MethodPost, "/api/v1/tasks", managerToken(1), newTask("web", "uid-web-1"))
-	if code != http.StatusServiceUnavailable {
-		t.Fatalf("POST /api/v1/tasks before registration = %d %s; want 503", code, body)
+	code, body, err := h.try(t, unverifiedHTTPClient, http.MethodGet, "/api/v1/tasks", managerToken(1), nil)
+	if err != nil || code != http.StatusServiceUnavailable || mustStatusBody(t, body).Reason != v1.StatusReasonServiceUnavailable {
+		t.Fatalf("GET /api/v1/tasks before registration = %d %s (%v); want 503 ServiceUnavailable", code, body, err)
 	}
-	if code, body := h.do(t, http.MethodGet, "/healthz", "", nil); code != http.StatusOK || string(body) != "ok\n" {
-		t.Errorf("GET /healthz before registration = %d %q; want 200 ok", code, body)
+	code, body, err = h.try(t, unverifiedHTTPClient, http.MethodPost, "/api/v1/tasks", managerToken(1), newTask("web", "uid-web-1"))
+	if err != nil || code != http.StatusServiceUnavailable {
+		t.Fatalf("POST /api/v1/tasks before registration = %d %s (%v); want 503", code, body, err)
+	}
+	if code, body, err := h.try(t, unverifiedHTTPClient, http.MethodGet, "/healthz", "", nil); err != nil || code != http.StatusOK || string(body) != "ok\n" {
+		t.Errorf("GET /healthz before registration = %d %q (%v); want 200 ok", code, body, err)
 	}
 
 	mgr.setRegisterErr(nil)
@@ -253,7 +259,7 @@ func TestWorker_RegistersWithRetries(t *testing.T) {
 	if len(regs) != 1 {
 		t.Fatalf("%d registrations accepted; want 1", len(regs))
 	}
-	if r := regs[0]; r.Name != workerName || "http://"+r.Address != h.url || r.Labels["disk"] != "ssd" || r.Stats.DiskFree == 0 {
+	if r := regs[0]; r.Name != workerName || "https://"+r.Address != h.url || r.Labels["disk"] != "ssd" || r.Stats.DiskFree == 0 {
 		t.Errorf("registration request = %+v; want name %s, address %s, labels disk=ssd and stats", r, workerName, h.url)
 	}
 	dialed := mgr.tokensDialed()

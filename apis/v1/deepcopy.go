@@ -50,6 +50,10 @@ func (c *Credential) DeepCopy() *Credential {
 	}
 	out := *c
 	c.Metadata.deepCopyInto(&out.Metadata)
+	if c.RevokedAt != nil {
+		t := *c.RevokedAt
+		out.RevokedAt = &t
+	}
 	return &out
 }
 

@@ -17,7 +17,7 @@ type Manager struct {
 	// Name is the manager's name (--etcd-name, or the host name).
 	Name string `json:"name"`
 	// Address is the base URL of the manager's API, as workers and mkctl
-	// call it (http://127.0.0.1:7070).
+	// call it (https://127.0.0.1:7070).
 	Address string `json:"address"`
 	// Leader is true for the manager that runs the controllers.
 	Leader bool `json:"leader"`

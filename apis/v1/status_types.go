@@ -19,6 +19,15 @@ const (
 	StatusReasonInternalError         StatusReason = "InternalError"         // 500
 	StatusReasonServiceUnavailable    StatusReason = "ServiceUnavailable"    // 503
 	StatusReasonGone                  StatusReason = "Gone"                  // 410: watch revision compacted
+	StatusReasonTooManyRequests       StatusReason = "TooManyRequests"       // 429: too many failed authentications
+)
+
+// Reasons of a StatusCause.
+const (
+	// CauseWorkerDeleted is the cause of a registration refused because
+	// the worker was deleted (mkctl delete worker): the worker stops what
+	// it runs and does not come back by itself.
+	CauseWorkerDeleted = "WorkerDeleted"
 )
 
 // Status is the body of every API error, in the Kubernetes shape. It is also
@@ -32,7 +41,8 @@ type Status struct {
 	Details  *StatusDetails `json:"details,omitempty"`
 }
 
-// StatusDetails lists the causes of an Invalid error.
+// StatusDetails lists the causes of an error: the fields of an Invalid
+// one, or what a refusal is about.
 type StatusDetails struct {
 	Name   string        `json:"name,omitempty"`
 	Kind   string        `json:"kind,omitempty"`
@@ -41,6 +51,9 @@ type StatusDetails struct {
 
 // StatusCause is one problem with one field.
 type StatusCause struct {
+	// Reason, when set, is a machine word for the cause
+	// (CauseWorkerDeleted).
+	Reason  string `json:"reason,omitempty"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }

@@ -154,10 +154,13 @@ const (
 	ReasonInsufficientDisk = "InsufficientDisk"
 	ReasonUnhealthy        = "Unhealthy"
 	ReasonWorkerLost       = "WorkerLost"
-	ReasonContainerCreate  = "ContainerCreating"
-	ReasonStartError       = "StartError"
-	ReasonCompleted        = "Completed"
-	ReasonError            = "Error"
+	// ReasonWorkerDeleted: the task's worker was deleted (mkctl delete
+	// worker); the task is placed elsewhere at once.
+	ReasonWorkerDeleted   = "WorkerDeleted"
+	ReasonContainerCreate = "ContainerCreating"
+	ReasonStartError      = "StartError"
+	ReasonCompleted       = "Completed"
+	ReasonError           = "Error"
 	// ReasonRuntimeUnreachable: the worker cannot reach its container
 	// runtime; what it reports is the last state it saw.
 	ReasonRuntimeUnreachable = "RuntimeUnreachable"

@@ -111,7 +111,8 @@ type WorkerList struct {
 }
 
 // RegisterRequest is the body of POST /api/v1/workers: a worker asking to
-// join, authenticated by the join token.
+// join, authenticated by the join token, or registering again,
+// authenticated by its own token.
 type RegisterRequest struct {
 	Name    string            `json:"name"`
 	Address string            `json:"address"`
@@ -119,6 +120,10 @@ type RegisterRequest struct {
 	Stats   WorkerStats       `json:"stats"`
 	// Conditions are the worker's own conditions (RuntimeReady).
 	Conditions []Condition `json:"conditions,omitempty"`
+	// CertificateRequest is a PEM certificate request signed with the key
+	// the worker serves its API with; the manager answers with the
+	// worker's certificate for that key.
+	CertificateRequest string `json:"certificateRequest"`
 }
 
 // RegisterResponse carries the credentials a registered worker uses from
@@ -140,6 +145,10 @@ type RegisterResponse struct {
 	// worker labels its containers with it and never touches a container
 	// of another cluster.
 	ClusterID string `json:"clusterID,omitempty"`
+	// Certificate is the worker's certificate (PEM), issued by the
+	// cluster CA for the key of the request's CertificateRequest and the
+	// worker's name, which the manager verifies when it calls the worker.
+	Certificate string `json:"certificate"`
 }
 
 // TaskReport is what a worker observes of one Task it holds.

@@ -54,7 +54,7 @@ func runDev(ctx context.Context, mcfg managerConfig, wcfg workerConfig, log *slo
 	if wcfg.name == "" {
 		wcfg.name = "dev"
 	}
-	w, err := newWorker(wcfg, m.joinToken, nil, log.With("component", "worker"))
+	w, err := newWorker(wcfg, m.join, nil, log.With("component", "worker"))
 	if err != nil {
 		m.closeUnstarted()
 		return err

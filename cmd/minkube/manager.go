@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,6 +23,8 @@ import (
 	"github.com/minkube/minkube/controllers/workers"
 	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/metrics"
+	"github.com/minkube/minkube/pki"
+	"github.com/minkube/minkube/serve"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/etcd"
 )
@@ -46,6 +47,7 @@ type managerConfig struct {
 	manifestsSettle time.Duration
 
 	dns dnsConfig
+	tls tlsFlags
 
 	name      string
 	advertise string
@@ -55,9 +57,9 @@ type managerConfig struct {
 func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultContext string) {
 	f := cmd.Flags()
 	f.StringVar(&c.listen, "listen", "127.0.0.1:7070", "address of the manager API")
-	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store and generated tokens")
-	f.StringVar(&c.tokenFile, "token-file", "", "admin token file; generated when missing (default DATA-DIR/token)")
-	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file; generated when missing (default DATA-DIR/join-token)")
+	f.StringVar(&c.dataDir, "data-dir", defaultDataDir, "directory of the embedded store, the generated tokens and the TLS files (ca.crt, server.crt, server.key)")
+	f.StringVar(&c.tokenFile, "token-file", "", "admin token file; generated when missing, read again every second (minkube token rotate) (default DATA-DIR/token)")
+	f.StringVar(&c.joinTokenFile, "join-token-file", "", "worker join token file: its secret and the hash of the CA workers verify the manager with; generated when missing, a bare secret in it is pinned (default DATA-DIR/join-token)")
 	f.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "read-only token for GET /metrics (Prometheus); generated when missing (default DATA-DIR/metrics-token)")
 	f.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API, to the admin token")
 	f.DurationVar(&c.workerTimeout, "worker-timeout", 15*time.Second, "a worker without heartbeats for this long is NotReady and its tasks Unknown; workers heartbeat every third of it")
@@ -68,6 +70,7 @@ func (c *managerConfig) addFlags(cmd *cobra.Command, defaultDataDir, defaultCont
 	f.DurationVar(&c.manifestsResync, "manifests-resync", gitops.DefaultResync, "period of the full rescan of --manifests-dir")
 	f.DurationVar(&c.manifestsSettle, "manifests-settle", gitops.DefaultSettle, "how long --manifests-dir must be quiet after a change before it is applied")
 	c.dns.addFlags(cmd)
+	c.tls.addFlags(cmd)
 }
 
 func newManagerCommand() *cobra.Command {
@@ -107,7 +110,8 @@ type manager struct {
 	dnsSource discovery.Source
 	listener  net.Listener
 	token     string
-	joinToken string
+	join      pki.JoinToken
+	tls       *managerTLS
 	// metricsToken reads /metrics only.
 	metricsToken string
 	started      time.Time
@@ -167,10 +171,6 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if err != nil {
 		return nil, err
 	}
-	joinToken, err := readOrCreateToken("--join-token-file", cfg.joinTokenFile)
-	if err != nil {
-		return nil, err
-	}
 	metricsToken, err := readOrCreateToken("--metrics-token-file", cfg.metricsTokenFile)
 	if err != nil {
 		return nil, err
@@ -179,13 +179,13 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.listen, err)
 	}
-	stores, err := openStore(ctx, cfg.store, cfg.dataDir, token, log)
+	stores, err := openStore(ctx, cfg.store, cfg.dataDir, token, cfg.joinTokenFile, log)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
-	m := &manager{cfg: cfg, log: log, stores: stores, listener: l, token: token, joinToken: joinToken, metricsToken: metricsToken,
-		pool: newWorkerPool(), started: time.Now().UTC(), metrics: newManagerMetrics()}
+	m := &manager{cfg: cfg, log: log, stores: stores, listener: l, token: token, metricsToken: metricsToken,
+		started: time.Now().UTC(), metrics: newManagerMetrics()}
 	m.db = store.Instrument(stores.db, m.metrics.store)
 	m.state = store.NewState(m.db, log)
 	fail := func(err error) (*manager, error) {
@@ -193,8 +193,16 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return nil, err
 	}
 	if m.clusterID, err = store.EnsureClusterID(ctx, m.db); err != nil {
-		return fail(fmt.Errorf("cluster id: %w", err))
+		return fail(err)
 	}
+	hosts := servingHosts(l.Addr(), cfg.advertise, cfg.tls.sans)
+	if m.tls, err = setupTLS(ctx, cfg.tls, cfg.dataDir, m.db, hosts, log); err != nil {
+		return fail(err)
+	}
+	if m.join, err = readOrCreateJoinToken("--join-token-file", cfg.joinTokenFile, m.tls.caHash); err != nil {
+		return fail(err)
+	}
+	m.pool = newWorkerPool(m.tls.cluster.CertPEM)
 	if stores.etcd == nil {
 		if m.controllers, err = m.newControllers(m.state); err != nil {
 			return fail(err)
@@ -217,7 +225,8 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return fail(err)
 	}
 	opts := apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: joinToken, Logs: m.pool, Exec: m.pool, Stats: m.pool, Logger: log, Managers: m.managers,
+		State: m.state, AdminToken: token, JoinToken: m.join.Secret, Signer: m.tls.cluster, Logs: m.pool, Exec: m.pool, Stats: m.pool,
+		Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),
 		Metrics:           m.metrics.registry, MetricsToken: metricsToken, Pprof: cfg.pprof,
@@ -317,16 +326,16 @@ func (m *manager) dashboardURL() string { return m.url() + "/ui/" }
 // url is the manager API's address as a URL.
 func (m *manager) url() string {
 	if m.cfg.advertise != "" {
-		return "http://" + m.cfg.advertise
+		return "https://" + m.cfg.advertise
 	}
-	return "http://" + m.listener.Addr().String()
+	return "https://" + m.listener.Addr().String()
 }
 
 // run serves until ctx ends, then stops everything it started.
 func (m *manager) run(ctx context.Context) error {
 	defer m.stores.close()
 	if m.cfg.writeConfig {
-		path, context, current, err := writeClientConfig(m.cfg.contextName, m.url(), m.token)
+		path, context, current, err := writeClientConfig(m.cfg.contextName, m.url(), m.token, m.tls.caPEM)
 		switch {
 		case err != nil:
 			m.log.Warn("could not write the mkctl config; pass --server and --token to mkctl", "err", err)
@@ -337,9 +346,11 @@ func (m *manager) run(ctx context.Context) error {
 				"use", "mkctl config use-context "+context)
 		}
 	}
-	srv := &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := serve.New(m.api.Handler(), serve.Options{TLS: m.tls.config, Logger: m.log})
 	srv.RegisterOnShutdown(m.api.EndSessions) // exec sessions: Shutdown does not track their connections
-	parts := []starter{{"store caches", m.state.Start}}
+	tokens := &tokenFiles{adminPath: m.cfg.tokenFile, joinPath: m.cfg.joinTokenFile, caHash: m.tls.caHash,
+		admin: m.token, join: m.join.Secret, apply: m.api.SetTokens, log: m.log}
+	parts := []starter{{"store caches", m.state.Start}, {"token files", tokens.Start}}
 	if m.registry == nil {
 		parts = append(parts, m.controllers...)
 	} else {
@@ -363,18 +374,7 @@ func (m *manager) run(ctx context.Context) error {
 	if m.dns != nil {
 		parts = append(parts, starter{"DNS server", m.dns.Start})
 	}
-	parts = append(parts, starter{"API server", func(ctx context.Context) error {
-		go func() {
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer scancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		if err := srv.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}})
+	parts = append(parts, starter{"API server", func(ctx context.Context) error { return srv.Serve(ctx, m.listener) }})
 	m.log.Info("manager started", "api", m.url(), "dashboard", m.dashboardURL(), "dns", m.dnsAddr(), "data-dir", m.cfg.dataDir, "store", m.cfg.store.kind,
 		"cluster", m.clusterID, "version", buildinfo.Get(version, gitCommit).Version)
 	return runGroup(ctx, parts)

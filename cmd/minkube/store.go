@@ -69,7 +69,7 @@ func (c *storeConfig) addFlags(cmd *cobra.Command) {
 	f.StringVar(&c.listenPeer, "etcd-listen-peer", "http://127.0.0.1:2380", "peer URL of the embedded etcd member")
 	f.StringVar(&c.initialCluster, "etcd-initial-cluster", "", "every member of the embedded etcd cluster as NAME=PEER-URL,... (default: this member alone)")
 	f.StringVar(&c.clusterState, "etcd-initial-cluster-state", member.StateNew, "new to bootstrap the etcd cluster, existing to join one this member was added to")
-	f.StringVar(&c.join, "join", "", "URL of a running manager whose cluster this manager's embedded member joins (with --etcd-name; the admin token from --token-file)")
+	f.StringVar(&c.join, "join", "", "URL of a running manager whose cluster this manager's embedded member joins (with --etcd-name; the admin token from --token-file, the manager verified against the CA --join-token-file pins)")
 	f.DurationVar(&c.heartbeat, "etcd-heartbeat-interval", 50*time.Millisecond, "raft heartbeat interval of the embedded etcd member (etcd: 100ms)")
 	f.DurationVar(&c.election, "etcd-election-timeout", 500*time.Millisecond, "raft election timeout of the embedded etcd member (etcd: 1s); the managers of a cluster share a network")
 	f.DurationVar(&c.leaseTTL, "leader-lease", etcd.DefaultLeaseTTL, "lease of the controllers' leader and of each manager's registry entry (whole seconds): how long a manager that stopped answering keeps them")
@@ -119,7 +119,7 @@ func (o *openedStore) close() {
 
 // openStore opens the store the flags name: the bolt file in dataDir, or
 // etcd, after starting the embedded member when --etcd-name is set.
-func openStore(ctx context.Context, c storeConfig, dataDir, token string, log *slog.Logger) (*openedStore, error) {
+func openStore(ctx context.Context, c storeConfig, dataDir, token, joinTokenFile string, log *slog.Logger) (*openedStore, error) {
 	switch c.kind {
 	case storeBolt:
 		if c.endpoints != "" || c.memberName != "" || c.initialCluster != "" || c.join != "" {
@@ -149,7 +149,7 @@ func openStore(ctx context.Context, c storeConfig, dataDir, token string, log *s
 			return nil, fmt.Errorf("--etcd-endpoints and --etcd-name exclude each other: a manager with an embedded member talks to it")
 		}
 		if c.join != "" {
-			if err := c.joinCluster(ctx, dataDir, token, log); err != nil {
+			if err := c.joinCluster(ctx, dataDir, token, joinTokenFile, log); err != nil {
 				return nil, err
 			}
 		}
@@ -181,13 +181,19 @@ func openStore(ctx context.Context, c storeConfig, dataDir, token string, log *s
 
 // joinCluster asks the manager at --join to add this manager's member to
 // its etcd, and starts the member as an existing one. A member that has
-// data already (a restart) is in the cluster: it is not added again.
-func (c *storeConfig) joinCluster(ctx context.Context, dataDir, token string, log *slog.Logger) error {
+// data already (a restart) is in the cluster: it is not added again. The
+// manager at --join is verified against the CA the join token file pins
+// before the admin token is sent.
+func (c *storeConfig) joinCluster(ctx context.Context, dataDir, token, joinTokenFile string, log *slog.Logger) error {
 	if _, err := os.Stat(filepath.Join(member.DataDir(dataDir), "member")); err == nil {
 		log.Info("the embedded etcd member has data; restarting it rather than joining again", "dir", member.DataDir(dataDir))
 		return nil
 	}
-	api, err := client.New(c.join, token, client.WithSource("from --join"))
+	pin, err := readJoinToken("--join-token-file", joinTokenFile)
+	if err != nil {
+		return fmt.Errorf("--join needs the cluster's join token file, which pins its CA: %w", err)
+	}
+	api, err := client.New(c.join, token, client.WithSource("from --join"), client.WithTLS(client.TLS{CAHash: pin.CAHash}))
 	if err != nil {
 		return fmt.Errorf("--join %s: %w", c.join, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/store/etcd/etcdtest"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/runtimetest"
@@ -56,6 +57,7 @@ func startBenchCluster(b *testing.B, kind string) *client.Client {
 		listen: "127.0.0.1:0", dataDir: b.TempDir(),
 		workerTimeout: 15 * time.Second, rescheduleAft: 30 * time.Second,
 		store: storeConfig{kind: kind, prefix: "/minkube", leaseTTL: 2 * time.Second},
+		dns:   dnsConfig{domain: discovery.DefaultDomain, ttl: discovery.DefaultTTL},
 	}
 	if kind == storeEtcd {
 		cfg.store.memberName = "m1"
@@ -70,15 +72,17 @@ func startBenchCluster(b *testing.B, kind string) *client.Client {
 		b.Fatal(err)
 	}
 	wg.Go(func() { _ = m.run(ctx) })
-	api, err := client.New(m.url(), m.token)
+	api, err := client.New(m.url(), m.token, client.WithTLS(client.TLS{CAData: string(m.tls.caPEM)}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	benchWait(b, "the manager ready", func() bool { return api.Readyz(ctx) == nil })
 	for i := range benchWorkers {
 		w, err := workerd.New(workerd.Options{
-			Name: fmt.Sprintf("hollow-%d", i), Listen: "127.0.0.1:0", JoinToken: m.joinToken,
-			Manager: func(token string) (workerd.Manager, error) { return client.New(m.url(), token) },
+			Name: fmt.Sprintf("hollow-%d", i), Listen: "127.0.0.1:0", JoinToken: m.join.Secret,
+			Manager: func(token string) (workerd.Manager, error) {
+				return client.New(m.url(), token, client.WithTLS(client.TLS{CAHash: m.join.CAHash}))
+			},
 			Runtime: runtimetest.New(benchImage), Stats: hollowStats{}, Logger: log,
 		})
 		if err != nil {

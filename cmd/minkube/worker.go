@@ -13,6 +13,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/discovery"
 	"github.com/minkube/minkube/metrics"
+	"github.com/minkube/minkube/pki"
 	"github.com/minkube/minkube/workerd"
 	"github.com/minkube/minkube/workerd/runtime/docker"
 	"github.com/minkube/minkube/workerd/stats"
@@ -46,11 +47,11 @@ type workerConfig struct {
 func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag string) {
 	f := cmd.Flags()
 	if standalone {
-		f.StringVar(&c.manager, "manager", "http://127.0.0.1:7070", "URL of the manager API, several comma-separated to fail over between, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
+		f.StringVar(&c.manager, "manager", "https://127.0.0.1:7070", "URL of the manager API, several comma-separated to fail over between, or dns+srv://NAME to find the managers through SRV (with --dns-server)")
 		f.StringVar(&c.dnsServer, "dns-server", discovery.DefaultListen, "the manager's DNS server (host:port): resolves dns+srv:// and the cluster zone for containers")
 		f.StringVar(&c.dnsDomain, "dns-domain", discovery.DefaultDomain, "the cluster zone (the manager's --dns-domain), which containers resolve through the manager")
-		f.StringVar(&c.joinTokenFile, "join-token-file", "", "file holding the manager's join token (required)")
-		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers, and where it notes the cluster it joined")
+		f.StringVar(&c.joinTokenFile, "join-token-file", "", "the manager's join token file (required): its secret, and the hash of the CA the worker verifies the manager with")
+		f.StringVar(&c.dataDir, "data-dir", "/var/lib/minkube-worker", "directory whose filesystem's free disk the worker offers, and where it keeps its credential (worker-NAME.credential) and the cluster it joined")
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
 		f.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "file holding a read-only token for GET /metrics besides the manager's (such as the manager's metrics-token)")
 		f.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the worker API, to the manager's token")
@@ -77,7 +78,7 @@ func newWorkerCommand() *cobra.Command {
 			if cfg.joinTokenFile == "" {
 				return fmt.Errorf("--join-token-file is required: the manager writes it in its data dir (join-token)")
 			}
-			joinToken, err := readToken("--join-token-file", cfg.joinTokenFile)
+			join, err := readJoinToken("--join-token-file", cfg.joinTokenFile)
 			if err != nil {
 				return err
 			}
@@ -90,7 +91,7 @@ func newWorkerCommand() *cobra.Command {
 					return err
 				}
 			}
-			w, err := newWorker(cfg, joinToken, labels, slog.Default())
+			w, err := newWorker(cfg, join, labels, slog.Default())
 			if err != nil {
 				return err
 			}
@@ -103,7 +104,7 @@ func newWorkerCommand() *cobra.Command {
 }
 
 // newWorker wires a workerd over the local Docker engine.
-func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log *slog.Logger) (*workerProc, error) {
+func newWorker(cfg workerConfig, join pki.JoinToken, labels map[string]string, log *slog.Logger) (*workerProc, error) {
 	if cfg.name == "" {
 		cfg.name, _ = os.Hostname()
 	}
@@ -135,7 +136,7 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: %w", err)
 	}
-	dial, onManagers, endpoints, err := managerDialer(cfg, log)
+	dial, onManagers, endpoints, err := managerDialer(cfg, join, log)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +149,8 @@ func newWorker(cfg workerConfig, joinToken string, labels map[string]string, log
 		Listen:         cfg.listen,
 		Advertise:      cfg.advertise,
 		Labels:         labels,
-		JoinToken:      joinToken,
+		JoinToken:      join.Secret,
+		CredentialFile: filepath.Join(dataDir, "worker-"+cfg.name+".credential"),
 		Manager:        dial,
 		OnManagers:     onManagers,
 		Runtime:        rt,

@@ -10,46 +10,53 @@ import (
 
 	"github.com/minkube/minkube/client"
 	"github.com/minkube/minkube/discovery"
+	"github.com/minkube/minkube/pki"
 	"github.com/minkube/minkube/workerd"
 )
 
 // managerScheme is the scheme of the manager URLs an SRV set resolves to.
-const managerScheme = "http"
+const managerScheme = "https"
 
-// managerDialer returns how the worker reaches the manager API. For the
-// URLs of --manager, every client shares one list of managers: the flag's,
-// then what the managers' replies say is up (onManagers; the flag's stay at
-// the end, so a worker never forgets where it started). For a dns+srv://
-// --manager, the managers of that SRV set (asked of --dns-server), failing
-// over between them; the endpoints, when not nil, are to be kept resolving
-// (Start) alongside the worker.
-func managerDialer(cfg workerConfig, log *slog.Logger) (workerd.ManagerDialer, func([]string), *discovery.SRVEndpoints, error) {
-	if !strings.HasPrefix(cfg.manager, discovery.SRVScheme) {
-		servers, err := client.NewServers(cfg.manager)
+// managerDialer returns how the worker reaches the manager API: every
+// client shares one list of managers (client.Servers), whose base is the
+// URLs of --manager, or the SRV set of a dns+srv:// --manager (asked of
+// --dns-server; the endpoints, when not nil, are to be kept resolving
+// alongside the worker), and which learns what the managers' replies say
+// is up (onManagers). Every client verifies the manager against the CA
+// the join token pins, before it sends anything.
+func managerDialer(cfg workerConfig, join pki.JoinToken, log *slog.Logger) (workerd.ManagerDialer, func([]string), *discovery.SRVEndpoints, error) {
+	var (
+		servers *client.Servers
+		eps     *discovery.SRVEndpoints
+		err     error
+		source  = "from --manager"
+	)
+	if strings.HasPrefix(cfg.manager, discovery.SRVScheme) {
+		eps, err = discovery.NewSRVEndpoints(cfg.manager, cfg.dnsServer, managerScheme, 0, log)
 		if err != nil {
+			return nil, nil, nil, fmt.Errorf("--manager %s with --dns-server %s: %w", cfg.manager, cfg.dnsServer, err)
+		}
+		servers, source = client.NewServersFrom(eps), "from --manager "+cfg.manager
+	} else {
+		if servers, err = client.NewServers(cfg.manager); err != nil {
 			return nil, nil, nil, fmt.Errorf("--manager %s: %w", cfg.manager, err)
 		}
-		flagServers := servers.List()
-		dial := func(token string) (workerd.Manager, error) {
-			return client.NewWithServers(servers, token, client.WithSource("from --manager"))
-		}
-		onManagers := func(urls []string) {
-			if err := servers.Set(append(urls, flagServers...)); err != nil {
-				log.Warn("ignoring the managers' list of managers", "managers", urls, "err", err)
+		for _, u := range servers.List() {
+			if host, ok := strings.CutPrefix(u, "http://"); ok {
+				return nil, nil, nil, fmt.Errorf("--manager %s: the manager serves HTTPS, and the worker sends nothing in clear: use https://%s", cfg.manager, host)
 			}
 		}
-		return dial, onManagers, nil, nil
 	}
-	eps, err := discovery.NewSRVEndpoints(cfg.manager, cfg.dnsServer, managerScheme, 0, log)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--manager %s with --dns-server %s: %w", cfg.manager, cfg.dnsServer, err)
+	opts := []client.Option{client.WithSource(source), client.WithTLS(client.TLS{CAHash: join.CAHash})}
+	dial := func(token string) (workerd.Manager, error) {
+		return client.NewWithServers(servers, token, opts...)
 	}
-	source := client.WithSource("from --manager " + cfg.manager)
-	return func(token string) (workerd.Manager, error) {
-		return workerd.NewFailoverManager(eps, func(url string) (workerd.Manager, error) {
-			return client.New(url, token, source)
-		}), nil
-	}, nil, eps, nil
+	onManagers := func(urls []string) {
+		if err := servers.Learn(urls); err != nil {
+			log.Warn("ignoring the managers' list of managers", "managers", urls, "err", err)
+		}
+	}
+	return dial, onManagers, eps, nil
 }
 
 // containerDNS is the resolver the worker gives its containers: the zone

@@ -12,13 +12,18 @@ import (
 )
 
 // workerPool reaches workers' APIs for the scheduler and the apiserver,
-// keeping one client per worker address and token.
+// keeping one client per worker address and token. It verifies each
+// worker against the cluster CA and the worker's name, which its
+// certificate is issued for: another worker's certificate does not pass.
 type workerPool struct {
+	caPEM   string
 	mu      sync.Mutex
 	clients map[string]*client.WorkerClient
 }
 
-func newWorkerPool() *workerPool { return &workerPool{clients: map[string]*client.WorkerClient{}} }
+func newWorkerPool(caPEM []byte) *workerPool {
+	return &workerPool{caPEM: string(caPEM), clients: map[string]*client.WorkerClient{}}
+}
 
 func (p *workerPool) client(w *v1.Worker, cred *v1.Credential) (*client.WorkerClient, error) {
 	key := w.Metadata.Name + "\x00" + w.Spec.Address + "\x00" + cred.ManagerToken
@@ -32,7 +37,8 @@ func (p *workerPool) client(w *v1.Worker, cred *v1.Credential) (*client.WorkerCl
 			delete(p.clients, k)
 		}
 	}
-	c, err := client.NewWorkerClient(w.Spec.Address, cred.ManagerToken)
+	c, err := client.NewWorkerClient(w.Spec.Address, cred.ManagerToken,
+		client.WithTLS(client.TLS{CAData: p.caPEM, ServerName: w.Metadata.Name}))
 	if err != nil {
 		return nil, err
 	}

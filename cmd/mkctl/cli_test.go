@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/pki/pkitest"
 )
 
 // mustConfig writes $HOME/.minkube/config.
@@ -66,18 +69,23 @@ func TestUnreachable(t *testing.T) {
 	}{
 		{
 			name:   "from the config file",
-			config: "server: http://" + addr + "\ntoken: x\n",
-			want:   "error: cannot reach the manager at http://" + addr + " (from context \"default\" in ~/.minkube/config): connection refused\n",
+			config: "server: https://" + addr + "\ntoken: x\n",
+			want:   "error: cannot reach the manager at https://" + addr + " (from context \"default\" in ~/.minkube/config): connection refused\n",
 		},
 		{
 			name: "from the environment",
 			vars: []string{"MINKUBE_SERVER=" + addr},
-			want: "error: cannot reach the manager at http://" + addr + " (from $MINKUBE_SERVER): connection refused\n",
+			want: "error: cannot reach the manager at https://" + addr + " (from $MINKUBE_SERVER): connection refused\n",
 		},
 		{
 			name: "from the flag",
+			args: []string{"--server", "https://" + addr},
+			want: "error: cannot reach the manager at https://" + addr + " (from --server): connection refused\n",
+		},
+		{
+			name: "plain HTTP",
 			args: []string{"--server", "http://" + addr},
-			want: "error: cannot reach the manager at http://" + addr + " (from --server): connection refused\n",
+			want: "error: the manager at http://" + addr + " (from --server) is called over plain HTTP, which would send the token in clear; managers serve HTTPS: use https://" + addr + "\n",
 		},
 	}
 	for _, tt := range tests {
@@ -193,5 +201,28 @@ func TestVersion(t *testing.T) {
 	}
 	if out := e.mustSucceed(t, "version", "--client", "-o", "yaml"); !strings.HasPrefix(out, "clientVersion:\n") || strings.Contains(out, "serverVersion") {
 		t.Errorf("version --client -o yaml = %q", out)
+	}
+}
+
+// TestTokenFileAndCA: the token may come from a file, kept out of ps, and
+// a manager whose certificate the CA given does not verify is refused
+// before the token is sent.
+func TestTokenFileAndCA(t *testing.T) {
+	m := mustManager(t)
+	e := mustEnv(t)
+	tokenFile := mustWriteFile(t, filepath.Join(e.dir, "token"), goodToken+"\n")
+	m.addTask(v1.Task{Metadata: v1.ObjectMeta{Name: "web"}, Spec: v1.TaskSpec{Image: "nginx"}})
+	if out := e.mustSucceed(t, "get", "tasks", "-o", "name", "--server", m.URL, "--token-file", tokenFile); out != "task/web\n" {
+		t.Errorf("get tasks with --token-file = %q", out)
+	}
+	_, _, before := m.recorded()
+
+	other := mustWriteFile(t, filepath.Join(e.dir, "other-ca.crt"), string(pkitest.NewCA(t).CertPEM))
+	res := e.mustFail(t, "get", "tasks", "--server", m.URL, "--token-file", tokenFile, "--certificate-authority", other)
+	if !strings.Contains(res.stderr, "certificate is not trusted") || !strings.Contains(res.stderr, "--certificate-authority") {
+		t.Errorf("stderr %q, want it to say the certificate is not trusted and where the CA comes from", res.stderr)
+	}
+	if _, _, after := m.recorded(); after != before {
+		t.Errorf("the manager got %d requests from a client that could not verify it", after-before)
 	}
 }

@@ -17,8 +17,9 @@ func (c *cli) newConfigCommand() *cobra.Command {
 		Use:   "config get-contexts|current-context|use-context NAME|view [--raw]",
 		Short: "Show and switch the contexts of the config file",
 		Long: `Config shows and changes mkctl's config file: $MINKUBE_CONFIG, or
-~/.minkube/config. It holds clusters (each with its managers' addresses and
-its admin token), contexts that name a cluster, and the current context.
+~/.minkube/config. It holds clusters (each with its managers' addresses, the
+CA that verifies them and its admin token), contexts that name a cluster,
+and the current context.
 Every manager adds its own cluster to the file when it starts, and changes
 no other.`,
 		Args: noArgs,

@@ -20,19 +20,25 @@ func (c *cli) newDeleteCommand() *cobra.Command {
 		timeout  time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "delete (task NAME... | tasks -l SELECTOR | tasks --all | -f FILE|DIR|- [-R]) [--wait [--timeout 60s]]",
-		Short: "Delete Tasks by name, label or manifest",
+		Use:   "delete (task NAME... | tasks -l SELECTOR | tasks --all | -f FILE|DIR|- [-R]) [--wait [--timeout 60s]] | worker NAME...",
+		Short: "Delete Tasks by name, label or manifest, or forget workers for good",
 		Long: `Delete asks the manager to delete each Task named, each Task the label
 selector matches, every Task (--all), or each Task the manifests define, and prints
 "task/NAME deleted". The delete is graceful: the Task is gone once its
 container has stopped; --wait waits until then (--timeout 0: no limit).
 A Task that does not exist is reported as an error; the others are still
-deleted.`,
+deleted.
+
+delete worker NAME forgets a worker for good and prints "worker/NAME deleted":
+its credential stops working at once, its Tasks are placed on other workers,
+and the worker stops what it runs when it next contacts the manager. It does
+not come back by itself; the name is free for a new worker.`,
 		Example: `  mkctl delete task web api
   mkctl delete tasks -l app=web --wait
   mkctl delete tasks --all
   mkctl delete -f web.yaml
-  mkctl get tasks -l app=web -o name | xargs mkctl delete`,
+  mkctl get tasks -l app=web -o name | xargs mkctl delete
+  mkctl delete worker w3`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := cmd.CommandPath()
 			if timeout < 0 {
@@ -55,9 +61,15 @@ deleted.`,
 					names = append(names, d.Task.Metadata.Name)
 				}
 			default:
-				kind, n, err := parseResourceArgs(path, args, kindTask)
+				kind, n, err := parseResourceArgs(path, args, kindTask, kindWorker)
 				if err != nil {
 					return err
+				}
+				if kind == kindWorker {
+					if len(n) == 0 || selector != "" || all || wait {
+						return usageErrorf(path, "delete worker takes the names of the workers only")
+					}
+					return c.deleteWorkers(cmd.Context(), n)
 				}
 				switch {
 				case all && (len(n) > 0 || selector != ""):
@@ -145,6 +157,30 @@ func (c *cli) deleteTasks(ctx context.Context, names []string) ([]*v1.Task, erro
 		return deleted, errReported
 	}
 	return deleted, nil
+}
+
+// deleteWorkers forgets each worker named, going on after one that fails.
+func (c *cli) deleteWorkers(ctx context.Context, names []string) error {
+	api, err := c.client()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, name := range names {
+		if _, err := api.DeleteWorker(ctx, name); err != nil {
+			if fatal(ctx, err) {
+				return err
+			}
+			c.printError(notFound(kindWorker, name, err))
+			failed = true
+			continue
+		}
+		fmt.Fprintf(c.out, "worker/%s deleted\n", name)
+	}
+	if failed {
+		return errReported
+	}
+	return nil
 }
 
 // waitDeleted waits until every Task deleted is gone, as wait

@@ -61,9 +61,22 @@ func TestDelete(t *testing.T) {
 			wantStderr: "error: must specify task NAME..., tasks -l SELECTOR or -f FILE|DIR|-\nSee 'mkctl delete --help' for usage.\n",
 		},
 		{
-			name:       "workers cannot be deleted",
-			args:       []string{"delete", "worker", "w1"},
-			wantStderr: "error: unknown resource type \"worker\": use tasks\n",
+			name:        "a worker",
+			args:        []string{"delete", "worker", "w1"},
+			wantStdout:  "worker/w1 deleted\n",
+			wantDeletes: []string{"worker/w1"},
+		},
+		{
+			name:        "a worker that is not there",
+			args:        []string{"delete", "worker", "w1", "nope"},
+			wantStdout:  "worker/w1 deleted\n",
+			wantStderr:  "error: worker \"nope\" not found\n",
+			wantDeletes: []string{"worker/w1"},
+		},
+		{
+			name:       "workers by selector",
+			args:       []string{"delete", "workers", "-l", "a=b"},
+			wantStderr: "error: delete worker takes the names of the workers only\n",
 		},
 	}
 	for _, tt := range tests {
@@ -72,6 +85,7 @@ func TestDelete(t *testing.T) {
 			for _, name := range []string{"web", "api"} {
 				m.addTask(v1.Task{Metadata: v1.ObjectMeta{Name: name}, Spec: v1.TaskSpec{Image: "nginx"}})
 			}
+			m.setWorkers([]v1.Worker{{Metadata: v1.ObjectMeta{Name: "w1"}}})
 			e := mustEnv(t)
 			for name, content := range tt.files {
 				mustWriteFile(t, filepath.Join(e.dir, name), content)

@@ -9,6 +9,7 @@
 //	          [-o wide|json|yaml|name] [-l SELECTOR] [-w] [--no-headers]
 //	mkctl describe task|worker [NAME...] [-l SELECTOR]
 //	mkctl delete task NAME... | tasks -l SELECTOR | -f FILE|DIR|- [-R] [--wait [--timeout 60s]]
+//	mkctl delete worker NAME...
 //	mkctl logs TASK [-f] [--tail N]
 //	mkctl edit task NAME [-o yaml|json] [--force-conflicts]
 //	mkctl exec TASK [-i] [-t] -- COMMAND [ARGS...]
@@ -19,8 +20,12 @@
 //	mkctl version [--client]
 //
 // The manager is found through --server, then $MINKUBE_SERVER, then the
-// server: line of ~/.minkube/config, then http://127.0.0.1:7070; the token
-// through --token, $MINKUBE_TOKEN, then the token: line of the same file.
+// context of ~/.minkube/config, then https://127.0.0.1:7070; the token
+// through --token, --token-file, $MINKUBE_TOKEN, $MINKUBE_TOKEN_FILE, then
+// the context; the CA that verifies the manager through
+// --certificate-authority, $MINKUBE_CERTIFICATE_AUTHORITY, then the
+// context's certificate-authority-data. An http:// manager is refused:
+// the token would travel in clear.
 //
 // Every error is one line on standard error that starts with "error: "
 // (a usage mistake adds a pointer to the command's help), and the exit

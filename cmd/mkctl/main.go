@@ -81,7 +81,7 @@ type cli struct {
 	in          io.Reader
 	out, errOut io.Writer
 
-	serverFlag, tokenFlag, contextFlag string
+	serverFlag, tokenFlag, tokenFileFlag, caFlag, contextFlag string
 
 	api   *client.Client
 	token string
@@ -93,7 +93,8 @@ func (c *cli) client() (*client.Client, error) {
 	if c.api != nil {
 		return c.api, nil
 	}
-	target, err := client.Resolve(c.serverFlag, c.tokenFlag, c.contextFlag)
+	target, err := client.Resolve(client.Flags{Server: c.serverFlag, Token: c.tokenFlag, TokenFile: c.tokenFileFlag,
+		CertificateAuthority: c.caFlag, Context: c.contextFlag})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,13 @@ func (c *cli) client() (*client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, note)
 	}
-	api, err := client.NewWithServers(servers, target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version), client.WithSource(note))
+	for _, u := range servers.List() {
+		if host, ok := strings.CutPrefix(u, "http://"); ok {
+			return nil, fmt.Errorf("the manager at %s (%s) is called over plain HTTP, which would send the token in clear; managers serve HTTPS: use https://%s", u, note, host)
+		}
+	}
+	api, err := client.NewWithServers(servers, target.Token, client.WithUserAgent("mkctl/"+buildinfo.Get(version, gitCommit).Version),
+		client.WithSource(note), client.WithTLS(client.TLS{CAData: string(target.CAData)}))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, note)
 	}
@@ -149,6 +156,10 @@ func (c *cli) printError(err error) {
 func (c *cli) explain(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return errors.New("interrupted")
+	}
+	var ue *client.UnreachableError
+	if errors.As(err, &ue) && client.NotSent(err) && strings.Contains(err.Error(), "certificate is not trusted") {
+		return fmt.Errorf("%w; check --certificate-authority, $%s or the certificate-authority-data of the context in ~/.minkube/config (the manager writes its CA to DATA-DIR/ca.crt)", err, client.EnvCA)
 	}
 	if !client.IsUnauthorized(err) || c.api == nil {
 		return err

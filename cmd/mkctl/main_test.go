@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
 )
 
 // mkctlBin is the mkctl binary built once for every test.
@@ -47,8 +49,21 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build mkctl: %v\n", err)
 		return 1
 	}
+	// Every stub manager serves HTTPS with httptest's certificate: mkctl
+	// verifies it against that certificate, given as the CA.
+	ts := httptest.NewTLSServer(http.NotFoundHandler())
+	testCAFile = filepath.Join(dir, "ca.crt")
+	err = os.WriteFile(testCAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o644)
+	ts.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
+
+// testCAFile verifies the stub managers' certificate.
+var testCAFile string
 
 const (
 	goodToken = "good-token"
@@ -157,10 +172,11 @@ func mustManager(t *testing.T) *fakeManager {
 	mux.HandleFunc("GET /api/v1/workers", f.listWorkers)
 	mux.HandleFunc("GET /api/v1/workers/{name}", f.getWorker)
 	mux.HandleFunc("POST /api/v1/workers/{name}/{action}", f.workerAction)
+	mux.HandleFunc("DELETE /api/v1/workers/{name}", f.deleteWorker)
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"version": "v9.9.9", "gitCommit": "abc123", "goVersion": "go1.26"})
 	})
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/readyz" {
 			w.WriteHeader(http.StatusOK)
 			return
@@ -461,6 +477,22 @@ func (f *fakeManager) getWorker(w http.ResponseWriter, r *http.Request) {
 	writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, "no such worker", nil)
 }
 
+// deleteWorker forgets a worker, recording "worker/NAME" as deleted.
+func (f *fakeManager) deleteWorker(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := r.PathValue("name")
+	i := slices.IndexFunc(f.workers, func(wk v1.Worker) bool { return wk.Metadata.Name == name })
+	if i < 0 {
+		writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("worker %q not found", name), nil)
+		return
+	}
+	wk := f.workers[i]
+	f.workers = slices.Delete(f.workers, i, i+1)
+	f.deletes = append(f.deletes, "worker/"+name)
+	writeJSON(w, http.StatusOK, wk)
+}
+
 // workerAction serves cordon, uncordon and drain. Drain unassigns the
 // worker's unfinished Tasks and, with placeOn set, places them there.
 func (f *fakeManager) workerAction(w http.ResponseWriter, r *http.Request) {
@@ -596,9 +628,12 @@ type env struct {
 	dir   string
 }
 
+// mustEnv is an environment for mkctl with vars (KEY=VALUE) set, where
+// the stub managers' CA is $MINKUBE_CERTIFICATE_AUTHORITY unless vars set
+// it.
 func mustEnv(t *testing.T, vars ...string) *env {
 	t.Helper()
-	return &env{home: t.TempDir(), vars: vars, dir: t.TempDir()}
+	return &env{home: t.TempDir(), vars: append([]string{client.EnvCA + "=" + testCAFile}, vars...), dir: t.TempDir()}
 }
 
 // mustRun runs mkctl with args and returns its output and exit status.

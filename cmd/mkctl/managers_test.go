@@ -15,7 +15,7 @@ import (
 // mustManagersAPI serves GET /api/v1/managers with list.
 func mustManagersAPI(t *testing.T, list v1.ManagerList) string {
 	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/managers" || r.Header.Get("Authorization") != "Bearer "+goodToken {
 			http.Error(w, "no", http.StatusNotFound)
 			return
@@ -78,7 +78,7 @@ func TestGetManagers_failover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := "http://" + l.Addr().String()
+	down := "https://" + l.Addr().String()
 	l.Close()
 	e := mustEnv(t, "MINKUBE_SERVER="+down+","+url, "MINKUBE_TOKEN="+goodToken)
 	if out := e.mustSucceed(t, "get", "managers", "-o", "name"); out != "manager/m2\n" {

@@ -19,9 +19,12 @@ events, waits for them, and cordons and drains workers.
 The manager is found through --server, $MINKUBE_SERVER, or the cluster of
 the context (--context, $MINKUBE_CONTEXT, or the current context of the
 config file, $MINKUBE_CONFIG or ~/.minkube/config), or else
-http://127.0.0.1:7070; the token through --token, $MINKUBE_TOKEN or that
-cluster's token. A manager adds its cluster to the config file when it
-starts; mkctl config get-contexts lists them.`,
+https://127.0.0.1:7070; the token through --token, --token-file,
+$MINKUBE_TOKEN, $MINKUBE_TOKEN_FILE or that cluster's token (--token shows
+in ps: prefer the others); the CA that verifies the manager through
+--certificate-authority, $MINKUBE_CERTIFICATE_AUTHORITY or that cluster's
+certificate-authority-data. A manager adds its cluster, CA and token to the
+config file when it starts; mkctl config get-contexts lists them.`,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
 		SuggestionsMinimumDistance: 2,
@@ -49,8 +52,10 @@ starts; mkctl config get-contexts lists them.`,
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	flags := root.PersistentFlags()
-	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, the context in ~/.minkube/config, or http://127.0.0.1:7070)")
-	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or the context in ~/.minkube/config)")
+	flags.StringVar(&c.serverFlag, "server", "", "address of the manager (default from $MINKUBE_SERVER, the context in ~/.minkube/config, or https://127.0.0.1:7070)")
+	flags.StringVar(&c.tokenFlag, "token", "", "bearer token for the manager (default from $MINKUBE_TOKEN or the context in ~/.minkube/config); visible in ps: prefer --token-file or $MINKUBE_TOKEN")
+	flags.StringVar(&c.tokenFileFlag, "token-file", "", "file holding the bearer token (default $MINKUBE_TOKEN_FILE)")
+	flags.StringVar(&c.caFlag, "certificate-authority", "", "PEM file of the CA that verifies the manager (default $MINKUBE_CERTIFICATE_AUTHORITY or the context's certificate-authority-data)")
 	flags.StringVar(&c.contextFlag, "context", "", "context of the config file to use (default from $MINKUBE_CONTEXT or the file's current-context)")
 
 	root.AddCommand(

@@ -139,7 +139,7 @@ func TestGetTasks_WatchErrors(t *testing.T) {
 	}{
 		{name: "missing task", args: args(m, "get", "task", "nope", "-w"), want: "error: task \"nope\" not found\n"},
 		{name: "bad token", args: []string{"get", "tasks", "-w", "--server", m.URL, "--token", "bad"}, want: "error: the manager at " + m.URL + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n"},
-		{name: "unreachable", args: []string{"get", "tasks", "-w", "--server", "127.0.0.1:1"}, want: "error: cannot reach the manager at http://127.0.0.1:1 (from --server): connection refused\n"},
+		{name: "unreachable", args: []string{"get", "tasks", "-w", "--server", "127.0.0.1:1"}, want: "error: cannot reach the manager at https://127.0.0.1:1 (from --server): connection refused\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

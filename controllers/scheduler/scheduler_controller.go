@@ -415,7 +415,7 @@ func (c *Controller) unknownPush(ctx context.Context, t *v1.Task, w *v1.Worker, 
 
 func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) error {
 	cred, ok := c.st.CredentialCache.Get(w.Metadata.Name)
-	if !ok {
+	if !ok || cred.Revoked() {
 		return fmt.Errorf("worker %q has no credentials: %w", w.Metadata.Name, ErrNotDelivered)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.PushTimeout)
@@ -447,7 +447,7 @@ func (c *Controller) pushSpec(ctx context.Context, t *v1.Task, w *v1.Worker) err
 // A worker that is gone or not ready is told on its next heartbeat instead.
 func (c *Controller) finishDelete(ctx context.Context, t *v1.Task) error {
 	if w, ok := c.st.WorkerCache.Get(t.Status.Worker); ok && w.Status.Phase == v1.WorkerReady {
-		if cred, ok := c.st.CredentialCache.Get(w.Metadata.Name); ok {
+		if cred, ok := c.st.CredentialCache.Get(w.Metadata.Name); ok && !cred.Revoked() {
 			c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Killing", "stopping the container on worker "+w.Metadata.Name)
 			sctx, cancel := context.WithTimeout(ctx, c.opts.StopTimeout)
 			err := c.opts.Workers.StopTask(sctx, w, cred, t.Metadata.UID)

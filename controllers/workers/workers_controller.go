@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -66,25 +67,29 @@ func New(opts Options) *Controller {
 	c.events = c.st.Recorder("worker-lifecycle", c.log)
 	c.queue = reconcile.New(reconcile.Func(c.Reconcile), reconcile.Options{Name: "workers", Workers: 2, Logger: opts.Logger, Metrics: opts.Metrics})
 	c.st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
-		if ev.Type != v1.Deleted {
-			c.queue.Enqueue(ev.New.Metadata.Name)
-		}
+		c.queue.Enqueue(ev.New.Metadata.Name)
 	})
 	return c
 }
 
-// Start runs the controller until ctx ends, first queueing every worker.
-// Every worker gets a fresh grace period from the start: a manager that was
-// down (or a new leader) has not been there to receive heartbeats, so a
-// worker is judged only by its silence since then, as Nomad resets its
-// heartbeat timers on a leader change.
+// Start runs the controller until ctx ends, first queueing every worker,
+// and every worker a task is assigned to (one that was deleted while no
+// controller ran included). Every worker gets a fresh grace period from
+// the start: a manager that was down (or a new leader) has not been there
+// to receive heartbeats, so a worker is judged only by its silence since
+// then, as Nomad resets its heartbeat timers on a leader change.
 func (c *Controller) Start(ctx context.Context) error {
 	c.started = c.opts.Now()
-	if err := c.st.WorkerCache.WaitForSync(ctx); err != nil {
+	if c.st.WorkerCache.WaitForSync(ctx) != nil || c.st.TaskCache.WaitForSync(ctx) != nil {
 		return nil
 	}
 	for _, w := range c.st.WorkerCache.List() {
 		c.queue.Enqueue(w.Metadata.Name)
+	}
+	for _, t := range c.st.TaskCache.List() {
+		if t.Status.Worker != "" {
+			c.queue.Enqueue(t.Status.Worker)
+		}
 	}
 	return c.queue.Start(ctx)
 }
@@ -98,9 +103,18 @@ func (c *Controller) Start(ctx context.Context) error {
 // late (a new leader, or one back after the store lost its quorum and no
 // heartbeat could be stored) gives every worker a full Timeout to be heard
 // from before judging it.
+//
+// The tasks of a worker that does not exist (it was deleted) are placed
+// elsewhere at once.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
 	if !ok {
+		msg := fmt.Sprintf("worker %s was deleted; placing the task on another worker", req.Key)
+		for _, t := range c.st.TaskCache.ByIndex(store.IndexWorker, req.Key) {
+			if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerDeleted, msg, c.opts.Now()); err != nil {
+				return reconcile.Result{}, err
+			}
+		}
 		return reconcile.Result{}, nil
 	}
 	now := c.opts.Now()
@@ -130,8 +144,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{RequeueAfter: moveAt.Sub(now) + 10*time.Millisecond}, nil
 	}
+	msg := fmt.Sprintf("worker %s was lost; placing the task on another worker", req.Key)
 	for _, t := range tasks {
-		if err := c.moveOff(ctx, t, req.Key, now); err != nil {
+		if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerLost, msg, now); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -200,14 +215,14 @@ func (c *Controller) markUnknown(ctx context.Context, t *v1.Task, msg string, no
 	return err
 }
 
-// moveOff places the task of a lost worker elsewhere, or fails it when its
-// policy says never to run it again.
-func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker string, now time.Time) error {
+// moveOff places the task of a lost or deleted worker elsewhere, with
+// reason and msg, or fails it when its policy says never to run it again.
+func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker, reason, msg string, now time.Time) error {
 	if t.Status.Phase.Terminal() || t.Metadata.DeletionTimestamp != nil {
 		return nil
 	}
 	if t.Spec.RestartPolicy == v1.RestartNever {
-		msg := fmt.Sprintf("worker %s was lost and restartPolicy is Never", worker)
+		msg := fmt.Sprintf("%s, and restartPolicy is Never", strings.TrimSuffix(msg, "; placing the task on another worker"))
 		uid := t.Metadata.UID
 		wrote := false
 		_, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
@@ -216,9 +231,9 @@ func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker string, now
 				return nil, nil
 			}
 			wrote = true
-			cur.Status.Phase, cur.Status.Reason, cur.Status.Message = v1.PhaseFailed, v1.ReasonWorkerLost, msg
+			cur.Status.Phase, cur.Status.Reason, cur.Status.Message = v1.PhaseFailed, reason, msg
 			cur.Status.Conditions = v1.SetCondition(cur.Status.Conditions, v1.Condition{
-				Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: v1.ReasonWorkerLost, Message: msg,
+				Type: v1.TaskReady, Status: v1.ConditionFalse, Reason: reason, Message: msg,
 			}, now)
 			return cur, nil
 		})
@@ -230,10 +245,9 @@ func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker string, now
 		}
 		return err
 	}
-	msg := fmt.Sprintf("worker %s was lost; placing the task on another worker", worker)
-	moved, err := c.st.Unassign(ctx, t.Metadata.Name, t.Metadata.UID, worker, v1.ReasonWorkerLost, msg, now)
+	moved, err := c.st.Unassign(ctx, t.Metadata.Name, t.Metadata.UID, worker, reason, msg, now)
 	if moved {
-		c.log.Info("moving a task off a lost worker", "task", t.Metadata.Name, "worker", worker)
+		c.log.Info("moving a task off a worker", "task", t.Metadata.Name, "worker", worker, "reason", reason)
 		c.events.Eventf(ctx, store.TaskRef(t), v1.EventWarning, "Rescheduling", msg)
 	}
 	return err

@@ -395,3 +395,41 @@ func TestController_FreshGraceAfterStart(t *testing.T) {
 		t.Errorf("task of the live worker = %+v, want it left Running on alive", got.Status)
 	}
 }
+
+// TestController_WorkerDeleted: the tasks of a deleted worker are placed
+// elsewhere at once, without waiting out the worker timeout; so are those
+// of a worker deleted while no controller ran.
+func TestController_WorkerDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Deleted before the controller starts: only its tasks tell of it.
+	e.mustTask(t, "orphan", "gone-before", v1.PhaseRunning, v1.RestartAlways, false)
+	// Long timeouts: nothing here is about silence.
+	e.mustRun(t, time.Hour, 2*time.Hour)
+	e.mustWorker(t, "w1")
+	always := e.mustTask(t, "always", "w1", v1.PhaseRunning, v1.RestartAlways, false)
+	e.mustTask(t, "never", "w1", v1.PhaseRunning, v1.RestartNever, false)
+	e.mustTask(t, "done", "w1", v1.PhaseSucceeded, v1.RestartNever, false)
+
+	e.mustEventually(t, "orphan", "placed elsewhere", func(task *v1.Task) bool {
+		return task.Status.Worker == "" && task.Status.Phase == v1.PhasePending && task.Status.Reason == v1.ReasonWorkerDeleted
+	})
+	if got := e.mustGetTask(t, "always"); got.Status.Worker != "w1" {
+		t.Fatalf("a task of a live worker moved: %+v", got.Status)
+	}
+	if err := e.st.Workers.Delete(t.Context(), "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	moved := e.mustEventually(t, "always", "placed elsewhere", func(task *v1.Task) bool {
+		return task.Status.Worker == "" && task.Status.Phase == v1.PhasePending && task.Status.Reason == v1.ReasonWorkerDeleted
+	})
+	if moved.Metadata.UID != always.Metadata.UID {
+		t.Errorf("the task was replaced, not moved")
+	}
+	e.mustEventually(t, "never", "failed", func(task *v1.Task) bool {
+		return task.Status.Phase == v1.PhaseFailed && task.Status.Reason == v1.ReasonWorkerDeleted
+	})
+	if got := e.mustGetTask(t, "done"); got.Status.Phase != v1.PhaseSucceeded || got.Status.Worker != "w1" {
+		t.Errorf("a finished task changed: %+v", got.Status)
+	}
+}

@@ -17,10 +17,7 @@ import (
 func BenchmarkApplyToRunning(b *testing.B) {
 	c := newCluster(b)
 	c.addWorker("w1")
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cl := c.client()
 	ctx := b.Context()
 	b.ResetTimer()
 	for i := range b.N {

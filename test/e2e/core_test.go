@@ -240,7 +240,7 @@ spec: {image: %s}
 	}
 
 	t.Run("no-token", func(t *testing.T) {
-		resp, err := http.Get(c.server + "/api/v1/tasks")
+		resp, err := c.httpClient().Get(c.server + "/api/v1/tasks")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +253,7 @@ spec: {image: %s}
 	t.Run("malformed-json", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPut, c.server+"/api/v1/tasks/x", strings.NewReader(`{"metadata": {`))
 		req.Header.Set("Authorization", "Bearer "+c.token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := c.httpClient().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,20 +2,11 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +110,7 @@ func TestDashboard(t *testing.T) {
 	if !strings.HasPrefix(signIn, c.server+"/ui/#code=") || strings.Contains(signIn, c.token) {
 		t.Fatalf("mkctl dashboard --url-only = %q: want %s/ui/#code=CODE, and never the admin token", signIn, c.server)
 	}
-	ctx := newBrowser(t)
+	ctx := newBrowser(t, trustManager(t, c))
 	shots := screenshotDir(t)
 	within(t, ctx, 30*time.Second, "open the sign-in address", chromedp.Navigate(signIn))
 	within(t, ctx, 60*time.Second, "see the example tasks hello and ticker Running", chromedp.Poll[bool](
@@ -182,12 +173,11 @@ spec:
 		`!document.getElementById('overview').hidden && document.querySelector('#tasks tr[data-task]') !== null && document.documentElement.scrollWidth <= window.innerWidth`))
 	saveScreenshot(t, ctx, filepath.Join(shots, "dashboard-phone.png"))
 
-	// Over https, signing in with the form: the admin token goes in a
-	// POST body and is exchanged for a session.
-	t.Run("https", func(t *testing.T) {
-		base := tlsProxy(t, c.server)
-		ctx := newBrowser(t, chromedp.Flag("ignore-certificate-errors-spki-list", base.caSPKI))
-		within(t, ctx, 30*time.Second, "open the dashboard over https", chromedp.Navigate(base.url+"/ui/"))
+	// Signing in with the form: the admin token goes in a POST body and
+	// is exchanged for a session.
+	t.Run("form", func(t *testing.T) {
+		ctx := newBrowser(t, trustManager(t, c))
+		within(t, ctx, 30*time.Second, "open the dashboard", chromedp.Navigate(c.server+"/ui/"))
 		within(t, ctx, 15*time.Second, "the sign-in form", chromedp.WaitVisible(`#token`))
 		within(t, ctx, 10*time.Second, "type the token", chromedp.SendKeys(`#token`, c.token))
 		within(t, ctx, 10*time.Second, "sign in", chromedp.Click(`#signin-form button`))
@@ -201,50 +191,26 @@ spec:
 	})
 }
 
-// tlsEndpoint is an https address in front of the manager, with the
-// base64 SHA-256 of its CA's public key (Chromium's
-// --ignore-certificate-errors-spki-list trusts a chain that holds it).
-type tlsEndpoint struct {
-	url, caSPKI string
-}
-
-// tlsProxy serves the manager at target over TLS, with a certificate for
-// 127.0.0.1 signed by a CA made for the test, sent along in the chain.
-func tlsProxy(t *testing.T, target string) tlsEndpoint {
+// trustManager makes Chromium trust the manager's serving key, and only
+// it: --ignore-certificate-errors-spki-list takes the base64 SHA-256 of a
+// public key in the chain the server presents. Certificate checks stay on
+// for every other key.
+func trustManager(t *testing.T, c *cluster) chromedp.ExecAllocatorOption {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "minkube e2e test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(c.caFile), "server.crt"))
+	if err != nil {
+		t.Fatalf("the manager's serving certificate: %v", err)
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatal("the manager's serving certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.FlushInterval = -1 // watches and log tails stream
-	srv := httptest.NewUnstartedServer(proxy)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER, caDER}, PrivateKey: key}}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	sum := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
-	return tlsEndpoint{url: srv.URL, caSPKI: base64.StdEncoding.EncodeToString(sum[:])}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(sum[:]))
 }
 
 // TestDevPrintsDashboard runs minkube dev, as make run does, and reads the
@@ -274,9 +240,9 @@ func TestDevPrintsDashboard(t *testing.T) {
 			t.Logf("minkube dev printed:\n%s", out.String())
 		}
 	})
-	want := "Dashboard: http://" + listen + "/ui/ (run `mkctl dashboard` to open it signed in)"
+	want := "Dashboard: https://" + listen + "/ui/ (run `mkctl dashboard` to open it signed in)"
 	waitFor(t, 20*time.Second, "minkube dev to print the dashboard's address", func() bool { return strings.Contains(out.String(), want) })
-	c := &cluster{t: t, server: "http://" + listen}
+	c := &cluster{t: t, server: "https://" + listen, caFile: filepath.Join(dir, "data", "ca.crt")}
 	waitFor(t, 20*time.Second, "the dashboard page", func() bool {
 		code, body, err := c.get("/ui/", "")
 		return err == nil && code == 200 && strings.Contains(string(body), "<title>Minkube</title>")

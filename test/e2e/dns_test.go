@@ -143,7 +143,7 @@ func testZone(t *testing.T, c *cluster, r *net.Resolver, tasks map[string]*v1.Ta
 			t.Errorf("%s.worker.minkube = %v, %v", wa, ips, err)
 		}
 		_, srvs, err = r.LookupSRV(ctx, "api", "tcp", "manager.minkube")
-		if _, port, _ := net.SplitHostPort(strings.TrimPrefix(c.server, "http://")); err != nil || len(srvs) != 1 || fmt.Sprint(srvs[0].Port) != port {
+		if _, port, _ := net.SplitHostPort(strings.TrimPrefix(c.server, "https://")); err != nil || len(srvs) != 1 || fmt.Sprint(srvs[0].Port) != port {
 			t.Errorf("_api._tcp.manager.minkube = %v, %v; want the API port %s", srvs, err, port)
 		}
 		var dnsErr *net.DNSError

@@ -42,10 +42,7 @@ func TestFastFailureDetection(t *testing.T) {
 	for i := range 4 {
 		c.waitTask(fmt.Sprintf("fast-%d", i), 60*time.Second, "Running", running)
 	}
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := c.client()
 
 	end := time.Now().Add(30 * time.Second)
 	for time.Now().Before(end) {
@@ -110,10 +107,7 @@ func TestManagerDownLongerThanRescheduleAfter(t *testing.T) {
 	restarted := time.Now()
 	// Past --worker-timeout (3s) from the start, and past the moment a
 	// manager that judged workers by their old heartbeats moved every task.
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := c.client()
 	for time.Since(restarted) < 10*time.Second {
 		for name, phase := range c.workerPhases(t, cl) {
 			if phase != v1.WorkerReady {

@@ -12,7 +12,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	v1 "github.com/minkube/minkube/apis/v1"
-	"github.com/minkube/minkube/client"
 )
 
 // taskYAML renders a Task manifest for the test image.
@@ -36,10 +35,7 @@ func (c *cluster) apply(docs ...string) {
 // events lists the recorded events of a task.
 func (c *cluster) events(task string) []v1.Event {
 	c.t.Helper()
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	cl := c.client()
 	list, err := cl.ListEvents(context.Background(), task)
 	if err != nil {
 		c.t.Fatalf("list events of %s: %v", task, err)

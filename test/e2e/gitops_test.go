@@ -84,10 +84,7 @@ func TestGitOpsSync(t *testing.T) {
 	// A file that does not parse changes nothing.
 	gitopsSave(t, path, "apiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: gitops-web}\nspec: {}\n")
 	c.waitTask("gitops-web", 30*time.Second, "still running", gitopsRunning)
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := c.client()
 	waitFor(t, 30*time.Second, "an InvalidManifest event", func() bool {
 		evs, err := cl.ListEvents(t.Context(), "")
 		if err != nil {
@@ -128,10 +125,7 @@ func newGitOpsBench(b *testing.B) *gitopsBench {
 	dir := b.TempDir()
 	c := newCluster(b, "--manifests-dir", dir)
 	c.addWorker("w1")
-	cl, err := client.New(c.server, c.token)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cl := c.client()
 	return &gitopsBench{c: c, cl: cl, dir: dir}
 }
 

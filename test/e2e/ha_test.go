@@ -17,7 +17,6 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
-	"github.com/minkube/minkube/client"
 )
 
 // haTasks is how many tasks the HA cluster runs through its failures.
@@ -71,9 +70,12 @@ func newHACluster(t testing.TB, extra ...string) *haCluster {
 		p := ports{api: addrs[3*i], client: "http://" + addrs[3*i+1], peer: "http://" + addrs[3*i+2]}
 		ps = append(ps, p)
 		initial = append(initial, fmt.Sprintf("m%d=%s", i+1, p.peer))
-		urls = append(urls, "http://"+p.api)
+		urls = append(urls, "https://"+p.api)
 	}
 	c.server = strings.Join(urls, ",")
+	// The managers share one CA, through the store; each writes it to its
+	// data dir.
+	c.caFile = filepath.Join(c.dir, "m1", "ca.crt")
 	for i, p := range ps {
 		name := fmt.Sprintf("m%d", i+1)
 		args := append([]string{"manager", "--listen", p.api, "--data-dir", filepath.Join(c.dir, name),
@@ -150,7 +152,7 @@ func (h *haCluster) mkctlVia(server string, stdin []byte, args ...string) (stdou
 		server = h.server
 	}
 	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
-	cmd.Env = append(os.Environ(), "HOME="+h.home, "MINKUBE_SERVER="+server, "MINKUBE_TOKEN="+h.token)
+	cmd.Env = append(append(os.Environ(), h.mkctlEnv()...), "MINKUBE_SERVER="+server)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {
@@ -231,10 +233,7 @@ func (h *haCluster) waitNewLeader(via, old *managerProc, since time.Time) (strin
 	h.t.Helper()
 	var name string
 	var took time.Duration
-	cl, err := client.New(via.url, h.token)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	cl := h.client(via.url)
 	if !poll10ms(60*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -497,7 +496,7 @@ func (h *haCluster) addManager(via *managerProc) *managerProc {
 			args = append(args, a, first.args[i+1])
 		}
 	}
-	m := &managerProc{proc: &proc{name: "m4", args: args}, url: "http://" + addrs[0]}
+	m := &managerProc{proc: &proc{name: "m4", args: args}, url: "https://" + addrs[0]}
 	h.managers = append(h.managers, m)
 	h.startManager(m)
 	waitFor(h.t, 60*time.Second, "m4 listed among four managers", func() bool {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	dockerclient "github.com/docker/docker/client"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
 )
 
 var (
@@ -72,15 +75,21 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "test image %s is missing (run make images): %v\n", testImage, err)
 		return 1
 	}
+	if os.Geteuid() == 0 {
+		sweepStaleLabs()
+	}
 	return m.Run()
 }
 
 // cluster is a manager and its workers, started as processes.
 type cluster struct {
-	t         testing.TB
-	dir       string
-	home      string
-	server    string
+	t      testing.TB
+	dir    string
+	home   string
+	server string // https://HOST:PORT, or several comma-separated
+	// caFile is the CA that verifies the manager (DATA-DIR/ca.crt):
+	// mkctl, getJSON, client and httpClient use it.
+	caFile    string
 	dns       string // the manager's DNS server, host:port
 	token     string
 	joinFile  string
@@ -95,6 +104,7 @@ type proc struct {
 	name    string
 	args    []string
 	env     []string // added to the test's environment
+	netns   string   // the network namespace it runs in; "" for the test's
 	history string   // logs of earlier runs of the same process
 	cmd     *exec.Cmd
 	log     *lockedBuffer
@@ -129,14 +139,23 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	c.server = "http://" + addr
+	c.server = "https://" + addr
 	// Each manager has its own DNS port: several clusters share the host.
 	c.dns = freeAddr(t)
 	dataDir := filepath.Join(c.dir, "manager")
 	args := append([]string{"manager", "--listen", addr, "--data-dir", dataDir, "--worker-timeout", "3s", "--dns-listen", c.dns}, extraManagerFlags...)
 	c.manager = c.start("manager", args...)
-	c.joinFile = filepath.Join(dataDir, "join-token")
-	waitFor(t, 20*time.Second, "manager ready", func() bool {
+	t.Cleanup(c.stopAll)
+	c.waitManagerReady(dataDir)
+	return c
+}
+
+// waitManagerReady waits until the manager with dataDir has written its
+// tokens and CA there and answers mkctl, and notes where they are.
+func (c *cluster) waitManagerReady(dataDir string) {
+	c.t.Helper()
+	c.joinFile, c.caFile = filepath.Join(dataDir, "join-token"), filepath.Join(dataDir, "ca.crt")
+	waitFor(c.t, 30*time.Second, "manager ready", func() bool {
 		data, err := os.ReadFile(filepath.Join(dataDir, "token"))
 		if err != nil {
 			return false
@@ -145,8 +164,6 @@ func newCluster(t testing.TB, extraManagerFlags ...string) *cluster {
 		_, _, code := c.mkctlRaw("version")
 		return code == 0
 	})
-	t.Cleanup(c.stopAll)
-	return c
 }
 
 // workerName returns the unique name of a worker in this test.
@@ -221,16 +238,28 @@ func (c *cluster) start(name string, args ...string) *proc {
 // test's environment; a restart passes the same env again.
 func (c *cluster) startEnv(name string, env []string, args ...string) *proc {
 	c.t.Helper()
-	p := startProc(c.t, "", append([]string{"HOME=" + c.home}, env...), name, args...)
+	return c.startIn("", name, env, args...)
+}
+
+// startIn is startEnv in the network namespace netns ("" for the test's
+// own).
+func (c *cluster) startIn(netns, name string, env []string, args ...string) *proc {
+	c.t.Helper()
+	p := startProc(c.t, "", netns, append([]string{"HOME=" + c.home}, env...), name, args...)
 	p.env = env
 	return p
 }
 
 // startProc starts the built minkube with args in dir (the test's when
-// empty), with env added to the test's environment; stop or kill it.
-func startProc(t testing.TB, dir string, env []string, name string, args ...string) *proc {
+// empty) and the network namespace netns ("" for the test's own), with env
+// added to the test's environment; stop or kill it. In a namespace it runs
+// under ip netns exec, which becomes it: signals reach minkube.
+func startProc(t testing.TB, dir, netns string, env []string, name string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), args...)
+	if netns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", netns, filepath.Join(binDir, "minkube")}, args...)...)
+	}
 	log := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = dir
@@ -238,7 +267,7 @@ func startProc(t testing.TB, dir string, env []string, name string, args ...stri
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{name: name, args: args, env: env, cmd: cmd, log: log, done: make(chan struct{})}
+	p := &proc{name: name, args: args, env: env, netns: netns, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p
 }
@@ -290,7 +319,7 @@ func (c *cluster) restartManagerAfter(crash bool, down time.Duration) {
 	}
 	time.Sleep(down)
 	old := c.manager
-	c.manager = c.start("manager", old.args...)
+	c.manager = c.startIn(old.netns, "manager", nil, old.args...)
 	c.manager.history = old.history + old.log.String() + "--- restarted ---\n"
 	waitFor(c.t, 20*time.Second, "manager back", func() bool {
 		_, _, code := c.mkctlRaw("version")
@@ -308,7 +337,7 @@ func (c *cluster) restartWorker(name string, crash bool) {
 	} else {
 		old.stop()
 	}
-	c.workers[name] = c.startEnv(name, old.env, old.args...)
+	c.workers[name] = c.startIn(old.netns, name, old.env, old.args...)
 	c.workers[name].history = old.history + old.log.String() + "--- restarted ---\n"
 }
 
@@ -364,9 +393,55 @@ func (c *cluster) mkctlRaw(args ...string) (stdout, stderr string, code int) {
 	return c.mkctlStdin(nil, args...)
 }
 
+// mkctlEnv is the environment (KEY=VALUE) that points mkctl at the
+// cluster: its home, managers, token and CA.
+func (c *cluster) mkctlEnv() []string {
+	return []string{"HOME=" + c.home, "MINKUBE_SERVER=" + c.server, "MINKUBE_TOKEN=" + c.token, "MINKUBE_CERTIFICATE_AUTHORITY=" + c.caFile}
+}
+
+// tlsConfig verifies the cluster's managers, as mkctl does.
+func (c *cluster) tlsConfig() *tls.Config {
+	c.t.Helper()
+	data, err := os.ReadFile(c.caFile)
+	if err != nil {
+		c.t.Fatalf("the cluster's CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		c.t.Fatalf("the cluster's CA %s holds no certificate", c.caFile)
+	}
+	return &tls.Config{RootCAs: pool}
+}
+
+// client returns an admin client of the cluster's managers (server, or
+// every manager when server is ""), verifying them as mkctl does.
+func (c *cluster) client(server ...string) *client.Client {
+	c.t.Helper()
+	s := c.server
+	if len(server) > 0 && server[0] != "" {
+		s = server[0]
+	}
+	data, err := os.ReadFile(c.caFile)
+	if err != nil {
+		c.t.Fatalf("the cluster's CA: %v", err)
+	}
+	cl, err := client.New(s, c.token, client.WithTLS(client.TLS{CAData: string(data)}))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl
+}
+
+// httpClient calls the managers' API over HTTPS, verifying them, for
+// tests that send raw requests.
+func (c *cluster) httpClient() *http.Client {
+	c.t.Helper()
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: c.tlsConfig()}}
+}
+
 func (c *cluster) mkctlStdin(stdin []byte, args ...string) (stdout, stderr string, code int) {
 	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
-	cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+	cmd.Env = append(os.Environ(), c.mkctlEnv()...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {
@@ -503,13 +578,6 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	if !poll(timeout, cond) {
 		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
-}
-
-// httpClient is the client of the tests' own HTTP calls to the cluster's
-// APIs (metrics, the dashboard's endpoints): the one place their
-// transport is set, such as the roots of a cluster CA.
-func (c *cluster) httpClient() *http.Client {
-	return &http.Client{Timeout: 30 * time.Second}
 }
 
 // get sends GET path to the manager with a bearer token (none when

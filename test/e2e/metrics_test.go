@@ -97,9 +97,13 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	direct := mustScrape(t, "the worker's /metrics", func() (int, []byte, error) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+w.Spec.Address+"/metrics", nil)
+		// The worker's certificate names the worker, as the manager
+		// verifies it.
+		cfg := c.tlsConfig()
+		cfg.ServerName = worker
+		req, _ := http.NewRequest(http.MethodGet, "https://"+w.Spec.Address+"/metrics", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.httpClient().Do(req)
+		resp, err := (&http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}).Do(req)
 		if err != nil {
 			return 0, nil, err
 		}

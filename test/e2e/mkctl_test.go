@@ -98,7 +98,7 @@ func (b *bgMkctl) errOut() string {
 func (c *cluster) startMkctl(args ...string) *bgMkctl {
 	c.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
-	cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+	cmd.Env = append(os.Environ(), c.mkctlEnv()...)
 	b := &bgMkctl{args: args, cmd: cmd, lines: make(chan string, 4096), done: make(chan struct{})}
 	cmd.Stderr = b
 	out, err := cmd.StdoutPipe()
@@ -568,11 +568,11 @@ func TestMkctl_Errors(t *testing.T) {
 		want string // the whole of stderr
 	}{
 		{name: "unreachable, flag", args: []string{"get", "tasks", "--server", closed},
-			want: "error: cannot reach the manager at http://" + closed + " (from --server): connection refused\n"},
+			want: "error: cannot reach the manager at https://" + closed + " (from --server): connection refused\n"},
 		{name: "unreachable, environment", args: []string{"describe", "task", "web"}, env: []string{"MINKUBE_SERVER=" + closed},
-			want: "error: cannot reach the manager at http://" + closed + " (from $MINKUBE_SERVER): connection refused\n"},
+			want: "error: cannot reach the manager at https://" + closed + " (from $MINKUBE_SERVER): connection refused\n"},
 		{name: "unreachable, watch", args: []string{"get", "tasks", "-w", "--server", closed},
-			want: "error: cannot reach the manager at http://" + closed + " (from --server): connection refused\n"},
+			want: "error: cannot reach the manager at https://" + closed + " (from --server): connection refused\n"},
 		{name: "bad token", args: []string{"logs", "web", "--token", "wrong"},
 			want: "error: the manager at " + c.server + " rejected the token (invalid bearer token); check --token, $MINKUBE_TOKEN or the token of the context in ~/.minkube/config\n"},
 		{name: "bad token, drain", args: []string{"drain", "w1", "--token", "wrong"},
@@ -595,7 +595,7 @@ func TestMkctl_Errors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(filepath.Join(binDir, "mkctl"), tt.args...)
-			cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+			cmd.Env = append(os.Environ(), c.mkctlEnv()...)
 			cmd.Env = append(cmd.Env, tt.env...)
 			var out, errOut bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -3,10 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/pki"
 )
 
 // TestPlacementConstraints: host ports and CPU are placement constraints,
@@ -134,6 +139,9 @@ func TestPlacementConstraints(t *testing.T) {
 // every push of a task (POST /api/v1/tasks) for the given delay, long
 // after the manager has stopped waiting, and then delivers it anyway, as
 // a network that delays packets would. Everything else passes at once.
+// The worker's API is TLS: the proxy presents the worker's own
+// certificate (from its credential file), so the manager takes it for the
+// worker, and calls the worker verifying it as the manager does.
 type latePushProxy struct {
 	target    string
 	delay     time.Duration
@@ -141,6 +149,41 @@ type latePushProxy struct {
 	wg        sync.WaitGroup
 	ctx       context.Context
 	transport http.Transport // direct, never through an HTTP proxy of the environment
+}
+
+// newLatePushProxy serves a proxy of the worker name of c, whose API will
+// listen on target, and returns it with the address it listens on.
+func newLatePushProxy(t *testing.T, c *cluster, name, target string, delay time.Duration) (*latePushProxy, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &latePushProxy{target: target, delay: delay, ctx: ctx}
+	p.transport.TLSClientConfig = c.tlsConfig() // the cluster CA signs the workers' certificates too
+	p.transport.TLSClientConfig.ServerName = name
+	credFile := filepath.Join(c.dir, name, "worker-"+name+".credential")
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		var cred struct{ Key, Certificate string }
+		data, err := os.ReadFile(credFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &cred); err != nil {
+			return nil, err
+		}
+		pair, err := pki.KeyPair([]byte(cred.Certificate), []byte(cred.Key))
+		return &pair, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() {
+		cancel()
+		_ = srv.Close()
+		p.wg.Wait()
+		p.transport.CloseIdleConnections()
+	})
+	return p, l.Addr().String()
 }
 
 func (p *latePushProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +194,7 @@ func (p *latePushProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	late := r.Method == http.MethodPost && r.URL.Path == "/api/v1/tasks"
 	forward := func(ctx context.Context) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, r.Method, "http://"+p.target+r.URL.RequestURI(), bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, r.Method, "https://"+p.target+r.URL.RequestURI(), bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
@@ -196,21 +239,8 @@ func TestLatePushNeverRunsTwice(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
 	listen := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	proxy := &latePushProxy{target: listen, delay: 14 * time.Second, ctx: ctx}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
-		proxy.wg.Wait()
-		proxy.transport.CloseIdleConnections()
-	})
-	behind := c.addWorker("behind", "--listen", listen, "--advertise", l.Addr().String())
+	proxy, proxyAddr := newLatePushProxy(t, c, c.workerName("behind"), listen, 14*time.Second)
+	behind := c.addWorker("behind", "--listen", listen, "--advertise", proxyAddr)
 	c.apply(taskYAML("once", "  restartPolicy: Never\n", "log", "--every", "1s"))
 	// A second worker, ready well before the first push times out: the
 	// one a manager that gives up on the push would move the task to.

@@ -195,7 +195,7 @@ func (tr *tour) toDoc(out string) string {
 // start starts bin/minkube in the tour's root.
 func (tr *tour) start(name string, args ...string) *proc {
 	tr.t.Helper()
-	p := startProc(tr.t, tr.root, tr.env, name, args...)
+	p := startProc(tr.t, tr.root, "", tr.env, name, args...)
 	tr.procs = append(tr.procs, p)
 	return p
 }
@@ -407,7 +407,7 @@ func TestReadmeTour(t *testing.T) {
 	if len(args) < 2 || args[0] != "bin/minkube" {
 		t.Fatalf("the README's tour starts no second worker: %q", w2)
 	}
-	tr.start("w2", append(args[1:], "--manager", "http://"+tr.real("127.0.0.1:7070"))...)
+	tr.start("w2", append(args[1:], "--manager", "https://"+tr.real("127.0.0.1:7070"))...)
 	waitFor(t, 30*time.Second, "worker w2 Ready", func() bool {
 		var w v1.Worker
 		return tr.json(&w, "get", "worker", tr.real("w2")) == nil && w.Status.Phase == v1.WorkerReady
