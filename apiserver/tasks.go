@@ -58,22 +58,17 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 	} else {
 		items, rev = s.st.TaskCache.ListRevision()
 	}
-	writeJSON(w, http.StatusOK, taskList(items, rev, f))
+	writeTaskList(w, items, rev, f)
 	return nil
 }
 
-func taskList(items []*v1.Task, rev int64, f taskFilter) *v1.TaskList {
-	list := &v1.TaskList{
-		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList},
-		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)},
-		Items:    make([]v1.Task, 0, len(items)),
+// writeTaskList streams the TaskList of the items f lets through.
+func writeTaskList(w http.ResponseWriter, items []*v1.Task, rev int64, f taskFilter) {
+	var keep func(*v1.Task) bool
+	if !f.everything() {
+		keep = f.match
 	}
-	for _, t := range items {
-		if f.match(t) {
-			list.Items = append(list.Items, *t)
-		}
-	}
-	return list
+	writeList(w, v1.KindTaskList, rev, items, keep)
 }
 
 func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, p httprouter.Params) error {
