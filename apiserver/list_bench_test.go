@@ -38,6 +38,7 @@ func BenchmarkList_10000Tasks(b *testing.B) {
 		{"all", "/api/v1/tasks"},
 		{"selector", "/api/v1/tasks?labelSelector=app%3Dbench"},
 		{"worker", "/api/v1/tasks?worker=w007"},
+		{"table", "/api/v1/tasks?as=table"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var size int

@@ -183,3 +183,97 @@ func TestLists_StreamedAsTheWholeList(t *testing.T) {
 		}
 	})
 }
+
+// TestTasks_Table checks GET /api/v1/tasks?as=table: the Task table of the
+// Tasks the selectors let through, in the shape of v1.Table, and a clear
+// refusal of what it cannot do.
+func TestTasks_Table(t *testing.T) {
+	e := mustAPIEnv(t)
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	mk := func(name string, labels map[string]string, mutate func(*v1.Task)) {
+		task := store.NewTask(&v1.Task{
+			Metadata: v1.ObjectMeta{Name: name, Labels: labels},
+			Spec:     v1.TaskSpec{Image: "minkube/testapp:dev", RestartPolicy: v1.RestartAlways, Ports: []v1.Port{{ContainerPort: 8080}}},
+		}, created)
+		mutate(task)
+		out, err := e.st.Tasks.Create(t.Context(), task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCacheRevision(t, e.st.TaskCache.WaitForRevision, out.Metadata.ResourceVersion)
+	}
+	mk("api", map[string]string{"app": "api"}, func(t *v1.Task) {
+		t.Status = v1.TaskStatus{Phase: v1.PhaseRunning, Worker: "w1", RestartCount: 3,
+			Ports: []v1.PortStatus{{ContainerPort: 8080, HostPort: 31000, Protocol: v1.ProtocolUDP}}}
+	})
+	mk("db", map[string]string{"app": "db"}, func(t *v1.Task) {
+		t.Status = v1.TaskStatus{Phase: v1.PhasePending, Reason: "Unschedulable"}
+	})
+	mk("fresh", nil, func(t *v1.Task) {})
+
+	get := func(t *testing.T, query string) (v1.Table, []byte) {
+		t.Helper()
+		r := e.do(t, http.MethodGet, "/api/v1/tasks"+query, apiAdminToken, nil)
+		if r.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", query, r.Code, r.Body)
+		}
+		var tbl v1.Table
+		mustDecode(t, r, &tbl)
+		return tbl, r.Body
+	}
+	stamp := created.Format(time.RFC3339Nano)
+	rows := map[string][]string{
+		"api":   {"api", "Running", "w1", "3", stamp, "minkube/testapp:dev", "31000->8080/UDP", "<none>"},
+		"db":    {"db", "Pending", "<none>", "0", stamp, "minkube/testapp:dev", "8080/TCP", "Unschedulable"},
+		"fresh": {"fresh", "Pending", "<none>", "0", stamp, "minkube/testapp:dev", "8080/TCP", "<none>"},
+	}
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"?as=table", []string{"api", "db", "fresh"}},
+		{"?as=Table&labelSelector=app", []string{"api", "db"}},
+		{"?as=table&labelSelector=app%3Ddb", []string{"db"}},
+		{"?as=table&worker=w1", []string{"api"}},
+		{"?as=table&labelSelector=app%3Dnone", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			tbl, body := get(t, tt.query)
+			if tbl.APIVersion != v1.APIVersion || tbl.Kind != v1.KindTable {
+				t.Errorf("answer is %s/%s, want %s/%s", tbl.APIVersion, tbl.Kind, v1.APIVersion, v1.KindTable)
+			}
+			if want := strconv.FormatInt(e.st.TaskCache.Revision(), 10); tbl.Metadata.ResourceVersion != want {
+				t.Errorf("resourceVersion = %q, want %q", tbl.Metadata.ResourceVersion, want)
+			}
+			var names []string
+			for _, c := range tbl.ColumnDefinitions {
+				names = append(names, fmt.Sprintf("%s/%s/%d", c.Name, c.Type, c.Priority))
+			}
+			if got, want := strings.Join(names, " "), "NAME/string/0 PHASE/string/0 WORKER/string/0 RESTARTS/integer/0 AGE/date/0 IMAGE/string/1 PORTS/string/1 REASON/string/1"; got != want {
+				t.Errorf("columns = %s\nwant      %s", got, want)
+			}
+			if tbl.Rows == nil {
+				t.Errorf("rows is null, want a list: %s", body)
+			}
+			var got [][]string
+			for _, r := range tbl.Rows {
+				got = append(got, r.Cells)
+			}
+			var want [][]string
+			for _, n := range tt.want {
+				want = append(want, rows[n])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("rows =\n%q\nwant\n%q", got, want)
+			}
+			// The streamed table is what encoding the whole Table writes.
+			if whole := wholeList(t, v1.TaskTable(cachedTasks(e, tt.want), tbl.Metadata.ResourceVersion)); !bytes.Equal(body, whole) {
+				t.Errorf("streamed table\n%s\ndiffers from the whole Table\n%s", body, whole)
+			}
+		})
+	}
+
+	mustStatusError(t, e.do(t, http.MethodGet, "/api/v1/tasks?as=yaml", apiAdminToken, nil), http.StatusBadRequest, v1.StatusReasonBadRequest)
+	mustStatusError(t, e.do(t, http.MethodGet, "/api/v1/tasks?as=table&watch=true", apiAdminToken, nil), http.StatusBadRequest, v1.StatusReasonBadRequest)
+}

@@ -287,7 +287,7 @@ func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.
 		}
 		if prog.tty && len(waiting) > 0 {
 			t := state[waiting[0]]
-			detail := taskPhase(t)
+			detail := v1.ShownPhase(t)
 			if why := taskWhy(t); why != "" {
 				detail += ", " + why
 			}
