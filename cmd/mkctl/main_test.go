@@ -138,6 +138,11 @@ type fakeManager struct {
 	// noTables makes the task list ignore as=table, as a manager from
 	// before tables did.
 	noTables bool
+	// putDelay, when set, is how long a PUT of the named Task waits
+	// before it is answered; putsInFlight counts the PUTs under way, and
+	// maxPutsInFlight the most at once.
+	putDelay                      func(name string) time.Duration
+	putsInFlight, maxPutsInFlight int
 
 	rv      int64
 	history map[int64]watchEvent
@@ -346,6 +351,15 @@ func (f *fakeManager) getTask(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeManager) putTask(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.putsInFlight++
+	f.maxPutsInFlight = max(f.maxPutsInFlight, f.putsInFlight)
+	delay := f.putDelay
+	f.mu.Unlock()
+	defer f.with(func(f *fakeManager) { f.putsInFlight-- })
+	if delay != nil {
+		time.Sleep(delay(r.PathValue("name")))
+	}
 	var in v1.Task
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		writeStatus(w, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error(), nil)
