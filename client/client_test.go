@@ -214,20 +214,31 @@ func TestClient_TaskTable(t *testing.T) {
 			if req := srv.last(t); req.Path != "/api/v1/tasks" || req.RawQuery != "as=table&labelSelector=app%3Dweb&worker=w1" {
 				t.Errorf("request = %s?%s, want /api/v1/tasks?as=table&labelSelector=app%%3Dweb&worker=w1", req.Path, req.RawQuery)
 			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one saying %q", err, tt.wantErr)
-				}
+			if !wantError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, table) {
 				t.Errorf("TaskTable = %+v\nwant %+v", got, table)
 			}
 		})
 	}
+}
+
+// wantError fails the test unless err says want, or is nil when want is
+// empty; it reports whether the call succeeded, for its result to be
+// checked.
+func wantError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v, want one saying %q", err, want)
+	}
+	return false
 }
 
 // TestClient_ListTasksJSON checks that the list comes back as the manager
@@ -255,14 +266,8 @@ func TestClient_ListTasksJSON(t *testing.T) {
 			if req := srv.last(t); req.RawQuery != "labelSelector=app%3Dweb" {
 				t.Errorf("query = %s", req.RawQuery)
 			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one saying %q", err, tt.wantErr)
-				}
+			if !wantError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if want := strings.TrimSpace(tt.answer); string(got) != want {
 				t.Errorf("ListTasksJSON = %s, want the answer as sent: %s", got, want)
