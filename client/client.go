@@ -120,8 +120,8 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (*v1.TaskList,
 // json) rather than reads it: it is checked to be one JSON value of kind
 // TaskList, and not decoded further.
 func (c *Client) ListTasksJSON(ctx context.Context, opts ListOptions) (json.RawMessage, error) {
-	var raw json.RawMessage
-	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, &raw, maxListBytes); err != nil {
+	raw, err := c.r.callRaw(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, maxListBytes)
+	if err != nil {
 		return nil, err
 	}
 	if kind, err := topLevelKind(raw); err != nil || kind != v1.KindTaskList {

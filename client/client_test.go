@@ -269,7 +269,7 @@ func TestClient_ListTasksJSON(t *testing.T) {
 			if !wantError(t, err, tt.wantErr) {
 				return
 			}
-			if want := strings.TrimSpace(tt.answer); string(got) != want {
+			if want := tt.answer; string(got) != want {
 				t.Errorf("ListTasksJSON = %s, want the answer as sent: %s", got, want)
 			}
 		})
