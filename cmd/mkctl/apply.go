@@ -174,7 +174,6 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOp
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
 		stopOnce sync.Once
 		stopErr  error
@@ -191,7 +190,7 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOp
 		next int64 = -1
 		wg   sync.WaitGroup
 	)
-	defer wg.Wait()
+	defer func() { cancel(); wg.Wait() }() // on an early return, nothing more is sent
 	for range min(applyConcurrency, len(docs)) {
 		wg.Go(func() {
 			for {
