@@ -3,7 +3,6 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -19,15 +18,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ httprouter
 		kind = v1.KindTask
 	}
 	items := s.st.EventsFor(kind, task)
-	list := &v1.EventList{
-		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEventList},
-		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(s.st.EventCache.Revision(), 10)},
-		Items:    make([]v1.Event, 0, len(items)),
-	}
-	for _, e := range items {
-		list.Items = append(list.Items, *e)
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, v1.KindEventList, s.st.EventCache.Revision(), items, nil)
 	return nil
 }
 

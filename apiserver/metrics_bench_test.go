@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
+	"github.com/minkube/minkube/pki/pkitest"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/statetest"
 )
@@ -20,9 +21,38 @@ import (
 // API has served requests on every route family: the time to answer and
 // the bytes sent (bytes/scrape).
 func BenchmarkMetrics_10000Tasks(b *testing.B) {
+	h := benchAPI10000(b)
+	for _, path := range []string{"/api/v1/tasks/task-00001", "/api/v1/tasks/missing", "/api/v1/workers", "/api/v1/events", "/version"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+apiAdminToken)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	scrape := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+apiAdminToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET /metrics = %d", rec.Code)
+		}
+		return rec
+	}
+	size := scrape().Body.Len()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		scrape()
+	}
+	b.ReportMetric(float64(size), "bytes/scrape")
+}
+
+// benchAPI10000 returns the handler of an API over 10,000 tasks (in every
+// phase) on 100 workers, in the caches.
+func benchAPI10000(b *testing.B) http.Handler {
+	b.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(b, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Logger: logger})
+	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,27 +85,5 @@ func BenchmarkMetrics_10000Tasks(b *testing.B) {
 	if err := st.TaskCache.WaitForRevision(ctx, rev); err != nil {
 		b.Fatal(err)
 	}
-	h := srv.Handler()
-	for _, path := range []string{"/api/v1/tasks/task-00001", "/api/v1/tasks/missing", "/api/v1/workers", "/api/v1/events", "/version"} {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		req.Header.Set("Authorization", "Bearer "+apiAdminToken)
-		h.ServeHTTP(httptest.NewRecorder(), req)
-	}
-	scrape := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+apiAdminToken)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("GET /metrics = %d", rec.Code)
-		}
-		return rec
-	}
-	size := scrape().Body.Len()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		scrape()
-	}
-	b.ReportMetric(float64(size), "bytes/scrape")
+	return srv.Handler()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 	"k8s.io/apimachinery/pkg/labels"
@@ -48,7 +49,14 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if err != nil {
 		return err
 	}
+	table, err := asTable(r)
+	if err != nil {
+		return err
+	}
 	if watch, _ := strconv.ParseBool(r.URL.Query().Get("watch")); watch {
+		if table {
+			return errBadRequest("as=table lists; it does not apply to a watch")
+		}
 		return s.watchTasks(w, r, f)
 	}
 	var items []*v1.Task
@@ -58,22 +66,52 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ httprouter.
 	} else {
 		items, rev = s.st.TaskCache.ListRevision()
 	}
-	writeJSON(w, http.StatusOK, taskList(items, rev, f))
+	if table {
+		writeTaskTable(w, items, rev, f)
+		return nil
+	}
+	writeTaskList(w, items, rev, f)
 	return nil
 }
 
-func taskList(items []*v1.Task, rev int64, f taskFilter) *v1.TaskList {
-	list := &v1.TaskList{
-		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList},
-		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)},
-		Items:    make([]v1.Task, 0, len(items)),
+// asTable reads the as parameter: "table" asks for a Table rather than
+// the objects.
+func asTable(r *http.Request) (bool, error) {
+	switch as := r.URL.Query().Get("as"); {
+	case as == "":
+		return false, nil
+	case strings.EqualFold(as, "table"):
+		return true, nil
+	default:
+		return false, errBadRequest("as=%q: the one representation on offer is as=table", as)
 	}
+}
+
+// tableHead is what a Table holds before its rows.
+type tableHead struct {
+	listHead
+	ColumnDefinitions []v1.TableColumn `json:"columnDefinitions"`
+}
+
+// writeTaskTable streams the Task table (v1.TaskTableRow) of the items f
+// lets through.
+func writeTaskTable(w http.ResponseWriter, items []*v1.Task, rev int64, f taskFilter) {
+	l := startList(w, tableHead{listHead: newListHead(v1.KindTable, rev), ColumnDefinitions: v1.TaskTableColumns}, "rows")
 	for _, t := range items {
 		if f.match(t) {
-			list.Items = append(list.Items, *t)
+			l.item(v1.TaskTableRow(t))
 		}
 	}
-	return list
+	l.end()
+}
+
+// writeTaskList streams the TaskList of the items f lets through.
+func writeTaskList(w http.ResponseWriter, items []*v1.Task, rev int64, f taskFilter) {
+	var keep func(*v1.Task) bool
+	if !f.everything() {
+		keep = f.match
+	}
+	writeList(w, v1.KindTaskList, rev, items, keep)
 }
 
 func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, p httprouter.Params) error {

@@ -296,15 +296,7 @@ func randomToken() string {
 
 func (s *Server) listWorkers(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 	items, rev := s.st.WorkerCache.ListRevision()
-	list := &v1.WorkerList{
-		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorkerList},
-		Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10)},
-		Items:    make([]v1.Worker, 0, len(items)),
-	}
-	for _, wk := range items {
-		list.Items = append(list.Items, *wk)
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeList(w, v1.KindWorkerList, rev, items, nil)
 	return nil
 }
 
@@ -325,7 +317,7 @@ func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httproute
 		return errNotFound("worker", name)
 	}
 	rev := s.st.TaskCache.Revision()
-	writeJSON(w, http.StatusOK, taskList(s.st.TaskCache.ByIndex(store.IndexWorker, name), rev, taskFilter{selector: labels.Everything(), worker: name}))
+	writeTaskList(w, s.st.TaskCache.ByIndex(store.IndexWorker, name), rev, taskFilter{selector: labels.Everything(), worker: name})
 	return nil
 }
 

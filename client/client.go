@@ -1,7 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,6 +113,81 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (*v1.TaskList,
 		return nil, err
 	}
 	return &list, nil
+}
+
+// ListTasksJSON returns the TaskList of the Tasks that match opts as the
+// manager encoded it, for a caller that passes the list on (mkctl get -o
+// json) rather than reads it: it is checked to be one JSON value of kind
+// TaskList, and not decoded further.
+func (c *Client) ListTasksJSON(ctx context.Context, opts ListOptions) (json.RawMessage, error) {
+	raw, err := c.r.callRaw(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, maxListBytes)
+	if err != nil {
+		return nil, err
+	}
+	if kind, err := topLevelKind(raw); err != nil || kind != v1.KindTaskList {
+		return nil, fmt.Errorf("%s answered GET /api/v1/tasks with %s, not a TaskList", c.r.peer, describeKind(kind, err))
+	}
+	return raw, nil
+}
+
+// TaskTable returns the Task table (v1.TaskTableColumns) of the Tasks
+// that match opts, which the manager builds (GET /api/v1/tasks?as=table):
+// a fraction of the list's size for a caller that prints the table. From
+// a manager that answers with the TaskList, it builds the table itself.
+func (c *Client) TaskTable(ctx context.Context, opts ListOptions) (*v1.Table, error) {
+	q := opts.query()
+	q.Set("as", "table")
+	var out struct {
+		v1.Table
+		// Items are what an older manager sends: it knows no tables.
+		Items []v1.Task `json:"items"`
+	}
+	if _, err := c.r.call(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: q}, &out, maxListBytes); err != nil {
+		return nil, err
+	}
+	switch out.Kind {
+	case v1.KindTable:
+		return &out.Table, nil
+	case v1.KindTaskList:
+		return v1.TaskTable(out.Items, out.Metadata.ResourceVersion), nil
+	}
+	return nil, fmt.Errorf("%s answered GET /api/v1/tasks?as=table with %s, not a Table", c.r.peer, describeKind(out.Kind, nil))
+}
+
+// topLevelKind returns the kind field of the JSON object data, reading no
+// further than it: the head of a list comes before its items.
+func topLevelKind(data []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", errors.New("not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if key == "kind" {
+			var kind string
+			err := dec.Decode(&kind)
+			return kind, err
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// describeKind words what an answer of kind was, for an error.
+func describeKind(kind string, err error) string {
+	switch {
+	case err != nil:
+		return "something else (" + err.Error() + ")"
+	case kind == "":
+		return "an object of no kind"
+	}
+	return "a " + kind
 }
 
 // GetTask returns the Task called name. It returns a NotFound *v1.Status

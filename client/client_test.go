@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -182,6 +183,94 @@ func TestClient_ListTasks(t *testing.T) {
 			}
 			if got.UserAgent != "mkctl/test" {
 				t.Errorf("User-Agent = %q, want mkctl/test", got.UserAgent)
+			}
+		})
+	}
+}
+
+// TestClient_TaskTable checks that TaskTable asks for the table with the
+// filters, takes the Table a manager sends, builds it from the TaskList an
+// older manager sends, and refuses anything else.
+func TestClient_TaskTable(t *testing.T) {
+	table := v1.TaskTable([]v1.Task{*task("a"), *task("b")}, "42")
+	tests := []struct {
+		name    string
+		answer  any
+		wantErr string
+	}{
+		{"table", table, ""},
+		{"task list of an older manager", v1.TaskList{
+			TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList},
+			Metadata: v1.ListMeta{ResourceVersion: "42"},
+			Items:    []v1.Task{*task("a"), *task("b")},
+		}, ""},
+		{"something else", v1.WorkerList{TypeMeta: v1.TypeMeta{Kind: v1.KindWorkerList}}, "answered GET /api/v1/tasks?as=table with a WorkerList, not a Table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, tt.answer) })
+			c := mustClient(t, srv.URL)
+			got, err := c.TaskTable(t.Context(), ListOptions{LabelSelector: "app=web", Worker: "w1"})
+			if req := srv.last(t); req.Path != "/api/v1/tasks" || req.RawQuery != "as=table&labelSelector=app%3Dweb&worker=w1" {
+				t.Errorf("request = %s?%s, want /api/v1/tasks?as=table&labelSelector=app%%3Dweb&worker=w1", req.Path, req.RawQuery)
+			}
+			if !wantError(t, err, tt.wantErr) {
+				return
+			}
+			if !reflect.DeepEqual(got, table) {
+				t.Errorf("TaskTable = %+v\nwant %+v", got, table)
+			}
+		})
+	}
+}
+
+// wantError fails the test unless err says want, or is nil when want is
+// empty; it reports whether the call succeeded, for its result to be
+// checked.
+func wantError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v, want one saying %q", err, want)
+	}
+	return false
+}
+
+// TestClient_ListTasksJSON checks that the list comes back as the manager
+// wrote it, and that an answer that is not a TaskList is refused.
+func TestClient_ListTasksJSON(t *testing.T) {
+	list := `{"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"9"},"items":[{"kind":"Task","metadata":{"name":"a"},"future":{"field":1}}]}`
+	tests := []struct {
+		name, answer, wantErr string
+	}{
+		{"task list", list + "\n", ""},
+		{"kind after the items", `{"items":[],"kind":"TaskList"}`, ""},
+		{"worker list", `{"kind":"WorkerList","items":[]}`, "with a WorkerList, not a TaskList"},
+		{"no kind", `{"items":[]}`, "with an object of no kind, not a TaskList"},
+		{"an array", `[{"kind":"TaskList"}]`, "not a JSON object"},
+		{"broken", `{"kind":"TaskList","items":[`, "decode the answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, tt.answer)
+			})
+			c := mustClient(t, srv.URL)
+			got, err := c.ListTasksJSON(t.Context(), ListOptions{LabelSelector: "app=web"})
+			if req := srv.last(t); req.RawQuery != "labelSelector=app%3Dweb" {
+				t.Errorf("query = %s", req.RawQuery)
+			}
+			if !wantError(t, err, tt.wantErr) {
+				return
+			}
+			if want := tt.answer; string(got) != want {
+				t.Errorf("ListTasksJSON = %s, want the answer as sent: %s", got, want)
 			}
 		})
 	}

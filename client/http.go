@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -360,6 +361,29 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
 	}
 	return resp, nil
+}
+
+// callRaw performs req and returns its JSON answer as it came, checked to
+// be one valid JSON value but not decoded, reading at most limit bytes.
+// Reading it whole and checking it costs a fraction of what a
+// json.Decoder into a json.RawMessage does (it scans as it refills).
+func (r *requester) callRaw(ctx context.Context, req request, limit int64) ([]byte, error) {
+	resp, err := r.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer closeBody(resp.Body)
+	data, err := io.ReadAll(&limitedReader{r: resp.Body, n: limit, limit: limit})
+	if err == nil && !json.Valid(data) {
+		err = errors.New("not one valid JSON value")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.serverString(), context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
+	}
+	return data, nil
 }
 
 // statusFromResponse returns the *v1.Status an error response carries, or

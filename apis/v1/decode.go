@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -13,9 +14,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxManifestSize is the largest manifest file ParseManifests reads: 1 MiB,
-// the same as the largest request body the API accepts.
-const MaxManifestSize = 1 << 20
+// MaxManifestSize is the largest manifest file ParseManifests reads:
+// 64 MiB, room for hundreds of thousands of Tasks. Each of its documents
+// is bounded on its own by MaxDocumentSize.
+const MaxManifestSize = 64 << 20
+
+// MaxDocumentSize is the largest document of a manifest file: 1 MiB, the
+// same as the largest request body the API accepts, which is what a
+// document becomes when it is applied. The work and memory of decoding a
+// document grow with its size alone: YAML aliases are expanded only
+// within a budget in proportion to the document's bytes (an "alias bomb"
+// is refused, not expanded), and a file is decoded one document at a time.
+const MaxDocumentSize = 1 << 20
 
 // Document is one Task read from a manifest file.
 type Document struct {
@@ -92,7 +102,8 @@ func (es DocumentErrors) Error() string {
 // It returns the documents only when all of them are good. Otherwise the
 // error is a DocumentErrors holding every problem of every document, each
 // with the file, the document number and the field path. A file over
-// MaxManifestSize, a file with no documents and two documents naming the
+// MaxManifestSize, a document over MaxDocumentSize (named by its number
+// and first line), a file with no documents and two documents naming the
 // same Task are errors too.
 func ParseManifests(file string, data []byte) ([]Document, error) {
 	if len(data) > MaxManifestSize {
@@ -104,12 +115,18 @@ func ParseManifests(file string, data []byte) ([]Document, error) {
 		index int
 		names map[string]int
 	)
-	for _, chunk := range splitDocuments(data) {
+	for chunk := range documents(data) {
 		if len(errs) >= maxFileErrors {
 			errs = append(errs, DocumentError{File: file, Message: fmt.Sprintf("too many problems; stopped after %d", len(errs))})
 			break
 		}
 		if isBlank(chunk.text) {
+			continue
+		}
+		if len(chunk.text) > MaxDocumentSize {
+			index++
+			errs = append(errs, DocumentError{File: file, Index: index, Message: fmt.Sprintf(
+				"is %d bytes (from line %d), over the limit of %d bytes for one document", len(chunk.text), chunk.offset+1, MaxDocumentSize)})
 			continue
 		}
 		root, err := parseDocument(chunk.text, chunk.offset)
@@ -298,41 +315,45 @@ type chunk struct {
 	offset int
 }
 
-// splitDocuments cuts a YAML stream at its "---" and "..." marker lines.
-// Text after "---" on a marker line starts the next document.
-func splitDocuments(data []byte) []chunk {
-	data = bytes.TrimPrefix(data, bom)
-	var (
-		chunks []chunk
-		prefix []byte // text from the marker line that opened the document
-		start  int    // where the current document's own lines begin
-		offset int    // file lines before the document's first line
-	)
-	closeChunk := func(end int) {
-		text := data[start:end]
-		if prefix != nil {
-			text = append(prefix, text...)
-		}
-		chunks = append(chunks, chunk{text: text, offset: offset})
-	}
-	for pos, line := 0, 0; pos < len(data); line++ {
-		end, next := len(data), len(data)
-		if i := bytes.IndexByte(data[pos:], '\n'); i >= 0 {
-			end, next = pos+i, pos+i+1
-		}
-		text := bytes.TrimRight(data[pos:end], " \t\r")
-		if isMarker(text) {
-			closeChunk(pos)
-			start, offset, prefix = next, line+1, nil
-			if rest := bytes.TrimLeft(text[3:], " \t"); len(rest) > 0 && text[0] == '-' {
-				prefix = append(append([]byte(nil), rest...), '\n')
-				offset = line
+// documents cuts a YAML stream at its "---" and "..." marker lines and
+// yields each document in turn, so that a file of many documents is never
+// held as a list of them. Text after "---" on a marker line starts the
+// next document.
+func documents(data []byte) iter.Seq[chunk] {
+	return func(yield func(chunk) bool) {
+		data := bytes.TrimPrefix(data, bom)
+		var (
+			prefix []byte // text from the marker line that opened the document
+			start  int    // where the current document's own lines begin
+			offset int    // file lines before the document's first line
+		)
+		chunkTo := func(end int) chunk {
+			text := data[start:end]
+			if prefix != nil {
+				text = append(prefix, text...)
 			}
+			return chunk{text: text, offset: offset}
 		}
-		pos = next
+		for pos, line := 0, 0; pos < len(data); line++ {
+			end, next := len(data), len(data)
+			if i := bytes.IndexByte(data[pos:], '\n'); i >= 0 {
+				end, next = pos+i, pos+i+1
+			}
+			text := bytes.TrimRight(data[pos:end], " \t\r")
+			if isMarker(text) {
+				if !yield(chunkTo(pos)) {
+					return
+				}
+				start, offset, prefix = next, line+1, nil
+				if rest := bytes.TrimLeft(text[3:], " \t"); len(rest) > 0 && text[0] == '-' {
+					prefix = append(append([]byte(nil), rest...), '\n')
+					offset = line
+				}
+			}
+			pos = next
+		}
+		yield(chunkTo(len(data)))
 	}
-	closeChunk(len(data))
-	return chunks
 }
 
 // IsEmptyManifest reports whether data holds no document at all: nothing
@@ -340,7 +361,7 @@ func splitDocuments(data []byte) []chunk {
 // calls such a file an error (applying nothing by hand is a mistake); a
 // directory sync reads it as a file that declares no Tasks.
 func IsEmptyManifest(data []byte) bool {
-	for _, c := range splitDocuments(data) {
+	for c := range documents(data) {
 		if !isBlank(c.text) {
 			return false
 		}

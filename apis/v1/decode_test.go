@@ -175,6 +175,23 @@ func mergeBomb() string {
 	return b.String()
 }
 
+// laughsBomb is a document of about a kilobyte whose nested "<<" merges
+// would visit ten to the ninth mappings: each level merges the one
+// before ten times (the "billion laughs" of YAML aliases).
+func laughsBomb(name string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: %s\n  labels:\n    <<:\n    - &l0 {", name)
+	for i := range 10 {
+		fmt.Fprintf(&b, "k%d: v, ", i)
+	}
+	b.WriteString("}\n")
+	for level := 1; level < 10; level++ {
+		fmt.Fprintf(&b, "    - &l%d {<<: [%s]}\n", level, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", level-1), 10), ", "))
+	}
+	b.WriteString("spec: {image: a}\n")
+	return b.String()
+}
+
 func repeatWant(w wantDocErr, n int) []wantDocErr {
 	out := make([]wantDocErr, n)
 	for i := range out {
@@ -314,26 +331,50 @@ func TestParseManifests_Separators(t *testing.T) {
 	}
 }
 
-func TestParseManifests_TooLarge(t *testing.T) {
-	// 5 MiB of otherwise valid manifests, generated here rather than kept
-	// in the repository.
-	doc := "---\napiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: big}\nspec: {image: nginx}\n"
-	data := bytes.Repeat([]byte(doc), 5<<20/len(doc)+1)
-	data = data[:5<<20]
-	_, err := ParseManifests("big.yaml", data)
-	checkDocErrors(t, "big.yaml", err, []wantDocErr{{0, "", "", "file is 5242880 bytes, over the limit of 1048576 bytes"}})
-	if got := err.Error(); got != "big.yaml: file is 5242880 bytes, over the limit of 1048576 bytes" {
-		t.Errorf("Error() = %q", got)
+// TestParseManifests_Limits checks the limits of a manifest file: a file
+// of many small documents is read whatever its total, up to
+// MaxManifestSize; a document over MaxDocumentSize is refused by number
+// and line, the other documents being checked as usual.
+func TestParseManifests_Limits(t *testing.T) {
+	// 5 MiB of small manifests, generated here rather than kept in the
+	// repository.
+	var b bytes.Buffer
+	n := 0
+	for ; b.Len() < 5<<20; n++ {
+		fmt.Fprintf(&b, "---\napiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: t-%d}\nspec: {image: nginx}\n", n)
+	}
+	docs, err := ParseManifests("many.yaml", b.Bytes())
+	if err != nil {
+		t.Fatalf("5 MiB of small documents: %.500v", err)
+	}
+	if len(docs) != n || docs[n-1].Task.Metadata.Name != fmt.Sprintf("t-%d", n-1) || docs[n-1].Index != n {
+		t.Errorf("read %d documents, the last %+v; want %d", len(docs), docs[len(docs)-1].Task.Metadata, n)
 	}
 
-	// Just under the limit is read.
-	one := "apiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: big}\nspec:\n  image: nginx\n  args: [\"" +
-		strings.Repeat("x", MaxManifestSize-200) + "\"]\n"
-	if len(one) > MaxManifestSize {
-		t.Fatalf("test manifest is %d bytes", len(one))
+	huge := bytes.Repeat([]byte("#"), MaxManifestSize+1)
+	_, err = ParseManifests("huge.yaml", huge)
+	checkDocErrors(t, "huge.yaml", err, []wantDocErr{{0, "", "", fmt.Sprintf("file is %d bytes, over the limit of %d bytes", MaxManifestSize+1, MaxManifestSize)}})
+
+	doc := func(name string, argBytes int) string {
+		return "apiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: " + name + "}\nspec:\n  image: nginx\n  args: [\"" +
+			strings.Repeat("x", argBytes) + "\"]\n"
 	}
-	if _, err := ParseManifests("big.yaml", []byte(one)); err != nil {
-		t.Errorf("a file under the limit: %v", err)
+	under := doc("under", MaxDocumentSize-200)
+	over := doc("over", MaxDocumentSize)
+	if len(under) > MaxDocumentSize || len(over) <= MaxDocumentSize {
+		t.Fatalf("test documents are %d and %d bytes", len(under), len(over))
+	}
+	docs, err = ParseManifests("big.yaml", []byte(under+"---\n"+doc("small", 10)))
+	if err != nil || len(docs) != 2 {
+		t.Errorf("a document just under the limit: %d documents, %v", len(docs), err)
+	}
+	_, err = ParseManifests("big.yaml", []byte(doc("a", 1)+"---\n"+over+"---\n"+doc("c", 1)+"---\n"+doc("Bad_Name", 1)))
+	checkDocErrors(t, "big.yaml", err, []wantDocErr{
+		{2, "", "", fmt.Sprintf("is %d bytes (from line 8), over the limit of %d bytes for one document", len(over), MaxDocumentSize)},
+		{4, "Bad_Name", "metadata.name", "is not a valid name"},
+	})
+	if got := err.Error(); !strings.HasPrefix(got, "big.yaml: document 2: is ") {
+		t.Errorf("Error() = %q, want it to name the file and the document", got)
 	}
 }
 
@@ -465,6 +506,7 @@ func TestParseManifests_Hostile(t *testing.T) {
 			{1, "", "apiVersion", "required"}, {1, "", "kind", "required"}, {1, "", "metadata.name", "required"},
 			{1, "", "spec", "must be an object, got a list"},
 		}},
+		{"billion laughs", laughsBomb("a"), []wantDocErr{{1, "a", "metadata.labels", "document expands to too many values (too many YAML aliases)"}}},
 		{"huge image", head + "spec: {image: " + strings.Repeat("a", 1000000) + "}", []wantDocErr{{1, "a", "spec.image", "must be at most 456 characters"}}},
 		{"many bad ports", head + "spec:\n  image: a\n  ports:\n" + strings.Repeat("  - {containerPort: 0}\n", 20000),
 			append(repeatWant(wantDocErr{1, "a", "spec.ports[", "must be 1..65535"}, maxDocumentErrors), wantDocErr{1, "a", "", "too many problems"})},
@@ -571,5 +613,21 @@ func TestParseManifests_IntOrString(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkParseManifests_10000 reads one file of 10,000 Task documents,
+// what mkctl apply -f does before it sends anything.
+func BenchmarkParseManifests_10000(b *testing.B) {
+	var data bytes.Buffer
+	for i := range 10000 {
+		fmt.Fprintf(&data, "---\napiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: t-%05d\n  labels: {app: bench}\nspec:\n  image: minkube/testapp:dev\n  args: [serve, --port, '8080']\n  ports:\n  - containerPort: 8080\n", i)
+	}
+	b.SetBytes(int64(data.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseManifests("bench.yaml", data.Bytes()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

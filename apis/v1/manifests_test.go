@@ -168,7 +168,7 @@ func TestReadManifests(t *testing.T) {
 			fmt.Sprintf("big/huge.yaml: file is %d bytes, over the limit of %d bytes", MaxManifestSize+1, MaxManifestSize),
 		}},
 		{"stdin over the limit", []string{"-"}, false, strings.Repeat("#", MaxManifestSize+1), nil, []string{
-			"<stdin>: more than the limit of 1048576 bytes",
+			fmt.Sprintf("<stdin>: more than the limit of %d bytes", MaxManifestSize),
 		}},
 		{"subdirectories only, without -R", []string{filepath.Join(dir, "nested")}, false, "", nil, []string{
 			"nested: no *.yaml or *.yml files directly in the directory; 2 in its subdirectories: use -R (--recursive) to read them",

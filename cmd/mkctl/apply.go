@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -72,8 +75,15 @@ func (c *cli) newApplyCommand() *cobra.Command {
 		Long: `Apply reads every document of every manifest first. If any document is
 invalid it applies none of them and prints every problem as
 "error: FILE: document N (Task "NAME"): FIELD: MESSAGE". Otherwise it applies
-each Task in order and prints "task/NAME created", "configured" or
-"unchanged".
+the Tasks, 32 at a time, and prints "task/NAME created", "configured" or
+"unchanged" for each, in the order of the documents. An error that makes
+further requests pointless (the manager unreachable, the token refused)
+stops the applies not yet sent; those done are still reported.
+
+A manifest file may hold up to 64 MiB, each of its documents up to 1 MiB
+(what the manager accepts in one request). YAML aliases are expanded
+only within a budget in proportion to a document's size: a small document
+that would expand to millions of values is refused, not expanded.
 
 A Task that came from the manager's manifests directory (annotation
 minkube.io/source) stays in the directory's care: applying the same
@@ -128,10 +138,33 @@ timeout passes first (--timeout 0: no limit).`,
 	return cmd
 }
 
+// applyConcurrency is how many applies are in flight at once: enough for
+// the manager to commit many creates in one store write (group commit) and
+// for a file of 10,000 Tasks to take seconds (32 applied 10,000 Tasks
+// 15-20% faster than 16 on two cores), few enough to leave it room for
+// other clients.
+const applyConcurrency = 32
+
+// applyOutcome is what applying one document came to.
+type applyOutcome struct {
+	out    *v1.Task
+	result client.ApplyResult
+	// before is, with --dry-run=server, the Task as it was; nil when new.
+	before *v1.Task
+	err    error
+	// cut says the apply was not sent, or failed, because the run was
+	// cut short (the manager unreachable, the token refused, an
+	// interrupt): that is reported once, not for each document.
+	cut bool
+}
+
 // apply applies every document, or none when any is invalid, and returns
-// the Tasks as stored.
+// the Tasks as stored. The applies run applyConcurrency at a time; their
+// lines are printed in document order as they complete. An error that
+// makes further requests pointless (fatal) stops the applies not yet sent
+// and is returned once; the documents applied meanwhile are still
+// reported.
 func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOptions) ([]*v1.Task, error) {
-	dryRun := opts.DryRun
 	docs, err := files.read(c)
 	if err != nil {
 		return nil, err
@@ -140,45 +173,107 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOp
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		stopOnce sync.Once
+		stopErr  error
+	)
+	stop := func(err error) {
+		stopOnce.Do(func() { stopErr = err; cancel() })
+	}
+	outcomes := make([]applyOutcome, len(docs))
+	done := make([]chan struct{}, len(docs))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var (
+		next int64 = -1
+		wg   sync.WaitGroup
+	)
+	defer func() { cancel(); wg.Wait() }() // on an early return, nothing more is sent
+	for range min(applyConcurrency, len(docs)) {
+		wg.Go(func() {
+			for {
+				i := int(atomic.AddInt64(&next, 1))
+				if i >= len(docs) {
+					return
+				}
+				o := &outcomes[i]
+				if ctx.Err() != nil {
+					o.cut = true
+				} else {
+					*o = applyDocument(ctx, api, &docs[i].Task, opts)
+					if o.err != nil && fatal(ctx, o.err) {
+						stop(o.err)
+						o.cut = true
+					}
+				}
+				close(done[i])
+			}
+		})
+	}
+
 	suffix := ""
-	if dryRun {
+	if opts.DryRun {
 		suffix = " (server dry run)"
 	}
+	out := bufio.NewWriter(c.out)
 	var applied []*v1.Task
 	failed := false
-	for _, d := range docs {
-		var before *v1.Task
-		if dryRun {
-			if before, err = api.GetTask(ctx, d.Task.Metadata.Name); err != nil && !client.IsNotFound(err) {
-				if fatal(ctx, err) {
-					return nil, err
-				}
-				c.printDocumentError(d, err)
-				failed = true
-				continue
-			}
+	for i, d := range docs {
+		select {
+		case <-done[i]:
+		default:
+			_ = out.Flush() // show what is done while the next is under way
+			<-done[i]
 		}
-		out, result, err := api.ApplyTask(ctx, &d.Task, opts)
-		if err != nil {
-			if fatal(ctx, err) {
-				return nil, err
-			}
-			c.printDocumentError(d, err)
+		o := &outcomes[i]
+		switch {
+		case o.cut:
+		case o.err != nil:
+			_ = out.Flush()
+			c.printDocumentError(d, o.err)
 			failed = true
-			continue
-		}
-		fmt.Fprintf(c.out, "task/%s %s%s\n", d.Task.Metadata.Name, result, suffix)
-		if dryRun && result == client.Configured && before != nil {
-			for _, ch := range taskChanges(before, out) {
-				fmt.Fprintf(c.out, "  %s\n", ch)
+		default:
+			fmt.Fprintf(out, "task/%s %s%s\n", d.Task.Metadata.Name, o.result, suffix)
+			if opts.DryRun && o.result == client.Configured && o.before != nil {
+				for _, ch := range taskChanges(o.before, o.out) {
+					fmt.Fprintf(out, "  %s\n", ch)
+				}
 			}
+			applied = append(applied, o.out)
 		}
-		applied = append(applied, out)
+	}
+	if err := out.Flush(); err != nil {
+		return nil, fmt.Errorf("write output: %w", err)
+	}
+	wg.Wait()
+	if stopErr != nil {
+		return nil, stopErr
+	}
+	if ctx.Err() != nil { // interrupted between two applies
+		return nil, context.Cause(ctx)
 	}
 	if failed {
 		return nil, errReported
 	}
 	return applied, nil
+}
+
+// applyDocument applies one Task; with a dry run it first gets the Task
+// as it is, to show what would change.
+func applyDocument(ctx context.Context, api *client.Client, t *v1.Task, opts client.ApplyOptions) applyOutcome {
+	var o applyOutcome
+	if opts.DryRun {
+		before, err := api.GetTask(ctx, t.Metadata.Name)
+		if err != nil && !client.IsNotFound(err) {
+			o.err = err
+			return o
+		}
+		o.before = before
+	}
+	o.out, o.result, o.err = api.ApplyTask(ctx, t, opts)
+	return o
 }
 
 // printDocumentError prints the manager's refusal of one document in the
@@ -287,7 +382,7 @@ func (c *cli) waitRunning(ctx context.Context, applied []*v1.Task, timeout time.
 		}
 		if prog.tty && len(waiting) > 0 {
 			t := state[waiting[0]]
-			detail := taskPhase(t)
+			detail := v1.ShownPhase(t)
 			if why := taskWhy(t); why != "" {
 				detail += ", " + why
 			}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -82,8 +84,11 @@ func TestApply(t *testing.T) {
 					t.Errorf("PUT %s carried %+v, want the manifest's Task", p.Name, p.Task)
 				}
 			}
-			if strings.Join(names, ",") != strings.Join(tt.wantPuts, ",") {
-				t.Errorf("PUTs = %v, want %v", names, tt.wantPuts)
+			// The applies run several at a time: the manager sees them in
+			// any order; the output above is in document order.
+			slices.Sort(names)
+			if want := slices.Sorted(slices.Values(tt.wantPuts)); !slices.Equal(names, want) {
+				t.Errorf("PUTs = %v, want %v", names, want)
 			}
 		})
 	}
@@ -322,5 +327,129 @@ func TestProgress(t *testing.T) {
 	want := "\r\x1b[K0/2 Running\r\x1b[K1/2 Running (wai...\n" // cut to fit 20 columns
 	if b.String() != want {
 		t.Errorf("terminal output %q, want %q", b.String(), want)
+	}
+}
+
+// manyTasks returns a manifest of n Task documents t-00000, t-00001...,
+// each padded by an annotation to about pad bytes; replace swaps in other
+// documents by position.
+func manyTasks(n, pad int, replace map[int]string) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("---\n")
+		if doc, ok := replace[i]; ok {
+			b.WriteString(doc)
+			continue
+		}
+		fmt.Fprintf(&b, "apiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: t-%05d\n  annotations: {note: %q}\nspec:\n  image: nginx:1.27\n", i, strings.Repeat("x", pad))
+	}
+	return b.String()
+}
+
+// TestApply_ManyDocuments applies a file of 3,000 documents, 1.3 MB in
+// all (over the 1 MiB a file was once limited to), whose applies the
+// manager answers out of order: they run several at a time, never more
+// than the bound, and the lines come out in document order.
+func TestApply_ManyDocuments(t *testing.T) {
+	const n = 3000
+	m := mustManager(t)
+	m.with(func(f *fakeManager) {
+		f.putDelay = func(name string) time.Duration {
+			var i int
+			fmt.Sscanf(name, "t-%d", &i)
+			return time.Duration(i*7919%5) * time.Millisecond // 0-4 ms, in no order
+		}
+	})
+	e := mustEnv(t)
+	manifest := manyTasks(n, 400, nil)
+	if len(manifest) <= 1<<20 {
+		t.Fatalf("the manifest is %d bytes, want over 1 MiB", len(manifest))
+	}
+	mustWriteFile(t, filepath.Join(e.dir, "many.yaml"), manifest)
+	out := e.mustSucceed(t, args(m, "apply", "-f", "many.yaml")...)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d lines of output, want %d", len(lines), n)
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("task/t-%05d created", i); l != want {
+			t.Fatalf("line %d = %q, want %q: the lines are not in document order", i, l, want)
+		}
+	}
+	var stored, most int
+	m.with(func(f *fakeManager) { stored, most = len(f.tasks), f.maxPutsInFlight })
+	if stored != n {
+		t.Errorf("the manager holds %d Tasks, want %d", stored, n)
+	}
+	if most < 2 || most > applyConcurrency {
+		t.Errorf("at most %d applies were under way at once, want 2..%d", most, applyConcurrency)
+	}
+}
+
+// TestApply_RefusedBeforeSending checks that a file of thousands of
+// documents with one problem sends nothing and names the document: one
+// invalid Task, one document over the limit of a document, one "billion
+// laughs" of YAML aliases (refused at once by the alias budget rather than
+// expanded).
+func TestApply_RefusedBeforeSending(t *testing.T) {
+	bomb := `apiVersion: minkube.io/v1
+kind: Task
+metadata:
+  name: bomb
+  labels:
+    <<:
+    - &l0 {k0: v, k1: v, k2: v, k3: v, k4: v, k5: v, k6: v, k7: v, k8: v, k9: v}
+    - &l1 {<<: [*l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0, *l0]}
+    - &l2 {<<: [*l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1]}
+    - &l3 {<<: [*l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2, *l2]}
+    - &l4 {<<: [*l3, *l3, *l3, *l3, *l3, *l3, *l3, *l3, *l3, *l3]}
+    - &l5 {<<: [*l4, *l4, *l4, *l4, *l4, *l4, *l4, *l4, *l4, *l4]}
+    - &l6 {<<: [*l5, *l5, *l5, *l5, *l5, *l5, *l5, *l5, *l5, *l5]}
+    - &l7 {<<: [*l6, *l6, *l6, *l6, *l6, *l6, *l6, *l6, *l6, *l6]}
+    - &l8 {<<: [*l7, *l7, *l7, *l7, *l7, *l7, *l7, *l7, *l7, *l7]}
+spec: {image: a}
+`
+	huge := "apiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: huge}\nspec:\n  image: nginx\n  args: [\"" + strings.Repeat("x", 1<<20) + "\"]\n"
+	tests := []struct {
+		name    string
+		replace map[int]string
+		want    string
+	}{
+		{"one invalid among thousands", map[int]string{2499: "apiVersion: minkube.io/v1\nkind: Task\nmetadata: {name: t-02499}\nspec:\n  image: nginx\n  ports: [{containerPort: 70000}]\n"},
+			`error: many.yaml: document 2500 (Task "t-02499"): spec.ports[0].containerPort: must be 1..65535` + "\n"},
+		{"a document over the limit", map[int]string{1: huge},
+			fmt.Sprintf("error: many.yaml: document 2: is %d bytes (from line 10), over the limit of %d bytes for one document\n", len(huge), 1<<20)},
+		{"a billion laughs", map[int]string{4000: bomb},
+			`error: many.yaml: document 4001 (Task "bomb"): metadata.labels: document expands to too many values (too many YAML aliases) (line 32007)` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustManager(t)
+			e := mustEnv(t)
+			mustWriteFile(t, filepath.Join(e.dir, "many.yaml"), manyTasks(5000, 100, tt.replace))
+			res := e.mustFail(t, args(m, "apply", "-f", "many.yaml")...)
+			if res.stdout != "" || !strings.HasPrefix(res.stderr, tt.want) || strings.Count(res.stderr, "\n") != 1 {
+				t.Errorf("stdout %q, stderr %q; want nothing applied and one error: %q", res.stdout, res.stderr, tt.want)
+			}
+			if _, _, n := m.recorded(); n != 0 {
+				t.Errorf("the manager got %d requests, want none", n)
+			}
+		})
+	}
+}
+
+// TestApply_StopsAtAFatalError checks that an error that makes every
+// further apply pointless (the token refused) is said once, and that the
+// applies not yet sent are not sent.
+func TestApply_StopsAtAFatalError(t *testing.T) {
+	m := mustManager(t)
+	e := mustEnv(t)
+	mustWriteFile(t, filepath.Join(e.dir, "many.yaml"), manyTasks(500, 10, nil))
+	res := e.mustFail(t, "apply", "-f", "many.yaml", "--server", m.URL, "--token", "not-the-token")
+	if res.stdout != "" || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, "invalid bearer token") {
+		t.Errorf("stdout %q, stderr %q; want one error saying the token was refused", res.stdout, res.stderr)
+	}
+	if _, _, n := m.recorded(); n > 2*applyConcurrency {
+		t.Errorf("the manager got %d requests after the first refusal, want at most those under way then (%d)", n, applyConcurrency)
 	}
 }

@@ -285,7 +285,7 @@ func describeTask(w io.Writer, now time.Time, t *v1.Task, eps *v1.EndpointsList,
 	if m.DeletionTimestamp != nil {
 		p.kv(0, "Deleting Since", p.when(m.DeletionTimestamp))
 	}
-	p.kv(0, "Phase", taskPhase(t))
+	p.kv(0, "Phase", v1.ShownPhase(t))
 	if st.Reason != "" {
 		p.kv(0, "Reason", st.Reason)
 	}

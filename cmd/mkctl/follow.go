@@ -69,7 +69,7 @@ func taskState(t *v1.Task) string {
 	if t == nil {
 		return "it does not exist"
 	}
-	s := "it is " + taskPhase(t)
+	s := "it is " + v1.ShownPhase(t)
 	if t.Status.Worker != "" && !t.Status.Phase.Terminal() {
 		s += " on worker " + t.Status.Worker
 	}

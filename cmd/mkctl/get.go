@@ -127,7 +127,25 @@ func (c *cli) getTasks(ctx context.Context, p printer, names []string, selector 
 		return err
 	}
 	if len(names) == 0 {
-		list, err := api.ListTasks(ctx, client.ListOptions{LabelSelector: selector})
+		opts := client.ListOptions{LabelSelector: selector}
+		switch {
+		case p.usesTable():
+			tbl, err := api.TaskTable(ctx, opts)
+			if err != nil {
+				return err
+			}
+			if c.noneFound(p, len(tbl.Rows), "tasks") {
+				return nil
+			}
+			return p.printTaskTable(c.out, tbl)
+		case p.passesJSON():
+			raw, err := api.ListTasksJSON(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return printJSONList(c.out, p.format, raw)
+		}
+		list, err := api.ListTasks(ctx, opts)
 		if err != nil {
 			return err
 		}

@@ -115,8 +115,56 @@ func TestGetTasks_Table(t *testing.T) {
 	m := mustManager(t)
 	mustTasks(t, m)
 	mustEnv(t).mustSucceed(t, args(m, "get", "tasks", "-l", "app=web")...)
-	if q := m.lastQuery(); q != "labelSelector=app%3Dweb" {
-		t.Errorf("query = %q, want the selector passed to the manager", q)
+	if q := m.lastQuery(); q != "as=table&labelSelector=app%3Dweb" {
+		t.Errorf("query = %q, want the table asked for and the selector passed to the manager", q)
+	}
+}
+
+// TestGetTasks_ManagerTable checks that the table, the wide table and the
+// names print the same from the manager's table as from the Tasks of a
+// manager that serves no tables, and that the formats that need the
+// objects (--sort-by, custom columns, jsonpath) ask for them.
+func TestGetTasks_ManagerTable(t *testing.T) {
+	e := mustEnv(t)
+	withTables, without := mustManager(t), mustManager(t)
+	without.noTables = true
+	mustTasks(t, withTables)
+	mustTasks(t, without)
+	for _, a := range [][]string{
+		{"get", "tasks"},
+		{"get", "tasks", "-o", "wide"},
+		{"get", "tasks", "-o", "wide", "--no-headers", "-l", "app"},
+		{"get", "tasks", "-o", "name"},
+		{"get", "tasks", "-l", "app=none"},
+	} {
+		t.Run(strings.Join(a, " "), func(t *testing.T) {
+			got, want := e.mustRun(t, args(withTables, a...)...), e.mustRun(t, args(without, a...)...)
+			if got != want {
+				t.Errorf("from the manager's table:\n%+v\nfrom the Tasks:\n%+v", got, want)
+			}
+			if q := withTables.lastQuery(); !strings.HasPrefix(q, "as=table") {
+				t.Errorf("query = %q, want the table asked for", q)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "tasks", "--sort-by", ".status.restartCount", "-o", "name"}, "task/api\ntask/old\ntask/web\n"},
+		{[]string{"get", "tasks", "--sort-by", "{.spec.image}", "--no-headers"}, "5h30m\napi "},
+		{[]string{"get", "tasks", "-o", "custom-columns=N:.metadata.name,I:.spec.image", "--no-headers"}, "web   nginx:1.27"},
+		{[]string{"get", "tasks", "-o", "jsonpath={.items[*].spec.image}"}, "example/api:1 busybox nginx:1.27"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out := e.mustSucceed(t, args(withTables, tt.args...)...)
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output = %q, want %q in it", out, tt.want)
+			}
+			if q := withTables.lastQuery(); strings.Contains(q, "as=table") {
+				t.Errorf("query = %q: the Tasks are needed, not the table", q)
+			}
+		})
 	}
 }
 
@@ -166,6 +214,33 @@ func TestGetTasks_Objects(t *testing.T) {
 		}
 		if !strings.Contains(out, "kind: Task\n") || got.Spec.Image != "nginx:1.27" {
 			t.Errorf("output = %s, want the web Task in YAML", out)
+		}
+	})
+	// A list prints as the manager sent it, byte for byte what decoding
+	// it and encoding it again (the way single objects still print) gives:
+	// indented by four spaces, or as YAML; and the query asks for the
+	// objects, not the table.
+	t.Run("list as the manager sent it", func(t *testing.T) {
+		for _, sel := range []string{"", "app=none", "app"} {
+			raw := e.mustSucceed(t, args(m, "get", "tasks", "-l", sel, "-o", "json")...)
+			if q := m.lastQuery(); strings.Contains(q, "as=") {
+				t.Errorf("query = %q, want the list", q)
+			}
+			var list v1.TaskList
+			if err := json.Unmarshal([]byte(raw), &list); err != nil {
+				t.Fatal(err)
+			}
+			indented, err := json.MarshalIndent(&list, "", "    ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := string(indented) + "\n"; raw != want {
+				t.Errorf("-l %q -o json =\n%s\nwant\n%s", sel, raw, want)
+			}
+			y := e.mustSucceed(t, args(m, "get", "tasks", "-l", sel, "-o", "yaml")...)
+			if want, err := yaml.Marshal(&list); err != nil || y != string(want) {
+				t.Errorf("-l %q -o yaml =\n%s\nwant\n%s", sel, y, want)
+			}
 		}
 	})
 	t.Run("yaml, list", func(t *testing.T) {
@@ -329,7 +404,7 @@ func TestGet_Selectors(t *testing.T) {
 	}
 	t.Run("tasks: the selector goes to the manager", func(t *testing.T) {
 		e.mustSucceed(t, args(m, "get", "tasks", "-l", "app=web", "-o", "name")...)
-		if q := m.lastQuery(); q != "labelSelector=app%3Dweb" {
+		if q := m.lastQuery(); q != "as=table&labelSelector=app%3Dweb" {
 			t.Errorf("query %q", q)
 		}
 	})

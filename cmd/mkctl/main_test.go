@@ -135,6 +135,14 @@ type fakeManager struct {
 	requests int
 	// invalid, when set, makes every PUT answer 422 with these causes.
 	invalid []v1.StatusCause
+	// noTables makes the task list ignore as=table, as a manager from
+	// before tables did.
+	noTables bool
+	// putDelay, when set, is how long a PUT of the named Task waits
+	// before it is answered; putsInFlight counts the PUTs under way, and
+	// maxPutsInFlight the most at once.
+	putDelay                      func(name string) time.Duration
+	putsInFlight, maxPutsInFlight int
 
 	rv      int64
 	history map[int64]watchEvent
@@ -271,12 +279,16 @@ func (f *fakeManager) listTasks(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.lists++
 	q := r.URL.Query()
-	list := v1.TaskList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList}, Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(f.rv, 10)}}
+	list := v1.TaskList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTaskList}, Metadata: v1.ListMeta{ResourceVersion: strconv.FormatInt(f.rv, 10)}, Items: []v1.Task{}}
 	for _, name := range slices.Sorted(maps.Keys(f.tasks)) {
 		t := f.tasks[name]
 		if selects(q.Get("labelSelector"), t) && (q.Get("worker") == "" || q.Get("worker") == t.Status.Worker) {
 			list.Items = append(list.Items, *t)
 		}
+	}
+	if q.Get("as") == "table" && !f.noTables {
+		writeJSON(w, http.StatusOK, v1.TaskTable(list.Items, list.Metadata.ResourceVersion))
+		return
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -339,6 +351,15 @@ func (f *fakeManager) getTask(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeManager) putTask(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.putsInFlight++
+	f.maxPutsInFlight = max(f.maxPutsInFlight, f.putsInFlight)
+	delay := f.putDelay
+	f.mu.Unlock()
+	defer f.with(func(f *fakeManager) { f.putsInFlight-- })
+	if delay != nil {
+		time.Sleep(delay(r.PathValue("name")))
+	}
 	var in v1.Task
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		writeStatus(w, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error(), nil)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -70,7 +72,7 @@ func newPrinter(output, sortBy string, noHeaders bool, now time.Time) (printer, 
 }
 
 // none is shown in a table cell that has no value, as kubectl does.
-const none = "<none>"
+const none = v1.NoValue
 
 // printer renders Tasks and Workers in one output format.
 type printer struct {
@@ -139,72 +141,130 @@ func (p printer) printObject(w io.Writer, obj any) error {
 
 // taskHeader returns the columns of the Task table.
 func taskHeader(wide bool) []string {
-	h := []string{"NAME", "PHASE", "WORKER", "RESTARTS", "AGE"}
-	if wide {
-		h = append(h, "IMAGE", "PORTS", "REASON")
+	var h []string
+	for _, c := range v1.TaskTableColumns {
+		if shown(c, wide) {
+			h = append(h, c.Name)
+		}
 	}
 	return h
 }
 
-// taskRow returns the cells of t in the Task table.
+// taskRow returns the cells of t in the Task table: those of
+// v1.TaskTableRow, the table the manager serves, shown the same way.
 func (p printer) taskRow(t *v1.Task, wide bool) []string {
 	if p.format == outputCustom {
 		return customRow(p.columns, t)
 	}
-	row := []string{
-		t.Metadata.Name,
-		taskPhase(t),
-		orNone(t.Status.Worker),
-		strconv.Itoa(int(t.Status.RestartCount)),
-		age(p.now, t.Metadata.CreationTimestamp),
-	}
-	if wide {
-		row = append(row, t.Spec.Image, taskPorts(t), orNone(t.Status.Reason))
-	}
-	return row
+	return p.tableRow(v1.TaskTableColumns, v1.TaskTableRow(t), wide)
 }
 
-// taskPhase is the PHASE column: Terminating while a delete is under way,
-// Pending before any status was written.
-func taskPhase(t *v1.Task) string {
-	switch {
-	case t.Metadata.DeletionTimestamp != nil && !t.Status.Phase.Terminal():
-		return "Terminating"
-	case t.Status.Phase == "":
-		return string(v1.PhasePending)
+// shown reports whether the table shows column c: those of priority 0
+// always, the others with -o wide.
+func shown(c v1.TableColumn, wide bool) bool { return c.Priority == 0 || wide }
+
+// tableRow returns the cells of row that the table shows, with each date
+// shown as an age.
+func (p printer) tableRow(cols []v1.TableColumn, row v1.TableRow, wide bool) []string {
+	out := make([]string, 0, len(cols))
+	for i, c := range cols {
+		if !shown(c, wide) {
+			continue
+		}
+		var cell string
+		if i < len(row.Cells) {
+			cell = row.Cells[i]
+		}
+		if c.Type == v1.ColumnDate {
+			cell = p.dateCell(cell)
+		}
+		out = append(out, cell)
 	}
-	return string(t.Status.Phase)
+	return out
 }
 
-// taskPorts is the PORTS column: the published ports as
-// HOSTPORT->CONTAINERPORT/PROTO once the worker reports them, the container
-// ports of the spec before.
-func taskPorts(t *v1.Task) string {
-	var parts []string
-	if len(t.Status.Ports) > 0 {
-		for _, p := range t.Status.Ports {
-			s := fmt.Sprintf("%d/%s", p.ContainerPort, protocol(p.Protocol))
-			if p.HostPort != 0 {
-				s = fmt.Sprintf("%d->%s", p.HostPort, s)
+// dateCell shows a date cell as the time since then (the AGE column).
+func (p printer) dateCell(cell string) string {
+	if cell == "" {
+		return age(p.now, nil)
+	}
+	t, err := time.Parse(time.RFC3339Nano, cell)
+	if err != nil {
+		return cell
+	}
+	return age(p.now, &t)
+}
+
+// printTaskTable prints a Task table the manager built (or one built from
+// the Tasks), in the format of -o: the table, the wide table or
+// task/NAME lines. It is printTasks without the objects, for those
+// formats and no --sort-by (usesTable).
+func (p printer) printTaskTable(w io.Writer, tbl *v1.Table) error {
+	if p.format == outputName {
+		col := slices.IndexFunc(tbl.ColumnDefinitions, func(c v1.TableColumn) bool { return c.Name == "NAME" })
+		if col < 0 {
+			return errors.New("the manager's table of tasks has no NAME column")
+		}
+		return printNames(w, kindTask, len(tbl.Rows), func(i int) string {
+			if cells := tbl.Rows[i].Cells; col < len(cells) {
+				return cells[col]
 			}
-			parts = append(parts, s)
-		}
-	} else {
-		for _, p := range t.Spec.Ports {
-			parts = append(parts, fmt.Sprintf("%d/%s", p.ContainerPort, protocol(p.Protocol)))
+			return ""
+		})
+	}
+	wide := p.format == outputWide
+	var header []string
+	for _, c := range tbl.ColumnDefinitions {
+		if shown(c, wide) {
+			header = append(header, c.Name)
 		}
 	}
-	if len(parts) == 0 {
-		return none
+	rows := make([][]string, 0, len(tbl.Rows))
+	for _, r := range tbl.Rows {
+		rows = append(rows, p.tableRow(tbl.ColumnDefinitions, r, wide))
 	}
-	return strings.Join(parts, ",")
+	return p.printTable(w, header, rows)
 }
 
-func protocol(p v1.Protocol) v1.Protocol {
-	if p == "" {
-		return v1.ProtocolTCP
+// usesTable reports whether the printer needs no more of a list than its
+// table: the table, the wide table and names, in the manager's order.
+func (p printer) usesTable() bool {
+	return p.sortBy == nil && (p.format == outputTable || p.format == outputWide || p.format == outputName)
+}
+
+// passesJSON reports whether the printer prints a list the way the manager
+// encoded it, indented or as YAML: -o json and -o yaml without
+// --sort-by.
+func (p printer) passesJSON() bool {
+	return p.sortBy == nil && (p.format == outputJSON || p.format == outputYAML)
+}
+
+// printJSONList prints a list as the manager encoded it (passesJSON), with
+// no decoding: indented as printObject indents, or as the YAML
+// printObject writes (sigs.k8s.io/yaml converts JSON to YAML either way).
+func printJSONList(w io.Writer, format outputFormat, raw []byte) error {
+	var data []byte
+	switch format {
+	case outputJSON:
+		raw = bytes.TrimSpace(raw)
+		b := bytes.NewBuffer(make([]byte, 0, len(raw)*2))
+		if err := json.Indent(b, raw, "", "    "); err != nil {
+			return fmt.Errorf("encode output: %w", err)
+		}
+		b.WriteByte('\n')
+		data = b.Bytes()
+	case outputYAML:
+		var err error
+		if data, err = yaml.JSONToYAML(raw); err != nil {
+			return fmt.Errorf("encode output: %w", err)
+		}
+	default:
+		return fmt.Errorf("output format %q cannot print a list as it came", format)
 	}
-	return p
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
 }
 
 // printWorkers prints list; single as for printTasks.
@@ -503,4 +563,11 @@ func (s *streamTable) row(cells []string) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
+}
+
+func protocol(p v1.Protocol) v1.Protocol {
+	if p == "" {
+		return v1.ProtocolTCP
+	}
+	return p
 }

@@ -109,7 +109,7 @@ func (cd condition) check(t *v1.Task, uid string) (met bool, never string) {
 	if gone {
 		return false, "was deleted"
 	}
-	phase := v1.Phase(taskPhase(t))
+	phase := v1.Phase(v1.ShownPhase(t))
 	if cd.kind == waitPhase {
 		if phase == cd.phase {
 			return true, ""
