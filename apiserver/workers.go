@@ -361,10 +361,16 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	for _, tr := range rep.Tasks {
 		t, _ := s.st.TaskCache.Get(tr.Name)
 		action := judgeCopy(t, tr, name, returning)
-		if action == copyStop {
-			// Confirm with the store before stopping anything: the cache
-			// may be behind a write this manager did not make (another
-			// manager created the task, the leader just assigned it).
+		if action == copyStop || (action == copyIgnore && t.Status.Worker != name) {
+			// Confirm with the store before stopping anything, or before
+			// ignoring the report of a task the cache does not show on
+			// this worker: the cache may be behind a write this manager
+			// did not make yet visible (another manager created the task,
+			// the scheduler just assigned it and pushed it, and the
+			// worker's first report overtook the cache). The worker has
+			// been answered 200 for this report and will not send it
+			// again, so a report dropped here would only be repaired by
+			// the next full heartbeat.
 			stored, ok, err := s.storedTask(r, tr.Name)
 			if err != nil {
 				s.log.Warn("could not read a reported task; deciding on the next report", "task", tr.Name, "err", err)
