@@ -337,9 +337,13 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	name := p.ByName("name")
 	var rep v1.StatusReport
 	if err := decodeJSON(r, &rep); err != nil {
+		// Heartbeats refused for long make a worker lost: say so loudly.
+		s.log.Error("a worker's status report is refused; the worker is lost if its heartbeats keep being refused",
+			"worker", name, "from", serve.ClientIP(r), "bytes", r.ContentLength, "err", err)
 		return err
 	}
 	if causes := validateWorkerConditions(rep.Conditions, "conditions"); len(causes) > 0 {
+		s.log.Error("a worker's status report is refused", "worker", name, "from", serve.ClientIP(r), "err", causes)
 		return errInvalid("Worker", name, causes)
 	}
 	wk, ok := s.st.WorkerCache.Get(name)
@@ -358,6 +362,9 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	}
 
 	var writes []v1.TaskReport
+	// recorded holds the reported phase of the tasks this report records:
+	// what the manager holds of them once it is written.
+	recorded := map[string]v1.Phase{}
 	for _, tr := range rep.Tasks {
 		t, _ := s.st.TaskCache.Get(tr.Name)
 		action := judgeCopy(t, tr, name, returning)
@@ -388,6 +395,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		case copyStop:
 			reply.Stop = append(reply.Stop, tr.UID)
 		case copyRecord:
+			recorded[tr.UID] = tr.Status.Phase
 			if _, changed := mergeReport(t, name, tr); changed {
 				writes = append(writes, tr)
 			}
@@ -396,9 +404,38 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if err := s.writeReports(r, name, writes); err != nil {
 		return err
 	}
+	switch {
+	case returning && !rep.Full:
+		// Its tasks may have moved meanwhile: judge every copy it holds.
+		reply.SendFull = true
+	case rep.Heartbeat && rep.Digest != "":
+		if d := s.workerDigest(name, recorded); d != rep.Digest {
+			s.log.Debug("a worker's tasks differ from those recorded on it; asking for a full report", "worker", name, "digest", rep.Digest, "recorded", d)
+			reply.SendFull = true
+		}
+	}
 	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// workerDigest sums the uids of the tasks recorded Scheduled or Running on
+// worker, as the worker's heartbeat does (v1.TaskDigest): the cache's,
+// with the phases of the report being answered (recorded, by uid) in place
+// of the cache's, which may not show them yet.
+func (s *Server) workerDigest(worker string, recorded map[string]v1.Phase) string {
+	var d v1.TaskDigest
+	for _, t := range s.st.TaskCache.ByIndex(store.IndexWorker, worker) {
+		if _, ok := recorded[t.Metadata.UID]; !ok && v1.Digested(t.Status.Phase) {
+			d.Add(t.Metadata.UID)
+		}
+	}
+	for uid, phase := range recorded {
+		if v1.Digested(phase) {
+			d.Add(uid)
+		}
+	}
+	return d.String()
 }
 
 // storedTask reads a task from the store rather than the cache.
@@ -457,10 +494,12 @@ func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copy
 
 // recordHeartbeat records the worker's latest stats and conditions, and
 // the phase they give it (Ready unless a condition it reports is False). A
-// partial report refreshes the worker object only when it is not Ready or
-// its conditions changed.
+// report that is neither a heartbeat nor the end of a full report
+// refreshes the worker object only when it is not Ready or its conditions
+// changed.
 func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
-	if cur, ok := s.st.WorkerCache.Get(name); ok && !rep.Full && cur.Status.Phase == v1.WorkerReady &&
+	periodic := rep.Heartbeat || (rep.Full && !rep.More)
+	if cur, ok := s.st.WorkerCache.Get(name); ok && !periodic && cur.Status.Phase == v1.WorkerReady &&
 		sameConditions(cur.Status.Conditions, rep.Conditions) {
 		return nil
 	}

@@ -33,6 +33,10 @@ type entry struct {
 	// wait for the next report.
 	dirty  bool
 	events []v1.ReportedEvent
+	// reported is the phase last put into a report: what the manager
+	// records of the task once that report is answered, and what the
+	// heartbeat's digest sums.
+	reported v1.Phase
 }
 
 // taskMap is the worker's in-memory map of tasks, keyed by uid.
@@ -143,26 +147,31 @@ func (m *taskMap) len() int {
 }
 
 // reports returns the status of every task (all) or of those changed since
-// the last report, with the events waiting, clearing their dirty marks.
-func (m *taskMap) reports(all bool) []v1.TaskReport {
+// the last report, with the events waiting, clearing their dirty marks,
+// and the digest of the tasks reported Scheduled or Running once these
+// reports are taken (v1.TaskDigest).
+func (m *taskMap) reports(all bool) ([]v1.TaskReport, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]v1.TaskReport, 0)
+	var digest v1.TaskDigest
 	for uid, e := range m.entries {
-		if !all && !e.dirty {
-			continue
+		if all || e.dirty {
+			out = append(out, v1.TaskReport{
+				UID:        uid,
+				Name:       e.task.Metadata.Name,
+				Generation: e.task.Metadata.Generation,
+				Status:     *e.hist.Status.DeepCopy(),
+				Events:     e.events,
+			})
+			e.dirty, e.events, e.reported = false, nil, e.hist.Status.Phase
 		}
-		out = append(out, v1.TaskReport{
-			UID:        uid,
-			Name:       e.task.Metadata.Name,
-			Generation: e.task.Metadata.Generation,
-			Status:     *e.hist.Status.DeepCopy(),
-			Events:     e.events,
-		})
-		e.dirty, e.events = false, nil
+		if v1.Digested(e.reported) {
+			digest.Add(uid)
+		}
 	}
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return out, digest.String()
 }
 
 // markDirty marks the given uids to be reported again, with their events
