@@ -362,9 +362,9 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	}
 
 	var writes []v1.TaskReport
-	// recorded holds the reported phase of the tasks this report records:
-	// what the manager holds of them once it is written.
-	recorded := map[string]v1.Phase{}
+	// recorded holds the tasks this report records, with their reported
+	// phase: what the manager holds of them once it is written.
+	recorded := map[string]reportedTask{}
 	for _, tr := range rep.Tasks {
 		t, _ := s.st.TaskCache.Get(tr.Name)
 		action := judgeCopy(t, tr, name, returning)
@@ -395,7 +395,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		case copyStop:
 			reply.Stop = append(reply.Stop, tr.UID)
 		case copyRecord:
-			recorded[tr.UID] = tr.Status.Phase
+			recorded[tr.Name] = reportedTask{uid: tr.UID, phase: tr.Status.Phase}
 			if _, changed := mergeReport(t, name, tr); changed {
 				writes = append(writes, tr)
 			}
@@ -409,7 +409,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		// Its tasks may have moved meanwhile: judge every copy it holds.
 		reply.SendFull = true
 	case rep.Heartbeat && rep.Digest != "":
-		if d := s.workerDigest(name, recorded); d != rep.Digest {
+		if d := s.ledger.digest(name, recorded); d != rep.Digest {
 			s.log.Debug("a worker's tasks differ from those recorded on it; asking for a full report", "worker", name, "digest", rep.Digest, "recorded", d)
 			reply.SendFull = true
 		}
@@ -417,25 +417,6 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
-}
-
-// workerDigest sums the uids of the tasks recorded Scheduled or Running on
-// worker, as the worker's heartbeat does (v1.TaskDigest): the cache's,
-// with the phases of the report being answered (recorded, by uid) in place
-// of the cache's, which may not show them yet.
-func (s *Server) workerDigest(worker string, recorded map[string]v1.Phase) string {
-	var d v1.TaskDigest
-	for _, t := range s.st.TaskCache.ByIndex(store.IndexWorker, worker) {
-		if _, ok := recorded[t.Metadata.UID]; !ok && v1.Digested(t.Status.Phase) {
-			d.Add(t.Metadata.UID)
-		}
-	}
-	for uid, phase := range recorded {
-		if v1.Digested(phase) {
-			d.Add(uid)
-		}
-	}
-	return d.String()
 }
 
 // storedTask reads a task from the store rather than the cache.
@@ -503,15 +484,15 @@ func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusRep
 		sameConditions(cur.Status.Conditions, rep.Conditions) {
 		return nil
 	}
-	assigned := s.st.TaskCache.ByIndex(store.IndexWorker, name)
+	usage := s.ledger.usage(name)
 	var before v1.WorkerStatus
 	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), name, func(wk *v1.Worker) (*v1.Worker, error) {
 		before = wk.DeepCopy().Status
 		wk.Status.LastHeartbeatTime = &now
 		wk.Status.Stats = rep.Stats
 		wk.Status.Capacity = capacity(rep.Stats)
-		wk.Status.Allocated = allocated(assigned)
-		wk.Status.Tasks = len(assigned)
+		wk.Status.Allocated = usage.allocated()
+		wk.Status.Tasks = usage.tasks
 		setWorkerConditions(&wk.Status, rep.Conditions)
 		return wk, nil
 	})
@@ -546,24 +527,6 @@ func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before 
 			reason = c.Reason
 		}
 		s.events.Eventf(r.Context(), ref, typ, reason, c.Message)
-	}
-}
-
-// allocated sums the resources of tasks that hold a place on a worker.
-func allocated(tasks []*v1.Task) v1.ResourceList {
-	var cpu, mem, disk int64
-	for _, t := range tasks {
-		if t.Status.Phase.Terminal() {
-			continue
-		}
-		cpu += t.Spec.Resources.MilliCPU()
-		mem += t.Spec.Resources.MemoryBytes()
-		disk += t.Spec.Resources.DiskBytes()
-	}
-	return v1.ResourceList{
-		v1.ResourceCPU:    strconv.FormatInt(cpu, 10) + "m",
-		v1.ResourceMemory: v1.FormatQuantity(mem),
-		v1.ResourceDisk:   v1.FormatQuantity(disk),
 	}
 }
 

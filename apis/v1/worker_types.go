@@ -209,7 +209,10 @@ type TaskDigest struct {
 }
 
 // Add adds a uid to the set.
-func (d *TaskDigest) Add(uid string) {
+func (d *TaskDigest) Add(uid string) { d.Toggle(uid, true) }
+
+// Toggle adds a uid to the set (add) or takes away one it holds (!add).
+func (d *TaskDigest) Toggle(uid string, add bool) {
 	// FNV-1a, mixed so that a xor of several does not cancel out on
 	// uids that share most of their bytes.
 	h := uint64(14695981039346656037)
@@ -220,7 +223,11 @@ func (d *TaskDigest) Add(uid string) {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	d.n++
+	if add {
+		d.n++
+	} else {
+		d.n--
+	}
 	d.sum ^= h
 }
 

@@ -80,7 +80,9 @@ func main() {
 type figures struct {
 	rate       float64 // tasks/s, apply to all Running
 	cpuPerTask float64 // ms of manager CPU per task
+	hollowCPU  float64 // ms of the hollow workers' CPU per task
 	peakRSS    float64 // MB, VmHWM when all run
+	anonRSS    float64 // MB, RssAnon when all run (the rest is the store's file, mapped)
 	afterRSS   float64 // MB, VmRSS after the lists and the idle wait
 	afterPeak  float64 // MB, VmHWM then
 	getTable   float64 // ms, median of 5
@@ -119,17 +121,26 @@ func runOnce(c config, r int) (figures, error) {
 				profile <- cl.fetch("/debug/pprof/profile?seconds="+strconv.Itoa(int(c.profileFor.Seconds())), filepath.Join(c.profileDir, "cpu.pprof"))
 			}()
 		}
+		hollow0, err := processCPU(cl.hollow.Process.Pid)
+		if err != nil {
+			return err
+		}
 		elapsed, cpu, err := cl.applyAll(c, "task", c.tasks)
+		if err != nil {
+			return err
+		}
+		hollow1, err := processCPU(cl.hollow.Process.Pid)
 		if err != nil {
 			return err
 		}
 		f.rate = float64(c.tasks) / elapsed.Seconds()
 		f.cpuPerTask = cpu.Seconds() * 1000 / float64(c.tasks)
+		f.hollowCPU = (hollow1 - hollow0).Seconds() * 1000 / float64(c.tasks)
 		st, err := memory(cl.mgr.Process.Pid)
 		if err != nil {
 			return err
 		}
-		f.peakRSS = st.peak
+		f.peakRSS, f.anonRSS = st.peak, st.anon
 		if profile != nil {
 			if err := cl.fetch("/debug/pprof/heap", filepath.Join(c.profileDir, "heap.pprof")); err != nil {
 				return err
@@ -504,7 +515,7 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / ticks, nil
 }
 
-type mem struct{ rss, peak float64 }
+type mem struct{ rss, peak, anon float64 }
 
 // memory returns pid's resident set and its peak, in MB, from
 // /proc/PID/status.
@@ -530,6 +541,8 @@ func memory(pid int) (mem, error) {
 			m.rss = kb / 1024
 		case "VmHWM":
 			m.peak = kb / 1024
+		case "RssAnon":
+			m.anon = kb / 1024
 		}
 	}
 	return m, sc.Err()
@@ -573,7 +586,9 @@ func printTable(c config, all []figures) {
 	fmt.Println("|---|---|---|---|")
 	fmt.Printf("| apply → all Running, %d tasks (tasks/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.rate }, "%.0f"))
 	fmt.Printf("| manager CPU per task, create → Running (ms) | %s | ≤ 0.4 |\n", col(func(f figures) float64 { return f.cpuPerTask }, "%.3f"))
+	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
 	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
+	fmt.Printf("| of which anonymous when all Running (MB; the rest is the store file, mapped) | %s | - |\n", col(func(f figures) float64 { return f.anonRSS }, "%.0f"))
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
 	fmt.Printf("| `mkctl get tasks`, median of 5 (ms) | %s | ≤ 150 |\n", col(func(f figures) float64 { return f.getTable }, "%.0f"))
