@@ -361,7 +361,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		return err
 	}
 
-	var writes []v1.TaskReport
+	var writes []reportWrite
 	// recorded holds the tasks this report records, with their reported
 	// phase: what the manager holds of them once it is written.
 	recorded := map[string]reportedTask{}
@@ -397,7 +397,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		case copyRecord:
 			recorded[tr.Name] = reportedTask{uid: tr.UID, phase: tr.Status.Phase}
 			if _, changed := mergeReport(t, name, tr); changed {
-				writes = append(writes, tr)
+				writes = append(writes, reportWrite{report: tr, task: t})
 			}
 		}
 	}
@@ -530,9 +530,19 @@ func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before 
 	}
 }
 
-// writeReports stores reported task statuses, a few at a time. Each write
-// re-reads the task, so a report that became stale meanwhile is dropped.
-func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskReport) error {
+// reportWrite is a reported status to store, and the task it was judged
+// against (as the cache, or the store, held it).
+type reportWrite struct {
+	report v1.TaskReport
+	task   *v1.Task
+}
+
+// writeReports stores reported task statuses, a few at a time (the store
+// commits the writes that meet in one transaction). Each write starts from
+// the task it was judged against and is a compare-and-swap: one that lost
+// to a newer write is judged again on the stored task, so a report that
+// became stale meanwhile is dropped.
+func (s *Server) writeReports(r *http.Request, worker string, reports []reportWrite) error {
 	if len(reports) == 0 {
 		return nil
 	}
@@ -542,13 +552,14 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 		firstErr error
 		sem      = make(chan struct{}, reportWriters)
 	)
-	for _, tr := range reports {
+	for _, rw := range reports {
+		tr := rw.report
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var before *v1.TaskStatus
-			out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
+			out, err := s.st.Tasks.GuaranteedUpdateFrom(r.Context(), tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
 				before = nil
 				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
 					(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
