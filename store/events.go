@@ -54,11 +54,17 @@ func (st *State) Recorder(source string, logger *slog.Logger) *Recorder {
 func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reason, message string) {
 	now := r.now().UTC()
 	name := eventName(obj, typ, reason, message)
-	_, err := r.st.Events.GuaranteedUpdate(ctx, name, func(e *v1.Event) (*v1.Event, error) {
+	repeat := func(e *v1.Event) (*v1.Event, error) {
 		e.Count++
 		e.LastTimestamp = now
 		return e, nil
-	})
+	}
+	// The cache says whether it is a repeat, and holds what to raise:
+	// most events are new (one per task and step), and cost one write.
+	err := ErrNotFound
+	if cur, ok := r.st.EventCache.Get(name); ok {
+		_, err = r.st.Events.GuaranteedUpdateFrom(ctx, name, cur, repeat)
+	}
 	if errors.Is(err, ErrNotFound) {
 		_, err = r.st.Events.Create(ctx, &v1.Event{
 			TypeMeta:       v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEvent},
@@ -72,7 +78,10 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 			FirstTimestamp: now,
 			LastTimestamp:  now,
 		})
-		if err == nil {
+		if errors.Is(err, ErrExists) {
+			// Recorded meanwhile, or the cache is behind: a repeat.
+			_, err = r.st.Events.GuaranteedUpdate(ctx, name, repeat)
+		} else if err == nil {
 			r.trim(ctx, obj)
 		}
 	}

@@ -100,3 +100,26 @@ func TestRecorder_DroppedEventIsObserved(t *testing.T) {
 		t.Fatalf("dropped %d events, want 1", o.dropped)
 	}
 }
+
+// TestRecorder_RepeatsCount: a repeat raises the count of the event it
+// repeats, whether the cache has seen that event yet or not (the store
+// refuses a second create, and the repeat is recorded on the stored one).
+func TestRecorder_RepeatsCount(t *testing.T) {
+	st := store.NewState(mustOpenBolt(t), quietLogger())
+	rec := st.Recorder("test", quietLogger())
+	ref := v1.ObjectReference{Kind: v1.KindTask, Name: "web"}
+	// The caches never start here: every repeat meets a cache that is behind.
+	for range 3 {
+		rec.Eventf(t.Context(), ref, v1.EventNormal, "Tested", "a message")
+	}
+	events, _, err := st.Events.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 {
+		t.Fatalf("%d events; want one, counted 3 times", len(events))
+	}
+	if events[0].Count != 3 {
+		t.Errorf("count %d, want 3", events[0].Count)
+	}
+}
