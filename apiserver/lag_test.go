@@ -52,18 +52,19 @@ func (s laggingStore) Watch(ctx context.Context, prefix string, rev int64) (<-ch
 	return out, nil
 }
 
-// TestWorkers_ReportAheadOfTheCache is a heartbeat that reaches a manager
-// whose cache has not yet seen the task the worker holds (another manager
-// created and assigned it): the manager asks the store instead of telling
-// the worker to stop a task that is its own.
-func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
+// mustLaggingAPIEnv is an API server over a bolt store whose task changes
+// reach the caches an hour late (from when on turns true; nil: from the
+// start), as one manager's cache lags behind another's writes; db is the
+// store itself, for writes the lagging caches do not see.
+func mustLaggingAPIEnv(t *testing.T, on *atomic.Bool) (e *apiEnv, db *bolt.Store) {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	st := store.NewState(laggingStore{Store: db, lag: time.Hour}, logger)
+	st := store.NewState(laggingStore{Store: db, lag: time.Hour, on: on}, logger)
 	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,16 @@ func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	statetest.Run(t, st)
-	e := &apiEnv{st: st, url: hs.URL}
+	return &apiEnv{st: st, url: hs.URL}, db
+}
+
+// TestWorkers_ReportAheadOfTheCache is a heartbeat that reaches a manager
+// whose cache has not yet seen the task the worker holds (another manager
+// created and assigned it): the manager asks the store instead of telling
+// the worker to stop a task that is its own.
+func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
+	e, db := mustLaggingAPIEnv(t, nil)
+	st, logger := e.st, slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
 
 	// Another manager's writes: the task is created, then assigned to w1.
@@ -107,22 +117,9 @@ func TestWorkers_ReportAheadOfTheCache(t *testing.T) {
 // report: the manager must record it from the store, not ignore it until
 // the next full heartbeat.
 func TestWorkers_ReportOfAnAssignmentAheadOfTheCache(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
 	var lagging atomic.Bool
-	st := store.NewState(laggingStore{Store: db, lag: time.Hour, on: &lagging}, logger)
-	srv, err := apiserver.New(apiserver.Options{State: st, AdminToken: apiAdminToken, JoinToken: apiJoinToken, Signer: pkitest.CA(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	statetest.Run(t, st)
-	e := &apiEnv{st: st, url: hs.URL}
+	e, _ := mustLaggingAPIEnv(t, &lagging)
+	st := e.st
 	reg := e.mustRegister(t, registerRequest("w1"), http.StatusCreated)
 
 	created, err := st.Tasks.Create(t.Context(), store.NewTask(&v1.Task{Metadata: v1.ObjectMeta{Name: "web"}, Spec: v1.TaskSpec{Image: "minkube/testapp:dev"}}, time.Now().UTC()))

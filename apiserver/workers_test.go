@@ -409,14 +409,7 @@ func TestWorkers_HeartbeatOfAReturningWorker(t *testing.T) {
 		t.Fatalf("a Ready worker is told to stop %v, want nothing before the tasks start elsewhere", reply.Stop)
 	}
 
-	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), "w1", func(w *v1.Worker) (*v1.Worker, error) {
-		w.Status.Phase = v1.WorkerNotReady
-		return w, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+	e.mustWorkerNotReady(t, "w1")
 	reply := e.mustHeartbeat(t, "w1", token, report)
 	want := []string{waiting.Metadata.UID, arriving.Metadata.UID}
 	slices.Sort(want)
@@ -540,14 +533,7 @@ func TestWorkers_HeartbeatDigest(t *testing.T) {
 		t.Error("the manager asks for a full report when the heartbeat's own report makes the digests match")
 	}
 
-	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), "w1", func(w *v1.Worker) (*v1.Worker, error) {
-		w.Status.Phase = v1.WorkerNotReady
-		return w, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+	e.mustWorkerNotReady(t, "w1")
 	if reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest(running, scheduled, pending)}); !reply.SendFull {
 		t.Error("a worker coming back from being lost is not asked for a full report")
 	}
@@ -571,4 +557,18 @@ func TestWorkers_RefusedReportIsLogged(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "status report is refused") || !strings.Contains(got, "worker=w1") {
 		t.Errorf("the refusal is not logged as an error naming the worker; log:\n%s", got)
 	}
+}
+
+// mustWorkerNotReady marks the worker NotReady, as the lifecycle does when
+// its heartbeats stop, and waits for the cache to show it.
+func (e *apiEnv) mustWorkerNotReady(t *testing.T, name string) {
+	t.Helper()
+	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), name, func(w *v1.Worker) (*v1.Worker, error) {
+		w.Status.Phase = v1.WorkerNotReady
+		return w, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
 }
