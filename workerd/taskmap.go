@@ -39,13 +39,37 @@ type entry struct {
 	reported v1.Phase
 }
 
-// taskMap is the worker's in-memory map of tasks, keyed by uid.
+// taskMap is the worker's in-memory map of tasks, keyed by uid. It keeps
+// the uids of the dirty entries and the digest of what was reported beside
+// the entries, so that a report costs what changed, not a walk over every
+// task.
 type taskMap struct {
 	mu      sync.Mutex
 	entries map[string]*entry
+	dirty   map[string]struct{}
+	digest  v1.TaskDigest // of the uids whose reported phase is Scheduled or Running
 }
 
-func newTaskMap() *taskMap { return &taskMap{entries: map[string]*entry{}} }
+func newTaskMap() *taskMap {
+	return &taskMap{entries: map[string]*entry{}, dirty: map[string]struct{}{}}
+}
+
+// noted records what a change of e (of uid) made under the lock calls for:
+// a dirty entry joins the dirty set.
+func (m *taskMap) noted(uid string, e *entry) {
+	if e.dirty {
+		m.dirty[uid] = struct{}{}
+	}
+}
+
+// setReported records that e (of uid) was reported in phase p, keeping the
+// digest.
+func (m *taskMap) setReported(uid string, e *entry, p v1.Phase) {
+	if v1.Digested(e.reported) != v1.Digested(p) {
+		m.digest.Toggle(uid, v1.Digested(p))
+	}
+	e.reported = p
+}
 
 // put adds a task or takes a newer generation of one it holds. It reports
 // whether the task was new.
@@ -71,6 +95,7 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 		e.hist.Status = *t.Status.DeepCopy()
 	}
 	m.entries[uid] = e
+	m.noted(uid, e)
 	return true
 }
 
@@ -92,6 +117,7 @@ func (m *taskMap) with(uid string, fn func(e *entry)) bool {
 	e, ok := m.entries[uid]
 	if ok {
 		fn(e)
+		m.noted(uid, e)
 	}
 	return ok
 }
@@ -115,7 +141,9 @@ func (m *taskMap) forget(uid string) {
 	defer m.mu.Unlock()
 	if e, ok := m.entries[uid]; ok {
 		close(e.gone)
+		m.setReported(uid, e, "")
 		delete(m.entries, uid)
+		delete(m.dirty, uid)
 	}
 }
 
@@ -154,24 +182,31 @@ func (m *taskMap) reports(all bool) ([]v1.TaskReport, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]v1.TaskReport, 0)
-	var digest v1.TaskDigest
-	for uid, e := range m.entries {
-		if all || e.dirty {
-			out = append(out, v1.TaskReport{
-				UID:        uid,
-				Name:       e.task.Metadata.Name,
-				Generation: e.task.Metadata.Generation,
-				Status:     *e.hist.Status.DeepCopy(),
-				Events:     e.events,
-			})
-			e.dirty, e.events, e.reported = false, nil, e.hist.Status.Phase
+	take := func(uid string, e *entry) {
+		out = append(out, v1.TaskReport{
+			UID:        uid,
+			Name:       e.task.Metadata.Name,
+			Generation: e.task.Metadata.Generation,
+			Status:     *e.hist.Status.DeepCopy(),
+			Events:     e.events,
+		})
+		e.dirty, e.events = false, nil
+		m.setReported(uid, e, e.hist.Status.Phase)
+	}
+	if all {
+		for uid, e := range m.entries {
+			take(uid, e)
 		}
-		if v1.Digested(e.reported) {
-			digest.Add(uid)
+	} else {
+		for uid := range m.dirty {
+			if e, ok := m.entries[uid]; ok && e.dirty {
+				take(uid, e)
+			}
 		}
 	}
+	clear(m.dirty)
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
-	return out, digest.String()
+	return out, m.digest.String()
 }
 
 // markDirty marks the given uids to be reported again, with their events
@@ -183,6 +218,7 @@ func (m *taskMap) markDirty(reps []v1.TaskReport) {
 		if e, ok := m.entries[r.UID]; ok {
 			e.dirty = true
 			e.events = append(slices.Clip(r.Events), e.events...)
+			m.noted(r.UID, e)
 		}
 	}
 }
@@ -196,6 +232,8 @@ func (m *taskMap) clear() {
 		close(e.gone)
 		delete(m.entries, uid)
 	}
+	clear(m.dirty)
+	m.digest = v1.TaskDigest{}
 }
 
 // list returns every task with its observed status, sorted by name.
