@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 	"github.com/minkube/minkube/store/storetest"
 )
 
@@ -121,5 +123,43 @@ func TestRecorder_RepeatsCount(t *testing.T) {
 	}
 	if events[0].Count != 3 {
 		t.Errorf("count %d, want 3", events[0].Count)
+	}
+}
+
+// TestRecorder_TrimsToMaxEvents: past MaxEvents and a tenth, the oldest
+// events are deleted down to MaxEvents, by one trim in the background,
+// while events keep being recorded from many goroutines.
+func TestRecorder_TrimsToMaxEvents(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Logger: quietLogger(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := store.NewState(db, quietLogger())
+	statetest.Run(t, st)
+	rec := st.Recorder("test", quietLogger())
+	const n = store.MaxEvents + store.MaxEvents/10 + 200
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < n; i += 8 {
+				rec.Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: fmt.Sprintf("t-%05d", i)}, v1.EventNormal, "Tested", "a message")
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for st.EventCache.Len() > store.MaxEvents+store.MaxEvents/10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events kept a minute after the last; want at most %d", st.EventCache.Len(), store.MaxEvents+store.MaxEvents/10)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	events, _, err := st.Events.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < store.MaxEvents {
+		t.Errorf("%d events stored; a trim keeps the newest %d", len(events), store.MaxEvents)
 	}
 }
