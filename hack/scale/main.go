@@ -290,7 +290,8 @@ func (cl *cluster) waitManager(data string) error {
 }
 
 func (cl *cluster) waitWorkers(n int) error {
-	deadline := time.Now().Add(120 * time.Second)
+	wait := 60*time.Second + time.Duration(n)*200*time.Millisecond
+	deadline := time.Now().Add(wait)
 	ready := 0
 	for time.Now().Before(deadline) {
 		list, err := cl.api.ListWorkers(context.Background())
@@ -307,7 +308,7 @@ func (cl *cluster) waitWorkers(n int) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return fmt.Errorf("%d of %d hollow workers Ready after 120s", ready, n)
+	return fmt.Errorf("%d of %d hollow workers Ready after %s", ready, n, wait)
 }
 
 // stop ends the processes it started, by their pid, and removes the
@@ -340,34 +341,11 @@ func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 // clients and waits until all run, watching them; it returns the time from
 // the first create to the last Running and the manager's CPU time then.
 func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	w, err := cl.api.WatchTasks(ctx, "", client.ListOptions{})
-	if err != nil {
-		return 0, 0, fmt.Errorf("watch tasks: %w", err)
-	}
-	defer w.Close()
 	running := make(chan struct{})
-	go func() {
-		seen := map[string]bool{}
-		for {
-			ev, err := w.Next()
-			if err != nil {
-				return
-			}
-			t := ev.Object
-			if t == nil || !strings.HasPrefix(t.Metadata.Name, prefix+"-") || seen[t.Metadata.Name] {
-				continue
-			}
-			if t.Status.Phase == v1.PhaseRunning {
-				seen[t.Metadata.Name] = true
-				if len(seen) == n {
-					close(running)
-					return
-				}
-			}
-		}
-	}()
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- cl.watchRunning(ctx, prefix, n, running) }()
 	pid := cl.mgr.Process.Pid
 	cpu0, err := processCPU(pid)
 	if err != nil {
@@ -398,8 +376,10 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 	}
 	select {
 	case <-running:
+	case err := <-watchErr:
+		return 0, 0, err
 	case <-ctx.Done():
-		return 0, 0, fmt.Errorf("%d tasks not all Running after 15 minutes", n)
+		return 0, 0, fmt.Errorf("%d tasks not all Running after 30 minutes", n)
 	}
 	elapsed := time.Since(start)
 	cpu1, err := processCPU(pid)
@@ -407,6 +387,51 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 		return 0, 0, err
 	}
 	return elapsed, cpu1 - cpu0, nil
+}
+
+// watchRunning closes running once n tasks named prefix-... have been seen
+// Running. It watches the tasks, and lists and watches again from the
+// list when the server ends the watch (a watcher that falls behind is
+// dropped), so that no change is missed.
+func (cl *cluster) watchRunning(ctx context.Context, prefix string, n int, running chan<- struct{}) error {
+	seen := map[string]bool{}
+	note := func(t *v1.Task) bool {
+		if t != nil && strings.HasPrefix(t.Metadata.Name, prefix+"-") && t.Status.Phase == v1.PhaseRunning {
+			seen[t.Metadata.Name] = true
+		}
+		return len(seen) == n
+	}
+	rv := ""
+	for ctx.Err() == nil {
+		w, err := cl.api.WatchTasks(ctx, rv, client.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("watch tasks: %w", err)
+		}
+		for {
+			ev, err := w.Next()
+			if err != nil {
+				break
+			}
+			if note(ev.Object) {
+				w.Close()
+				close(running)
+				return nil
+			}
+		}
+		w.Close()
+		list, err := cl.api.ListTasks(ctx, client.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list tasks after the watch ended: %w", err)
+		}
+		for i := range list.Items {
+			if note(&list.Items[i]) {
+				close(running)
+				return nil
+			}
+		}
+		rv = list.Metadata.ResourceVersion
+	}
+	return ctx.Err()
 }
 
 func newTask(name string) *v1.Task {
