@@ -127,6 +127,7 @@ type Server struct {
 	health   func() error
 	router   *httprouter.Router
 	events   *store.Recorder
+	ledger   *ledger // what each worker's tasks add up to
 	// endpoints lists the services; nil when there are none to list.
 	endpoints EndpointsFunc
 	// heartbeat is the interval told to workers.
@@ -198,6 +199,8 @@ func New(opts Options) (*Server, error) {
 	s.sessions = newSessions(s.now)
 	s.SetTokens(opts.AdminToken, opts.JoinToken)
 	s.events = opts.State.Recorder("manager", s.log)
+	s.ledger = newLedger()
+	s.ledger.follow(opts.State.TaskCache)
 	s.routes()
 	return s, nil
 }

@@ -329,9 +329,13 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	name := p.ByName("name")
 	var rep v1.StatusReport
 	if err := decodeJSON(r, &rep); err != nil {
+		// Heartbeats refused for long make a worker lost: say so loudly.
+		s.log.Error("a worker's status report is refused; the worker is lost if its heartbeats keep being refused",
+			"worker", name, "from", serve.ClientIP(r), "bytes", r.ContentLength, "err", err)
 		return err
 	}
 	if causes := validateWorkerConditions(rep.Conditions, "conditions"); len(causes) > 0 {
+		s.log.Error("a worker's status report is refused", "worker", name, "from", serve.ClientIP(r), "err", causes)
 		return errInvalid("Worker", name, causes)
 	}
 	wk, ok := s.st.WorkerCache.Get(name)
@@ -349,14 +353,23 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		return err
 	}
 
-	var writes []v1.TaskReport
+	var writes []reportWrite
+	// recorded holds the tasks this report records, with their reported
+	// phase: what the manager holds of them once it is written.
+	recorded := map[string]reportedTask{}
 	for _, tr := range rep.Tasks {
 		t, _ := s.st.TaskCache.Get(tr.Name)
 		action := judgeCopy(t, tr, name, returning)
-		if action == copyStop {
-			// Confirm with the store before stopping anything: the cache
-			// may be behind a write this manager did not make (another
-			// manager created the task, the leader just assigned it).
+		if action == copyStop || (action == copyIgnore && t.Status.Worker != name) {
+			// Confirm with the store before stopping anything, or before
+			// ignoring the report of a task the cache does not show on
+			// this worker: the cache may be behind a write this manager
+			// did not make yet visible (another manager created the task,
+			// the scheduler just assigned it and pushed it, and the
+			// worker's first report overtook the cache). The worker has
+			// been answered 200 for this report and will not send it
+			// again, so a report dropped here would only be repaired by
+			// the next full heartbeat.
 			stored, ok, err := s.storedTask(r, tr.Name)
 			if err != nil {
 				s.log.Warn("could not read a reported task; deciding on the next report", "task", tr.Name, "err", err)
@@ -374,13 +387,24 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		case copyStop:
 			reply.Stop = append(reply.Stop, tr.UID)
 		case copyRecord:
+			recorded[tr.Name] = reportedTask{uid: tr.UID, phase: tr.Status.Phase}
 			if _, changed := mergeReport(t, name, tr); changed {
-				writes = append(writes, tr)
+				writes = append(writes, reportWrite{report: tr, task: t})
 			}
 		}
 	}
 	if err := s.writeReports(r, name, writes); err != nil {
 		return err
+	}
+	switch {
+	case returning && !rep.Full:
+		// Its tasks may have moved meanwhile: judge every copy it holds.
+		reply.SendFull = true
+	case rep.Heartbeat && rep.Digest != "":
+		if d := s.ledger.digest(name, recorded); d != rep.Digest {
+			s.log.Debug("a worker's tasks differ from those recorded on it; asking for a full report", "worker", name, "digest", rep.Digest, "recorded", d)
+			reply.SendFull = true
+		}
 	}
 	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
@@ -443,22 +467,24 @@ func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copy
 
 // recordHeartbeat records the worker's latest stats and conditions, and
 // the phase they give it (Ready unless a condition it reports is False). A
-// partial report refreshes the worker object only when it is not Ready or
-// its conditions changed.
+// report that is neither a heartbeat nor the end of a full report
+// refreshes the worker object only when it is not Ready or its conditions
+// changed.
 func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
-	if cur, ok := s.st.WorkerCache.Get(name); ok && !rep.Full && cur.Status.Phase == v1.WorkerReady &&
+	periodic := rep.Heartbeat || (rep.Full && !rep.More)
+	if cur, ok := s.st.WorkerCache.Get(name); ok && !periodic && cur.Status.Phase == v1.WorkerReady &&
 		sameConditions(cur.Status.Conditions, rep.Conditions) {
 		return nil
 	}
-	assigned := s.st.TaskCache.ByIndex(store.IndexWorker, name)
+	usage := s.ledger.usage(name)
 	var before v1.WorkerStatus
 	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), name, func(wk *v1.Worker) (*v1.Worker, error) {
 		before = wk.DeepCopy().Status
 		wk.Status.LastHeartbeatTime = &now
 		wk.Status.Stats = rep.Stats
 		wk.Status.Capacity = capacity(rep.Stats)
-		wk.Status.Allocated = allocated(assigned)
-		wk.Status.Tasks = len(assigned)
+		wk.Status.Allocated = usage.allocated()
+		wk.Status.Tasks = usage.tasks
 		setWorkerConditions(&wk.Status, rep.Conditions)
 		return wk, nil
 	})
@@ -496,27 +522,19 @@ func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before 
 	}
 }
 
-// allocated sums the resources of tasks that hold a place on a worker.
-func allocated(tasks []*v1.Task) v1.ResourceList {
-	var cpu, mem, disk int64
-	for _, t := range tasks {
-		if t.Status.Phase.Terminal() {
-			continue
-		}
-		cpu += t.Spec.Resources.MilliCPU()
-		mem += t.Spec.Resources.MemoryBytes()
-		disk += t.Spec.Resources.DiskBytes()
-	}
-	return v1.ResourceList{
-		v1.ResourceCPU:    strconv.FormatInt(cpu, 10) + "m",
-		v1.ResourceMemory: v1.FormatQuantity(mem),
-		v1.ResourceDisk:   v1.FormatQuantity(disk),
-	}
+// reportWrite is a reported status to store, and the task it was judged
+// against (as the cache, or the store, held it).
+type reportWrite struct {
+	report v1.TaskReport
+	task   *v1.Task
 }
 
-// writeReports stores reported task statuses, a few at a time. Each write
-// re-reads the task, so a report that became stale meanwhile is dropped.
-func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskReport) error {
+// writeReports stores reported task statuses, a few at a time (the store
+// commits the writes that meet in one transaction). Each write starts from
+// the task it was judged against and is a compare-and-swap: one that lost
+// to a newer write is judged again on the stored task, so a report that
+// became stale meanwhile is dropped.
+func (s *Server) writeReports(r *http.Request, worker string, reports []reportWrite) error {
 	if len(reports) == 0 {
 		return nil
 	}
@@ -526,13 +544,14 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []v1.TaskR
 		firstErr error
 		sem      = make(chan struct{}, reportWriters)
 	)
-	for _, tr := range reports {
+	for _, rw := range reports {
+		tr := rw.report
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var before *v1.TaskStatus
-			out, err := s.st.Tasks.GuaranteedUpdate(r.Context(), tr.Name, func(t *v1.Task) (*v1.Task, error) {
+			out, err := s.st.Tasks.GuaranteedUpdateFrom(r.Context(), tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
 				before = nil
 				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
 					(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -408,14 +409,7 @@ func TestWorkers_HeartbeatOfAReturningWorker(t *testing.T) {
 		t.Fatalf("a Ready worker is told to stop %v, want nothing before the tasks start elsewhere", reply.Stop)
 	}
 
-	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), "w1", func(w *v1.Worker) (*v1.Worker, error) {
-		w.Status.Phase = v1.WorkerNotReady
-		return w, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+	e.mustWorkerNotReady(t, "w1")
 	reply := e.mustHeartbeat(t, "w1", token, report)
 	want := []string{waiting.Metadata.UID, arriving.Metadata.UID}
 	slices.Sort(want)
@@ -498,4 +492,83 @@ func TestWorkers_RegisterThenHeartbeatAtOnce(t *testing.T) {
 	if len(failed) > 0 {
 		t.Errorf("first heartbeats refused right after registration, by code: %v of %d", failed, n)
 	}
+}
+
+// TestWorkers_HeartbeatDigest: a heartbeat carries no task that did not
+// change, only the digest of those the worker reported Scheduled or
+// Running; the manager asks for a full report when its own record of the
+// worker's tasks differs, or when the worker comes back from being lost.
+func TestWorkers_HeartbeatDigest(t *testing.T) {
+	e := mustAPIEnv(t)
+	token := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	on := func(worker string, phase v1.Phase) v1.TaskStatus {
+		return v1.TaskStatus{Phase: phase, Worker: worker, Conditions: []v1.Condition{{
+			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned", ObservedGeneration: 1}}}
+	}
+	running := e.mustStoredTask(t, "running", nil, on("w1", v1.PhaseRunning))
+	scheduled := e.mustStoredTask(t, "scheduled", nil, on("w1", v1.PhaseScheduled))
+	pending := e.mustStoredTask(t, "pending", nil, on("w1", v1.PhasePending))
+	e.mustStoredTask(t, "done", nil, on("w1", v1.PhaseSucceeded))
+	e.mustStoredTask(t, "elsewhere", nil, on("w2", v1.PhaseRunning))
+	digest := func(tasks ...*v1.Task) string {
+		var d v1.TaskDigest
+		for _, t := range tasks {
+			d.Add(t.Metadata.UID)
+		}
+		return d.String()
+	}
+
+	if reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest(scheduled, running)}); reply.SendFull {
+		t.Error("the manager asks for a full report from a worker whose digest matches its record")
+	}
+	if reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest(running)}); !reply.SendFull {
+		t.Error("the manager does not ask for a full report from a worker whose digest lacks a task it records there")
+	}
+	// The tasks of the report itself count as it records them, though the
+	// cache may not show them yet.
+	reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest(running, scheduled, pending),
+		Tasks: []v1.TaskReport{{UID: pending.Metadata.UID, Name: "pending", Generation: 1, Status: v1.TaskStatus{Phase: v1.PhaseRunning, ObservedGeneration: 1}}}})
+	if reply.SendFull {
+		t.Error("the manager asks for a full report when the heartbeat's own report makes the digests match")
+	}
+
+	e.mustWorkerNotReady(t, "w1")
+	if reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest(running, scheduled, pending)}); !reply.SendFull {
+		t.Error("a worker coming back from being lost is not asked for a full report")
+	}
+}
+
+// TestWorkers_RefusedReportIsLogged: a status report over the body limit
+// is refused with 413 and logged as an error naming the worker.
+func TestWorkers_RefusedReportIsLogged(t *testing.T) {
+	var logs syncBuffer
+	e := mustAPIEnvWith(t, apiserver.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	token := e.mustAPIWorker(t, "w1")
+	big := v1.StatusReport{Tasks: make([]v1.TaskReport, 0, 4000)}
+	for i := range 4000 {
+		big.Tasks = append(big.Tasks, v1.TaskReport{UID: strconv.Itoa(i), Name: "task-" + strconv.Itoa(i), Generation: 1,
+			Status: v1.TaskStatus{Phase: v1.PhaseRunning, Message: strings.Repeat("x", 300)}})
+	}
+	r := e.do(t, http.MethodPut, "/api/v1/workers/w1/status", token, big)
+	if r.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a report over the body limit = %d, want 413", r.Code)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "status report is refused") || !strings.Contains(got, "worker=w1") {
+		t.Errorf("the refusal is not logged as an error naming the worker; log:\n%s", got)
+	}
+}
+
+// mustWorkerNotReady marks the worker NotReady, as the lifecycle does when
+// its heartbeats stop, and waits for the cache to show it.
+func (e *apiEnv) mustWorkerNotReady(t *testing.T, name string) {
+	t.Helper()
+	out, err := e.st.Workers.GuaranteedUpdate(t.Context(), name, func(w *v1.Worker) (*v1.Worker, error) {
+		w.Status.Phase = v1.WorkerNotReady
+		return w, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
 }

@@ -6,9 +6,31 @@
 # takes about a minute an iteration with the default timeouts, and the
 # Docker API calls of a worker at 10, 100 and 300 running tasks (several
 # minutes: it starts 410 containers).
+#
+# `hack/bench.sh scale [FLAGS]` runs only the scale benchmark (hack/scale):
+# a built manager (bolt store) and 100 hollow workers in one process, 10,000
+# tasks from 32 parallel clients, the table of figures with their goals,
+# median of 3 runs; it takes several minutes, and `make bench` ends with it.
+# FLAGS go to hack/scale (-runs, -tasks, -workers, -profile DIR, ...; see
+# go run ./hack/scale -h).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+scale() {
+	echo "== scale: 10,000 tasks on 100 hollow workers, median of 3 runs (several minutes)"
+	local bin
+	bin="$(mktemp -d)"
+	go build -o "$bin/" ./cmd/minkube ./cmd/mkctl
+	go run ./hack/scale -bin "$bin" "$@"
+	rm -rf "$bin"
+}
+
+if [[ "${1:-}" == scale ]]; then
+	shift
+	scale "$@"
+	exit 0
+fi
 
 benchtime="${BENCHTIME:-10x}"
 export MINKUBE_E2E_NORACE=1
@@ -47,3 +69,5 @@ go test -run '^$' -bench 'BenchmarkMetrics_10000Tasks' -benchtime 2s -count 1 ./
 
 echo "== store (bolt, and etcd against a real etcd the test starts), cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/
+
+scale

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -54,11 +56,17 @@ func (st *State) Recorder(source string, logger *slog.Logger) *Recorder {
 func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reason, message string) {
 	now := r.now().UTC()
 	name := eventName(obj, typ, reason, message)
-	_, err := r.st.Events.GuaranteedUpdate(ctx, name, func(e *v1.Event) (*v1.Event, error) {
+	repeat := func(e *v1.Event) (*v1.Event, error) {
 		e.Count++
 		e.LastTimestamp = now
 		return e, nil
-	})
+	}
+	// The cache says whether it is a repeat, and holds what to raise:
+	// most events are new (one per task and step), and cost one write.
+	err := ErrNotFound
+	if cur, ok := r.st.EventCache.Get(name); ok {
+		_, err = r.st.Events.GuaranteedUpdateFrom(ctx, name, cur, repeat)
+	}
 	if errors.Is(err, ErrNotFound) {
 		_, err = r.st.Events.Create(ctx, &v1.Event{
 			TypeMeta:       v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEvent},
@@ -72,7 +80,10 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 			FirstTimestamp: now,
 			LastTimestamp:  now,
 		})
-		if err == nil {
+		if errors.Is(err, ErrExists) {
+			// Recorded meanwhile, or the cache is behind: a repeat.
+			_, err = r.st.Events.GuaranteedUpdate(ctx, name, repeat)
+		} else if err == nil {
 			r.trim(ctx, obj)
 		}
 	}
@@ -82,25 +93,52 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 	}
 }
 
-// trim deletes the oldest events beyond the bounds.
+// trimWriters bounds the deletes one trim of every event makes at once
+// (the store commits those that meet in one transaction).
+const trimWriters = 16
+
+// trim deletes the oldest events beyond the bounds: those of obj beyond
+// MaxEventsPerObject at once, and the oldest of all beyond MaxEvents in
+// the background, one trim at a time, so that a burst of events (a
+// thousand tasks starting) neither waits for the deletes nor has every
+// recorder delete the same events.
 func (r *Recorder) trim(ctx context.Context, obj v1.ObjectReference) {
-	drop := func(events []*v1.Event, keep int) {
-		if len(events) <= keep {
-			return
+	r.drop(ctx, r.st.EventCache.ByIndex(IndexObject, ObjectKey(obj)), MaxEventsPerObject, 1)
+	if r.st.EventCache.Len() > MaxEvents+MaxEvents/10 && r.st.trimming.CompareAndSwap(false, true) {
+		go func() {
+			defer r.st.trimming.Store(false)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			r.drop(ctx, r.st.EventCache.List(), MaxEvents, trimWriters)
+		}()
+	}
+}
+
+// drop deletes the oldest of events beyond keep, writers at a time.
+func (r *Recorder) drop(ctx context.Context, events []*v1.Event, keep, writers int) {
+	if len(events) <= keep {
+		return
+	}
+	events = slices.Clone(events)
+	slices.SortFunc(events, func(a, b *v1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp) })
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+		sem    = make(chan struct{}, writers)
+	)
+	for _, e := range events[:len(events)-keep] {
+		if failed.Load() {
+			break
 		}
-		events = slices.Clone(events)
-		slices.SortFunc(events, func(a, b *v1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp) })
-		for _, e := range events[:len(events)-keep] {
-			if err := r.st.Events.Delete(ctx, e.Metadata.Name, ""); err != nil && !errors.Is(err, ErrNotFound) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := r.st.Events.Delete(ctx, e.Metadata.Name, ""); err != nil && !errors.Is(err, ErrNotFound) && !failed.Swap(true) {
 				r.log.Warn("trimming events failed", "err", err)
-				return
 			}
-		}
+		})
 	}
-	drop(r.st.EventCache.ByIndex(IndexObject, ObjectKey(obj)), MaxEventsPerObject)
-	if r.st.EventCache.Len() > MaxEvents+MaxEvents/10 {
-		drop(r.st.EventCache.List(), MaxEvents)
-	}
+	wg.Wait()
 }
 
 // eventName is stable for the same object, type, reason and message.

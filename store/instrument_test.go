@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
+	"github.com/minkube/minkube/store/statetest"
 	"github.com/minkube/minkube/store/storetest"
 )
 
@@ -98,5 +100,66 @@ func TestRecorder_DroppedEventIsObserved(t *testing.T) {
 	st.Recorder("test", quietLogger()).Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: "web"}, v1.EventNormal, "Tested", "a message")
 	if o.dropped != 1 {
 		t.Fatalf("dropped %d events, want 1", o.dropped)
+	}
+}
+
+// TestRecorder_RepeatsCount: a repeat raises the count of the event it
+// repeats, whether the cache has seen that event yet or not (the store
+// refuses a second create, and the repeat is recorded on the stored one).
+func TestRecorder_RepeatsCount(t *testing.T) {
+	st := store.NewState(mustOpenBolt(t), quietLogger())
+	rec := st.Recorder("test", quietLogger())
+	ref := v1.ObjectReference{Kind: v1.KindTask, Name: "web"}
+	// The caches never start here: every repeat meets a cache that is behind.
+	for range 3 {
+		rec.Eventf(t.Context(), ref, v1.EventNormal, "Tested", "a message")
+	}
+	events, _, err := st.Events.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 {
+		t.Fatalf("%d events; want one, counted 3 times", len(events))
+	}
+	if events[0].Count != 3 {
+		t.Errorf("count %d, want 3", events[0].Count)
+	}
+}
+
+// TestRecorder_TrimsToMaxEvents: past MaxEvents and a tenth, the oldest
+// events are deleted down to MaxEvents, by one trim in the background,
+// while events keep being recorded from many goroutines.
+func TestRecorder_TrimsToMaxEvents(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Logger: quietLogger(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := store.NewState(db, quietLogger())
+	statetest.Run(t, st)
+	rec := st.Recorder("test", quietLogger())
+	const n = store.MaxEvents + store.MaxEvents/10 + 200
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < n; i += 8 {
+				rec.Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: fmt.Sprintf("t-%05d", i)}, v1.EventNormal, "Tested", "a message")
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for st.EventCache.Len() > store.MaxEvents+store.MaxEvents/10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events kept a minute after the last; want at most %d", st.EventCache.Len(), store.MaxEvents+store.MaxEvents/10)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	events, _, err := st.Events.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < store.MaxEvents {
+		t.Errorf("%d events stored; a trim keeps the newest %d", len(events), store.MaxEvents)
 	}
 }

@@ -171,10 +171,23 @@ func (r *Resource[T, P]) Delete(ctx context.Context, name, resourceVersion strin
 // (wrapped) when there is no such object, and ErrConflict (wrapped) when
 // every try lost a race.
 func (r *Resource[T, P]) GuaranteedUpdate(ctx context.Context, name string, fn func(P) (P, error)) (P, error) {
+	return r.GuaranteedUpdateFrom(ctx, name, nil, fn)
+}
+
+// GuaranteedUpdateFrom is GuaranteedUpdate starting from hint, the object
+// as a cache holds it, rather than from a read of the store: fn is given
+// a deep copy of hint, and its result is written with a compare-and-swap
+// on hint's resourceVersion. When that write loses (the cache was behind)
+// or fn writes nothing from hint, it goes on as GuaranteedUpdate does,
+// from the store. hint is not modified; nil means no hint.
+func (r *Resource[T, P]) GuaranteedUpdateFrom(ctx context.Context, name string, hint P, fn func(P) (P, error)) (P, error) {
 	if err := r.checkName(name); err != nil {
 		return nil, err
 	}
 	key := r.prefix + name
+	if out, ok, err := r.updateFromHint(ctx, key, hint, fn); ok || err != nil {
+		return out, err
+	}
 	for try := range maxUpdateTries {
 		if try > 0 {
 			if err := sleepJitter(ctx, min(conflictBackoff<<(try-1), maxConflictBackoff)); err != nil {
@@ -213,9 +226,50 @@ func (r *Resource[T, P]) GuaranteedUpdate(ctx context.Context, name string, fn f
 		if err != nil {
 			return nil, r.wrap("update", name, err)
 		}
-		return r.decode(data, rev)
+		return r.written(next, rev), nil
 	}
 	return nil, fmt.Errorf("%s %q: %w (lost %d races in a row)", r.kind, name, ErrConflict, maxUpdateTries)
+}
+
+// updateFromHint tries GuaranteedUpdateFrom's write from hint: ok is true
+// when it wrote, and false when the caller must go on from the store.
+func (r *Resource[T, P]) updateFromHint(ctx context.Context, key string, hint P, fn func(P) (P, error)) (P, bool, error) {
+	if hint == nil {
+		return nil, false, nil
+	}
+	copier, canCopy := any(hint).(interface{ DeepCopy() P })
+	rev, err := ParseResourceVersion(hint.GetObjectMeta().ResourceVersion)
+	if !canCopy || err != nil || rev == 0 {
+		return nil, false, nil
+	}
+	next, err := fn(copier.DeepCopy())
+	if err != nil {
+		return nil, false, err
+	}
+	if next == nil || next.GetObjectMeta().Name != hint.GetObjectMeta().Name {
+		return nil, false, nil
+	}
+	data, err := r.encode(next)
+	if err != nil {
+		return nil, false, err
+	}
+	wrote, err := r.store.Update(ctx, key, data, rev)
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, r.wrap("update", hint.GetObjectMeta().Name, err)
+	}
+	return r.written(next, wrote), true, nil
+}
+
+// written is obj, which was just written at rev, as stored: with its
+// resourceVersion. obj is the update's own (decoded or copied for it, and
+// changed by its fn), so it need not be decoded again from what was
+// written.
+func (r *Resource[T, P]) written(obj P, rev int64) P {
+	obj.GetObjectMeta().ResourceVersion = FormatResourceVersion(rev)
+	return obj
 }
 
 // sleepJitter waits a random time below d, or until ctx ends.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -420,5 +421,61 @@ func BenchmarkResourceCreateParallel(b *testing.B) {
 	})
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(b.N)/s, "writes/s")
+	}
+}
+
+// TestResource_GuaranteedUpdateFrom: an update from a current hint writes
+// from it (and leaves it as it was); one from a stale hint loses its
+// compare-and-swap and is done again from the store, never over the
+// newer write; a hint fn writes nothing from is looked at in the store.
+func TestResource_GuaranteedUpdateFrom(t *testing.T) {
+	ctx := t.Context()
+	r := newTasks(mustStore(t, bolt.Options{}))
+	hint := mustCreateTask(t, r, "web", "nginx")
+
+	var seen []string
+	out, err := r.GuaranteedUpdateFrom(ctx, "web", hint, func(t *v1.Task) (*v1.Task, error) {
+		seen = append(seen, t.Metadata.ResourceVersion)
+		t.Status.Message = "from the hint"
+		return t, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []string{hint.Metadata.ResourceVersion}) || hint.Status.Message != "" {
+		t.Errorf("fn saw versions %v (want only the hint's %s); hint message %q (want it untouched)", seen, hint.Metadata.ResourceVersion, hint.Status.Message)
+	}
+	stored, err := r.Get(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status.Message != "from the hint" || out.Metadata.ResourceVersion != stored.Metadata.ResourceVersion {
+		t.Errorf("stored %q at %s, returned %s; want the write, at the version returned", stored.Status.Message, stored.Metadata.ResourceVersion, out.Metadata.ResourceVersion)
+	}
+
+	// hint is now stale: the increment is done again on the stored task.
+	seen = nil
+	out, err = r.GuaranteedUpdateFrom(ctx, "web", hint, func(t *v1.Task) (*v1.Task, error) {
+		seen = append(seen, t.Status.Message)
+		t.Status.RestartCount++
+		return t, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[1] != "from the hint" || out.Status.Message != "from the hint" || out.Status.RestartCount != 1 {
+		t.Errorf("fn saw messages %q, returned %+v; want a second call on the stored task, whose write is kept", seen, out.Status)
+	}
+
+	// Nothing to write from the hint: the store's task is looked at.
+	seen = nil
+	if _, err := r.GuaranteedUpdateFrom(ctx, "web", hint, func(t *v1.Task) (*v1.Task, error) {
+		seen = append(seen, t.Metadata.ResourceVersion)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[1] != out.Metadata.ResourceVersion {
+		t.Errorf("fn saw versions %v; want the hint's, then the stored %s", seen, out.Metadata.ResourceVersion)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -41,6 +42,10 @@ type State struct {
 	WorkerCache     *Cache[v1.Worker, *v1.Worker]
 	CredentialCache *Cache[v1.Credential, *v1.Credential]
 	EventCache      *Cache[v1.Event, *v1.Event]
+
+	// trimming is set while a recorder trims the events to MaxEvents:
+	// one at a time.
+	trimming atomic.Bool
 }
 
 // NewState builds the resources and caches over s. Handlers and indexes may

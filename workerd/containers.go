@@ -18,6 +18,9 @@ import (
 type containerCache struct {
 	mu   sync.Mutex
 	byID map[string]*cachedContainer
+	// byTask indexes byID by the task uid label, so that a task's sync
+	// looks at its own containers, not at every container of the worker.
+	byTask map[string]map[string]*cachedContainer
 	// lists counts the lists begun; a container marked since the list
 	// in hand began may be missing from it and is kept.
 	lists uint64
@@ -42,7 +45,49 @@ type cachedContainer struct {
 }
 
 func newContainerCache() *containerCache {
-	return &containerCache{byID: map[string]*cachedContainer{}, down: "the container runtime has not been listed yet"}
+	return &containerCache{byID: map[string]*cachedContainer{}, byTask: map[string]map[string]*cachedContainer{},
+		down: "the container runtime has not been listed yet"}
+}
+
+// add holds a new container, with its labels (nil: none known yet).
+func (cc *containerCache) add(id string, labels map[string]string) *cachedContainer {
+	e := &cachedContainer{}
+	cc.byID[id] = e
+	cc.setLabels(id, e, labels)
+	return e
+}
+
+// setLabels gives e (of id) labels, keeping the index by task.
+func (cc *containerCache) setLabels(id string, e *cachedContainer, labels map[string]string) {
+	if old, cur := e.labels[runtime.LabelTaskUID], labels[runtime.LabelTaskUID]; old != cur || e.labels == nil {
+		cc.unindex(id, e)
+		if cur != "" {
+			set := cc.byTask[cur]
+			if set == nil {
+				set = map[string]*cachedContainer{}
+				cc.byTask[cur] = set
+			}
+			set[id] = e
+		}
+	}
+	e.labels = labels
+}
+
+func (cc *containerCache) unindex(id string, e *cachedContainer) {
+	if uid := e.labels[runtime.LabelTaskUID]; uid != "" {
+		delete(cc.byTask[uid], id)
+		if len(cc.byTask[uid]) == 0 {
+			delete(cc.byTask, uid)
+		}
+	}
+}
+
+// drop forgets the container id.
+func (cc *containerCache) drop(id string) {
+	if e, ok := cc.byID[id]; ok {
+		cc.unindex(id, e)
+		delete(cc.byID, id)
+	}
 }
 
 // beginList says a list of the runtime begins, and returns its number for
@@ -71,19 +116,19 @@ func (cc *containerCache) relisted(n uint64, list []runtime.Summary) (changed ma
 		seen[s.ID] = true
 		e, ok := cc.byID[s.ID]
 		if !ok {
-			e = &cachedContainer{labels: s.Labels}
-			cc.byID[s.ID] = e
+			e = cc.add(s.ID, s.Labels)
 		}
 		if !ok || fresh || e.status != s.Status {
 			e.stale, e.touched = true, n
 			changed[s.Labels[runtime.LabelTaskUID]] = true
 		}
-		e.labels, e.status = s.Labels, s.Status
+		cc.setLabels(s.ID, e, s.Labels)
+		e.status = s.Status
 	}
 	for id, e := range cc.byID {
 		if !seen[id] && e.touched < n {
-			delete(cc.byID, id)
 			changed[e.labels[runtime.LabelTaskUID]] = true
+			cc.drop(id)
 		}
 	}
 	cc.synced, cc.down, cc.downSince = true, "", time.Time{}
@@ -119,11 +164,10 @@ func (cc *containerCache) changed(id string, labels map[string]string) {
 	defer cc.mu.Unlock()
 	e, ok := cc.byID[id]
 	if !ok {
-		e = &cachedContainer{}
-		cc.byID[id] = e
+		e = cc.add(id, nil)
 	}
 	if labels != nil {
-		e.labels = labels
+		cc.setLabels(id, e, labels)
 	}
 	e.stale, e.touched = true, cc.lists
 }
@@ -134,17 +178,17 @@ func (cc *containerCache) inspected(c observed) {
 	defer cc.mu.Unlock()
 	e, ok := cc.byID[c.ID]
 	if !ok {
-		e = &cachedContainer{}
-		cc.byID[c.ID] = e
+		e = cc.add(c.ID, nil)
 	}
-	e.labels, e.status, e.c, e.stale, e.touched = c.Labels, c.State.Status, c, false, cc.lists
+	cc.setLabels(c.ID, e, c.Labels)
+	e.status, e.c, e.stale, e.touched = c.State.Status, c, false, cc.lists
 }
 
 // gone drops a container that no longer exists.
 func (cc *containerCache) gone(id string) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	delete(cc.byID, id)
+	cc.drop(id)
 }
 
 // ofTask returns the containers of uid that own accepts: those inspected
@@ -152,8 +196,8 @@ func (cc *containerCache) gone(id string) {
 func (cc *containerCache) ofTask(uid string, own func(labels map[string]string) bool) (fresh []observed, stale []string) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	for id, e := range cc.byID {
-		if e.labels[runtime.LabelTaskUID] != uid || !own(e.labels) {
+	for id, e := range cc.byTask[uid] {
+		if !own(e.labels) {
 			continue
 		}
 		if e.stale {

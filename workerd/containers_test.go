@@ -159,3 +159,29 @@ func TestHostAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerCache_ByTask: a task's containers are found by its uid
+// whichever way the cache learnt of them, follow a change of labels, and
+// leave with the container.
+func TestContainerCache_ByTask(t *testing.T) {
+	cc := newContainerCache()
+	cc.relisted(cc.beginList(), []runtime.Summary{summary("listed", "u1", "running")})
+	cc.changed("unlabelled", nil) // an event before its labels are known
+	cc.changed("made", map[string]string{runtime.LabelTaskUID: "u1"})
+	if got := staleOf(cc, "u1"); !slices.Equal(got, []string{"listed", "made"}) {
+		t.Errorf("stale of u1 = %v; want listed and made", got)
+	}
+	cc.inspected(observed{Container: runtime.Container{ID: "unlabelled", Labels: map[string]string{runtime.LabelTaskUID: "u2"}}})
+	cc.inspected(observed{Container: runtime.Container{ID: "made", Labels: map[string]string{runtime.LabelTaskUID: "u2"}}})
+	if fresh, _ := cc.ofTask("u2", all); len(fresh) != 2 {
+		t.Errorf("u2 has %d inspected containers, want 2 (relabelled made, and unlabelled once inspected)", len(fresh))
+	}
+	if got := staleOf(cc, "u1"); !slices.Equal(got, []string{"listed"}) {
+		t.Errorf("stale of u1 = %v; want only listed after made moved to u2", got)
+	}
+	cc.gone("made")
+	cc.gone("unlabelled")
+	if fresh, stale := cc.ofTask("u2", all); len(fresh)+len(stale) != 0 || len(cc.byTask) != 1 {
+		t.Errorf("u2 keeps %v %v after its containers are gone; index %v", fresh, stale, cc.byTask)
+	}
+}

@@ -116,6 +116,8 @@ type fakeManager struct {
 	reportErrOnce  []error // then these, one per report
 	reports        []reportCall
 	stop           []string // the Stop list of the next successful report
+	sendFull       bool     // the next successful report asks for a full one
+	bodyLimit      int      // a report encoded larger is refused with 413, as the manager does; 0: no limit
 	tasks          []v1.Task
 	tasksErr       error // every task list fails with it while set
 	tasksErrOnce   []error
@@ -181,6 +183,10 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 		return nil, &v1.Status{Code: http.StatusNotFound, Reason: v1.StatusReasonNotFound, Message: "no worker " + worker}
 	}
 	answer := m.reportErr
+	if m.bodyLimit > 0 && len(b) > m.bodyLimit {
+		answer = &v1.Status{Code: http.StatusRequestEntityTooLarge, Reason: "RequestEntityTooLarge",
+			Message: fmt.Sprintf("request body too large: %d bytes, limit %d", len(b), m.bodyLimit)}
+	}
 	if len(m.reportErrOnce) > 0 {
 		answer, m.reportErrOnce = m.reportErrOnce[0], m.reportErrOnce[1:]
 	}
@@ -189,8 +195,8 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 		return nil, answer
 	}
 	reply := &v1.StatusReply{Stop: m.stop, HeartbeatInterval: v1.Duration{Duration: m.interval}, Revision: m.revision,
-		Managers: slices.Clone(m.managers), ClusterID: clusterID}
-	m.stop = nil
+		Managers: slices.Clone(m.managers), ClusterID: clusterID, SendFull: m.sendFull}
+	m.stop, m.sendFull = nil, false
 	return reply, nil
 }
 
@@ -255,6 +261,13 @@ func (m *fakeManager) failNextWorkerTasks(err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tasksErrOnce = append(m.tasksErrOnce, err)
+}
+
+// askFull makes the next successful report ask for a full one.
+func (m *fakeManager) askFull() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sendFull = true
 }
 
 func (m *fakeManager) setStop(uids ...string) {

@@ -41,17 +41,17 @@ func (w *Worker) managerLoop(ctx context.Context) error {
 		}
 		follow()
 		w.resync(ctx)
-		w.report(ctx, true)
+		w.report(ctx, reportFull)
 		for w.registered.Load() {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-heartbeat.C:
-				w.report(ctx, true)
+				w.report(ctx, reportHeartbeat)
 			case <-w.wakeFull:
-				w.report(ctx, true)
+				w.report(ctx, reportHeartbeat)
 			case <-w.wake:
-				w.report(ctx, false)
+				w.report(ctx, reportChanges)
 			case <-resync.C:
 				w.resync(ctx)
 			case <-w.resyncs:
@@ -172,38 +172,127 @@ func (w *Worker) currentManager() Manager {
 	return w.manager
 }
 
-// report sends the stats and the status of every task (full) or of the
-// tasks that changed, and stops what the manager says is no longer ours.
-// A failed report keeps its statuses for the next one.
-func (w *Worker) report(ctx context.Context, full bool) {
+// reportKind is what a report says.
+type reportKind int
+
+const (
+	// reportChanges sends the statuses that changed since the last report.
+	reportChanges reportKind = iota + 1
+	// reportHeartbeat is the periodic report: the changes, the stats and
+	// the digest of the tasks held, which the manager compares with its own.
+	reportHeartbeat
+	// reportFull sends the status of every task held: after registering,
+	// and when the manager asks for it.
+	reportFull
+)
+
+// reportPageBytes bounds the encoded task reports of one request, well
+// under the manager's body limit (1 MiB): a worker with more to say sends
+// several pages, so its heartbeats never grow past what the manager takes.
+const reportPageBytes = 256 << 10
+
+// report sends the stats and the status of the tasks that changed (or of
+// every task, full), in pages under the manager's body limit, and stops
+// what the manager says is no longer ours. A failed page keeps its
+// statuses, and those of the pages after it, for the next report. When
+// the manager asks for a full report, it follows at once.
+func (w *Worker) report(ctx context.Context, kind reportKind) {
+	for w.reportOnce(ctx, kind) {
+		kind = reportFull
+	}
+}
+
+// reportOnce sends one report, in pages; it returns whether the manager
+// asked for a full report in answer to a report that was not full.
+func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool) {
 	mgr := w.currentManager()
 	if mgr == nil {
-		return
+		return false
 	}
-	reps := w.tasks.reports(full)
-	if !full && len(reps) == 0 {
-		return
+	reps, digest := w.tasks.reports(kind == reportFull)
+	if kind == reportChanges && len(reps) == 0 {
+		return false
 	}
 	st, err := w.opts.Stats.Sample()
 	if err != nil {
 		w.log.Warn("sampling host stats failed", "err", err)
 	}
 	st.Tasks = w.tasks.len()
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	reply, err := mgr.ReportStatus(rctx, w.opts.Name, &v1.StatusReport{Stats: st, Full: full, Tasks: reps, Conditions: w.conditions()})
-	cancel()
-	if err != nil {
-		w.tasks.markDirty(reps)
-		if client.IsUnauthorized(err) || client.IsNotFound(err) {
-			w.log.Warn("the manager no longer knows this worker; registering again", "err", err)
-			w.registered.Store(false)
-			return
+	pages := reportPages(reps, reportPageBytes)
+	for i, page := range pages {
+		last := i == len(pages)-1
+		rep := &v1.StatusReport{Stats: st, Full: kind == reportFull, More: !last, Tasks: page, Conditions: w.conditions()}
+		if last && kind == reportHeartbeat {
+			rep.Heartbeat, rep.Digest = true, digest
 		}
-		if ctx.Err() == nil {
-			w.log.Warn("status report failed; keeping it for the next one", "err", err)
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		reply, err := mgr.ReportStatus(rctx, w.opts.Name, rep)
+		cancel()
+		if err != nil {
+			for _, rest := range pages[i:] {
+				w.tasks.markDirty(rest)
+			}
+			w.reportFailed(ctx, err, len(page), len(pages))
+			return false
 		}
+		if !w.replied(reply) {
+			for _, rest := range pages[i+1:] {
+				w.tasks.markDirty(rest)
+			}
+			return false
+		}
+		sendFull = sendFull || reply.SendFull
+	}
+	if sendFull && kind != reportFull {
+		w.log.Info("the manager asks for a full report: the tasks it records here differ from those this worker holds", "tasks", st.Tasks)
+		return true
+	}
+	return false
+}
+
+// reportPages splits reports into pages whose encoding stays under limit
+// bytes (a report larger than limit goes alone). There is always at least
+// one page, empty when there is nothing to report: a heartbeat is sent
+// even with no task.
+func reportPages(reps []v1.TaskReport, limit int) [][]v1.TaskReport {
+	var pages [][]v1.TaskReport
+	start, size := 0, 0
+	for i := range reps {
+		b, _ := json.Marshal(&reps[i]) // a TaskReport always encodes
+		if i > start && size+len(b) > limit {
+			pages = append(pages, reps[start:i])
+			start, size = i, 0
+		}
+		size += len(b) + 1
+	}
+	return append(pages, reps[start:])
+}
+
+// reportFailed says why a report did not go through. A refusal (the
+// manager answered, and not that it forgot the worker) is an error worth
+// shouting about: heartbeats refused for long make the worker lost.
+func (w *Worker) reportFailed(ctx context.Context, err error, tasks, pages int) {
+	if client.IsUnauthorized(err) || client.IsNotFound(err) {
+		w.log.Warn("the manager no longer knows this worker; registering again", "err", err)
+		w.registered.Store(false)
 		return
 	}
+	if ctx.Err() != nil {
+		return
+	}
+	var st *v1.Status
+	if errors.As(err, &st) {
+		w.log.Error("the manager refused a status report; this worker is lost to it if its heartbeats keep being refused",
+			"code", st.Code, "tasks in the report", tasks, "pages", pages, "err", err)
+		return
+	}
+	w.log.Warn("status report failed; keeping it for the next one", "err", err)
+}
+
+// replied follows what a report's reply says: the contact with the
+// manager, the managers to fail over to, the tasks to stop. It returns
+// false when the worker must register again.
+func (w *Worker) replied(reply *v1.StatusReply) bool {
 	if pki.RenewDue([]byte(w.id.certificatePEM()), w.now()) {
 		w.log.Info("this worker's certificate is due for renewal; registering again")
 		w.registered.Store(false)
@@ -212,7 +301,7 @@ func (w *Worker) report(ctx context.Context, full bool) {
 		w.log.Warn("the manager answers for another cluster than the one this worker joined; registering again",
 			"cluster", w.clusterID(), "manager's cluster", reply.ClusterID)
 		w.registered.Store(false)
-		return
+		return false
 	}
 	w.contact.heard(w.now(), reply.HeartbeatInterval.Duration, reply.Revision)
 	w.learnManagers(reply.Managers)
@@ -222,6 +311,7 @@ func (w *Worker) report(ctx context.Context, full bool) {
 			w.queue.Enqueue(uid)
 		}
 	}
+	return w.registered.Load()
 }
 
 // resync compares the map with the manager's list of tasks assigned to this

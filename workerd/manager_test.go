@@ -2,6 +2,7 @@ package workerd_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -25,10 +26,19 @@ func TestManager_HeartbeatReportsAndStops(t *testing.T) {
 	ca := h.mustRunning(t, token, a.Metadata.UID, 0)
 	cb := h.mustRunning(t, token, b.Metadata.UID, 0)
 
-	// Full heartbeats carry stats and every task, changed or not.
-	mustEventually(t, "a full heartbeat with both tasks Running", func() bool {
+	// Heartbeats carry the stats and the digest of the tasks reported,
+	// not every task.
+	mustEventually(t, "a heartbeat with the digest of both tasks Running", func() bool {
+		rs := mgr.succeeded()
+		r := rs[len(rs)-1]
+		return r.Heartbeat && !r.Full && r.Stats.Tasks == 2 && r.Stats.DiskFree == 50<<30 && len(r.Tasks) == 0 &&
+			r.Digest == digestOf(a.Metadata.UID, b.Metadata.UID)
+	})
+	// A full report, every task changed or not, when the manager asks.
+	mgr.askFull()
+	mustEventually(t, "a full report with both tasks Running", func() bool {
 		for _, r := range mgr.succeeded() {
-			if r.Full && r.Stats.Tasks == 2 && r.Stats.DiskFree == 50<<30 && len(r.Tasks) == 2 &&
+			if r.Full && !r.More && len(r.Tasks) == 2 &&
 				r.Tasks[0].UID == a.Metadata.UID && r.Tasks[1].UID == b.Metadata.UID &&
 				r.Tasks[0].Status.Phase == v1.PhaseRunning && r.Tasks[1].Status.Phase == v1.PhaseRunning {
 				return true
@@ -52,8 +62,17 @@ func TestManager_HeartbeatReportsAndStops(t *testing.T) {
 	mustEventually(t, "a heartbeat with task b only", func() bool {
 		rs := mgr.succeeded()
 		r := rs[len(rs)-1]
-		return r.Full && len(r.Tasks) == 1 && r.Tasks[0].UID == b.Metadata.UID && r.Stats.Tasks == 1
+		return r.Heartbeat && r.Digest == digestOf(b.Metadata.UID) && r.Stats.Tasks == 1
 	})
+}
+
+// digestOf is the digest of a heartbeat from a worker holding uids.
+func digestOf(uids ...string) string {
+	var d v1.TaskDigest
+	for _, uid := range uids {
+		d.Add(uid)
+	}
+	return d.String()
 }
 
 func TestManager_ResyncWithTheManagersList(t *testing.T) {
@@ -228,11 +247,11 @@ func TestManager_RegistersAgainWhenForgotten(t *testing.T) {
 	}
 }
 
-// fullReports counts the full reports the fake manager accepted.
-func fullReports(m *fakeManager) int {
+// fullReports counts the heartbeats the fake manager accepted.
+func heartbeats(m *fakeManager) int {
 	n := 0
 	for _, r := range m.succeeded() {
-		if r.Full {
+		if r.Heartbeat {
 			n++
 		}
 	}
@@ -248,22 +267,22 @@ func TestManager_FollowsTheManagersHeartbeatInterval(t *testing.T) {
 	// heartbeats come.
 	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.HeartbeatInterval = time.Hour })
 	token := h.mustRegistered(t, 1)
-	mustEventually(t, "full heartbeats at the interval the registration gave", func() bool { return fullReports(mgr) >= 5 })
+	mustEventually(t, "heartbeats at the interval the registration gave", func() bool { return heartbeats(mgr) >= 5 })
 
 	// A new interval in a heartbeat reply is followed from then on.
 	mgr.setReplies(time.Hour, 0)
-	n := fullReports(mgr)
-	mustEventually(t, "the reply with the new interval", func() bool { return fullReports(mgr) >= n+1 })
-	n = fullReports(mgr)
+	n := heartbeats(mgr)
+	mustEventually(t, "the reply with the new interval", func() bool { return heartbeats(mgr) >= n+1 })
+	n = heartbeats(mgr)
 	mustSettle(t, fake, 5)
-	if got := fullReports(mgr); got > n+1 {
-		t.Errorf("%d more full heartbeats after the manager asked for one an hour", got-n)
+	if got := heartbeats(mgr); got > n+1 {
+		t.Errorf("%d more heartbeats after the manager asked for one an hour", got-n)
 	}
 	// A partial report (a status change) carries a short interval back.
 	mgr.setReplies(20*time.Millisecond, 0)
 	h.mustAssign(t, token, newTask("nudge", "uid-nudge"), http.StatusCreated)
-	m := fullReports(mgr)
-	mustEventually(t, "full heartbeats at 20ms again", func() bool { return fullReports(mgr) >= m+5 })
+	m := heartbeats(mgr)
+	mustEventually(t, "heartbeats at 20ms again", func() bool { return heartbeats(mgr) >= m+5 })
 }
 
 // TestManager_ResyncAdmitsLikeAPush: a task the manager lists is taken
@@ -285,5 +304,78 @@ func TestManager_ResyncAdmitsLikeAPush(t *testing.T) {
 	}
 	if cs := h.containers(t, big.Metadata.UID); len(cs) != 0 {
 		t.Errorf("containers of the task that does not fit: %+v", cs)
+	}
+}
+
+// TestManager_ManyTasksKeepHeartbeating is one worker holding 5,000 tasks
+// under a manager that refuses bodies over 1 MiB, as the real one does:
+// its reports are split into pages under the limit, none is refused, and
+// its heartbeats keep coming.
+func TestManager_ManyTasksKeepHeartbeating(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	fake := runtimetest.New(testImage)
+	mgr := &fakeManager{bodyLimit: 1 << 20}
+	mgr.setReplies(50*time.Millisecond, 0)
+	tasks := make([]*v1.Task, n)
+	for i := range tasks {
+		name := fmt.Sprintf("task-%05d", i)
+		tasks[i] = newTask(name, "uid-"+name)
+	}
+	mgr.setTasks(tasks...)
+	h := mustStartWorker(t, fake, mgr, nil)
+	h.mustRegistered(t, 1)
+
+	running := func(full bool) int {
+		phase := map[string]v1.Phase{}
+		for _, r := range mgr.succeeded() {
+			if full && !r.Full {
+				continue
+			}
+			for _, tr := range r.Tasks {
+				phase[tr.UID] = tr.Status.Phase
+			}
+		}
+		k := 0
+		for _, p := range phase {
+			if p == v1.PhaseRunning {
+				k++
+			}
+		}
+		return k
+	}
+	// 5,000 tasks take their time under the race detector.
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	eventually("every task reported Running", func() bool { return running(false) == n })
+	mgr.askFull()
+	eventually("a full report of every task Running", func() bool { return running(true) == n })
+
+	beats := heartbeats(mgr)
+	mustEventually(t, "heartbeats to keep coming", func() bool { return heartbeats(mgr) >= beats+3 })
+
+	pages := 0
+	for _, c := range mgr.calls() {
+		if c.err != nil {
+			t.Fatalf("a report was refused: %v", c.err)
+		}
+		if c.report.Full {
+			pages++
+		}
+	}
+	if pages < 2 {
+		t.Errorf("full reports went in %d pages; 5,000 tasks do not fit one under 1 MiB, so the test shows nothing", pages)
+	}
+	rs := mgr.succeeded()
+	if last := rs[len(rs)-1]; last.Stats.Tasks != n {
+		t.Errorf("last report says %d tasks held, want %d", last.Stats.Tasks, n)
 	}
 }

@@ -33,15 +33,43 @@ type entry struct {
 	// wait for the next report.
 	dirty  bool
 	events []v1.ReportedEvent
+	// reported is the phase last put into a report: what the manager
+	// records of the task once that report is answered, and what the
+	// heartbeat's digest sums.
+	reported v1.Phase
 }
 
-// taskMap is the worker's in-memory map of tasks, keyed by uid.
+// taskMap is the worker's in-memory map of tasks, keyed by uid. It keeps
+// the uids of the dirty entries and the digest of what was reported beside
+// the entries, so that a report costs what changed, not a walk over every
+// task.
 type taskMap struct {
 	mu      sync.Mutex
 	entries map[string]*entry
+	dirty   map[string]struct{}
+	digest  v1.TaskDigest // of the uids whose reported phase is Scheduled or Running
 }
 
-func newTaskMap() *taskMap { return &taskMap{entries: map[string]*entry{}} }
+func newTaskMap() *taskMap {
+	return &taskMap{entries: map[string]*entry{}, dirty: map[string]struct{}{}}
+}
+
+// noted records what a change of e (of uid) made under the lock calls for:
+// a dirty entry joins the dirty set.
+func (m *taskMap) noted(uid string, e *entry) {
+	if e.dirty {
+		m.dirty[uid] = struct{}{}
+	}
+}
+
+// setReported records that e (of uid) was reported in phase p, keeping the
+// digest.
+func (m *taskMap) setReported(uid string, e *entry, p v1.Phase) {
+	if v1.Digested(e.reported) != v1.Digested(p) {
+		m.digest.Toggle(uid, v1.Digested(p))
+	}
+	e.reported = p
+}
 
 // put adds a task or takes a newer generation of one it holds. It reports
 // whether the task was new.
@@ -67,6 +95,7 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 		e.hist.Status = *t.Status.DeepCopy()
 	}
 	m.entries[uid] = e
+	m.noted(uid, e)
 	return true
 }
 
@@ -88,6 +117,7 @@ func (m *taskMap) with(uid string, fn func(e *entry)) bool {
 	e, ok := m.entries[uid]
 	if ok {
 		fn(e)
+		m.noted(uid, e)
 	}
 	return ok
 }
@@ -111,7 +141,9 @@ func (m *taskMap) forget(uid string) {
 	defer m.mu.Unlock()
 	if e, ok := m.entries[uid]; ok {
 		close(e.gone)
+		m.setReported(uid, e, "")
 		delete(m.entries, uid)
+		delete(m.dirty, uid)
 	}
 }
 
@@ -143,15 +175,14 @@ func (m *taskMap) len() int {
 }
 
 // reports returns the status of every task (all) or of those changed since
-// the last report, with the events waiting, clearing their dirty marks.
-func (m *taskMap) reports(all bool) []v1.TaskReport {
+// the last report, with the events waiting, clearing their dirty marks,
+// and the digest of the tasks reported Scheduled or Running once these
+// reports are taken (v1.TaskDigest).
+func (m *taskMap) reports(all bool) ([]v1.TaskReport, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]v1.TaskReport, 0)
-	for uid, e := range m.entries {
-		if !all && !e.dirty {
-			continue
-		}
+	take := func(uid string, e *entry) {
 		out = append(out, v1.TaskReport{
 			UID:        uid,
 			Name:       e.task.Metadata.Name,
@@ -160,9 +191,22 @@ func (m *taskMap) reports(all bool) []v1.TaskReport {
 			Events:     e.events,
 		})
 		e.dirty, e.events = false, nil
+		m.setReported(uid, e, e.hist.Status.Phase)
 	}
+	if all {
+		for uid, e := range m.entries {
+			take(uid, e)
+		}
+	} else {
+		for uid := range m.dirty {
+			if e, ok := m.entries[uid]; ok && e.dirty {
+				take(uid, e)
+			}
+		}
+	}
+	clear(m.dirty)
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return out, m.digest.String()
 }
 
 // markDirty marks the given uids to be reported again, with their events
@@ -174,6 +218,7 @@ func (m *taskMap) markDirty(reps []v1.TaskReport) {
 		if e, ok := m.entries[r.UID]; ok {
 			e.dirty = true
 			e.events = append(slices.Clip(r.Events), e.events...)
+			m.noted(r.UID, e)
 		}
 	}
 }
@@ -187,6 +232,8 @@ func (m *taskMap) clear() {
 		close(e.gone)
 		delete(m.entries, uid)
 	}
+	clear(m.dirty)
+	m.digest = v1.TaskDigest{}
 }
 
 // list returns every task with its observed status, sorted by name.

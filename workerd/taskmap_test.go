@@ -106,7 +106,7 @@ func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 	m := newTaskMap()
 	m.put(mapTask("web", "u1", 1, "bad:1"), t0)
 	m.with("u1", func(e *entry) { e.hist.Failures, e.hist.Generation = 5, 1 })
-	m.reports(true) // clears dirty
+	_, _ = m.reports(true) // clears dirty
 	m.put(mapTask("web", "u1", 2, "good:1"), t0)
 	m.with("u1", func(e *entry) {
 		if e.task.Metadata.Generation != 2 || e.hist.Failures != 5 {
@@ -116,7 +116,7 @@ func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 			t.Errorf("accepted = %s; want it kept at %s", e.accepted, t0)
 		}
 	})
-	if reps := m.reports(false); len(reps) != 0 {
+	if reps, _ := m.reports(false); len(reps) != 0 {
 		t.Errorf("partial reports after a newer generation = %+v; want none until the sync has observed it", reps)
 	}
 }
@@ -164,37 +164,30 @@ func TestTaskMap_ReportsAndList(t *testing.T) {
 	for _, task := range []*v1.Task{mapTask("c", "u3", 1, "a:1"), mapTask("a", "u9", 1, "a:1"), mapTask("b", "u1", 1, "a:1")} {
 		m.put(task, t0)
 	}
-	names := func(reps []v1.TaskReport) []string {
-		var out []string
-		for _, r := range reps {
-			out = append(out, r.Name)
-		}
-		return out
-	}
-	if got := names(m.reports(false)); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(false))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("first partial reports = %q; want every new task, by name", got)
 	}
-	if got := m.reports(false); len(got) != 0 {
+	if got, _ := m.reports(false); len(got) != 0 {
 		t.Errorf("second partial reports = %+v; want none (nothing changed)", got)
 	}
 	m.with("u1", func(e *entry) {
 		e.hist.Status.Phase, e.dirty = v1.PhaseRunning, true
 		e.events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "R", Message: "m"}}
 	})
-	reps := m.reports(false)
-	if got := names(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 1 {
+	reps, _ := m.reports(false)
+	if got := reportNames(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 1 {
 		t.Errorf("partial reports after a change = %+v; want b Running with its event", reps)
 	}
-	if again := m.reports(true); len(again[1].Events) != 0 {
+	if again, _ := m.reports(true); len(again[1].Events) != 0 {
 		t.Errorf("an event was reported twice: %+v", again[1])
 	}
 	// A failed report is marked to go again, events included.
 	m.markDirty(append(reps, v1.TaskReport{UID: "not-held"}))
-	again := m.reports(false)
-	if got := names(again); !slices.Equal(got, []string{"b"}) || len(again[0].Events) != 1 {
+	again, _ := m.reports(false)
+	if got := reportNames(again); !slices.Equal(got, []string{"b"}) || len(again[0].Events) != 1 {
 		t.Errorf("partial reports after markDirty = %+v; want b with its event", again)
 	}
-	if got := names(m.reports(true)); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(true))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("full reports = %q; want every task", got)
 	}
 	if got := m.uids(); !slices.Equal(got, []string{"u1", "u3", "u9"}) {
@@ -316,4 +309,57 @@ func TestStatusEqualIgnoresTransitionTimes(t *testing.T) {
 	if a.Conditions[0].LastTransitionTime == nil {
 		t.Error("statusEqual cleared the caller's transition time")
 	}
+}
+
+// first returns the first of two results.
+func first[A, B any](a A, _ B) A { return a }
+
+// TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest: a partial report
+// carries the entries marked dirty (by a sync, a put, a failed report),
+// and the digest it returns is that of the tasks last reported Scheduled
+// or Running, as tasks change phase and are forgotten.
+func TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest(t *testing.T) {
+	m := newTaskMap()
+	for _, n := range []string{"a", "b", "c", "d"} {
+		m.put(mapTask(n, "u"+n, 1, "img"), t0)
+	}
+	setPhase := func(uid string, p v1.Phase) {
+		m.with(uid, func(e *entry) { e.hist.Status.Phase = p; e.dirty = true })
+	}
+	want := func(uids ...string) string {
+		var d v1.TaskDigest
+		for _, uid := range uids {
+			d.Add(uid)
+		}
+		return d.String()
+	}
+	reps, digest := m.reports(false)
+	if got := reportNames(reps); !slices.Equal(got, []string{"a", "b", "c", "d"}) || digest != want("ua", "ub", "uc", "ud") {
+		t.Fatalf("first report = %v, digest %s; want every new task, all Scheduled", got, digest)
+	}
+	setPhase("ub", v1.PhaseRunning)
+	setPhase("uc", v1.PhaseSucceeded)
+	m.with("ua", func(e *entry) {}) // looked at, not changed
+	reps, digest = m.reports(false)
+	if got := reportNames(reps); !slices.Equal(got, []string{"b", "c"}) || digest != want("ua", "ub", "ud") {
+		t.Errorf("report = %v, digest %s; want b and c, and c out of the digest", got, digest)
+	}
+	m.forget("ud")
+	m.markDirty([]v1.TaskReport{{UID: "ua"}})
+	reps, digest = m.reports(false)
+	if got := reportNames(reps); !slices.Equal(got, []string{"a"}) || digest != want("ua", "ub") {
+		t.Errorf("report = %v, digest %s; want a again, and d out of the digest", got, digest)
+	}
+	if reps, _ := m.reports(false); len(reps) != 0 {
+		t.Errorf("a report with nothing changed carries %v", reportNames(reps))
+	}
+}
+
+// reportNames returns the task names of reports, in order.
+func reportNames(reps []v1.TaskReport) []string {
+	var out []string
+	for _, r := range reps {
+		out = append(out, r.Name)
+	}
+	return out
 }

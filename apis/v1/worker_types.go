@@ -1,6 +1,9 @@
 package v1
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Worker is a host that runs Tasks. It is created by registration and never
 // applied by users.
@@ -171,18 +174,71 @@ type ReportedEvent struct {
 	Message string `json:"message"`
 }
 
-// StatusReport is the body of PUT /api/v1/workers/:name/status: a heartbeat
-// with the worker's stats and the status of its tasks. Full is true when
-// Tasks lists every task the worker holds; otherwise it lists only those
-// whose status changed since the last report.
+// StatusReport is the body of PUT /api/v1/workers/:name/status: the
+// worker's stats and the status of its tasks. Tasks lists only those whose
+// status changed since the last report, unless Full is true: then Tasks
+// lists every task the worker holds, in pages (More is true on every page
+// but the last), which a worker sends after it registers and when the
+// manager asks for it (StatusReply.SendFull). A report stays under the
+// manager's body limit whatever the number of tasks: the worker splits
+// what it has to say into several.
 type StatusReport struct {
 	Stats WorkerStats  `json:"stats"`
 	Full  bool         `json:"full"`
 	Tasks []TaskReport `json:"tasks"`
+	// More is true on each page of a report but the last.
+	More bool `json:"more,omitempty"`
+	// Heartbeat is true on the worker's periodic report: the manager
+	// records its stats and the heartbeat time, and compares Digest.
+	Heartbeat bool `json:"heartbeat,omitempty"`
+	// Digest sums the uids of the tasks the worker holds that it has
+	// reported Scheduled or Running (TaskDigest); the manager compares it
+	// with the tasks it records so on the worker, and asks for a full
+	// report when they differ.
+	Digest string `json:"digest,omitempty"`
 	// Conditions are the worker's own conditions (RuntimeReady), in every
 	// report.
 	Conditions []Condition `json:"conditions,omitempty"`
 }
+
+// TaskDigest sums a set of task uids, in any order: the digest of a
+// heartbeat.
+type TaskDigest struct {
+	n   int
+	sum uint64
+}
+
+// Add adds a uid to the set.
+func (d *TaskDigest) Add(uid string) { d.Toggle(uid, true) }
+
+// Toggle adds a uid to the set (add) or takes away one it holds (!add).
+func (d *TaskDigest) Toggle(uid string, add bool) {
+	// FNV-1a, mixed so that a xor of several does not cancel out on
+	// uids that share most of their bytes.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(uid); i++ {
+		h ^= uint64(uid[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	if add {
+		d.n++
+	} else {
+		d.n--
+	}
+	d.sum ^= h
+}
+
+// String is the digest as sent: the count and the sum.
+func (d TaskDigest) String() string {
+	return strconv.Itoa(d.n) + "-" + strconv.FormatUint(d.sum, 16)
+}
+
+// Digested reports whether a task in phase p counts in a heartbeat's
+// digest: the worker has reported it and it has not ended.
+func Digested(p Phase) bool { return p == PhaseScheduled || p == PhaseRunning }
 
 // StatusReply answers a StatusReport: what the worker must stop and what
 // it must follow (the heartbeat interval, the managers to fail over to,
@@ -206,4 +262,8 @@ type StatusReply struct {
 	// ClusterID is the cluster's id, as in RegisterResponse: a worker that
 	// finds another than the one it registered with registers again.
 	ClusterID string `json:"clusterID,omitempty"`
+	// SendFull asks the worker for a full report: the tasks it holds
+	// differ from those the manager records on it (Digest), or it is
+	// coming back from being lost.
+	SendFull bool `json:"sendFull,omitempty"`
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,7 +16,9 @@ import (
 	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/pki"
 	"github.com/minkube/minkube/workerd"
+	"github.com/minkube/minkube/workerd/runtime"
 	"github.com/minkube/minkube/workerd/runtime/docker"
+	"github.com/minkube/minkube/workerd/runtime/runtimetest"
 	"github.com/minkube/minkube/workerd/stats"
 )
 
@@ -37,6 +40,10 @@ type workerConfig struct {
 	backoffInitial time.Duration
 	backoffMax     time.Duration
 	usageInterval  time.Duration
+	// runtime is docker or fake; replicas is how many workers of the
+	// fake runtime this process runs.
+	runtime  string
+	replicas int
 
 	metricsTokenFile string
 	pprof            bool
@@ -55,6 +62,8 @@ func (c *workerConfig) addFlags(cmd *cobra.Command, standalone bool, listenFlag 
 		f.StringVar(&c.labels, "labels", "", "worker labels matched by nodeSelector, as k=v,k2=v2")
 		f.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "file holding a read-only token for GET /metrics besides the manager's (such as the manager's metrics-token)")
 		f.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the worker API, to the manager's token")
+		f.StringVar(&c.runtime, "runtime", runtimeDocker, "container runtime: docker (the local engine), or fake (in memory: every container starts at once and runs until stopped; a hollow worker for scale benchmarks)")
+		f.IntVar(&c.replicas, "replicas", 1, "with --runtime fake: run this many hollow workers in this process, named NAME-0, NAME-1, ..., each with its own API on the host of --listen (whose port must be 0)")
 	}
 	f.StringVar(&c.name, "name", "", "worker name, unique in the cluster (default: the host's name)")
 	f.StringVar(&c.listen, listenFlag, "127.0.0.1:7071", "address of the worker API")
@@ -90,6 +99,9 @@ func newWorkerCommand() *cobra.Command {
 				if cfg.metricsToken, err = readToken("--metrics-token-file", cfg.metricsTokenFile); err != nil {
 					return err
 				}
+			}
+			if cfg.replicas != 1 {
+				return runHollowWorkers(cmd.Context(), cfg, join, labels, slog.Default())
 			}
 			w, err := newWorker(cfg, join, labels, slog.Default())
 			if err != nil {
@@ -132,9 +144,24 @@ func newWorker(cfg workerConfig, join pki.JoinToken, labels map[string]string, l
 	}
 	reg := metrics.NewRegistry()
 	reg.MustRegister(sampler)
-	rt, err := docker.New(docker.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("docker engine: %w", err)
+	var (
+		rt      runtime.Runtime
+		sampled workerd.Stats = sampler
+	)
+	switch cfg.runtime {
+	case runtimeDocker, "":
+		if rt, err = docker.New(docker.Options{}); err != nil {
+			return nil, fmt.Errorf("docker engine: %w", err)
+		}
+	case runtimeFake:
+		// A hollow worker: the host's figures, read once, stand for it.
+		st, err := sampler.Sample()
+		if err != nil {
+			return nil, fmt.Errorf("--data-dir %s: %w", cfg.dataDir, err)
+		}
+		rt, sampled = runtimetest.New(), fixedStats(st)
+	default:
+		return nil, fmt.Errorf("--runtime %q: must be docker or fake", cfg.runtime)
 	}
 	dial, onManagers, endpoints, err := managerDialer(cfg, join, log)
 	if err != nil {
@@ -154,7 +181,7 @@ func newWorker(cfg workerConfig, join pki.JoinToken, labels map[string]string, l
 		Manager:        dial,
 		OnManagers:     onManagers,
 		Runtime:        rt,
-		Stats:          sampler,
+		Stats:          sampled,
 		Logger:         log,
 		PortHostIP:     cfg.portHostIP,
 		ClusterFile:    filepath.Join(dataDir, "worker-"+cfg.name+".cluster"),
@@ -172,4 +199,65 @@ func newWorker(cfg workerConfig, join pki.JoinToken, labels map[string]string, l
 		return nil, err
 	}
 	return &workerProc{Worker: w, endpoints: endpoints}, nil
+}
+
+// Runtimes of --runtime.
+const (
+	runtimeDocker = "docker"
+	runtimeFake   = "fake"
+)
+
+// fixedStats is the stats of a hollow worker: the same at every sample.
+type fixedStats v1.WorkerStats
+
+// Sample implements workerd.Stats.
+func (s fixedStats) Sample() (v1.WorkerStats, error) { return v1.WorkerStats(s), nil }
+
+// runHollowWorkers runs cfg.replicas workers of the fake runtime in this
+// process, as kubemark runs hollow nodes: the real workerd above an
+// in-memory runtime, each with its own API listener and credential,
+// registering through the join path like any worker. It returns when ctx
+// ends, or with the first worker that fails.
+func runHollowWorkers(ctx context.Context, cfg workerConfig, join pki.JoinToken, labels map[string]string, log *slog.Logger) error {
+	if cfg.replicas < 1 {
+		return fmt.Errorf("--replicas %d: must be at least 1", cfg.replicas)
+	}
+	if cfg.runtime != runtimeFake {
+		return fmt.Errorf("--replicas %d: several workers run in one process only with --runtime fake", cfg.replicas)
+	}
+	host, port, err := net.SplitHostPort(cfg.listen)
+	if err != nil || port != "0" {
+		return fmt.Errorf("--listen %q: with --replicas, must be HOST:0 so that each worker takes a port of its own", cfg.listen)
+	}
+	if cfg.advertise != "" {
+		return fmt.Errorf("--advertise %q: with --replicas each worker advertises the address it listens on; leave --advertise out", cfg.advertise)
+	}
+	if cfg.name == "" {
+		cfg.name = "hollow"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := make([]*workerProc, cfg.replicas)
+	for i := range workers {
+		c := cfg
+		c.name, c.listen = fmt.Sprintf("%s-%d", cfg.name, i), net.JoinHostPort(host, "0")
+		w, err := newWorker(c, join, labels, log.With("worker", c.name))
+		if err != nil {
+			return fmt.Errorf("hollow worker %s: %w", c.name, err)
+		}
+		workers[i] = w
+	}
+	log.Info("starting hollow workers", "count", cfg.replicas, "names", cfg.name+"-0..")
+	errc := make(chan error, len(workers))
+	for _, w := range workers {
+		go func() { errc <- ignoreCanceled(w.Start(ctx)) }()
+	}
+	var first error
+	for range workers {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
 }

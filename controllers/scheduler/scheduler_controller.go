@@ -358,7 +358,7 @@ func clearPlacement(st *v1.TaskStatus) {
 func (c *Controller) assign(ctx context.Context, t *v1.Task, from string, w *v1.Worker) (*v1.Task, error) {
 	uid, name := t.Metadata.UID, w.Metadata.Name
 	assigned := false
-	out, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
+	out, err := c.st.Tasks.GuaranteedUpdateFrom(ctx, t.Metadata.Name, t, func(cur *v1.Task) (*v1.Task, error) {
 		assigned = false
 		if cur.Metadata.UID != uid || cur.Status.Worker != from || !placeable(cur) {
 			return nil, nil

@@ -1,6 +1,8 @@
 // Package runtimetest provides Fake, an in-memory runtime.Runtime for tests
 // of code that drives containers (workerd's reconciler), where a real
-// engine would make a unit test slow or its failures hard to stage.
+// engine would make a unit test slow or its failures hard to stage. It is
+// also the runtime of hollow workers (minkube worker --runtime fake), which
+// load a manager with many workers in scale benchmarks.
 //
 // A Fake keeps the contract of the real one (package docker) where callers
 // can observe it: ErrNotFound and ErrImagePull, label selection, host ports

@@ -1,0 +1,642 @@
+// Command scale measures Minkube's control plane at scale with hollow
+// workers (minkube worker --runtime fake): a real manager (the built
+// binary, bolt store) and a process of hollow workers, loaded by parallel
+// clients, the built mkctl timed on the result. hack/bench.sh scale builds
+// the binaries and runs it; it prints one table, each figure with its goal,
+// the median of the runs.
+//
+// Each run starts fresh clusters: one for the 10,000-task figures (apply
+// to all Running, manager CPU and memory, lists, mkctl get and apply -f),
+// one for the 1,000-task figure.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/client"
+)
+
+type config struct {
+	bin        string
+	runs       int
+	tasks      int
+	small      int
+	workers    int
+	clients    int
+	lists      int
+	idle       time.Duration
+	profileDir string
+	profileFor time.Duration
+	logDir     string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.bin, "bin", "", "directory holding the built minkube and mkctl (required)")
+	flag.IntVar(&c.runs, "runs", 3, "runs; each figure is the median")
+	flag.IntVar(&c.tasks, "tasks", 10000, "tasks of the large apply")
+	flag.IntVar(&c.small, "small", 1000, "tasks of the small apply (0 skips it)")
+	flag.IntVar(&c.workers, "workers", 100, "hollow workers")
+	flag.IntVar(&c.clients, "clients", 32, "parallel clients creating tasks")
+	flag.IntVar(&c.lists, "lists", 25, "list calls before the idle wait")
+	flag.DurationVar(&c.idle, "idle", 30*time.Second, "idle wait after the lists, before memory is read again")
+	flag.StringVar(&c.profileDir, "profile", "", "directory to write the manager's CPU profile (during the first large apply) and heap profile (when all run) to")
+	flag.DurationVar(&c.profileFor, "profile-seconds", 30*time.Second, "length of the CPU profile")
+	flag.StringVar(&c.logDir, "logs", "", "directory to keep the processes' logs in (default: a temporary one, removed)")
+	flag.Parse()
+	if c.bin == "" {
+		fmt.Fprintln(os.Stderr, "scale: -bin is required")
+		os.Exit(2)
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+// figures are the measurements of one run; a refusal stands in for a
+// figure that could not be taken.
+type figures struct {
+	rate       float64 // tasks/s, apply to all Running
+	cpuPerTask float64 // ms of manager CPU per task
+	hollowCPU  float64 // ms of the hollow workers' CPU per task
+	peakRSS    float64 // MB, VmHWM when all run
+	anonRSS    float64 // MB, RssAnon when all run (the rest is the store's file, mapped)
+	afterRSS   float64 // MB, VmRSS after the lists and the idle wait
+	afterPeak  float64 // MB, VmHWM then
+	getTable   float64 // ms, median of 5
+	getJSON    float64 // ms, median of 5
+	applyFile  float64 // creates/s
+	applyErr   string
+	small      float64 // s, 1,000 tasks apply to all Running
+}
+
+func run(c config) error {
+	var all []figures
+	for r := 1; r <= c.runs; r++ {
+		fmt.Fprintf(os.Stderr, "== run %d of %d\n", r, c.runs)
+		f, err := runOnce(c, r)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", r, err)
+		}
+		all = append(all, f)
+	}
+	printTable(c, all)
+	return nil
+}
+
+func runOnce(c config, r int) (figures, error) {
+	var f figures
+	cl, err := startCluster(c, fmt.Sprintf("run%d-large", r))
+	if err != nil {
+		return f, err
+	}
+	err = func() error {
+		defer cl.stop()
+		var profile chan error
+		if c.profileDir != "" && r == 1 {
+			profile = make(chan error, 1)
+			go func() {
+				profile <- cl.fetch("/debug/pprof/profile?seconds="+strconv.Itoa(int(c.profileFor.Seconds())), filepath.Join(c.profileDir, "cpu.pprof"))
+			}()
+		}
+		hollow0, err := processCPU(cl.hollow.Process.Pid)
+		if err != nil {
+			return err
+		}
+		elapsed, cpu, err := cl.applyAll(c, "task", c.tasks)
+		if err != nil {
+			return err
+		}
+		hollow1, err := processCPU(cl.hollow.Process.Pid)
+		if err != nil {
+			return err
+		}
+		f.rate = float64(c.tasks) / elapsed.Seconds()
+		f.cpuPerTask = cpu.Seconds() * 1000 / float64(c.tasks)
+		f.hollowCPU = (hollow1 - hollow0).Seconds() * 1000 / float64(c.tasks)
+		st, err := memory(cl.mgr.Process.Pid)
+		if err != nil {
+			return err
+		}
+		f.peakRSS, f.anonRSS = st.peak, st.anon
+		if profile != nil {
+			if err := cl.fetch("/debug/pprof/heap", filepath.Join(c.profileDir, "heap.pprof")); err != nil {
+				return err
+			}
+		}
+		for range c.lists {
+			if _, err := cl.api.ListTasks(context.Background(), client.ListOptions{}); err != nil {
+				return fmt.Errorf("list tasks: %w", err)
+			}
+		}
+		time.Sleep(c.idle)
+		st, err = memory(cl.mgr.Process.Pid)
+		if err != nil {
+			return err
+		}
+		f.afterRSS, f.afterPeak = st.rss, st.peak
+		if f.getTable, err = cl.timeMkctl(5, "get", "tasks"); err != nil {
+			return err
+		}
+		if f.getJSON, err = cl.timeMkctl(5, "get", "tasks", "-o", "json"); err != nil {
+			return err
+		}
+		f.applyFile, f.applyErr, err = cl.applyFile(c.tasks)
+		if profile != nil {
+			if perr := <-profile; perr != nil {
+				return perr
+			}
+		}
+		return err
+	}()
+	if err != nil {
+		return f, err
+	}
+	if c.small > 0 {
+		cl, err := startCluster(c, fmt.Sprintf("run%d-small", r))
+		if err != nil {
+			return f, err
+		}
+		defer cl.stop()
+		elapsed, _, err := cl.applyAll(c, "small", c.small)
+		if err != nil {
+			return f, err
+		}
+		f.small = elapsed.Seconds()
+	}
+	return f, nil
+}
+
+// cluster is a manager and a process of hollow workers.
+type cluster struct {
+	c        config
+	dir      string
+	keepLogs bool
+	server   string
+	token    string
+	caFile   string
+	mgr      *exec.Cmd
+	hollow   *exec.Cmd
+	api      *client.Client
+	http     *http.Client
+}
+
+func startCluster(c config, name string) (*cluster, error) {
+	dir, err := os.MkdirTemp("", "minkube-scale-")
+	if err != nil {
+		return nil, err
+	}
+	cl := &cluster{c: c, dir: dir}
+	logDir := dir
+	if c.logDir != "" {
+		logDir, cl.keepLogs = c.logDir, true
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dns, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "manager")
+	cl.server, cl.caFile = "https://"+addr, filepath.Join(data, "ca.crt")
+	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", "warn"}
+	if c.profileDir != "" {
+		args = append(args, "--pprof")
+	}
+	if cl.mgr, err = cl.start(filepath.Join(logDir, name+"-manager.log"), args...); err != nil {
+		return nil, err
+	}
+	if err := cl.waitManager(data); err != nil {
+		cl.stop()
+		return nil, err
+	}
+	cl.hollow, err = cl.start(filepath.Join(logDir, name+"-hollow.log"), "worker", "--runtime", "fake",
+		"--replicas", strconv.Itoa(c.workers), "--name", "hollow", "--listen", "127.0.0.1:0", "--dns-server=",
+		"--manager", cl.server, "--join-token-file", filepath.Join(data, "join-token"),
+		"--data-dir", filepath.Join(dir, "hollow"), "--log-level", "warn")
+	if err != nil {
+		cl.stop()
+		return nil, err
+	}
+	if err := cl.waitWorkers(c.workers); err != nil {
+		cl.stop()
+		return nil, err
+	}
+	return cl, nil
+}
+
+func (cl *cluster) start(logFile string, args ...string) (*exec.Cmd, error) {
+	out, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(cl.c.bin, "minkube"), args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	go func() { _ = cmd.Wait(); out.Close() }()
+	return cmd, nil
+}
+
+func (cl *cluster) waitManager(data string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		tok, err := os.ReadFile(filepath.Join(data, "token"))
+		ca, cerr := os.ReadFile(cl.caFile)
+		if err == nil && cerr == nil && len(tok) > 0 {
+			cl.token = strings.TrimSpace(string(tok))
+			api, err := client.New(cl.server, cl.token, client.WithTLS(client.TLS{CAData: string(ca)}))
+			if err != nil {
+				return err
+			}
+			if _, err := api.Version(context.Background()); err == nil {
+				cl.api = api
+				cl.http = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tlsConfig(ca)}}
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("the manager did not answer within 60s")
+}
+
+func (cl *cluster) waitWorkers(n int) error {
+	wait := 60*time.Second + time.Duration(n)*200*time.Millisecond
+	deadline := time.Now().Add(wait)
+	ready := 0
+	for time.Now().Before(deadline) {
+		list, err := cl.api.ListWorkers(context.Background())
+		if err == nil {
+			ready = 0
+			for _, w := range list.Items {
+				if w.Status.Phase == v1.WorkerReady {
+					ready++
+				}
+			}
+			if ready == n {
+				return nil
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("%d of %d hollow workers Ready after %s", ready, n, wait)
+}
+
+// stop ends the processes it started, by their pid, and removes the
+// cluster's directory.
+func (cl *cluster) stop() {
+	for _, p := range []*exec.Cmd{cl.hollow, cl.mgr} {
+		if p == nil || p.Process == nil {
+			continue
+		}
+		_ = p.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() {
+			for p.ProcessState == nil && processAlive(p.Process.Pid) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = p.Process.Kill()
+		}
+	}
+	_ = os.RemoveAll(cl.dir)
+}
+
+func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// applyAll creates n tasks named prefix-NNNNN with cfg.clients parallel
+// clients and waits until all run, watching them; it returns the time from
+// the first create to the last Running and the manager's CPU time then.
+func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	running := make(chan struct{})
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- cl.watchRunning(ctx, prefix, n, running) }()
+	pid := cl.mgr.Process.Pid
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, c.clients)
+	for range c.clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if _, err := cl.api.CreateTask(ctx, newTask(fmt.Sprintf("%s-%05d", prefix, i))); err != nil {
+					errs <- fmt.Errorf("create %s-%05d: %w", prefix, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, 0, err
+	}
+	select {
+	case <-running:
+	case err := <-watchErr:
+		return 0, 0, err
+	case <-ctx.Done():
+		return 0, 0, fmt.Errorf("%d tasks not all Running after 30 minutes", n)
+	}
+	elapsed := time.Since(start)
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	return elapsed, cpu1 - cpu0, nil
+}
+
+// watchRunning closes running once n tasks named prefix-... have been seen
+// Running. It watches the tasks, and lists and watches again from the
+// list when the server ends the watch (a watcher that falls behind is
+// dropped), so that no change is missed.
+func (cl *cluster) watchRunning(ctx context.Context, prefix string, n int, running chan<- struct{}) error {
+	seen := map[string]bool{}
+	note := func(t *v1.Task) bool {
+		if t != nil && strings.HasPrefix(t.Metadata.Name, prefix+"-") && t.Status.Phase == v1.PhaseRunning {
+			seen[t.Metadata.Name] = true
+		}
+		return len(seen) == n
+	}
+	rv := ""
+	for ctx.Err() == nil {
+		w, err := cl.api.WatchTasks(ctx, rv, client.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("watch tasks: %w", err)
+		}
+		for {
+			ev, err := w.Next()
+			if err != nil {
+				break
+			}
+			if note(ev.Object) {
+				w.Close()
+				close(running)
+				return nil
+			}
+		}
+		w.Close()
+		list, err := cl.api.ListTasks(ctx, client.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list tasks after the watch ended: %w", err)
+		}
+		for i := range list.Items {
+			if note(&list.Items[i]) {
+				close(running)
+				return nil
+			}
+		}
+		rv = list.Metadata.ResourceVersion
+	}
+	return ctx.Err()
+}
+
+func newTask(name string) *v1.Task {
+	return &v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindTask},
+		Metadata: v1.ObjectMeta{Name: name, Labels: map[string]string{"bench": "scale"}},
+		Spec:     v1.TaskSpec{Image: "example.invalid/app:1"},
+	}
+}
+
+// timeMkctl runs mkctl args n times and returns the median wall time in ms.
+func (cl *cluster) timeMkctl(n int, args ...string) (float64, error) {
+	var times []float64
+	for range n {
+		cmd := cl.mkctl(args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return 0, fmt.Errorf("mkctl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		}
+		times = append(times, float64(time.Since(start).Microseconds())/1000)
+	}
+	return median(times), nil
+}
+
+func (cl *cluster) mkctl(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(cl.c.bin, "mkctl"), args...)
+	cmd.Env = append(os.Environ(), "HOME="+cl.dir, "MINKUBE_SERVER="+cl.server, "MINKUBE_TOKEN="+cl.token,
+		"MINKUBE_CERTIFICATE_AUTHORITY="+cl.caFile)
+	return cmd
+}
+
+// applyFile writes n task documents into one file and times mkctl apply
+// -f of it. A refusal is returned as its first line of output instead of
+// a rate.
+func (cl *cluster) applyFile(n int) (float64, string, error) {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: minkube.io/v1\nkind: Task\nmetadata:\n  name: file-%05d\n  labels: {bench: file}\nspec:\n  image: example.invalid/app:1\n", i)
+	}
+	file := filepath.Join(cl.dir, "tasks.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		return 0, "", err
+	}
+	cmd := cl.mkctl("apply", "-f", file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		line, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
+		return 0, "refused: " + line, nil
+	}
+	return float64(n) / time.Since(start).Seconds(), "", nil
+}
+
+// fetch saves what GET path answers (the admin's) to file.
+func (cl *cluster) fetch(path, file string) error {
+	req, err := http.NewRequest(http.MethodGet, cl.server+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+cl.token)
+	resp, err := cl.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// processCPU returns the user and system CPU time of pid so far, from
+// /proc/PID/stat.
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after its closing parenthesis (field 3 is the state).
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks, nil
+}
+
+type mem struct{ rss, peak, anon float64 }
+
+// memory returns pid's resident set and its peak, in MB, from
+// /proc/PID/status.
+func memory(pid int) (mem, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return mem{}, err
+	}
+	defer f.Close()
+	var m mem
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 64)
+		if err != nil {
+			continue
+		}
+		switch key {
+		case "VmRSS":
+			m.rss = kb / 1024
+		case "VmHWM":
+			m.peak = kb / 1024
+		case "RssAnon":
+			m.anon = kb / 1024
+		}
+	}
+	return m, sc.Err()
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func printTable(c config, all []figures) {
+	col := func(get func(figures) float64, format string) string {
+		var vals, cells []string
+		var xs []float64
+		for _, f := range all {
+			x := get(f)
+			xs = append(xs, x)
+			vals = append(vals, fmt.Sprintf(format, x))
+		}
+		cells = append(cells, strings.Join(vals, ", "), fmt.Sprintf(format, median(xs)))
+		return strings.Join(cells, " | ")
+	}
+	fmt.Printf("\n%d hollow workers, %d parallel clients, %d run(s); runs listed, then the median\n\n", c.workers, c.clients, len(all))
+	fmt.Println("| figure | runs | median | goal |")
+	fmt.Println("|---|---|---|---|")
+	fmt.Printf("| apply → all Running, %d tasks (tasks/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.rate }, "%.0f"))
+	fmt.Printf("| manager CPU per task, create → Running (ms) | %s | ≤ 0.4 |\n", col(func(f figures) float64 { return f.cpuPerTask }, "%.3f"))
+	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
+	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
+	fmt.Printf("| of which anonymous when all Running (MB; the rest is the store file, mapped) | %s | - |\n", col(func(f figures) float64 { return f.anonRSS }, "%.0f"))
+	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
+	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
+	fmt.Printf("| `mkctl get tasks`, median of 5 (ms) | %s | ≤ 150 |\n", col(func(f figures) float64 { return f.getTable }, "%.0f"))
+	fmt.Printf("| `mkctl get tasks -o json`, median of 5 (ms) | %s | ≤ 400 |\n", col(func(f figures) float64 { return f.getJSON }, "%.0f"))
+	refused := ""
+	for _, f := range all {
+		if f.applyErr != "" {
+			refused = f.applyErr
+		}
+	}
+	if refused != "" {
+		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.tasks, strings.ReplaceAll(refused, "|", "/")+" | -")
+	} else {
+		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.applyFile }, "%.0f"))
+	}
+	if c.small > 0 {
+		fmt.Printf("| %d tasks, apply → all Running (s) | %s | ≤ 0.5 |\n", c.small, col(func(f figures) float64 { return f.small }, "%.2f"))
+	}
+}
+
+// tlsConfig verifies the cluster's managers with its CA, as mkctl does.
+func tlsConfig(caPEM []byte) *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
