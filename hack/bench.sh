@@ -67,6 +67,13 @@ go test -run '^$' -bench 'Place|Tracker' -benchtime 1s -count 1 ./controllers/sc
 echo "== /metrics of the manager at 10,000 tasks: time and bytes of one scrape"
 go test -run '^$' -bench 'BenchmarkMetrics_10000Tasks' -benchtime 2s -count 1 ./apiserver/
 
+echo "== lists and mkctl at 10,000 stored tasks: a list in process, mkctl's table printing, then a real manager: get (table, -o json), apply -f of 10,000 documents, memory across 25 lists"
+go test -run '^$' -bench 'BenchmarkList_10000Tasks' -benchtime 20x -count 1 ./apiserver/
+go test -run '^$' -bench 'BenchmarkPrintTaskTable_10000' -benchtime 20x -count 1 ./cmd/mkctl/
+go test -run '^$' -bench 'BenchmarkScaleRead' -benchtime 5x -count 1 -timeout 30m ./test/e2e/
+go test -run '^$' -bench 'BenchmarkScaleApply' -benchtime 3x -count 1 -timeout 30m ./test/e2e/
+go test -run '^$' -bench 'BenchmarkScaleMemory' -benchtime 1x -count 1 -timeout 30m ./test/e2e/
+
 echo "== store (bolt, and etcd against a real etcd the test starts), cache, queue, validation"
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/
 

@@ -226,7 +226,7 @@ func startCluster(c config, name string) (*cluster, error) {
 	}
 	data := filepath.Join(dir, "manager")
 	cl.server, cl.caFile = "https://"+addr, filepath.Join(data, "ca.crt")
-	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", "warn"}
+	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", "warn", "--write-config=false"}
 	if c.profileDir != "" {
 		args = append(args, "--pprof")
 	}
