@@ -56,9 +56,14 @@ bench: images ## Run the benchmarks (figures for the closing notes).
 	hack/bench.sh
 
 .PHONY: clean
-clean: ## Remove built binaries, the dev data dir and the containers of the cluster `make run` made (no other's).
+clean: ## Remove built binaries, the dev data dir and the containers and network of the cluster `make run` made (no other's).
 	@for cluster in $$(cut -d' ' -f1 $(DATA_DIR)/worker-*.cluster 2>/dev/null | sort -u); do \
 		ids="$$(docker ps -aq --filter label=io.minkube.cluster=$$cluster 2>/dev/null)"; \
 		if [[ -n "$$ids" ]]; then echo "removing the containers of cluster $$cluster"; docker rm -f $$ids >/dev/null; fi; \
+	done
+	@for f in $(DATA_DIR)/worker-*.cluster; do \
+		[[ -e "$$f" ]] || continue; name="$${f##*/worker-}"; name="$${name%.cluster}"; \
+		ids="$$(docker network ls -q --filter label=io.minkube.network=$$name 2>/dev/null)"; \
+		if [[ -n "$$ids" ]]; then echo "removing the network of worker $$name"; docker network rm $$ids >/dev/null || true; fi; \
 	done
 	rm -rf $(BIN) $(DATA_DIR)

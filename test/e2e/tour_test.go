@@ -209,6 +209,7 @@ func (tr *tour) stop() {
 	}
 	for _, w := range []string{"dev", "w2"} {
 		removeContainers(tr.t, tr.real(w))
+		removeNetworks(tr.t, tr.real(w))
 	}
 }
 
