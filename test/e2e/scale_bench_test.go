@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -9,12 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
@@ -224,21 +224,13 @@ func fillTasks(b *testing.B, cl *client.Client, prefix string, n int) {
 // residentMB returns the resident set size of process pid in MB.
 func residentMB(b *testing.B, pid int) float64 {
 	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			if err != nil {
-				b.Fatalf("VmRSS of %d: %q", pid, rest)
-			}
-			return float64(kb) / 1024
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatalf("no VmRSS in /proc/%d/status", pid)
-	return 0
+	return float64(st.VmRSS) / (1 << 20)
 }
