@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,26 +12,6 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
-
-// mkctlWith runs mkctl with extra environment variables and stdin.
-func (c *cluster) mkctlWith(env []string, stdin []byte, args ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
-	cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	}
-	if err != nil {
-		c.t.Fatalf("mkctl %v: %v", args, err)
-	}
-	return out.String(), errb.String(), 0
-}
 
 // edit runs mkctl edit ARGS with a shell script as the editor; the script
 // gets the file as $1 and can run mkctl as "$MKCTL" and keep state in
@@ -207,12 +186,12 @@ sed -i 's/^  - serve$/  - log/' "$1"`, "task", "hello")
 
 	t.Run("exec with stdin piped", func(t *testing.T) {
 		in := []byte("hello\nworld\n")
-		out, errOut, code := c.mkctlWith(nil, in, "exec", "-i", "box", "--", "/testapp", "cat")
+		out, errOut, code := c.mkctlStdin(in, "exec", "-i", "box", "--", "/testapp", "cat")
 		if code != 0 || out != string(in) || errOut != "" {
 			t.Errorf("exec -i cat: exit %d, %q, %q", code, out, errOut)
 		}
 		// Without -i the command's stdin is empty, whatever mkctl's is.
-		out, errOut, code = c.mkctlWith(nil, in, "exec", "task/box", "--", "/testapp", "cat")
+		out, errOut, code = c.mkctlStdin(in, "exec", "task/box", "--", "/testapp", "cat")
 		if code != 0 || out != "" || errOut != "" {
 			t.Errorf("exec cat without -i: exit %d, %q, %q", code, out, errOut)
 		}
@@ -228,13 +207,13 @@ sed -i 's/^  - serve$/  - log/' "$1"`, "task", "hello")
 			{[]string{"crash"}, 1, "", "crashing on start\ncommand terminated with exit code 1\n"},
 			{[]string{"exit"}, 0, "exiting with code 0 after 0s\n", ""},
 		} {
-			out, errOut, code := c.mkctlWith(nil, nil, append([]string{"exec", "box", "--", "/testapp"}, tt.args...)...)
+			out, errOut, code := c.mkctlStdin(nil, append([]string{"exec", "box", "--", "/testapp"}, tt.args...)...)
 			if code != tt.code || out != tt.wantOut || errOut != tt.wantErrOut {
 				t.Errorf("exec %v: exit %d, %q, %q; want %d, %q, %q", tt.args, code, out, errOut, tt.code, tt.wantOut, tt.wantErrOut)
 			}
 		}
 		// The image has no shell: the engine says so, with exit code 126.
-		out, errOut, code := c.mkctlWith(nil, nil, "exec", "box", "--", "/bin/sh")
+		out, errOut, code := c.mkctlStdin(nil, "exec", "box", "--", "/bin/sh")
 		if code != 126 || !strings.Contains(out+errOut, "/bin/sh") || !strings.HasSuffix(errOut, "command terminated with exit code 126\n") {
 			t.Errorf("exec of a missing binary: exit %d, %q, %q", code, out, errOut)
 		}
@@ -242,7 +221,7 @@ sed -i 's/^  - serve$/  - log/' "$1"`, "task", "hello")
 
 	t.Run("exec -it on a terminal", func(t *testing.T) {
 		cmd := exec.Command(filepath.Join(binDir, "mkctl"), "exec", "-it", "box", "--", "/testapp", "tty")
-		cmd.Env = append(os.Environ(), "HOME="+c.home, "MINKUBE_SERVER="+c.server, "MINKUBE_TOKEN="+c.token)
+		cmd.Env = append(os.Environ(), c.mkctlEnv()...)
 		p := startOnPTY(t, cmd, 40, 100)
 		p.await(t, "tty: true", "")
 		p.typeLine(t, "size")
@@ -259,7 +238,7 @@ sed -i 's/^  - serve$/  - log/' "$1"`, "task", "hello")
 	})
 
 	t.Run("exec -it without a terminal", func(t *testing.T) {
-		out, errOut, code := c.mkctlWith(nil, []byte("size\n"), "exec", "-it", "box", "--", "/testapp", "tty")
+		out, errOut, code := c.mkctlStdin([]byte("size\n"), "exec", "-it", "box", "--", "/testapp", "tty")
 		if code != 0 || out != "tty: false\nsize: not a terminal\n" || errOut != "Unable to use a TTY - input is not a terminal or the right kind of file\n" {
 			t.Errorf("exec -it with stdin piped: exit %d, %q, %q", code, out, errOut)
 		}

@@ -440,8 +440,14 @@ func (c *cluster) httpClient() *http.Client {
 }
 
 func (c *cluster) mkctlStdin(stdin []byte, args ...string) (stdout, stderr string, code int) {
+	return c.mkctlWith(nil, stdin, args...)
+}
+
+// mkctlWith runs mkctl with extra environment variables (they win over
+// the cluster's) and stdin.
+func (c *cluster) mkctlWith(env []string, stdin []byte, args ...string) (stdout, stderr string, code int) {
 	cmd := exec.Command(filepath.Join(binDir, "mkctl"), args...)
-	cmd.Env = append(os.Environ(), c.mkctlEnv()...)
+	cmd.Env = append(append(os.Environ(), c.mkctlEnv()...), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {
