@@ -50,7 +50,7 @@ func (r *requester) upgrade(ctx context.Context, path string, opts ExecOptions) 
 	conn, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
 		resp.Body.Close()
-		return nil, fmt.Errorf("%s at %s switched protocols but gave no connection", r.peer, r.base)
+		return nil, fmt.Errorf("%s at %s switched protocols but gave no connection", r.peer, r.serverString())
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	return &closeConn{ReadWriteCloser: conn, stop: stop}, nil

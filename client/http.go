@@ -308,7 +308,7 @@ func (r *requester) sendTo(ctx context.Context, base *url.URL, req request, time
 		return resp, nil
 	case req.upgrade != "" && resp.StatusCode < 300:
 		closeBody(resp.Body)
-		return nil, fmt.Errorf("%s at %s answered %s %s with %s instead of switching to %s", r.peer, r.base, req.method, req.path, resp.Status, req.upgrade)
+		return nil, fmt.Errorf("%s at %s answered %s %s with %s instead of switching to %s", r.peer, base, req.method, req.path, resp.Status, req.upgrade)
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return resp, nil
 	}

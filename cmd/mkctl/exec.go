@@ -117,10 +117,6 @@ func (c *cli) exec(ctx context.Context, name string, opts v1.ExecOptions) error 
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, client.ErrExecBroken):
-		var ue *client.UnreachableError
-		if errors.As(err, &ue) {
-			return err
-		}
 		return fmt.Errorf("exec in task %q: %w", name, err)
 	case err != nil:
 		return err

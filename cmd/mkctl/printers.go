@@ -140,9 +140,13 @@ func (p printer) printObject(w io.Writer, obj any) error {
 }
 
 // taskHeader returns the columns of the Task table.
-func taskHeader(wide bool) []string {
+func taskHeader(wide bool) []string { return tableHeader(v1.TaskTableColumns, wide) }
+
+// tableHeader returns the names of the columns of cols that the table
+// shows.
+func tableHeader(cols []v1.TableColumn, wide bool) []string {
 	var h []string
-	for _, c := range v1.TaskTableColumns {
+	for _, c := range cols {
 		if shown(c, wide) {
 			h = append(h, c.Name)
 		}
@@ -213,17 +217,11 @@ func (p printer) printTaskTable(w io.Writer, tbl *v1.Table) error {
 		})
 	}
 	wide := p.format == outputWide
-	var header []string
-	for _, c := range tbl.ColumnDefinitions {
-		if shown(c, wide) {
-			header = append(header, c.Name)
-		}
-	}
 	rows := make([][]string, 0, len(tbl.Rows))
 	for _, r := range tbl.Rows {
 		rows = append(rows, p.tableRow(tbl.ColumnDefinitions, r, wide))
 	}
-	return p.printTable(w, header, rows)
+	return p.printTable(w, tableHeader(tbl.ColumnDefinitions, wide), rows)
 }
 
 // usesTable reports whether the printer needs no more of a list than its
