@@ -68,7 +68,7 @@ type tokens struct{ admin, join string }
 // SetTokens replaces the admin and join tokens at once: requests from
 // then on must carry the new ones. Workers keep their own tokens; the
 // dashboard's sessions, signed with a key derived from the admin token,
-// end.
+// end when the admin token changes (the same token derives the same key).
 func (s *Server) SetTokens(admin, join string) {
 	s.tokens.Store(&tokens{admin: admin, join: join})
 	s.sessions.rekey(admin)

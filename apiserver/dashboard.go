@@ -70,8 +70,8 @@ func (s *sessions) rekey(adminToken string) {
 	s.key.Store(&key)
 }
 
-// issue returns a token of the given kind ("code" or "session") that
-// expires after ttl.
+// issue returns a token of the kind prefix (codePrefix or sessionPrefix)
+// that expires after ttl.
 func (s *sessions) issue(prefix string, ttl time.Duration) (string, time.Time) {
 	exp := s.now().Add(ttl).UTC().Truncate(time.Second)
 	payload := make([]byte, 8+16)

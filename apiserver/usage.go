@@ -170,8 +170,11 @@ func (s *Server) workerMetrics(w http.ResponseWriter, r *http.Request, p httprou
 	if !ok {
 		return errNotFound("worker", name)
 	}
+	if s.stats == nil {
+		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "this manager cannot reach workers")
+	}
 	cred, ok := s.st.CredentialCache.Get(name)
-	if !ok || s.stats == nil {
+	if !ok {
 		return newStatus(http.StatusServiceUnavailable, v1.StatusReasonServiceUnavailable, "worker %q cannot be reached: it has no credentials", name)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), usageTimeout)

@@ -92,7 +92,7 @@ func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
 // then stops: requests in flight get a few seconds to finish. It returns
 // nil after a stop that ctx asked for.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	l = netutil.LimitListener(l, s.maxConns)
+	l = LimitListener(l, s.maxConns)
 	served := make(chan error, 1)
 	go func() {
 		if s.srv.TLSConfig != nil {
