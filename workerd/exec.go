@@ -35,7 +35,7 @@ func (w *Worker) execTask(rw http.ResponseWriter, r *http.Request, p httprouter.
 	uid := p.ByName("uid")
 	t, st, ok := w.tasks.get(uid)
 	if !ok {
-		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+		w.writeNotHeld(rw, uid)
 		return
 	}
 	name := t.Metadata.Name

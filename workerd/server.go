@@ -201,7 +201,7 @@ func (w *Worker) stopTask(rw http.ResponseWriter, r *http.Request, p httprouter.
 	gone, ok := w.tasks.stop(uid)
 	w.queue.Enqueue(uid) // also removes containers of a uid no longer held
 	if !ok {
-		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+		w.writeNotHeld(rw, uid)
 		return
 	}
 	select {
@@ -212,11 +212,16 @@ func (w *Worker) stopTask(rw http.ResponseWriter, r *http.Request, p httprouter.
 	}
 }
 
+// writeNotHeld answers that the task uid is not one this worker holds.
+func (w *Worker) writeNotHeld(rw http.ResponseWriter, uid string) {
+	writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+}
+
 func (w *Worker) taskLogs(rw http.ResponseWriter, r *http.Request, p httprouter.Params) {
 	uid := p.ByName("uid")
 	_, st, ok := w.tasks.get(uid)
 	if !ok {
-		writeStatus(rw, http.StatusNotFound, v1.StatusReasonNotFound, fmt.Sprintf("task %s is not held by worker %s", uid, w.opts.Name))
+		w.writeNotHeld(rw, uid)
 		return
 	}
 	if st.ContainerID == "" {

@@ -70,6 +70,12 @@ func readOrCreateJoinToken(flag, path, caHash string) (pki.JoinToken, error) {
 	if err != nil {
 		return pki.JoinToken{}, err
 	}
+	return pinJoinToken(flag, path, raw, caHash)
+}
+
+// pinJoinToken parses raw, the join token read from (or generated for)
+// path, and pins it to caHash as readOrCreateJoinToken says.
+func pinJoinToken(flag, path, raw, caHash string) (pki.JoinToken, error) {
 	tok, err := pki.ParseJoinToken(raw)
 	if err != nil {
 		return pki.JoinToken{}, fmt.Errorf("%s %s: %w", flag, path, err)
@@ -157,9 +163,9 @@ func (f *tokenFiles) reload() {
 		admin = f.admin
 	}
 	join := f.join
-	if _, err := readToken("--join-token-file", f.joinPath); err != nil {
+	if raw, err := readToken("--join-token-file", f.joinPath); err != nil {
 		f.log.Warn("cannot read the join token file; keeping the token in use", "err", err)
-	} else if tok, err := readOrCreateJoinToken("--join-token-file", f.joinPath, f.caHash); err != nil {
+	} else if tok, err := pinJoinToken("--join-token-file", f.joinPath, raw, f.caHash); err != nil {
 		f.log.Warn("cannot read the join token file; keeping the token in use", "err", err)
 	} else {
 		join = tok.Secret

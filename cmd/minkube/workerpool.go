@@ -18,31 +18,33 @@ import (
 type workerPool struct {
 	caPEM   string
 	mu      sync.Mutex
-	clients map[string]*client.WorkerClient
+	clients map[string]pooledClient // by worker name
+}
+
+// pooledClient is a worker's client, for the address and token of the
+// registration it was made for.
+type pooledClient struct {
+	address, token string
+	c              *client.WorkerClient
 }
 
 func newWorkerPool(caPEM []byte) *workerPool {
-	return &workerPool{caPEM: string(caPEM), clients: map[string]*client.WorkerClient{}}
+	return &workerPool{caPEM: string(caPEM), clients: map[string]pooledClient{}}
 }
 
 func (p *workerPool) client(w *v1.Worker, cred *v1.Credential) (*client.WorkerClient, error) {
-	key := w.Metadata.Name + "\x00" + w.Spec.Address + "\x00" + cred.ManagerToken
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c, ok := p.clients[key]; ok {
-		return c, nil
+	if pc, ok := p.clients[w.Metadata.Name]; ok && pc.address == w.Spec.Address && pc.token == cred.ManagerToken {
+		return pc.c, nil
 	}
-	for k := range p.clients { // drop the worker's clients of older registrations
-		if len(k) > len(w.Metadata.Name) && k[:len(w.Metadata.Name)+1] == w.Metadata.Name+"\x00" {
-			delete(p.clients, k)
-		}
-	}
+	delete(p.clients, w.Metadata.Name) // the client of an older registration
 	c, err := client.NewWorkerClient(w.Spec.Address, cred.ManagerToken,
 		client.WithTLS(client.TLS{CAData: p.caPEM, ServerName: w.Metadata.Name}))
 	if err != nil {
 		return nil, err
 	}
-	p.clients[key] = c
+	p.clients[w.Metadata.Name] = pooledClient{address: w.Spec.Address, token: cred.ManagerToken, c: c}
 	return c, nil
 }
 
