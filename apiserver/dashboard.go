@@ -160,9 +160,17 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ httprou
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	signedIn := (req.Code != "" && s.sessions.useCode(req.Code)) || (req.Token != "" && s.identify(req.Token).kind == kindAdmin)
+	// A refused code or token counts against the client's allowance of
+	// failures, as a refused bearer token does (authenticate): the body is
+	// no way around the throttle.
+	if !signedIn {
+		if wait := s.throttle.Failed(r); wait > 0 {
+			return errThrottled(wait)
+		}
+	}
 	switch {
-	case req.Code != "" && s.sessions.useCode(req.Code):
-	case req.Token != "" && s.identify(req.Token).kind == kindAdmin:
+	case signedIn:
 	case req.Code != "":
 		return errUnauthorized("this sign-in code is not valid: it expired, was used already, or belongs to another cluster; run mkctl dashboard again")
 	default:

@@ -196,6 +196,25 @@ func TestAuth_Throttle(t *testing.T) {
 	}
 }
 
+// TestAuth_ThrottleSignIn: guesses of the admin token or of a sign-in code
+// in the dashboard's sign-in body count as failed authentications too.
+func TestAuth_ThrottleSignIn(t *testing.T) {
+	e := mustAPIEnv(t)
+	for i := range 10 {
+		body := v1.SessionRequest{Token: fmt.Sprint("guess-", i)}
+		if i%2 == 1 {
+			body = v1.SessionRequest{Code: fmt.Sprint("mkc.guess.", i)}
+		}
+		mustStatusError(t, e.do(t, http.MethodPost, "/api/v1/dashboard/sessions", "", body), http.StatusUnauthorized, v1.StatusReasonUnauthorized)
+	}
+	r := e.do(t, http.MethodPost, "/api/v1/dashboard/sessions", "", v1.SessionRequest{Token: "guess-10"})
+	mustStatusError(t, r, http.StatusTooManyRequests, v1.StatusReasonTooManyRequests)
+	if r := e.do(t, http.MethodGet, "/api/v1/tasks", "another-guess", nil); r.Code != http.StatusTooManyRequests {
+		t.Errorf("a bearer guess after the sign-in guesses = %d, want 429 (one allowance per client)", r.Code)
+	}
+	e.mustSession(t, v1.SessionRequest{Token: apiAdminToken}) // the admin token still signs in
+}
+
 // TestAuth_BeforeBody: a request without a valid token is answered before
 // its body is read: one whose body never comes is refused at once and its
 // connection closed.
