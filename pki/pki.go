@@ -53,16 +53,11 @@ func NewCA(commonName string, now time.Time) (certPEM, keyPEM []byte, err error)
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"minkube"}},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(CALifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl := template(commonName, now, CALifetime)
+	tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.BasicConstraintsValid = true
+	tmpl.IsCA = true
+	tmpl.MaxPathLenZero = true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create the CA certificate: %w", err)
@@ -102,7 +97,7 @@ func (ca *CA) Hash() string { return Hash(ca.Cert) }
 // for CertLifetime from now, for every host of hosts (IP addresses and DNS
 // names), and returns it as PEM.
 func (ca *CA) IssueServer(commonName string, hosts []string, pub crypto.PublicKey, now time.Time) ([]byte, error) {
-	tmpl := ca.template(commonName, now)
+	tmpl := template(commonName, now, CertLifetime)
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	addHosts(tmpl, hosts)
 	return ca.sign(tmpl, pub)
@@ -125,18 +120,21 @@ func (ca *CA) IssueWorker(name, host string, csrPEM []byte, now time.Time) ([]by
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("certificate request: %w", err)
 	}
-	tmpl := ca.template(name, now)
+	tmpl := template(name, now, CertLifetime)
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	addHosts(tmpl, []string{name, host})
 	return ca.sign(tmpl, csr.PublicKey)
 }
 
-func (ca *CA) template(commonName string, now time.Time) *x509.Certificate {
+// template is what every certificate the package makes has: a fresh
+// serial, commonName of minkube, valid for lifetime from now (backdated),
+// for digital signatures.
+func template(commonName string, now time.Time, lifetime time.Duration) *x509.Certificate {
 	return &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: commonName, Organization: []string{"minkube"}},
 		NotBefore:    now.Add(-backdate),
-		NotAfter:     now.Add(CertLifetime),
+		NotAfter:     now.Add(lifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
 }
@@ -170,14 +168,8 @@ func addHosts(tmpl *x509.Certificate, hosts []string) {
 // naming commonName: what a server presents while it has no certificate
 // of its CA yet, which no client that verifies will trust.
 func SelfSigned(commonName string, key crypto.Signer, now time.Time) ([]byte, error) {
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: commonName, Organization: []string{"minkube"}},
-		NotBefore:    now.Add(-backdate),
-		NotAfter:     now.Add(CertLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl := template(commonName, now, CertLifetime)
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("create a self-signed certificate: %w", err)
@@ -324,7 +316,7 @@ func Reusable(cert, ca *x509.Certificate, hosts []string, now time.Time) bool {
 	return true
 }
 
-// RenewDue reports whether less than a third of cert's life is left.
+// renewDue reports whether less than a third of cert's life is left.
 func renewDue(cert *x509.Certificate, now time.Time) bool {
 	life := cert.NotAfter.Sub(cert.NotBefore)
 	return now.After(cert.NotAfter.Add(-life / 3))

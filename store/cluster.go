@@ -61,9 +61,9 @@ func EnsureClusterCA(ctx context.Context, s Store, generate func() (certPEM, key
 	return ca, nil
 }
 
-// ensureKey returns the value at key, storing the one make returns when
+// ensureKey returns the value at key, storing the one newValue returns when
 // there is none; when another writer stores one first, that one wins.
-func ensureKey(ctx context.Context, s Store, key string, make func() ([]byte, error)) ([]byte, error) {
+func ensureKey(ctx context.Context, s Store, key string, newValue func() ([]byte, error)) ([]byte, error) {
 	kv, err := s.Get(ctx, key)
 	if err == nil {
 		return kv.Value, nil
@@ -71,7 +71,7 @@ func ensureKey(ctx context.Context, s Store, key string, make func() ([]byte, er
 	if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read: %w", err)
 	}
-	v, err := make()
+	v, err := newValue()
 	if err != nil {
 		return nil, err
 	}

@@ -114,12 +114,13 @@ func (r *Recorder) trim(ctx context.Context, obj v1.ObjectReference) {
 	}
 }
 
-// drop deletes the oldest of events beyond keep, writers at a time.
+// drop deletes the oldest of events beyond keep, writers at a time. It
+// sorts events, the caller's own slice (as EventCache's List and ByIndex
+// return), in place.
 func (r *Recorder) drop(ctx context.Context, events []*v1.Event, keep, writers int) {
 	if len(events) <= keep {
 		return
 	}
-	events = slices.Clone(events)
 	slices.SortFunc(events, func(a, b *v1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp) })
 	var (
 		wg     sync.WaitGroup

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
@@ -109,9 +108,9 @@ func (c *Controller) Start(ctx context.Context) error {
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
 	if !ok {
-		msg := fmt.Sprintf("worker %s was deleted; placing the task on another worker", req.Key)
+		cause := fmt.Sprintf("worker %s was deleted", req.Key)
 		for _, t := range c.st.TaskCache.ByIndex(store.IndexWorker, req.Key) {
-			if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerDeleted, msg, c.opts.Now()); err != nil {
+			if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerDeleted, cause, c.opts.Now()); err != nil {
 				return reconcile.Result{}, err
 			}
 		}
@@ -144,9 +143,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{RequeueAfter: moveAt.Sub(now) + 10*time.Millisecond}, nil
 	}
-	msg := fmt.Sprintf("worker %s was lost; placing the task on another worker", req.Key)
+	cause := fmt.Sprintf("worker %s was lost", req.Key)
 	for _, t := range tasks {
-		if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerLost, msg, now); err != nil {
+		if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerLost, cause, now); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -215,14 +214,15 @@ func (c *Controller) markUnknown(ctx context.Context, t *v1.Task, msg string, no
 	return err
 }
 
-// moveOff places the task of a lost or deleted worker elsewhere, with
-// reason and msg, or fails it when its policy says never to run it again.
-func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker, reason, msg string, now time.Time) error {
+// moveOff places the task of a lost or deleted worker elsewhere, or fails
+// it when its policy says never to run it again, with reason and a message
+// that starts with cause ("worker NAME was lost").
+func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker, reason, cause string, now time.Time) error {
 	if t.Status.Phase.Terminal() || t.Metadata.DeletionTimestamp != nil {
 		return nil
 	}
 	if t.Spec.RestartPolicy == v1.RestartNever {
-		msg := fmt.Sprintf("%s, and restartPolicy is Never", strings.TrimSuffix(msg, "; placing the task on another worker"))
+		msg := cause + ", and restartPolicy is Never"
 		uid := t.Metadata.UID
 		wrote := false
 		_, err := c.st.Tasks.GuaranteedUpdate(ctx, t.Metadata.Name, func(cur *v1.Task) (*v1.Task, error) {
@@ -245,6 +245,7 @@ func (c *Controller) moveOff(ctx context.Context, t *v1.Task, worker, reason, ms
 		}
 		return err
 	}
+	msg := cause + "; placing the task on another worker"
 	moved, err := c.st.Unassign(ctx, t.Metadata.Name, t.Metadata.UID, worker, reason, msg, now)
 	if moved {
 		c.log.Info("moving a task off a worker", "task", t.Metadata.Name, "worker", worker, "reason", reason)

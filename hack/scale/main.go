@@ -197,10 +197,17 @@ type cluster struct {
 	server   string
 	token    string
 	caFile   string
-	mgr      *exec.Cmd
-	hollow   *exec.Cmd
+	mgr      *proc
+	hollow   *proc
 	api      *client.Client
 	http     *http.Client
+}
+
+// proc is a process the cluster started; exited is closed once it has
+// exited and been waited for.
+type proc struct {
+	*exec.Cmd
+	exited chan struct{}
 }
 
 func startCluster(c config, name string) (*cluster, error) {
@@ -252,7 +259,7 @@ func startCluster(c config, name string) (*cluster, error) {
 	return cl, nil
 }
 
-func (cl *cluster) start(logFile string, args ...string) (*exec.Cmd, error) {
+func (cl *cluster) start(logFile string, args ...string) (*proc, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
@@ -263,8 +270,9 @@ func (cl *cluster) start(logFile string, args ...string) (*exec.Cmd, error) {
 		out.Close()
 		return nil, err
 	}
-	go func() { _ = cmd.Wait(); out.Close() }()
-	return cmd, nil
+	p := &proc{Cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); out.Close(); close(p.exited) }()
+	return p, nil
 }
 
 func (cl *cluster) waitManager(data string) error {
@@ -314,28 +322,19 @@ func (cl *cluster) waitWorkers(n int) error {
 // stop ends the processes it started, by their pid, and removes the
 // cluster's directory.
 func (cl *cluster) stop() {
-	for _, p := range []*exec.Cmd{cl.hollow, cl.mgr} {
-		if p == nil || p.Process == nil {
+	for _, p := range []*proc{cl.hollow, cl.mgr} {
+		if p == nil {
 			continue
 		}
 		_ = p.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() {
-			for p.ProcessState == nil && processAlive(p.Process.Pid) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			close(done)
-		}()
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(20 * time.Second):
 			_ = p.Process.Kill()
 		}
 	}
 	_ = os.RemoveAll(cl.dir)
 }
-
-func processAlive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 // applyAll creates n tasks named prefix-NNNNN with cfg.clients parallel
 // clients and waits until all run, watching them; it returns the time from

@@ -48,7 +48,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -348,16 +349,12 @@ func answer(stdin io.Reader, stdout io.Writer) int {
 	return 0
 }
 
-// winsizeT is struct winsize of ioctl TIOCGWINSZ.
-type winsizeT struct{ Row, Col, Xpixel, Ypixel uint16 }
-
 // winsize returns the size of the terminal f is, and false when f is not a
 // terminal.
-func winsize(f *os.File) (winsizeT, bool) {
-	var ws winsizeT
+func winsize(f *os.File) (*unix.Winsize, bool) {
 	if f == nil {
-		return ws, false
+		return nil, false
 	}
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), uintptr(syscall.TIOCGWINSZ), uintptr(unsafe.Pointer(&ws)))
-	return ws, errno == 0
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return ws, err == nil
 }
