@@ -3,9 +3,10 @@ package apiserver
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	json "github.com/goccy/go-json"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )

@@ -1,8 +1,9 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"net/http"
+
+	json "github.com/goccy/go-json"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"

@@ -2,13 +2,13 @@ package workerd
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
+	json "github.com/goccy/go-json"
 	"github.com/julienschmidt/httprouter"
 
 	v1 "github.com/minkube/minkube/apis/v1"

@@ -2,11 +2,12 @@ package workerd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	json "github.com/goccy/go-json"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/reconcile"

@@ -8,8 +8,11 @@ import (
 	"iter"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -109,53 +112,46 @@ func ParseManifests(file string, data []byte) ([]Document, error) {
 	if len(data) > MaxManifestSize {
 		return nil, DocumentErrors{{File: file, Message: fmt.Sprintf("file is %d bytes, over the limit of %d bytes", len(data), MaxManifestSize)}}
 	}
+	var chunks []chunk
+	for c := range documents(data) {
+		if !isBlank(c.text) {
+			chunks = append(chunks, c)
+		}
+	}
+	parsed := parseChunks(chunks)
 	var (
 		docs  []Document
 		errs  DocumentErrors
 		index int
 		names map[string]int
 	)
-	for chunk := range documents(data) {
+	for i, p := range parsed {
 		if len(errs) >= maxFileErrors {
 			errs = append(errs, DocumentError{File: file, Message: fmt.Sprintf("too many problems; stopped after %d", len(errs))})
 			break
 		}
-		if isBlank(chunk.text) {
-			continue
-		}
-		if len(chunk.text) > MaxDocumentSize {
+		switch {
+		case p.tooLarge:
 			index++
 			errs = append(errs, DocumentError{File: file, Index: index, Message: fmt.Sprintf(
-				"is %d bytes (from line %d), over the limit of %d bytes for one document", len(chunk.text), chunk.offset+1, MaxDocumentSize)})
+				"is %d bytes (from line %d), over the limit of %d bytes for one document", len(chunks[i].text), chunks[i].offset+1, MaxDocumentSize)})
 			continue
-		}
-		root, err := parseDocument(chunk.text, chunk.offset)
-		if err != nil {
+		case p.err != nil:
 			index++
-			errs = append(errs, DocumentError{File: file, Index: index, Message: err.Error()})
+			errs = append(errs, DocumentError{File: file, Index: index, Message: p.err.Error()})
 			continue
-		}
-		if root == nil {
+		case p.empty:
 			continue
 		}
 		index++
-		t, ferrs, complete := decodeTaskNode(root, len(chunk.text), chunk.offset)
-		if complete {
-			SetTaskDefaults(t)
-			verrs := ValidateTask(t)
-			ferrs = appendUnrelated(ferrs, verrs[:min(len(verrs), maxDocumentErrors+1)])
-			t.Status = TaskStatus{}
-		}
-		sortByPath(ferrs, taskType)
-		ferrs = capErrors(ferrs)
 		var name string
-		if t != nil {
-			name = t.Metadata.Name
+		if p.task != nil {
+			name = p.task.Metadata.Name
 		}
-		for _, fe := range ferrs {
+		for _, fe := range p.ferrs {
 			errs = append(errs, DocumentError{File: file, Index: index, Name: name, Field: fe.Field, Message: fe.Message})
 		}
-		if len(ferrs) > 0 {
+		if len(p.ferrs) > 0 {
 			continue
 		}
 		if first, dup := names[name]; dup {
@@ -167,7 +163,7 @@ func ParseManifests(file string, data []byte) ([]Document, error) {
 			names = map[string]int{}
 		}
 		names[name] = index
-		docs = append(docs, Document{File: file, Index: index, Task: *t})
+		docs = append(docs, Document{File: file, Index: index, Task: *p.task})
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -176,6 +172,58 @@ func ParseManifests(file string, data []byte) ([]Document, error) {
 		return nil, DocumentErrors{{File: file, Message: "no Task documents found"}}
 	}
 	return docs, nil
+}
+
+// parsedChunk is what one document of a manifest holds.
+type parsedChunk struct {
+	tooLarge bool  // over MaxDocumentSize, not parsed
+	err      error // not YAML or JSON
+	empty    bool  // nothing but a null or comments
+	task     *Task // decoded, defaulted and validated when ferrs is empty
+	ferrs    FieldErrors
+}
+
+// parseChunks parses, decodes and validates documents on every CPU at
+// once (a document does not depend on another: YAML parsing is most of
+// the time of a large manifest), each result at its document's place.
+func parseChunks(chunks []chunk) []parsedChunk {
+	out := make([]parsedChunk, len(chunks))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(chunks); i = int(next.Add(1) - 1) {
+				out[i] = parseChunk(chunks[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// parseChunk parses, decodes, defaults and validates one document.
+func parseChunk(c chunk) parsedChunk {
+	if len(c.text) > MaxDocumentSize {
+		return parsedChunk{tooLarge: true}
+	}
+	root, err := parseDocument(c.text, c.offset)
+	if err != nil {
+		return parsedChunk{err: err}
+	}
+	if root == nil {
+		return parsedChunk{empty: true}
+	}
+	t, ferrs, complete := decodeTaskNode(root, len(c.text), c.offset)
+	if complete {
+		SetTaskDefaults(t)
+		verrs := ValidateTask(t)
+		ferrs = appendUnrelated(ferrs, verrs[:min(len(verrs), maxDocumentErrors+1)])
+		t.Status = TaskStatus{}
+	}
+	sortByPath(ferrs, taskType)
+	return parsedChunk{task: t, ferrs: capErrors(ferrs)}
 }
 
 // DecodeTask decodes one Task from a JSON (or YAML) object with the same

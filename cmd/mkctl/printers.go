@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/jsonpath"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/tidwall/pretty"
 	"sigs.k8s.io/yaml"
 )
 
@@ -244,13 +245,11 @@ func printJSONList(w io.Writer, format outputFormat, raw []byte) error {
 	var data []byte
 	switch format {
 	case outputJSON:
-		raw = bytes.TrimSpace(raw)
-		b := bytes.NewBuffer(make([]byte, 0, len(raw)*2))
-		if err := json.Indent(b, raw, "", "    "); err != nil {
-			return fmt.Errorf("encode output: %w", err)
-		}
-		b.WriteByte('\n')
-		data = b.Bytes()
+		// The client checked that raw is one valid JSON value. pretty
+		// indents it as json.Indent does (Width -1: every array on lines
+		// of its own), about twice as fast, which is most of mkctl's own
+		// time for a list of thousands.
+		data = pretty.PrettyOptions(bytes.TrimSpace(raw), &pretty.Options{Indent: "    ", Width: -1})
 	case outputYAML:
 		var err error
 		if data, err = yaml.JSONToYAML(raw); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -151,5 +153,28 @@ func TestStreamTable(t *testing.T) {
 		"b             Scheduled   1s\n"
 	if b.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestPrintJSONList_IndentsAsJSONIndent: a list printed as it came is
+// byte for byte what json.Indent makes of it, for every kind of value,
+// strings holding JSON's own punctuation and escapes, and empty objects
+// and arrays.
+func TestPrintJSONList_IndentsAsJSONIndent(t *testing.T) {
+	raw := []byte(` {"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"7"},"items":[` +
+		`{"metadata":{"name":"a","labels":{},"annotations":{"x":"{\"y\": [1, 2]}, \\\"z\\\\"}},"spec":{"args":[],"env":[{"name":"A","value":"\u003c\u0026\u003e é \n\t"}]},` +
+		`"status":{"ports":[{"containerPort":80,"hostPort":8080}],"exitCode":-1,"ratio":1.5e-3,"ok":true,"no":false,"none":null,"nested":[[],[{}],[[1]]]}},` +
+		`{"metadata":{"name":"b"}}]}` + "\n")
+	var want bytes.Buffer
+	if err := json.Indent(&want, bytes.TrimSpace(raw), "", "    "); err != nil {
+		t.Fatal(err)
+	}
+	want.WriteByte('\n')
+	var got bytes.Buffer
+	if err := printJSONList(&got, outputJSON, raw); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("printed\n%s\nwant\n%s", got.String(), want.String())
 	}
 }
