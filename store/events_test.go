@@ -257,3 +257,51 @@ func TestRecorder_TrimsEachObject(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestEventsFor_FollowsTheCache: the events about an object are found by
+// the object, oldest first, as they are recorded, repeated and deleted.
+func TestEventsFor_FollowsTheCache(t *testing.T) {
+	st := store.NewState(mustStore(t, bolt.Options{NoSync: true}), quietLogger())
+	startState(t, st)
+	rec := st.Recorder("test", quietLogger())
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	record := func(at int, task, reason string) {
+		store.SetNow(rec, func() time.Time { return base.Add(time.Duration(at) * time.Second) })
+		rec.Eventf(t.Context(), taskRef(task), v1.EventNormal, reason, reason+" "+task)
+		if err := st.FlushEvents(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(1, "web", "Scheduled")
+	record(2, "db", "Scheduled")
+	record(3, "web", "Started")
+	record(4, "web", "Scheduled") // a repeat: now the newest
+	waitReasons := func(task, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var got []string
+			for _, e := range st.EventsFor(v1.KindTask, task) {
+				got = append(got, fmt.Sprintf("%s/%d", e.Reason, e.Count))
+			}
+			if strings.Join(got, ",") == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("events about %s: %v, want %s", task, got, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitReasons("web", "Started/1,Scheduled/2")
+	waitReasons("db", "Scheduled/1")
+	for _, e := range st.EventsFor(v1.KindTask, "web") {
+		if e.Reason == "Started" {
+			if err := st.Events.Delete(t.Context(), e.Metadata.Name, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitReasons("web", "Scheduled/2")
+	waitReasons("nope", "")
+}

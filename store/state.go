@@ -44,6 +44,9 @@ type State struct {
 
 	// events is the writer of the events recorders queue, run by Start.
 	events *eventQueue
+	// eventsByObject finds the events of EventCache by the object they
+	// are about.
+	eventsByObject objectEvents
 }
 
 // NewState builds the resources and caches over s. Handlers and indexes may
@@ -65,7 +68,7 @@ func NewState(s Store, logger *slog.Logger) *State {
 	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
 	st.events = newEventQueue(st, logger)
 	st.CredentialCache.AddIndex(IndexTokenHash, func(c *v1.Credential) []string { return []string{c.TokenHash} })
-	st.EventCache.AddIndex(IndexObject, func(e *v1.Event) []string { return []string{ObjectKey(e.InvolvedObject)} })
+	st.EventCache.AddHandler(st.eventsByObject.handle)
 	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
 		if t.Status.Worker == "" {
 			return nil
