@@ -108,9 +108,11 @@ const (
 	// cacheWait bounds how long a round waits for the event cache to
 	// show its new events before it counts them against the bounds.
 	cacheWait = 2 * time.Second
-	// roundTimeout bounds the writes of one round, the last one (what is
-	// queued when the State stops) included.
-	roundTimeout = 30 * time.Second
+	// roundTimeout bounds the writes of one round; finalRoundTimeout those
+	// of the last, what is queued when the State stops, which holds up the
+	// stop (a store that cannot be reached must not hold it for long).
+	roundTimeout      = 30 * time.Second
+	finalRoundTimeout = 10 * time.Second
 )
 
 // pendingEvent is an event queued for the writer, with the repeats of it
@@ -252,7 +254,11 @@ func (q *eventQueue) run(ctx context.Context) error {
 		batch, waiters, dropped := q.take(stop)
 		// A round started completes: ctx ending stops the loop, not the
 		// writes of what was recorded.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout)
+		timeout := roundTimeout
+		if stop {
+			timeout = finalRoundTimeout
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		q.round(rctx, ctx, batch, dropped, !stop)
 		cancel()
 		for _, w := range waiters {
