@@ -136,9 +136,13 @@ func (e *placementEnv) storedTask(t *testing.T, name string) *v1.Task {
 	return task
 }
 
-// eventReasons lists the reasons of the events about kind/name.
+// eventReasons lists the reasons of the events about kind/name, as
+// stored once the events recorded so far are written.
 func (e *placementEnv) eventReasons(t *testing.T, kind, name string) []string {
 	t.Helper()
+	if err := e.state.FlushEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	events, _, err := e.state.Events.List(t.Context())
 	if err != nil {
 		t.Fatal(err)

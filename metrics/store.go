@@ -29,7 +29,7 @@ func NewStore(reg prometheus.Registerer) *Store {
 		}, []string{"operation"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "events_dropped_total",
-			Help: "Events (mkctl get events) that could not be recorded because the store refused the write.",
+			Help: "Events (mkctl get events) that could not be recorded: the store refused the write, or the queue of events to write was full.",
 		}),
 	}
 	reg.MustRegister(s.ops, s.duration, s.dropped)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -19,9 +21,6 @@ import (
 // EventsPrefix is the key prefix of events.
 const EventsPrefix = "/events/"
 
-// IndexObject indexes events by "KIND/NAME" of the object they are about.
-const IndexObject = "object"
-
 // Bounds of the event store: the newest events are kept, at most
 // MaxEventsPerObject per object and MaxEvents in all.
 const (
@@ -29,13 +28,16 @@ const (
 	MaxEvents          = 20000
 )
 
-// ObjectKey is the value of IndexObject for an object reference.
+// ObjectKey is "KIND/NAME" of an object reference: the events about one
+// object are found under it.
 func ObjectKey(ref v1.ObjectReference) string { return ref.Kind + "/" + ref.Name }
 
 // Recorder records Kubernetes-style events: a repeat of the same type,
 // reason and message about the same object raises its count and last
-// time instead of adding an event. Recording never fails the caller: a
-// store error is logged and the event dropped.
+// time instead of adding an event. Recording never fails or blocks the
+// caller: while the State runs (Start), Eventf only queues the event, and
+// the State's event writer stores what queued together (see
+// eventQueue); a store error is logged and the event dropped.
 type Recorder struct {
 	st     *State
 	source string
@@ -52,94 +54,487 @@ func (st *State) Recorder(source string, logger *slog.Logger) *Recorder {
 	return &Recorder{st: st, source: source, log: logger, now: time.Now}
 }
 
-// Eventf records one event about obj.
+// Eventf records one event about obj. While the State runs it queues the
+// event and returns at once; before Start and after it has returned, it
+// writes the event itself, within ctx.
 func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reason, message string) {
 	now := r.now().UTC()
-	name := eventName(obj, typ, reason, message)
-	repeat := func(e *v1.Event) (*v1.Event, error) {
-		e.Count++
-		e.LastTimestamp = now
-		return e, nil
+	p := &pendingEvent{
+		name: eventName(obj, typ, reason, message), ref: obj, typ: typ, reason: reason, message: message,
+		source: r.source, count: 1, first: now, last: now,
 	}
-	// The cache says whether it is a repeat, and holds what to raise:
-	// most events are new (one per task and step), and cost one write.
-	err := ErrNotFound
-	if cur, ok := r.st.EventCache.Get(name); ok {
-		_, err = r.st.Events.GuaranteedUpdateFrom(ctx, name, cur, repeat)
-	}
-	if errors.Is(err, ErrNotFound) {
-		_, err = r.st.Events.Create(ctx, &v1.Event{
-			TypeMeta:       v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEvent},
-			Metadata:       v1.ObjectMeta{Name: name, CreationTimestamp: &now},
-			InvolvedObject: obj,
-			Type:           typ,
-			Reason:         reason,
-			Message:        message,
-			Source:         r.source,
-			Count:          1,
-			FirstTimestamp: now,
-			LastTimestamp:  now,
-		})
-		if errors.Is(err, ErrExists) {
-			// Recorded meanwhile, or the cache is behind: a repeat.
-			_, err = r.st.Events.GuaranteedUpdate(ctx, name, repeat)
-		} else if err == nil {
-			r.trim(ctx, obj)
-		}
-	}
-	if err != nil && ctx.Err() == nil {
-		eventDropped(r.st.Store)
-		r.log.Warn("recording an event failed", "object", ObjectKey(obj), "reason", reason, "err", err)
-	}
-}
-
-// trimWriters bounds the deletes one trim of every event makes at once
-// (the store commits those that meet in one transaction).
-const trimWriters = 16
-
-// trim deletes the oldest events beyond the bounds: those of obj beyond
-// MaxEventsPerObject at once, and the oldest of all beyond MaxEvents in
-// the background, one trim at a time, so that a burst of events (a
-// thousand tasks starting) neither waits for the deletes nor has every
-// recorder delete the same events.
-func (r *Recorder) trim(ctx context.Context, obj v1.ObjectReference) {
-	r.drop(ctx, r.st.EventCache.ByIndex(IndexObject, ObjectKey(obj)), MaxEventsPerObject, 1)
-	if r.st.EventCache.Len() > MaxEvents+MaxEvents/10 && r.st.trimming.CompareAndSwap(false, true) {
-		go func() {
-			defer r.st.trimming.Store(false)
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			r.drop(ctx, r.st.EventCache.List(), MaxEvents, trimWriters)
-		}()
-	}
-}
-
-// drop deletes the oldest of events beyond keep, writers at a time. It
-// sorts events, the caller's own slice (as EventCache's List and ByIndex
-// return), in place.
-func (r *Recorder) drop(ctx context.Context, events []*v1.Event, keep, writers int) {
-	if len(events) <= keep {
+	if r.st.events.add(p) {
 		return
 	}
-	slices.SortFunc(events, func(a, b *v1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp) })
+	q := r.st.events
+	out, created, err := q.write(ctx, p, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			eventDropped(r.st.Store)
+			r.log.Warn("recording an event failed", "object", ObjectKey(obj), "reason", reason, "err", err)
+		}
+		return
+	}
+	if created {
+		q.deleteAll(ctx, q.overObject(ObjectKey(obj), []*v1.Event{out}), trimWriters)
+	}
+}
+
+// FlushEvents returns once every event recorded before the call is stored
+// (or dropped, its failure logged), or ctx's error if ctx ends first. It
+// is for a caller that must read its own event back from the store; the
+// event cache shows it once its watch delivers the write.
+func (st *State) FlushEvents(ctx context.Context) error {
+	return st.events.flush(ctx)
+}
+
+// Bounds and pace of the event writer.
+const (
+	// maxPendingEvents bounds the distinct events queued for the writer;
+	// past it new events are dropped (counted, and logged once per
+	// overflow), repeats of queued ones still count. More than MaxEvents
+	// queued could not all be kept anyway.
+	maxPendingEvents = MaxEvents
+	// flushWriters is how many of a round's writes are in flight at once:
+	// the store commits the writes that meet in one transaction.
+	flushWriters = 64
+	// trimPerRound bounds the deletes of the trim to MaxEvents that one
+	// round makes, so that the trim spreads over rounds instead of
+	// deleting thousands of events at once.
+	trimPerRound = 256
+	// trimWriters bounds the deletes in flight at once outside the writer
+	// (a recorder of a State that does not run).
+	trimWriters = 16
+	// cacheWait bounds how long a round waits for the event cache to
+	// show its new events before it counts them against the bounds.
+	cacheWait = 2 * time.Second
+	// roundTimeout bounds the writes of one round; finalRoundTimeout those
+	// of the last, what is queued when the State stops, which holds up the
+	// stop (a store that cannot be reached must not hold it for long).
+	roundTimeout      = 30 * time.Second
+	finalRoundTimeout = 10 * time.Second
+)
+
+// pendingEvent is an event queued for the writer, with the repeats of it
+// recorded while it waited.
+type pendingEvent struct {
+	name                         string
+	ref                          v1.ObjectReference
+	typ, reason, message, source string
+	count                        int32
+	first, last                  time.Time
+}
+
+// eventQueue is a State's event writer. Recorders queue events in it; its
+// run loop takes everything queued at once, one round at a time, and
+// writes the round's events concurrently (the store commits writes that
+// meet in one transaction, so a round costs few commits), together with
+// a bounded share of the trim's deletes. Repeats of an event queued in the
+// same round cost nothing more: they raise its pending count. While a
+// round is written, the next one queues.
+type eventQueue struct {
+	st  *State
+	log *slog.Logger
+	max int // maxPendingEvents; tests lower it
+
+	mu      sync.Mutex
+	running bool
+	pending map[string]*pendingEvent
+	order   []*pendingEvent // pending, in the order first recorded
+	waiters []chan struct{} // flush calls waiting for the next round
+	dropped int             // events dropped since the queue last had room
+	wake    chan struct{}
+
+	// Owned by run.
+	recent map[string]*v1.Event // the last round's writes, ahead of the cache
+	trims  []*v1.Event          // events to delete, oldest first
+	// trimmedAt is a store revision read once the trim to MaxEvents was
+	// done: until the cache reflects it, the cache may still hold what the
+	// trim deleted, and is not looked at for the next one.
+	trimmedAt int64
+}
+
+func newEventQueue(st *State, logger *slog.Logger) *eventQueue {
+	return &eventQueue{st: st, log: logger, max: maxPendingEvents, pending: make(map[string]*pendingEvent), wake: make(chan struct{}, 1)}
+}
+
+// add queues p and reports true, or reports false when the writer does
+// not run and the caller must write p itself.
+func (q *eventQueue) add(p *pendingEvent) bool {
+	q.mu.Lock()
+	if !q.running {
+		q.mu.Unlock()
+		return false
+	}
+	if cur := q.pending[p.name]; cur != nil {
+		cur.count++
+		if p.last.After(cur.last) {
+			cur.last = p.last
+		}
+		q.mu.Unlock()
+		return true
+	}
+	if len(q.pending) >= q.max {
+		q.dropped++
+		first := q.dropped == 1
+		q.mu.Unlock()
+		eventDropped(q.st.Store)
+		if first {
+			q.log.Warn("the event queue is full: dropping new events until it drains", "queued", q.max,
+				"object", ObjectKey(p.ref), "reason", p.reason)
+		}
+		return true
+	}
+	q.pending[p.name] = p
+	q.order = append(q.order, p)
+	q.mu.Unlock()
+	q.poke()
+	return true
+}
+
+func (q *eventQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush waits for the end of the round that writes what is queued now.
+func (q *eventQueue) flush(ctx context.Context) error {
+	q.mu.Lock()
+	if !q.running {
+		q.mu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	q.waiters = append(q.waiters, done)
+	q.mu.Unlock()
+	q.poke()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flush events: %w", ctx.Err())
+	}
+}
+
+// take hands over what is queued; stop also ends the queueing, so that
+// later events are written by their recorders.
+func (q *eventQueue) take(stop bool) ([]*pendingEvent, []chan struct{}, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if stop {
+		q.running = false
+	}
+	batch, waiters, dropped := q.order, q.waiters, q.dropped
+	q.order, q.waiters, q.dropped = nil, nil, 0
+	if len(batch) > 0 {
+		q.pending = make(map[string]*pendingEvent, len(batch))
+	}
+	return batch, waiters, dropped
+}
+
+// run writes the queued events until ctx ends, then writes what is still
+// queued and returns.
+func (q *eventQueue) run(ctx context.Context) error {
+	q.mu.Lock()
+	if q.running {
+		q.mu.Unlock()
+		return errors.New("event writer: already running")
+	}
+	q.running = true
+	q.mu.Unlock()
+	for {
+		stop := false
+		select {
+		case <-ctx.Done():
+			stop = true
+		case <-q.wake:
+		}
+		batch, waiters, dropped := q.take(stop)
+		// A round started completes: ctx ending stops the loop, not the
+		// writes of what was recorded.
+		timeout := roundTimeout
+		if stop {
+			timeout = finalRoundTimeout
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		q.round(rctx, ctx, batch, dropped, !stop)
+		cancel()
+		for _, w := range waiters {
+			close(w)
+		}
+		if stop {
+			return nil
+		}
+		if len(q.trims) > 0 {
+			q.poke()
+		}
+	}
+}
+
+// round writes batch within ctx, and with trim, deletes up to
+// trimPerRound of the events the bounds call for; then it finds those the
+// round's new events push past the bounds, for the next rounds, waiting
+// (while live lasts) for the cache to show them.
+func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dropped int, trim bool) {
+	if dropped > 0 {
+		q.log.Warn("dropped events: the event queue was full", "dropped", dropped)
+	}
+	var deletes []*v1.Event
+	if trim {
+		n := min(len(q.trims), trimPerRound)
+		deletes, q.trims = q.trims[:n:n], q.trims[n:]
+	}
+	written := make([]*v1.Event, len(batch))
+	created := make([]bool, len(batch))
+	errs := make([]error, len(batch)+len(deletes))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(batch)+len(deletes), flushWriters) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				switch {
+				case i < len(batch):
+					written[i], created[i], errs[i] = q.write(ctx, batch[i], q.recent[batch[i].name])
+				case i < len(batch)+len(deletes):
+					errs[i] = q.delete(ctx, deletes[i-len(batch)])
+				default:
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(deletes) > 0 && len(q.trims) == 0 {
+		if rev, err := q.st.Store.Revision(ctx); err == nil {
+			q.trimmedAt = rev
+		}
+	}
+
+	failed, trimFailed := 0, 0
+	var maxRev int64
+	var firstErr, firstTrimErr error
+	recent := make(map[string]*v1.Event, len(batch))
+	byObject := make(map[string][]*v1.Event)
+	for i, p := range batch {
+		if errs[i] != nil {
+			failed++
+			firstErr = cmp.Or(firstErr, errs[i])
+			eventDropped(q.st.Store)
+			continue
+		}
+		recent[p.name] = written[i]
+		if rev, _ := ParseResourceVersion(written[i].Metadata.ResourceVersion); rev > maxRev {
+			maxRev = rev
+		}
+		if created[i] {
+			key := ObjectKey(p.ref)
+			byObject[key] = append(byObject[key], written[i])
+		}
+	}
+	for _, err := range errs[len(batch):] {
+		if err != nil {
+			trimFailed++
+			firstTrimErr = cmp.Or(firstTrimErr, err)
+		}
+	}
+	q.recent = recent
+	if failed > 0 {
+		q.log.Warn("recording events failed", "dropped", failed, "of", len(batch), "err", firstErr)
+	}
+	if trimFailed > 0 {
+		q.log.Warn("trimming events failed", "failed", trimFailed, "err", firstTrimErr)
+	}
+	if !trim {
+		return
+	}
+	if len(byObject) > 0 {
+		// The bounds are counted on the cache: let it show the round's
+		// new events first (a cache behind would leave an object past
+		// its bound until its next event).
+		wctx, cancel := context.WithTimeout(live, cacheWait)
+		_ = q.st.EventCache.WaitForRevision(wctx, maxRev)
+		cancel()
+	}
+	var over []*v1.Event
+	for key, evs := range byObject {
+		over = append(over, q.overObject(key, evs)...)
+	}
+	if len(over) > 0 {
+		q.trims = append(over, q.trims...)
+	}
+	if len(q.trims) == 0 && q.st.EventCache.Len() > MaxEvents+MaxEvents/10 && q.st.EventCache.Revision() >= q.trimmedAt {
+		q.trims = oldest(q.st.EventCache.List(), MaxEvents)
+	}
+}
+
+// write stores p: as a new event, or as a repeat of the stored one when
+// there is one (from hint, the cache's copy, or the store). It reports
+// whether it created the event.
+func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event) (*v1.Event, bool, error) {
+	if cur, ok := q.st.EventCache.Get(p.name); ok && (hint == nil || newer(cur, hint)) {
+		hint = cur
+	}
+	raise := func(e *v1.Event) (*v1.Event, error) {
+		e.Count += p.count
+		if p.last.After(e.LastTimestamp) {
+			e.LastTimestamp = p.last
+		}
+		return e, nil
+	}
+	if hint != nil {
+		out, err := q.st.Events.GuaranteedUpdateFrom(ctx, p.name, hint, raise)
+		if !errors.Is(err, ErrNotFound) {
+			return out, false, err
+		}
+	}
+	first := p.first
+	e := &v1.Event{
+		TypeMeta:       v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEvent},
+		Metadata:       v1.ObjectMeta{Name: p.name, CreationTimestamp: &first},
+		InvolvedObject: p.ref,
+		Type:           p.typ,
+		Reason:         p.reason,
+		Message:        p.message,
+		Source:         p.source,
+		Count:          p.count,
+		FirstTimestamp: p.first,
+		LastTimestamp:  p.last,
+	}
+	// Written through the Store rather than Events.Create, which decodes
+	// what it wrote: e is the stored event already.
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode event %q: %w", p.name, err)
+	}
+	rev, err := q.st.Store.Create(ctx, EventsPrefix+p.name, data)
+	if errors.Is(err, ErrExists) {
+		// Recorded meanwhile, or the cache is behind: a repeat.
+		out, err := q.st.Events.GuaranteedUpdate(ctx, p.name, raise)
+		return out, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("create event %q: %w", p.name, err)
+	}
+	e.Metadata.ResourceVersion = FormatResourceVersion(rev)
+	return e, true, nil
+}
+
+// delete deletes e unless it changed since (a repeat made it newer) or is
+// gone already.
+func (q *eventQueue) delete(ctx context.Context, e *v1.Event) error {
+	err := q.st.Events.Delete(ctx, e.Metadata.Name, e.Metadata.ResourceVersion)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// deleteAll deletes events, writers at a time, and logs the first failure.
+func (q *eventQueue) deleteAll(ctx context.Context, events []*v1.Event, writers int) {
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
 		sem    = make(chan struct{}, writers)
 	)
-	for _, e := range events[:len(events)-keep] {
+	for _, e := range events {
 		if failed.Load() {
 			break
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := r.st.Events.Delete(ctx, e.Metadata.Name, ""); err != nil && !errors.Is(err, ErrNotFound) && !failed.Swap(true) {
-				r.log.Warn("trimming events failed", "err", err)
+			if err := q.delete(ctx, e); err != nil && !failed.Swap(true) {
+				q.log.Warn("trimming events failed", "err", err)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// overObject returns the oldest events about the object of key beyond
+// MaxEventsPerObject: of those the cache holds and written, events just
+// written that the cache may not show yet.
+func (q *eventQueue) overObject(key string, written []*v1.Event) []*v1.Event {
+	events := q.st.eventsByObject.get(key)
+	if len(events)+len(written) <= MaxEventsPerObject {
+		return nil
+	}
+	for _, w := range written {
+		if i := slices.IndexFunc(events, func(e *v1.Event) bool { return e.Metadata.Name == w.Metadata.Name }); i >= 0 {
+			if newer(w, events[i]) {
+				events[i] = w
+			}
+		} else {
+			events = append(events, w)
+		}
+	}
+	return oldest(events, MaxEventsPerObject)
+}
+
+// oldest returns the oldest of events beyond keep, oldest first. It sorts
+// events, the caller's own slice, in place.
+func oldest(events []*v1.Event, keep int) []*v1.Event {
+	if len(events) <= keep {
+		return nil
+	}
+	slices.SortFunc(events, func(a, b *v1.Event) int {
+		return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))
+	})
+	return slices.Clip(events[:len(events)-keep])
+}
+
+// newer reports whether a is a later version of the same event than b.
+func newer(a, b *v1.Event) bool {
+	ra, _ := ParseResourceVersion(a.Metadata.ResourceVersion)
+	rb, _ := ParseResourceVersion(b.Metadata.ResourceVersion)
+	return ra > rb
+}
+
+// objectEvents finds the events the event cache holds by the object they
+// are about. It is kept by a handler of the cache rather than as one of
+// its indexes: a few pointers in a slice per object instead of a map per
+// object, the index of 20,000 events about 10,000 tasks in a fraction of
+// the memory. It trails the cache by the handler call.
+type objectEvents struct {
+	mu       sync.RWMutex
+	byObject map[string][]*v1.Event // ObjectKey -> events, in no order
+}
+
+// handle applies one change of the event cache.
+func (x *objectEvents) handle(ev CacheEvent[*v1.Event]) {
+	key, name := ObjectKey(ev.New.InvolvedObject), ev.New.Metadata.Name
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.byObject == nil {
+		x.byObject = make(map[string][]*v1.Event)
+	}
+	events := x.byObject[key]
+	i := slices.IndexFunc(events, func(e *v1.Event) bool { return e.Metadata.Name == name })
+	switch {
+	case ev.Type == v1.Deleted && i >= 0:
+		events = slices.Delete(events, i, i+1)
+		if len(events) == 0 {
+			delete(x.byObject, key)
+		} else {
+			x.byObject[key] = events
+		}
+	case ev.Type == v1.Deleted:
+	case i >= 0:
+		events[i] = ev.New
+	default:
+		x.byObject[key] = append(events, ev.New)
+	}
+}
+
+// get returns the events about the object of key, in no order, in a
+// slice of the caller's. The events are shared, as the cache's are.
+func (x *objectEvents) get(key string) []*v1.Event {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return slices.Clone(x.byObject[key])
 }
 
 // eventName is stable for the same object, type, reason and message.
@@ -159,7 +554,7 @@ func (st *State) EventsFor(kind, name string) []*v1.Event {
 	if name == "" {
 		events = st.EventCache.List()
 	} else {
-		events = slices.Clone(st.EventCache.ByIndex(IndexObject, kind+"/"+name))
+		events = st.eventsByObject.get(kind + "/" + name)
 	}
 	slices.SortFunc(events, func(a, b *v1.Event) int {
 		return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))

@@ -38,6 +38,12 @@ func (o *countingObserver) EventDropped() {
 	o.dropped++
 }
 
+func (o *countingObserver) droppedEvents() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.dropped
+}
+
 func (o *countingObserver) count(key string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -127,15 +133,16 @@ func TestRecorder_RepeatsCount(t *testing.T) {
 }
 
 // TestRecorder_TrimsToMaxEvents: past MaxEvents and a tenth, the oldest
-// events are deleted down to MaxEvents, by one trim in the background,
-// while events keep being recorded from many goroutines.
+// events are deleted down to MaxEvents, by the event writer a share at a
+// time, while events keep being recorded from many goroutines.
 func TestRecorder_TrimsToMaxEvents(t *testing.T) {
+	o := &countingObserver{}
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Logger: quietLogger(), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st := store.NewState(db, quietLogger())
+	st := store.NewState(store.Instrument(db, o), quietLogger())
 	statetest.Run(t, st)
 	rec := st.Recorder("test", quietLogger())
 	const n = store.MaxEvents + store.MaxEvents/10 + 200
@@ -144,10 +151,20 @@ func TestRecorder_TrimsToMaxEvents(t *testing.T) {
 		wg.Go(func() {
 			for i := g; i < n; i += 8 {
 				rec.Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: fmt.Sprintf("t-%05d", i)}, v1.EventNormal, "Tested", "a message")
+				if i%1000 < 8 {
+					// Let the writer keep up: a queue of more than
+					// MaxEvents would drop the newest.
+					if err := st.FlushEvents(t.Context()); err != nil {
+						t.Error(err)
+					}
+				}
 			}
 		})
 	}
 	wg.Wait()
+	if d := o.droppedEvents(); d != 0 {
+		t.Fatalf("%d events dropped", d)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for st.EventCache.Len() > store.MaxEvents+store.MaxEvents/10 {
 		if time.Now().After(deadline) {

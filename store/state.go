@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -43,9 +42,11 @@ type State struct {
 	CredentialCache *Cache[v1.Credential, *v1.Credential]
 	EventCache      *Cache[v1.Event, *v1.Event]
 
-	// trimming is set while a recorder trims the events to MaxEvents:
-	// one at a time.
-	trimming atomic.Bool
+	// events is the writer of the events recorders queue, run by Start.
+	events *eventQueue
+	// eventsByObject finds the events of EventCache by the object they
+	// are about.
+	eventsByObject objectEvents
 }
 
 // NewState builds the resources and caches over s. Handlers and indexes may
@@ -65,8 +66,9 @@ func NewState(s Store, logger *slog.Logger) *State {
 	st.WorkerCache = NewCache(st.Workers, logger.With("cache", "workers"))
 	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
 	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
+	st.events = newEventQueue(st, logger)
 	st.CredentialCache.AddIndex(IndexTokenHash, func(c *v1.Credential) []string { return []string{c.TokenHash} })
-	st.EventCache.AddIndex(IndexObject, func(e *v1.Event) []string { return []string{ObjectKey(e.InvolvedObject)} })
+	st.EventCache.AddHandler(st.eventsByObject.handle)
 	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
 		if t.Status.Worker == "" {
 			return nil
@@ -82,10 +84,13 @@ func NewState(s Store, logger *slog.Logger) *State {
 	return st
 }
 
-// Start runs the caches until ctx ends and returns after they have stopped.
+// Start runs the caches and the event writer until ctx ends, and returns
+// after they have stopped: the caches, and the writer once it has written
+// the events still queued (recorders write their own from then on). The
+// store must stay open until Start returns.
 func (st *State) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
-	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.EventCache.Start}
+	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.EventCache.Start, st.events.run}
 	errs := make([]error, len(starts))
 	for i, start := range starts {
 		wg.Add(1)
