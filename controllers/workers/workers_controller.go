@@ -108,6 +108,17 @@ func (c *Controller) Start(ctx context.Context) error {
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	w, ok := c.st.WorkerCache.Get(req.Key)
 	if !ok {
+		// The worker cache follows the store apart from the task cache
+		// and may not show a worker yet whose tasks the task cache
+		// shows (at a manager's start the two list at different
+		// revisions): only the store says a worker was deleted. One
+		// that is there reaches the cache, whose handler queues it.
+		switch _, err := c.st.Workers.Get(ctx, req.Key); {
+		case err == nil:
+			return reconcile.Result{}, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return reconcile.Result{}, err
+		}
 		cause := fmt.Sprintf("worker %s was deleted", req.Key)
 		for _, t := range c.st.TaskCache.ByIndex(store.IndexWorker, req.Key) {
 			if err := c.moveOff(ctx, t, req.Key, v1.ReasonWorkerDeleted, cause, c.opts.Now()); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/controllers/workers"
+	"github.com/minkube/minkube/reconcile"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/statetest"
 )
@@ -432,4 +433,41 @@ func TestController_WorkerDeleted(t *testing.T) {
 	if got := e.mustGetTask(t, "done"); got.Status.Phase != v1.PhaseSucceeded || got.Status.Worker != "w1" {
 		t.Errorf("a finished task changed: %+v", got.Status)
 	}
+}
+
+// TestController_WorkerCacheBehind: the worker cache and the task cache
+// follow the store each on its own, so a task can be seen on a worker
+// the worker cache does not show yet (at a manager's start, the two
+// caches list at different revisions). The worker is not judged deleted
+// until the store says so.
+func TestController_WorkerCacheBehind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustWorker(t, "w1")
+	e.mustTask(t, "web", "w1", v1.PhaseRunning, v1.RestartAlways, false)
+	e.mustTask(t, "orphan", "gone", v1.PhaseRunning, v1.RestartAlways, false)
+	// Only the task cache runs: the worker cache shows no worker at all.
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.st.TaskCache.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	if err := e.st.TaskCache.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := workers.New(workers.Options{State: e.st, Timeout: time.Hour, RescheduleAfter: 2 * time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, w := range []string{"w1", "gone"} {
+		if _, err := c.Reconcile(ctx, reconcile.Request{Key: w}); err != nil {
+			t.Fatalf("reconcile %s: %v", w, err)
+		}
+	}
+	if got := e.mustGetTask(t, "web"); got.Status.Worker != "w1" || got.Status.Phase != v1.PhaseRunning {
+		t.Errorf("the task of a stored worker the cache did not show yet moved: %+v", got.Status)
+	}
+	e.mustEventually(t, "orphan", "placed elsewhere", func(task *v1.Task) bool {
+		return task.Status.Worker == "" && task.Status.Reason == v1.ReasonWorkerDeleted
+	})
 }
