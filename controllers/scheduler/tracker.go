@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,12 @@ import (
 // waiting for a worker, so that a change that could make one of them fit
 // names it, and only it. Its methods are safe for concurrent use; the
 // caches' handlers call them one change at a time.
+//
+// A task waits only once a placement found no worker for it: a task the
+// scheduler has not looked at yet is in its queue already, and needs no
+// naming. So a worker change (a heartbeat of each of 1,000 workers every
+// few seconds) costs the tasks that wait for a worker, not the tens of
+// thousands that may be queued behind a burst of creates.
 type tracker struct {
 	mu       sync.Mutex
 	cands    []Candidate            // one per known worker, ordered by name
@@ -23,7 +30,10 @@ type tracker struct {
 	counted  map[string]claim       // task name -> what it adds to its worker's Used
 	reserved map[string]claim       // task name -> what it adds to a worker's Reserved
 	waiting  map[string]waitingTask // tasks that wait for a worker
-	last     string                 // the worker of the last placement
+	// unassigned holds the tasks the cache shows with no worker and
+	// placeable: those a failed placement may make wait.
+	unassigned map[string]struct{}
+	last       string // the worker of the last placement
 }
 
 // claim is what one task takes on one worker.
@@ -46,10 +56,11 @@ type waitingTask struct {
 
 func newTracker() *tracker {
 	return &tracker{
-		index:    map[string]int{},
-		counted:  map[string]claim{},
-		reserved: map[string]claim{},
-		waiting:  map[string]waitingTask{},
+		index:      map[string]int{},
+		counted:    map[string]claim{},
+		reserved:   map[string]claim{},
+		waiting:    map[string]waitingTask{},
+		unassigned: map[string]struct{}{},
 	}
 }
 
@@ -97,11 +108,21 @@ func (tr *tracker) taskChanged(name string, t *v1.Task) []string {
 		delete(tr.reserved, name)
 	}
 	w, wasWaiting := tr.waiting[name]
+	if t != nil && placeable(t) && t.Status.Worker == "" {
+		tr.unassigned[name] = struct{}{}
+	} else {
+		delete(tr.unassigned, name)
+	}
 	switch {
 	case t == nil || !placeable(t):
 		delete(tr.waiting, name)
 	case t.Status.Worker == "":
-		tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
+		// It waits on if it waited (its own Unschedulable status, or a
+		// task moved off its worker); otherwise its change queued it,
+		// and the look places it or makes it wait.
+		if wasWaiting {
+			tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
+		}
 	case wasWaiting && w.moving && t.Metadata.Generation > t.Status.AssignedGeneration():
 		tr.waiting[name] = waitingTask{task: t, demand: demandOf(t), moving: true}
 	default:
@@ -166,6 +187,9 @@ func (tr *tracker) workerChanged(old, cur *v1.Worker) []string {
 	if old == nil {
 		return tr.fitNowLocked(name)
 	}
+	if !placementChanged(old, cur) {
+		return nil // a heartbeat: no task fits it now that did not before
+	}
 	before := *c
 	before.Worker = old
 	var out []string
@@ -181,6 +205,16 @@ func (tr *tracker) workerChanged(old, cur *v1.Worker) []string {
 		}
 	}
 	return out
+}
+
+// placementChanged reports whether a worker changed in what placement
+// reads of it (fit) or in where it is reached; when it did not, every task
+// fits it as it did before.
+func placementChanged(old, cur *v1.Worker) bool {
+	o, c := &old.Status.Stats, &cur.Status.Stats
+	return old.Status.Phase != cur.Status.Phase || old.Spec.Unschedulable != cur.Spec.Unschedulable ||
+		old.Spec.Address != cur.Spec.Address || !maps.Equal(old.Metadata.Labels, cur.Metadata.Labels) ||
+		o.CPUs != c.CPUs || o.MemoryTotal != c.MemoryTotal || o.DiskFree != c.DiskFree
 }
 
 // name marks a waiting task named for a look and returns its name.
@@ -236,7 +270,8 @@ func (tr *tracker) fitNowLocked(worker string) []string {
 // last placement), moves the cursor to it and reserves what t takes there
 // until the cache shows the assignment or release is called. An earlier
 // reservation of t (a placement whose write failed) is dropped first, so
-// t never competes with itself.
+// t never competes with itself. An unassigned task no worker fits waits
+// from then on, to be named when a change could make it fit.
 func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -251,6 +286,11 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	}
 	p := Place(t, tr.cands, tr.last, refused)
 	if p.Worker == nil {
+		if _, ok := tr.unassigned[name]; ok {
+			if _, ok := tr.waiting[name]; !ok {
+				tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
+			}
+		}
 		return p
 	}
 	tr.last = p.Worker.Metadata.Name

@@ -108,13 +108,14 @@ func TestTracker_WhatToLookAtAgain(t *testing.T) {
 	w1 := trackerWorker("w1")
 	tr.workerChanged(nil, w1)
 	tr.taskChanged("big", trackerTask("big", "w1", "2", 18080))
-	tr.taskChanged("cpu", trackerTask("cpu", "", "1", 0))
-	tr.taskChanged("port", trackerTask("port", "", "", 18080))
-	tr.taskChanged("disk", func() *v1.Task {
-		t := trackerTask("disk", "", "", 0)
-		t.Spec.Resources.Disk = "20Gi"
-		return t
-	}())
+	disk := trackerTask("disk", "", "", 0)
+	disk.Spec.Resources.Disk = "20Gi"
+	for _, task := range []*v1.Task{trackerTask("cpu", "", "1", 0), trackerTask("port", "", "", 18080), disk} {
+		tr.taskChanged(task.Metadata.Name, task)
+		if p := tr.place(task, nil); p.Worker != nil {
+			t.Fatalf("%s placed on %s, want no worker to fit", task.Metadata.Name, p.Worker.Metadata.Name)
+		}
+	}
 
 	tests := []struct {
 		name   string
@@ -189,6 +190,51 @@ func TestTracker_WhatToLookAtAgain(t *testing.T) {
 	tr.place(trackerTask("cpu", "", "1", 0), nil) // the look; its placement fails
 	if got := tr.release("cpu"); !slices.Equal(got, []string{"cpu"}) {
 		t.Errorf("after a look at cpu: %v, want [cpu] named again", got)
+	}
+}
+
+// TestTracker_OnlyTasksLookedAtWait: a task the scheduler has not looked
+// at yet (it is queued) does not wait, so no change names it; once a look
+// finds no worker for it, it waits until it is placed or gone.
+func TestTracker_OnlyTasksLookedAtWait(t *testing.T) {
+	tr := newTracker()
+	w1 := trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = true })
+	tr.workerChanged(nil, w1)
+	uncordon := func() []string {
+		old := w1
+		w1 = trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = !old.Spec.Unschedulable })
+		return tr.workerChanged(old, w1)
+	}
+	queued := trackerTask("queued", "", "", 0)
+	tr.taskChanged("queued", queued)
+	if got := uncordon(); len(got) != 0 {
+		t.Fatalf("a change named %v, a task not looked at yet", got)
+	}
+	uncordon() // cordoned again
+	if p := tr.place(queued, nil); p.Worker != nil {
+		t.Fatalf("placed on a cordoned worker")
+	}
+	// Its own Unschedulable status write keeps it waiting.
+	unschedulable := trackerTask("queued", "", "", 0)
+	unschedulable.Status.Reason = v1.ReasonUnschedulable
+	tr.taskChanged("queued", unschedulable)
+	if got := uncordon(); !slices.Equal(got, []string{"queued"}) {
+		t.Fatalf("uncordoned: named %v, want [queued]", got)
+	}
+	// Placed: it waits no more.
+	tr.place(unschedulable, nil)
+	tr.taskChanged("queued", trackerTask("queued", "w1", "", 0))
+	if len(tr.waiting) != 0 {
+		t.Fatalf("after placement: waiting %v", tr.waiting)
+	}
+	// A look that raced with the task's deletion leaves nothing behind.
+	gone := trackerTask("gone", "", "", 0)
+	tr.taskChanged("gone", gone)
+	tr.taskChanged("gone", nil)
+	uncordon() // cordoned
+	tr.place(gone, nil)
+	if len(tr.waiting) != 0 {
+		t.Fatalf("a deleted task waits: %v", tr.waiting)
 	}
 }
 
@@ -267,5 +313,40 @@ func BenchmarkTracker_PlaceAndRecord(b *testing.B) {
 		placed.Status.Phase = v1.PhaseRunning
 		tr.taskChanged(t.Metadata.Name, &placed)
 		tr.taskChanged(t.Metadata.Name, nil)
+	}
+}
+
+// BenchmarkTracker_Heartbeat measures what a worker's heartbeat costs the
+// tracker while 10,000 or 100,000 tasks are queued and not yet placed: one
+// that changes nothing placement reads (a hollow worker's), and one whose
+// free disk moved (a real worker's). Neither may grow with the tasks
+// queued.
+func BenchmarkTracker_Heartbeat(b *testing.B) {
+	for _, disk := range []bool{false, true} {
+		for _, n := range []int{10_000, 100_000} {
+			b.Run(fmt.Sprintf("diskMoves=%t/queued=%d", disk, n), func(b *testing.B) {
+				tr := newTracker()
+				w := trackerWorker("w-000")
+				tr.workerChanged(nil, w)
+				for i := range n {
+					name := fmt.Sprintf("t-%06d", i)
+					tr.taskChanged(name, trackerTask(name, "", "", 0))
+				}
+				b.ReportAllocs()
+				i := int64(0)
+				for b.Loop() {
+					i++
+					next := trackerWorker("w-000", func(w *v1.Worker) {
+						if disk {
+							w.Status.Stats.DiskFree += i % 2 << 20
+						}
+					})
+					if got := tr.workerChanged(w, next); len(got) != 0 {
+						b.Fatalf("a heartbeat named %d tasks", len(got))
+					}
+					w = next
+				}
+			})
+		}
 	}
 }
