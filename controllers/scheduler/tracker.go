@@ -266,8 +266,8 @@ func (tr *tracker) fitNowLocked(worker string) []string {
 	return out
 }
 
-// place picks a worker for t (Place over every known worker, after the
-// last placement), moves the cursor to it and reserves what t takes there
+// place picks a worker for t (Place over the known workers, in turn after
+// the last placement: placeInTurn), moves the cursor to it and reserves what t takes there
 // until the cache shows the assignment or release is called. An earlier
 // reservation of t (a placement whose write failed) is dropped first, so
 // t never competes with itself. An unassigned task no worker fits waits
@@ -284,7 +284,7 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 		w.named = false // looked at: the next change may name it again
 		tr.waiting[name] = w
 	}
-	p := Place(t, tr.cands, tr.last, refused)
+	p := placeInTurn(t, tr.cands, tr.last, refused)
 	if p.Worker == nil {
 		if _, ok := tr.unassigned[name]; ok {
 			if _, ok := tr.waiting[name]; !ok {
@@ -297,6 +297,36 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	r := claim{worker: p.Worker.Metadata.Name, generation: t.Metadata.Generation, req: RequestOf(t)}
 	tr.reserved[name] = r
 	tr.addClaim(r, 1, true)
+	return p
+}
+
+// placeInTurn is Place over cands ordered by name: it looks at the
+// workers in turn, from the first named after last, and stops at the first
+// that fits, rather than filter all of them for every task (a thousand fit
+// calls a placement on 1,000 workers). It picks what Place picks. When a
+// worker is picked, Rejected counts only the workers passed over before
+// it; when none fits, it is Place's: every worker, by reason.
+func placeInTurn(t *v1.Task, cands []Candidate, last string, refused map[string]string) Placement {
+	d := demandOf(t)
+	start, _ := slices.BinarySearchFunc(cands, last, func(c Candidate, last string) int {
+		if c.Worker.Metadata.Name <= last {
+			return -1
+		}
+		return 1
+	})
+	p := Placement{Total: len(cands), Rejected: map[string]int{}}
+	for k := range cands {
+		c := &cands[(start+k)%len(cands)]
+		why := fit(&d, c)
+		if r, ok := refused[c.Worker.Metadata.Name]; ok && why == "" {
+			why = "refused: " + r
+		}
+		if why == "" {
+			p.Worker = c.Worker
+			return p
+		}
+		p.Rejected[why]++
+	}
 	return p
 }
 

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -348,5 +350,87 @@ func BenchmarkTracker_Heartbeat(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestPlaceInTurn: looking at the workers in turn picks what Place picks,
+// over random workers (ready or not, cordoned, full, refusing) and
+// cursors, and says why none fits as Place does.
+func TestPlaceInTurn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 2000 {
+		n := rng.IntN(8)
+		var cands []Candidate
+		refused := map[string]string{}
+		for i := range n {
+			name := fmt.Sprintf("w-%02d", i*2) // in name order, as the tracker keeps them
+			w := trackerWorker(name, func(w *v1.Worker) {
+				switch rng.IntN(5) {
+				case 0:
+					w.Status.Phase = v1.WorkerNotReady
+				case 1:
+					w.Spec.Unschedulable = true
+				}
+			})
+			c := Candidate{Worker: w}
+			if rng.IntN(4) == 0 {
+				c.Used.MilliCPU = 2000
+			}
+			if rng.IntN(5) == 0 {
+				refused[name] = "unreachable"
+			}
+			cands = append(cands, c)
+		}
+		last := ""
+		if rng.IntN(4) > 0 {
+			last = fmt.Sprintf("w-%02d", rng.IntN(2*n+2))
+		}
+		task := trackerTask("t", "", "500m", 0)
+		want, got := Place(task, cands, last, refused), placeInTurn(task, cands, last, refused)
+		if want.Worker != got.Worker {
+			t.Fatalf("round %d, last %q: placeInTurn picked %v, Place %v", round, last, pickedName(got), pickedName(want))
+		}
+		if got.Total != want.Total || (want.Worker == nil && !maps.Equal(got.Rejected, want.Rejected)) {
+			t.Fatalf("round %d: placeInTurn %d %v, Place %d %v", round, got.Total, got.Rejected, want.Total, want.Rejected)
+		}
+	}
+}
+
+func pickedName(p Placement) string {
+	if p.Worker == nil {
+		return "none"
+	}
+	return p.Worker.Metadata.Name
+}
+
+// BenchmarkTracker_Place measures one placement, its reservation and the
+// cache's news of it among 100 and 1,000 workers: the cost of picking the
+// next worker in turn must not grow with the workers.
+func BenchmarkTracker_Place(b *testing.B) {
+	for _, workers := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			tr := newTracker()
+			for i := range workers {
+				tr.workerChanged(nil, trackerWorker(fmt.Sprintf("w-%04d", i), func(w *v1.Worker) { w.Status.Stats.CPUs = 64 }))
+			}
+			tasks := make([]*v1.Task, 1000)
+			for i := range tasks {
+				tasks[i] = trackerTask(fmt.Sprintf("new-%04d", i), "", "10m", 0)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				t := tasks[i%len(tasks)]
+				i++
+				p := tr.place(t, nil)
+				if p.Worker == nil {
+					b.Fatal("nothing fits")
+				}
+				placed := *t
+				placed.Status.Worker = p.Worker.Metadata.Name
+				tr.taskChanged(t.Metadata.Name, &placed)
+				tr.taskChanged(t.Metadata.Name, nil)
+			}
+		})
 	}
 }
