@@ -31,8 +31,9 @@ type tracker struct {
 	reserved map[string]claim       // task name -> what it adds to a worker's Reserved
 	waiting  map[string]waitingTask // tasks that wait for a worker
 	// unassigned holds the tasks the cache shows with no worker and
-	// placeable: those a failed placement may make wait.
-	unassigned map[string]struct{}
+	// placeable, as it last showed them: those a failed placement makes
+	// wait.
+	unassigned map[string]*v1.Task
 	last       string // the worker of the last placement
 }
 
@@ -60,7 +61,7 @@ func newTracker() *tracker {
 		counted:    map[string]claim{},
 		reserved:   map[string]claim{},
 		waiting:    map[string]waitingTask{},
-		unassigned: map[string]struct{}{},
+		unassigned: map[string]*v1.Task{},
 	}
 }
 
@@ -109,7 +110,7 @@ func (tr *tracker) taskChanged(name string, t *v1.Task) []string {
 	}
 	w, wasWaiting := tr.waiting[name]
 	if t != nil && placeable(t) && t.Status.Worker == "" {
-		tr.unassigned[name] = struct{}{}
+		tr.unassigned[name] = t
 	} else {
 		delete(tr.unassigned, name)
 	}
@@ -266,12 +267,13 @@ func (tr *tracker) fitNowLocked(worker string) []string {
 	return out
 }
 
-// place picks a worker for t (Place over the known workers, in turn after
-// the last placement: placeInTurn), moves the cursor to it and reserves what t takes there
-// until the cache shows the assignment or release is called. An earlier
-// reservation of t (a placement whose write failed) is dropped first, so
-// t never competes with itself. An unassigned task no worker fits waits
-// from then on, to be named when a change could make it fit.
+// place picks a worker for t (placeInTurn: the known workers in turn
+// after the last placement), moves the cursor to it and reserves what t
+// takes there until the cache shows the assignment or release is called.
+// An earlier reservation of t (a placement whose write failed) is dropped
+// first, so t never competes with itself. An unassigned task no worker
+// fits waits from then on, as the cache last showed it, to be named when
+// a change could make it fit.
 func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -286,10 +288,8 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	}
 	p := placeInTurn(t, tr.cands, tr.last, refused)
 	if p.Worker == nil {
-		if _, ok := tr.unassigned[name]; ok {
-			if _, ok := tr.waiting[name]; !ok {
-				tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
-			}
+		if cur, ok := tr.unassigned[name]; ok {
+			tr.waiting[name] = waitingTask{task: cur, demand: demandOf(cur)}
 		}
 		return p
 	}

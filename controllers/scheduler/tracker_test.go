@@ -240,6 +240,35 @@ func TestTracker_OnlyTasksLookedAtWait(t *testing.T) {
 	}
 }
 
+// TestTracker_WaitsAsTheCacheShowsIt: a look that read an older version
+// of the task (its newer spec arrived meanwhile) makes it wait with what
+// the newer spec asks, not the older.
+func TestTracker_WaitsAsTheCacheShowsIt(t *testing.T) {
+	tr := newTracker()
+	w1 := trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = true })
+	tr.workerChanged(nil, w1)
+	older := trackerTask("web", "", "1", 0)
+	newer := trackerTask("web", "", "1", 0)
+	newer.Metadata.Generation = 2
+	newer.Spec.Resources.Disk = "20Gi"
+	tr.taskChanged("web", older)
+	tr.taskChanged("web", newer)
+	if p := tr.place(older, nil); p.Worker != nil {
+		t.Fatal("placed on a cordoned worker")
+	}
+	change := func(diskFree int64) []string {
+		old := w1
+		w1 = trackerWorker("w1", func(w *v1.Worker) { w.Status.Stats.DiskFree = diskFree })
+		return tr.workerChanged(old, w1)
+	}
+	if got := change(10 << 30); len(got) != 0 {
+		t.Errorf("uncordoned with 10Gi free: named %v, though the newer spec asks 20Gi", got)
+	}
+	if got := change(30 << 30); !slices.Equal(got, []string{"web"}) {
+		t.Errorf("30Gi free: named %v, want [web]", got)
+	}
+}
+
 // lookAtAll clears the marks of named tasks, as the scheduler's look at
 // each of them (a placement) does.
 func lookAtAll(tr *tracker) {
