@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,12 @@ import (
 // waiting for a worker, so that a change that could make one of them fit
 // names it, and only it. Its methods are safe for concurrent use; the
 // caches' handlers call them one change at a time.
+//
+// A task waits only once a placement found no worker for it: a task the
+// scheduler has not looked at yet is in its queue already, and needs no
+// naming. So a worker change (a heartbeat of each of 1,000 workers every
+// few seconds) costs the tasks that wait for a worker, not the tens of
+// thousands that may be queued behind a burst of creates.
 type tracker struct {
 	mu       sync.Mutex
 	cands    []Candidate            // one per known worker, ordered by name
@@ -23,7 +30,11 @@ type tracker struct {
 	counted  map[string]claim       // task name -> what it adds to its worker's Used
 	reserved map[string]claim       // task name -> what it adds to a worker's Reserved
 	waiting  map[string]waitingTask // tasks that wait for a worker
-	last     string                 // the worker of the last placement
+	// unassigned holds the tasks the cache shows with no worker and
+	// placeable, as it last showed them: those a failed placement makes
+	// wait.
+	unassigned map[string]*v1.Task
+	last       string // the worker of the last placement
 }
 
 // claim is what one task takes on one worker.
@@ -46,10 +57,11 @@ type waitingTask struct {
 
 func newTracker() *tracker {
 	return &tracker{
-		index:    map[string]int{},
-		counted:  map[string]claim{},
-		reserved: map[string]claim{},
-		waiting:  map[string]waitingTask{},
+		index:      map[string]int{},
+		counted:    map[string]claim{},
+		reserved:   map[string]claim{},
+		waiting:    map[string]waitingTask{},
+		unassigned: map[string]*v1.Task{},
 	}
 }
 
@@ -97,11 +109,21 @@ func (tr *tracker) taskChanged(name string, t *v1.Task) []string {
 		delete(tr.reserved, name)
 	}
 	w, wasWaiting := tr.waiting[name]
+	if t != nil && placeable(t) && t.Status.Worker == "" {
+		tr.unassigned[name] = t
+	} else {
+		delete(tr.unassigned, name)
+	}
 	switch {
 	case t == nil || !placeable(t):
 		delete(tr.waiting, name)
 	case t.Status.Worker == "":
-		tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
+		// It waits on if it waited (its own Unschedulable status, or a
+		// task moved off its worker); otherwise its change queued it,
+		// and the look places it or makes it wait.
+		if wasWaiting {
+			tr.waiting[name] = waitingTask{task: t, demand: demandOf(t)}
+		}
 	case wasWaiting && w.moving && t.Metadata.Generation > t.Status.AssignedGeneration():
 		tr.waiting[name] = waitingTask{task: t, demand: demandOf(t), moving: true}
 	default:
@@ -166,6 +188,9 @@ func (tr *tracker) workerChanged(old, cur *v1.Worker) []string {
 	if old == nil {
 		return tr.fitNowLocked(name)
 	}
+	if !placementChanged(old, cur) {
+		return nil // a heartbeat: no task fits it now that did not before
+	}
 	before := *c
 	before.Worker = old
 	var out []string
@@ -181,6 +206,16 @@ func (tr *tracker) workerChanged(old, cur *v1.Worker) []string {
 		}
 	}
 	return out
+}
+
+// placementChanged reports whether a worker changed in what placement
+// reads of it (fit) or in where it is reached; when it did not, every task
+// fits it as it did before.
+func placementChanged(old, cur *v1.Worker) bool {
+	o, c := &old.Status.Stats, &cur.Status.Stats
+	return old.Status.Phase != cur.Status.Phase || old.Spec.Unschedulable != cur.Spec.Unschedulable ||
+		old.Spec.Address != cur.Spec.Address || !maps.Equal(old.Metadata.Labels, cur.Metadata.Labels) ||
+		o.CPUs != c.CPUs || o.MemoryTotal != c.MemoryTotal || o.DiskFree != c.DiskFree
 }
 
 // name marks a waiting task named for a look and returns its name.
@@ -232,11 +267,13 @@ func (tr *tracker) fitNowLocked(worker string) []string {
 	return out
 }
 
-// place picks a worker for t (Place over every known worker, after the
-// last placement), moves the cursor to it and reserves what t takes there
-// until the cache shows the assignment or release is called. An earlier
-// reservation of t (a placement whose write failed) is dropped first, so
-// t never competes with itself.
+// place picks a worker for t (placeInTurn: the known workers in turn
+// after the last placement), moves the cursor to it and reserves what t
+// takes there until the cache shows the assignment or release is called.
+// An earlier reservation of t (a placement whose write failed) is dropped
+// first, so t never competes with itself. An unassigned task no worker
+// fits waits from then on, as the cache last showed it, to be named when
+// a change could make it fit.
 func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -249,14 +286,47 @@ func (tr *tracker) place(t *v1.Task, refused map[string]string) Placement {
 		w.named = false // looked at: the next change may name it again
 		tr.waiting[name] = w
 	}
-	p := Place(t, tr.cands, tr.last, refused)
+	p := placeInTurn(t, tr.cands, tr.last, refused)
 	if p.Worker == nil {
+		if cur, ok := tr.unassigned[name]; ok {
+			tr.waiting[name] = waitingTask{task: cur, demand: demandOf(cur)}
+		}
 		return p
 	}
 	tr.last = p.Worker.Metadata.Name
 	r := claim{worker: p.Worker.Metadata.Name, generation: t.Metadata.Generation, req: RequestOf(t)}
 	tr.reserved[name] = r
 	tr.addClaim(r, 1, true)
+	return p
+}
+
+// placeInTurn is Place over cands ordered by name: it looks at the
+// workers in turn, from the first named after last, and stops at the first
+// that fits, rather than filter all of them for every task (a thousand fit
+// calls a placement on 1,000 workers). It picks what Place picks. When a
+// worker is picked, Rejected counts only the workers passed over before
+// it; when none fits, it is Place's: every worker, by reason.
+func placeInTurn(t *v1.Task, cands []Candidate, last string, refused map[string]string) Placement {
+	d := demandOf(t)
+	start, _ := slices.BinarySearchFunc(cands, last, func(c Candidate, last string) int {
+		if c.Worker.Metadata.Name <= last {
+			return -1
+		}
+		return 1
+	})
+	p := Placement{Total: len(cands), Rejected: map[string]int{}}
+	for k := range cands {
+		c := &cands[(start+k)%len(cands)]
+		why := fit(&d, c)
+		if r, ok := refused[c.Worker.Metadata.Name]; ok && why == "" {
+			why = "refused: " + r
+		}
+		if why == "" {
+			p.Worker = c.Worker
+			return p
+		}
+		p.Rejected[why]++
+	}
 	return p
 }
 

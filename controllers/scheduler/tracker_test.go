@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -108,13 +110,14 @@ func TestTracker_WhatToLookAtAgain(t *testing.T) {
 	w1 := trackerWorker("w1")
 	tr.workerChanged(nil, w1)
 	tr.taskChanged("big", trackerTask("big", "w1", "2", 18080))
-	tr.taskChanged("cpu", trackerTask("cpu", "", "1", 0))
-	tr.taskChanged("port", trackerTask("port", "", "", 18080))
-	tr.taskChanged("disk", func() *v1.Task {
-		t := trackerTask("disk", "", "", 0)
-		t.Spec.Resources.Disk = "20Gi"
-		return t
-	}())
+	disk := trackerTask("disk", "", "", 0)
+	disk.Spec.Resources.Disk = "20Gi"
+	for _, task := range []*v1.Task{trackerTask("cpu", "", "1", 0), trackerTask("port", "", "", 18080), disk} {
+		tr.taskChanged(task.Metadata.Name, task)
+		if p := tr.place(task, nil); p.Worker != nil {
+			t.Fatalf("%s placed on %s, want no worker to fit", task.Metadata.Name, p.Worker.Metadata.Name)
+		}
+	}
 
 	tests := []struct {
 		name   string
@@ -189,6 +192,80 @@ func TestTracker_WhatToLookAtAgain(t *testing.T) {
 	tr.place(trackerTask("cpu", "", "1", 0), nil) // the look; its placement fails
 	if got := tr.release("cpu"); !slices.Equal(got, []string{"cpu"}) {
 		t.Errorf("after a look at cpu: %v, want [cpu] named again", got)
+	}
+}
+
+// TestTracker_OnlyTasksLookedAtWait: a task the scheduler has not looked
+// at yet (it is queued) does not wait, so no change names it; once a look
+// finds no worker for it, it waits until it is placed or gone.
+func TestTracker_OnlyTasksLookedAtWait(t *testing.T) {
+	tr := newTracker()
+	w1 := trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = true })
+	tr.workerChanged(nil, w1)
+	uncordon := func() []string {
+		old := w1
+		w1 = trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = !old.Spec.Unschedulable })
+		return tr.workerChanged(old, w1)
+	}
+	queued := trackerTask("queued", "", "", 0)
+	tr.taskChanged("queued", queued)
+	if got := uncordon(); len(got) != 0 {
+		t.Fatalf("a change named %v, a task not looked at yet", got)
+	}
+	uncordon() // cordoned again
+	if p := tr.place(queued, nil); p.Worker != nil {
+		t.Fatalf("placed on a cordoned worker")
+	}
+	// Its own Unschedulable status write keeps it waiting.
+	unschedulable := trackerTask("queued", "", "", 0)
+	unschedulable.Status.Reason = v1.ReasonUnschedulable
+	tr.taskChanged("queued", unschedulable)
+	if got := uncordon(); !slices.Equal(got, []string{"queued"}) {
+		t.Fatalf("uncordoned: named %v, want [queued]", got)
+	}
+	// Placed: it waits no more.
+	tr.place(unschedulable, nil)
+	tr.taskChanged("queued", trackerTask("queued", "w1", "", 0))
+	if len(tr.waiting) != 0 {
+		t.Fatalf("after placement: waiting %v", tr.waiting)
+	}
+	// A look that raced with the task's deletion leaves nothing behind.
+	gone := trackerTask("gone", "", "", 0)
+	tr.taskChanged("gone", gone)
+	tr.taskChanged("gone", nil)
+	uncordon() // cordoned
+	tr.place(gone, nil)
+	if len(tr.waiting) != 0 {
+		t.Fatalf("a deleted task waits: %v", tr.waiting)
+	}
+}
+
+// TestTracker_WaitsAsTheCacheShowsIt: a look that read an older version
+// of the task (its newer spec arrived meanwhile) makes it wait with what
+// the newer spec asks, not the older.
+func TestTracker_WaitsAsTheCacheShowsIt(t *testing.T) {
+	tr := newTracker()
+	w1 := trackerWorker("w1", func(w *v1.Worker) { w.Spec.Unschedulable = true })
+	tr.workerChanged(nil, w1)
+	older := trackerTask("web", "", "1", 0)
+	newer := trackerTask("web", "", "1", 0)
+	newer.Metadata.Generation = 2
+	newer.Spec.Resources.Disk = "20Gi"
+	tr.taskChanged("web", older)
+	tr.taskChanged("web", newer)
+	if p := tr.place(older, nil); p.Worker != nil {
+		t.Fatal("placed on a cordoned worker")
+	}
+	change := func(diskFree int64) []string {
+		old := w1
+		w1 = trackerWorker("w1", func(w *v1.Worker) { w.Status.Stats.DiskFree = diskFree })
+		return tr.workerChanged(old, w1)
+	}
+	if got := change(10 << 30); len(got) != 0 {
+		t.Errorf("uncordoned with 10Gi free: named %v, though the newer spec asks 20Gi", got)
+	}
+	if got := change(30 << 30); !slices.Equal(got, []string{"web"}) {
+		t.Errorf("30Gi free: named %v, want [web]", got)
 	}
 }
 
@@ -267,5 +344,122 @@ func BenchmarkTracker_PlaceAndRecord(b *testing.B) {
 		placed.Status.Phase = v1.PhaseRunning
 		tr.taskChanged(t.Metadata.Name, &placed)
 		tr.taskChanged(t.Metadata.Name, nil)
+	}
+}
+
+// BenchmarkTracker_Heartbeat measures what a worker's heartbeat costs the
+// tracker while 10,000 or 100,000 tasks are queued and not yet placed: one
+// that changes nothing placement reads (a hollow worker's), and one whose
+// free disk moved (a real worker's). Neither may grow with the tasks
+// queued.
+func BenchmarkTracker_Heartbeat(b *testing.B) {
+	for _, disk := range []bool{false, true} {
+		for _, n := range []int{10_000, 100_000} {
+			b.Run(fmt.Sprintf("diskMoves=%t/queued=%d", disk, n), func(b *testing.B) {
+				tr := newTracker()
+				w := trackerWorker("w-000")
+				tr.workerChanged(nil, w)
+				for i := range n {
+					name := fmt.Sprintf("t-%06d", i)
+					tr.taskChanged(name, trackerTask(name, "", "", 0))
+				}
+				b.ReportAllocs()
+				i := int64(0)
+				for b.Loop() {
+					i++
+					next := trackerWorker("w-000", func(w *v1.Worker) {
+						if disk {
+							w.Status.Stats.DiskFree += i % 2 << 20
+						}
+					})
+					if got := tr.workerChanged(w, next); len(got) != 0 {
+						b.Fatalf("a heartbeat named %d tasks", len(got))
+					}
+					w = next
+				}
+			})
+		}
+	}
+}
+
+// TestPlaceInTurn: looking at the workers in turn picks what Place picks,
+// over random workers (ready or not, cordoned, full, refusing) and
+// cursors, and says why none fits as Place does.
+func TestPlaceInTurn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 2000 {
+		n := rng.IntN(8)
+		var cands []Candidate
+		refused := map[string]string{}
+		for i := range n {
+			name := fmt.Sprintf("w-%02d", i*2) // in name order, as the tracker keeps them
+			w := trackerWorker(name, func(w *v1.Worker) {
+				switch rng.IntN(5) {
+				case 0:
+					w.Status.Phase = v1.WorkerNotReady
+				case 1:
+					w.Spec.Unschedulable = true
+				}
+			})
+			c := Candidate{Worker: w}
+			if rng.IntN(4) == 0 {
+				c.Used.MilliCPU = 2000
+			}
+			if rng.IntN(5) == 0 {
+				refused[name] = "unreachable"
+			}
+			cands = append(cands, c)
+		}
+		last := ""
+		if rng.IntN(4) > 0 {
+			last = fmt.Sprintf("w-%02d", rng.IntN(2*n+2))
+		}
+		task := trackerTask("t", "", "500m", 0)
+		want, got := Place(task, cands, last, refused), placeInTurn(task, cands, last, refused)
+		if want.Worker != got.Worker {
+			t.Fatalf("round %d, last %q: placeInTurn picked %v, Place %v", round, last, pickedName(got), pickedName(want))
+		}
+		if got.Total != want.Total || (want.Worker == nil && !maps.Equal(got.Rejected, want.Rejected)) {
+			t.Fatalf("round %d: placeInTurn %d %v, Place %d %v", round, got.Total, got.Rejected, want.Total, want.Rejected)
+		}
+	}
+}
+
+func pickedName(p Placement) string {
+	if p.Worker == nil {
+		return "none"
+	}
+	return p.Worker.Metadata.Name
+}
+
+// BenchmarkTracker_Place measures one placement, its reservation and the
+// cache's news of it among 100 and 1,000 workers: the cost of picking the
+// next worker in turn must not grow with the workers.
+func BenchmarkTracker_Place(b *testing.B) {
+	for _, workers := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			tr := newTracker()
+			for i := range workers {
+				tr.workerChanged(nil, trackerWorker(fmt.Sprintf("w-%04d", i), func(w *v1.Worker) { w.Status.Stats.CPUs = 64 }))
+			}
+			tasks := make([]*v1.Task, 1000)
+			for i := range tasks {
+				tasks[i] = trackerTask(fmt.Sprintf("new-%04d", i), "", "10m", 0)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				t := tasks[i%len(tasks)]
+				i++
+				p := tr.place(t, nil)
+				if p.Worker == nil {
+					b.Fatal("nothing fits")
+				}
+				placed := *t
+				placed.Status.Worker = p.Worker.Metadata.Name
+				tr.taskChanged(t.Metadata.Name, &placed)
+				tr.taskChanged(t.Metadata.Name, nil)
+			}
+		})
 	}
 }

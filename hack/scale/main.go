@@ -1,6 +1,6 @@
 // Command scale measures Minkube's control plane at scale with hollow
 // workers (minkube worker --runtime fake): a real manager (the built
-// binary, bolt store) and a process of hollow workers, loaded by parallel
+// binary, bolt store) and processes of hollow workers, loaded by parallel
 // clients, the built mkctl timed on the result. hack/bench.sh scale builds
 // the binaries and runs it; it prints one table, each figure with its goal,
 // the median of the runs.
@@ -38,17 +38,21 @@ import (
 )
 
 type config struct {
-	bin        string
-	runs       int
-	tasks      int
-	small      int
-	workers    int
-	clients    int
-	lists      int
-	idle       time.Duration
-	profileDir string
-	profileFor time.Duration
-	logDir     string
+	bin          string
+	runs         int
+	tasks        int
+	small        int
+	workers      int
+	clients      int
+	lists        int
+	idle         time.Duration
+	profileDir   string
+	profileFor   time.Duration
+	profileAfter time.Duration
+	profileWhole bool
+	logDir       string
+	logLevel     string
+	file         int
 }
 
 func main() {
@@ -63,11 +67,18 @@ func main() {
 	flag.DurationVar(&c.idle, "idle", 30*time.Second, "idle wait after the lists, before memory is read again")
 	flag.StringVar(&c.profileDir, "profile", "", "directory to write the manager's CPU profile (during the first large apply) and heap profile (when all run) to")
 	flag.DurationVar(&c.profileFor, "profile-seconds", 30*time.Second, "length of the CPU profile")
+	flag.DurationVar(&c.profileAfter, "profile-after", 0, "start the CPU profile this long after the first create of the large apply (a window late in a long apply)")
+	flag.BoolVar(&c.profileWhole, "profile-whole", false, "profile the whole large apply, in windows of -profile-seconds one after another (cpu-001.pprof, ...; go tool pprof takes them all at once)")
+	flag.IntVar(&c.file, "file", -1, "documents of the timed mkctl apply -f (0 skips it; default: -tasks)")
+	flag.StringVar(&c.logLevel, "log-level", "warn", "log level of the manager (info shows its caches' relists)")
 	flag.StringVar(&c.logDir, "logs", "", "directory to keep the processes' logs in (default: a temporary one, removed)")
 	flag.Parse()
 	if c.bin == "" {
 		fmt.Fprintln(os.Stderr, "scale: -bin is required")
 		os.Exit(2)
+	}
+	if c.file < 0 {
+		c.file = c.tasks
 	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -117,11 +128,9 @@ func runOnce(c config, r int) (figures, error) {
 		var profile chan error
 		if c.profileDir != "" && r == 1 {
 			profile = make(chan error, 1)
-			go func() {
-				profile <- cl.fetch("/debug/pprof/profile?seconds="+strconv.Itoa(int(c.profileFor.Seconds())), filepath.Join(c.profileDir, "cpu.pprof"))
-			}()
+			go func() { profile <- cl.profileCPU(c) }()
 		}
-		hollow0, err := processCPU(cl.hollow.Process.Pid)
+		hollow0, err := cl.hollowCPU()
 		if err != nil {
 			return err
 		}
@@ -129,7 +138,7 @@ func runOnce(c config, r int) (figures, error) {
 		if err != nil {
 			return err
 		}
-		hollow1, err := processCPU(cl.hollow.Process.Pid)
+		hollow1, err := cl.hollowCPU()
 		if err != nil {
 			return err
 		}
@@ -163,7 +172,9 @@ func runOnce(c config, r int) (figures, error) {
 		if f.getJSON, err = cl.timeMkctl(5, "get", "tasks", "-o", "json"); err != nil {
 			return err
 		}
-		f.applyFile, f.applyErr, err = cl.applyFile(c.tasks)
+		if c.file > 0 {
+			f.applyFile, f.applyErr, err = cl.applyFile(c.file)
+		}
 		if profile != nil {
 			if perr := <-profile; perr != nil {
 				return perr
@@ -189,7 +200,7 @@ func runOnce(c config, r int) (figures, error) {
 	return f, nil
 }
 
-// cluster is a manager and a process of hollow workers.
+// cluster is a manager and processes of hollow workers.
 type cluster struct {
 	c        config
 	dir      string
@@ -198,9 +209,12 @@ type cluster struct {
 	token    string
 	caFile   string
 	mgr      *proc
-	hollow   *proc
+	hollow   []*proc
 	api      *client.Client
 	http     *http.Client
+	// created and running count the tasks of the large apply created and
+	// seen Running so far.
+	created, running atomic.Int64
 }
 
 // proc is a process the cluster started; exited is closed once it has
@@ -233,7 +247,7 @@ func startCluster(c config, name string) (*cluster, error) {
 	}
 	data := filepath.Join(dir, "manager")
 	cl.server, cl.caFile = "https://"+addr, filepath.Join(data, "ca.crt")
-	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", "warn", "--write-config=false"}
+	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", c.logLevel, "--write-config=false"}
 	if c.profileDir != "" {
 		args = append(args, "--pprof")
 	}
@@ -244,13 +258,28 @@ func startCluster(c config, name string) (*cluster, error) {
 		cl.stop()
 		return nil, err
 	}
-	cl.hollow, err = cl.start(filepath.Join(logDir, name+"-hollow.log"), "worker", "--runtime", "fake",
-		"--replicas", strconv.Itoa(c.workers), "--name", "hollow", "--listen", "127.0.0.1:0", "--dns-server=",
-		"--manager", cl.server, "--join-token-file", filepath.Join(data, "join-token"),
-		"--data-dir", filepath.Join(dir, "hollow"), "--log-level", "warn")
-	if err != nil {
-		cl.stop()
-		return nil, err
+	// The hollow workers run in processes of at most hollowPerProcess:
+	// the workers of one process share its keep-alive connections to the
+	// manager, and past what a client keeps idle per host they would
+	// close and open connections all the time (a TLS handshake each, on
+	// the manager too), which a real worker, with a connection of its own,
+	// never does.
+	for p, left := 0, c.workers; left > 0; p++ {
+		n := min(left, hollowPerProcess)
+		left -= n
+		prefix := "hollow"
+		if c.workers > hollowPerProcess {
+			prefix = fmt.Sprintf("hollow%d", p)
+		}
+		h, err := cl.start(filepath.Join(logDir, fmt.Sprintf("%s-%s.log", name, prefix)), "worker", "--runtime", "fake",
+			"--replicas", strconv.Itoa(n), "--name", prefix, "--listen", "127.0.0.1:0", "--dns-server=",
+			"--manager", cl.server, "--join-token-file", filepath.Join(data, "join-token"),
+			"--data-dir", filepath.Join(dir, prefix), "--log-level", "warn")
+		if err != nil {
+			cl.stop()
+			return nil, err
+		}
+		cl.hollow = append(cl.hollow, h)
 	}
 	if err := cl.waitWorkers(c.workers); err != nil {
 		cl.stop()
@@ -288,7 +317,7 @@ func (cl *cluster) waitManager(data string) error {
 			}
 			if _, err := api.Version(context.Background()); err == nil {
 				cl.api = api
-				cl.http = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tlsConfig(ca)}}
+				cl.http = &http.Client{Timeout: 5*time.Minute + cl.c.profileAfter + cl.c.profileFor, Transport: &http.Transport{TLSClientConfig: tlsConfig(ca)}}
 				return nil
 			}
 		}
@@ -319,10 +348,27 @@ func (cl *cluster) waitWorkers(n int) error {
 	return fmt.Errorf("%d of %d hollow workers Ready after %s", ready, n, wait)
 }
 
+// hollowPerProcess is the most hollow workers one process runs: a client
+// keeps 256 idle connections per host.
+const hollowPerProcess = 250
+
+// hollowCPU returns the CPU time of the hollow workers' processes so far.
+func (cl *cluster) hollowCPU() (time.Duration, error) {
+	var sum time.Duration
+	for _, h := range cl.hollow {
+		d, err := processCPU(h.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
 // stop ends the processes it started, by their pid, and removes the
 // cluster's directory.
 func (cl *cluster) stop() {
-	for _, p := range []*proc{cl.hollow, cl.mgr} {
+	for _, p := range append(slices.Clone(cl.hollow), cl.mgr) {
 		if p == nil {
 			continue
 		}
@@ -365,6 +411,7 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 					errs <- fmt.Errorf("create %s-%05d: %w", prefix, i, err)
 					return
 				}
+				cl.created.Add(1)
 			}
 		})
 	}
@@ -395,8 +442,9 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 func (cl *cluster) watchRunning(ctx context.Context, prefix string, n int, running chan<- struct{}) error {
 	seen := map[string]bool{}
 	note := func(t *v1.Task) bool {
-		if t != nil && strings.HasPrefix(t.Metadata.Name, prefix+"-") && t.Status.Phase == v1.PhaseRunning {
+		if t != nil && strings.HasPrefix(t.Metadata.Name, prefix+"-") && t.Status.Phase == v1.PhaseRunning && !seen[t.Metadata.Name] {
 			seen[t.Metadata.Name] = true
+			cl.running.Add(1)
 		}
 		return len(seen) == n
 	}
@@ -485,6 +533,47 @@ func (cl *cluster) applyFile(n int) (float64, string, error) {
 		return 0, "refused: " + line, nil
 	}
 	return float64(n) / time.Since(start).Seconds(), "", nil
+}
+
+// profileCPU saves a CPU profile of the manager, c.profileFor long,
+// starting c.profileAfter from now (the start of the large apply), as
+// cpu.pprof; with c.profileWhole, one after another until every task runs,
+// as cpu-001.pprof, cpu-002.pprof, ... For each it says on stderr how many
+// tasks were created and seen Running in its window and the manager's CPU
+// time then, to put the profile per task.
+func (cl *cluster) profileCPU(c config) error {
+	time.Sleep(c.profileAfter)
+	start := c.profileAfter
+	secs := max(1, int(c.profileFor.Seconds()))
+	for i := 1; ; i++ {
+		created0, running0 := cl.created.Load(), cl.running.Load()
+		cpu0, err := processCPU(cl.mgr.Process.Pid)
+		if err != nil {
+			return err
+		}
+		file := "cpu.pprof"
+		if c.profileWhole {
+			file = fmt.Sprintf("cpu-%03d.pprof", i)
+		}
+		if err := cl.fetch("/debug/pprof/profile?seconds="+strconv.Itoa(secs), filepath.Join(c.profileDir, file)); err != nil {
+			return err
+		}
+		cpu1, err := processCPU(cl.mgr.Process.Pid)
+		if err != nil {
+			return err
+		}
+		ran := cl.running.Load() - running0
+		perTask := "-"
+		if ran > 0 {
+			perTask = fmt.Sprintf("%.3f", (cpu1-cpu0).Seconds()*1000/float64(ran))
+		}
+		fmt.Fprintf(os.Stderr, "CPU profile %s from %s for %ds: %d tasks created (%d before it), %d seen Running (%d before it); manager CPU %s, %s ms per task Running\n",
+			file, start, secs, cl.created.Load()-created0, created0, ran, running0, cpu1-cpu0, perTask)
+		start += time.Duration(secs) * time.Second
+		if !c.profileWhole || cl.running.Load() >= int64(c.tasks) {
+			return nil
+		}
+	}
 }
 
 // fetch saves what GET path answers (the admin's) to file.
@@ -612,6 +701,7 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| manager CPU per task, create → Running (ms) | %s | ≤ 0.4 |\n", col(func(f figures) float64 { return f.cpuPerTask }, "%.3f"))
 	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
 	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
+	fmt.Printf("| manager peak RSS per task (KB) | %s | - |\n", col(func(f figures) float64 { return f.peakRSS * 1024 / float64(c.tasks) }, "%.1f"))
 	fmt.Printf("| of which anonymous when all Running (MB; the rest is the store file, mapped) | %s | - |\n", col(func(f figures) float64 { return f.anonRSS }, "%.0f"))
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
@@ -623,10 +713,12 @@ func printTable(c config, all []figures) {
 			refused = f.applyErr
 		}
 	}
-	if refused != "" {
-		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.tasks, strings.ReplaceAll(refused, "|", "/")+" | -")
-	} else {
-		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.applyFile }, "%.0f"))
+	switch {
+	case c.file == 0:
+	case refused != "":
+		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.file, strings.ReplaceAll(refused, "|", "/")+" | -")
+	default:
+		fmt.Printf("| `mkctl apply -f` of %d documents (creates/s) | %s | ≥ 2,000 |\n", c.file, col(func(f figures) float64 { return f.applyFile }, "%.0f"))
 	}
 	if c.small > 0 {
 		fmt.Printf("| %d tasks, apply → all Running (s) | %s | ≤ 0.5 |\n", c.small, col(func(f figures) float64 { return f.small }, "%.2f"))
