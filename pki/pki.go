@@ -305,7 +305,7 @@ func KeyPair(certPEM, keyPEM []byte, extra ...*x509.Certificate) (tls.Certificat
 // ca signed it, it names every host of hosts, and more than a third of its
 // life is left.
 func Reusable(cert, ca *x509.Certificate, hosts []string, now time.Time) bool {
-	if cert.CheckSignatureFrom(ca) != nil || renewDue(cert, now) {
+	if cert.CheckSignatureFrom(ca) != nil || RenewDue(cert, now) {
 		return false
 	}
 	for _, h := range hosts {
@@ -316,17 +316,11 @@ func Reusable(cert, ca *x509.Certificate, hosts []string, now time.Time) bool {
 	return true
 }
 
-// renewDue reports whether less than a third of cert's life is left.
-func renewDue(cert *x509.Certificate, now time.Time) bool {
+// RenewDue reports whether less than a third of cert's life is left: it
+// is time to get a new one.
+func RenewDue(cert *x509.Certificate, now time.Time) bool {
 	life := cert.NotAfter.Sub(cert.NotBefore)
 	return now.After(cert.NotAfter.Add(-life / 3))
-}
-
-// RenewDue reports whether the certificate in certPEM has less than a
-// third of its life left, or cannot be read: it is time to get a new one.
-func RenewDue(certPEM []byte, now time.Time) bool {
-	certs, err := ParseCertificates(certPEM)
-	return err != nil || renewDue(certs[0], now)
 }
 
 // VerifyPinned returns a tls.Config VerifyConnection function for a

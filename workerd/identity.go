@@ -110,11 +110,13 @@ func (id *identity) token() string {
 	return id.cred.Token
 }
 
-// certificatePEM returns the worker's certificate, "" when it has none.
-func (id *identity) certificatePEM() string {
+// renewDue reports whether the worker has no certificate from the CA, or
+// one with less than a third of its life left. It reads the certificate
+// parsed when it was issued: a worker asks at every report.
+func (id *identity) renewDue(now time.Time) bool {
 	id.mu.Lock()
 	defer id.mu.Unlock()
-	return id.cred.Certificate
+	return id.cred.Certificate == "" || id.cert.Leaf == nil || pki.RenewDue(id.cert.Leaf, now)
 }
 
 // request returns a certificate request for name, signed with the key.

@@ -11,7 +11,6 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
-	"github.com/minkube/minkube/pki"
 )
 
 // registerBackoffMax caps the wait between registration attempts.
@@ -294,7 +293,7 @@ func (w *Worker) reportFailed(ctx context.Context, err error, tasks, pages int) 
 // manager, the managers to fail over to, the tasks to stop. It returns
 // false when the worker must register again.
 func (w *Worker) replied(reply *v1.StatusReply) bool {
-	if pki.RenewDue([]byte(w.id.certificatePEM()), w.now()) {
+	if w.id.renewDue(w.now()) {
 		w.log.Info("this worker's certificate is due for renewal; registering again")
 		w.registered.Store(false)
 	}
