@@ -217,9 +217,9 @@ func trustManager(t *testing.T, c *cluster) chromedp.ExecAllocatorOption {
 // dashboard's address from what it prints, then opens the page there.
 func TestDevPrintsDashboard(t *testing.T) {
 	dir := t.TempDir()
-	listen := freeAddr(t)
+	listen, name := freeAddr(t), "dev-"+randomSuffix()
 	cmd := exec.Command(filepath.Join(binDir, "minkube"), "dev", "--data-dir", filepath.Join(dir, "data"),
-		"--listen", listen, "--worker-listen", freeAddr(t), "--dns-listen", freeAddr(t), "--name", "dev-"+randomSuffix())
+		"--listen", listen, "--worker-listen", freeAddr(t), "--dns-listen", freeAddr(t), "--name", name)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "HOME="+dir)
@@ -236,6 +236,7 @@ func TestDevPrintsDashboard(t *testing.T) {
 			_ = cmd.Process.Kill()
 			<-done
 		}
+		removeNetworks(t, name) // the worker's network for its containers' DNS
 		if t.Failed() {
 			t.Logf("minkube dev printed:\n%s", out.String())
 		}
