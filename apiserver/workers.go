@@ -187,9 +187,10 @@ func (s *Server) refuseRegistration(r *http.Request, req v1.RegisterRequest, c c
 	if why == refuseOther {
 		msg = fmt.Sprintf("this token belongs to worker %s, not %s", c.worker, req.Name)
 	}
-	s.log.Warn("registration refused", "worker", req.Name, "address", req.Address, "from", serve.ClientIP(r), "reason", msg)
+	from := serve.ClientIP(r)
+	s.log.Warn("registration refused", "worker", req.Name, "address", req.Address, "from", from, "reason", msg)
 	s.events.Eventf(r.Context(), v1.ObjectReference{Kind: v1.KindWorker, Name: req.Name}, v1.EventWarning, ReasonRegistrationRefused,
-		fmt.Sprintf("a registration under this name from %s (address %s) was refused: it did not prove it is this worker", serve.ClientIP(r), req.Address))
+		fmt.Sprintf("a registration under this name from %s (address %s) was refused: it did not prove it is this worker", from, req.Address))
 	return errForbidden("%s", msg)
 }
 

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	json "github.com/goccy/go-json"
-
 	v1 "github.com/minkube/minkube/apis/v1"
 )
 
@@ -77,7 +75,7 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 		return
 	}
 	if created {
-		q.deleteAll(ctx, q.overObject(ObjectKey(obj), []*v1.Event{out}), trimWriters)
+		q.deleteAll(ctx, q.overObject(ObjectKey(obj), []*v1.Event{out}))
 	}
 }
 
@@ -404,23 +402,18 @@ func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event)
 		FirstTimestamp: p.first,
 		LastTimestamp:  p.last,
 	}
-	// Written through the Store rather than Events.Create, which decodes
-	// what it wrote: e is the stored event already.
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil, false, fmt.Errorf("encode event %q: %w", p.name, err)
-	}
-	rev, err := q.st.Store.Create(ctx, EventsPrefix+p.name, data)
+	// createOwned rather than Create, which decodes what it wrote: e is
+	// the stored event already.
+	out, err := q.st.Events.createOwned(ctx, e)
 	if errors.Is(err, ErrExists) {
 		// Recorded meanwhile, or the cache is behind: a repeat.
 		out, err := q.st.Events.GuaranteedUpdate(ctx, p.name, raise)
 		return out, false, err
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("create event %q: %w", p.name, err)
+		return nil, false, err
 	}
-	e.Metadata.ResourceVersion = FormatResourceVersion(rev)
-	return e, true, nil
+	return out, true, nil
 }
 
 // delete deletes e unless it changed since (a repeat made it newer) or is
@@ -433,12 +426,13 @@ func (q *eventQueue) delete(ctx context.Context, e *v1.Event) error {
 	return err
 }
 
-// deleteAll deletes events, writers at a time, and logs the first failure.
-func (q *eventQueue) deleteAll(ctx context.Context, events []*v1.Event, writers int) {
+// deleteAll deletes events, trimWriters at a time, and logs the first
+// failure.
+func (q *eventQueue) deleteAll(ctx context.Context, events []*v1.Event) {
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
-		sem    = make(chan struct{}, writers)
+		sem    = make(chan struct{}, trimWriters)
 	)
 	for _, e := range events {
 		if failed.Load() {
@@ -481,10 +475,13 @@ func oldest(events []*v1.Event, keep int) []*v1.Event {
 	if len(events) <= keep {
 		return nil
 	}
-	slices.SortFunc(events, func(a, b *v1.Event) int {
-		return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))
-	})
+	slices.SortFunc(events, byLastTimestamp)
 	return slices.Clip(events[:len(events)-keep])
+}
+
+// byLastTimestamp orders events by when they last happened, then by name.
+func byLastTimestamp(a, b *v1.Event) int {
+	return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))
 }
 
 // newer reports whether a is a later version of the same event than b.
@@ -557,9 +554,7 @@ func (st *State) EventsFor(kind, name string) []*v1.Event {
 	} else {
 		events = st.eventsByObject.get(kind + "/" + name)
 	}
-	slices.SortFunc(events, func(a, b *v1.Event) int {
-		return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))
-	})
+	slices.SortFunc(events, byLastTimestamp)
 	return events
 }
 

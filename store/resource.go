@@ -103,19 +103,38 @@ func (r *Resource[T, P]) List(ctx context.Context) ([]P, int64, error) {
 // returns ErrExists (wrapped) when the name is taken. obj is not
 // modified.
 func (r *Resource[T, P]) Create(ctx context.Context, obj P) (P, error) {
+	data, rev, err := r.create(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return r.decode(data, rev)
+}
+
+// createOwned is Create for an obj the caller hands over: it returns obj
+// itself, its resourceVersion set, rather than decoding what it wrote.
+func (r *Resource[T, P]) createOwned(ctx context.Context, obj P) (P, error) {
+	_, rev, err := r.create(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return r.written(obj, rev), nil
+}
+
+// create stores obj under its name: what Create and createOwned share.
+func (r *Resource[T, P]) create(ctx context.Context, obj P) ([]byte, int64, error) {
 	name := obj.GetObjectMeta().Name
 	if err := r.checkName(name); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	data, err := r.encode(obj)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rev, err := r.store.Create(ctx, r.prefix+name, data)
 	if err != nil {
-		return nil, r.wrap("create", name, err)
+		return nil, 0, r.wrap("create", name, err)
 	}
-	return r.decode(data, rev)
+	return data, rev, nil
 }
 
 // Update replaces the stored object named by obj and returns the new
