@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -162,13 +163,6 @@ func orDefault(d, def time.Duration) time.Duration {
 type debugWriter struct{ log *slog.Logger }
 
 func (d debugWriter) Write(p []byte) (int, error) {
-	d.log.Debug("http server", "msg", string(trimNewline(p)))
+	d.log.Debug("http server", "msg", string(bytes.TrimRight(p, "\r\n")))
 	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
-		p = p[:len(p)-1]
-	}
-	return p
 }

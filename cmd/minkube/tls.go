@@ -79,19 +79,14 @@ func setupTLS(ctx context.Context, c tlsFlags, dataDir string, db store.Store, h
 	out := &managerTLS{cluster: cluster}
 	var pair tls.Certificate
 	if c.certFile != "" || c.keyFile != "" || c.caFile != "" {
-		pair, out.caPEM, err = c.ownCertificate()
+		pair, out.caPEM, out.caHash, err = c.ownCertificate()
 	} else {
 		pair, err = servingCertificate(cluster, dataDir, hosts, log)
-		out.caPEM = cluster.CertPEM
+		out.caPEM, out.caHash = cluster.CertPEM, cluster.Hash()
 	}
 	if err != nil {
 		return nil, err
 	}
-	cas, err := pki.ParseCertificates(out.caPEM)
-	if err != nil {
-		return nil, err
-	}
-	out.caHash = pki.Hash(cas[0])
 	if err := writeFileAtomic(filepath.Join(dataDir, caFileName), out.caPEM, 0o644); err != nil {
 		return nil, err
 	}
@@ -100,30 +95,32 @@ func setupTLS(ctx context.Context, c tlsFlags, dataDir string, db store.Store, h
 }
 
 // ownCertificate reads the certificate, key and CA the flags bring, and
-// checks that they go together.
-func (c tlsFlags) ownCertificate() (tls.Certificate, []byte, error) {
+// checks that they go together. It returns the serving certificate, and
+// the CA as PEM with the hash of its first certificate, which the join
+// token pins.
+func (c tlsFlags) ownCertificate() (pair tls.Certificate, caPEM []byte, caHash string, err error) {
 	if c.certFile == "" || c.keyFile == "" || c.caFile == "" {
-		return tls.Certificate{}, nil, errors.New("--tls-cert-file, --tls-key-file and --tls-ca-file go together: the CA is what mkctl and the workers verify the manager with")
+		return tls.Certificate{}, nil, "", errors.New("--tls-cert-file, --tls-key-file and --tls-ca-file go together: the CA is what mkctl and the workers verify the manager with")
 	}
 	certPEM, err := os.ReadFile(c.certFile)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-cert-file: %w", err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-cert-file: %w", err)
 	}
 	keyPEM, err := os.ReadFile(c.keyFile)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-key-file: %w", err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-key-file: %w", err)
 	}
-	caPEM, err := os.ReadFile(c.caFile)
+	caPEM, err = os.ReadFile(c.caFile)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-ca-file: %w", err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-ca-file: %w", err)
 	}
 	cas, err := pki.ParseCertificates(caPEM)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-ca-file %s: %w", c.caFile, err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-ca-file %s: %w", c.caFile, err)
 	}
-	pair, err := pki.KeyPair(certPEM, keyPEM, cas...)
+	pair, err = pki.KeyPair(certPEM, keyPEM, cas...)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-cert-file %s and --tls-key-file %s: %w", c.certFile, c.keyFile, err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-cert-file %s and --tls-key-file %s: %w", c.certFile, c.keyFile, err)
 	}
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	for _, ca := range cas {
@@ -135,9 +132,9 @@ func (c tlsFlags) ownCertificate() (tls.Certificate, []byte, error) {
 		}
 	}
 	if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("--tls-cert-file %s does not verify against --tls-ca-file %s: %w", c.certFile, c.caFile, err)
+		return tls.Certificate{}, nil, "", fmt.Errorf("--tls-cert-file %s does not verify against --tls-ca-file %s: %w", c.certFile, c.caFile, err)
 	}
-	return pair, caPEM, nil
+	return pair, caPEM, pki.Hash(cas[0]), nil
 }
 
 // servingCertificate returns the manager's certificate from the data dir
