@@ -59,7 +59,7 @@ func (cc *containerCache) add(id string, labels map[string]string) *cachedContai
 
 // setLabels gives e (of id) labels, keeping the index by task.
 func (cc *containerCache) setLabels(id string, e *cachedContainer, labels map[string]string) {
-	if old, cur := e.labels[runtime.LabelTaskUID], labels[runtime.LabelTaskUID]; old != cur || e.labels == nil {
+	if old, cur := e.labels[runtime.LabelTaskUID], labels[runtime.LabelTaskUID]; old != cur {
 		cc.unindex(id, e)
 		if cur != "" {
 			set := cc.byTask[cur]

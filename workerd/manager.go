@@ -84,9 +84,9 @@ func (w *Worker) register(ctx context.Context) error {
 			w.log.Warn("sampling host stats failed", "err", serr)
 		}
 		st.Tasks = w.tasks.len()
-		token, own := w.id.token(), true
+		token, own, tokenKind := w.id.token(), true, "its own token"
 		if token == "" {
-			token, own = w.opts.JoinToken, false
+			token, own, tokenKind = w.opts.JoinToken, false, "the join token"
 		}
 		resp, err := joinClient.RegisterWorker(ctx, token, v1.RegisterRequest{
 			Name: w.opts.Name, Address: w.opts.Advertise, Labels: w.opts.Labels, Stats: st,
@@ -110,7 +110,7 @@ func (w *Worker) register(ctx context.Context) error {
 			w.mu.Unlock()
 			w.learnManagers(resp.Managers)
 			w.registered.Store(true)
-			w.log.Info("registered with the manager", "attempts", attempt, "with", map[bool]string{true: "its own token", false: "the join token"}[own])
+			w.log.Info("registered with the manager", "attempts", attempt, "with", tokenKind)
 			return nil
 		}
 		switch {
@@ -219,6 +219,7 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 	}
 	st.Tasks = w.tasks.len()
 	pages := reportPages(reps, reportPageBytes)
+	sent := 0 // the pages are reps in turn: reps[sent:] is what is not sent yet
 	for i, page := range pages {
 		last := i == len(pages)-1
 		rep := &v1.StatusReport{Stats: st, Full: kind == reportFull, More: !last, Tasks: page, Conditions: w.conditions()}
@@ -229,16 +230,13 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 		reply, err := mgr.ReportStatus(rctx, w.opts.Name, rep)
 		cancel()
 		if err != nil {
-			for _, rest := range pages[i:] {
-				w.tasks.markDirty(rest)
-			}
+			w.tasks.markDirty(reps[sent:])
 			w.reportFailed(ctx, err, len(page), len(pages))
 			return false
 		}
+		sent += len(page)
 		if !w.replied(reply) {
-			for _, rest := range pages[i+1:] {
-				w.tasks.markDirty(rest)
-			}
+			w.tasks.markDirty(reps[sent:])
 			return false
 		}
 		sendFull = sendFull || reply.SendFull

@@ -157,6 +157,16 @@ func fitSpec(d *demand, c *Candidate) string {
 	return ""
 }
 
+// fitUnrefused is fit, with a worker in refused (which refused the task's
+// push a moment ago) passed over as "refused: " and its value.
+func fitUnrefused(d *demand, c *Candidate, refused map[string]string) string {
+	why := fit(d, c)
+	if r, ok := refused[c.Worker.Metadata.Name]; ok && why == "" {
+		why = "refused: " + r
+	}
+	return why
+}
+
 // Placement is the outcome of Place.
 type Placement struct {
 	// Worker is the worker picked; nil when none fits.
@@ -180,11 +190,7 @@ func Place(t *v1.Task, cands []Candidate, last string, refused map[string]string
 	for i := range cands {
 		c := &cands[i]
 		name := c.Worker.Metadata.Name
-		why := fit(&d, c)
-		if r, ok := refused[name]; ok && why == "" {
-			why = "refused: " + r
-		}
-		if why != "" {
+		if why := fitUnrefused(&d, c, refused); why != "" {
 			p.Rejected[why]++
 			continue
 		}

@@ -317,10 +317,7 @@ func placeInTurn(t *v1.Task, cands []Candidate, last string, refused map[string]
 	p := Placement{Total: len(cands), Rejected: map[string]int{}}
 	for k := range cands {
 		c := &cands[(start+k)%len(cands)]
-		why := fit(&d, c)
-		if r, ok := refused[c.Worker.Metadata.Name]; ok && why == "" {
-			why = "refused: " + r
-		}
+		why := fitUnrefused(&d, c, refused)
 		if why == "" {
 			p.Worker = c.Worker
 			return p
