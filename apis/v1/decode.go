@@ -27,7 +27,7 @@ const MaxManifestSize = 64 << 20
 // document becomes when it is applied. The work and memory of decoding a
 // document grow with its size alone: YAML aliases are expanded only
 // within a budget in proportion to the document's bytes (an "alias bomb"
-// is refused, not expanded), and a file is decoded one document at a time.
+// is refused, not expanded), and each document is decoded on its own.
 const MaxDocumentSize = 1 << 20
 
 // Document is one Task read from a manifest file.
@@ -364,9 +364,9 @@ type chunk struct {
 }
 
 // documents cuts a YAML stream at its "---" and "..." marker lines and
-// yields each document in turn, so that a file of many documents is never
-// held as a list of them. Text after "---" on a marker line starts the
-// next document.
+// yields each document in turn, so that a caller that stops early
+// (IsEmptyManifest) cuts no further. Text after "---" on a marker line
+// starts the next document.
 func documents(data []byte) iter.Seq[chunk] {
 	return func(yield func(chunk) bool) {
 		data := bytes.TrimPrefix(data, bom)

@@ -67,7 +67,7 @@ func shownPorts(t *Task) string {
 	var parts []string
 	if len(t.Status.Ports) > 0 {
 		for _, p := range t.Status.Ports {
-			s := strconv.Itoa(int(p.ContainerPort)) + "/" + string(orTCP(p.Protocol))
+			s := strconv.Itoa(int(p.ContainerPort)) + "/" + string(p.Protocol.OrDefault())
 			if p.HostPort != 0 {
 				s = strconv.Itoa(int(p.HostPort)) + "->" + s
 			}
@@ -75,20 +75,13 @@ func shownPorts(t *Task) string {
 		}
 	} else {
 		for _, p := range t.Spec.Ports {
-			parts = append(parts, strconv.Itoa(int(p.ContainerPort))+"/"+string(orTCP(p.Protocol)))
+			parts = append(parts, strconv.Itoa(int(p.ContainerPort))+"/"+string(p.Protocol.OrDefault()))
 		}
 	}
 	if len(parts) == 0 {
 		return NoValue
 	}
 	return strings.Join(parts, ",")
-}
-
-func orTCP(p Protocol) Protocol {
-	if p == "" {
-		return ProtocolTCP
-	}
-	return p
 }
 
 func orNoValue(s string) string {

@@ -54,6 +54,15 @@ const (
 	ProtocolUDP Protocol = "UDP"
 )
 
+// OrDefault is p, or TCP (the default SetTaskDefaults writes) when p is
+// empty.
+func (p Protocol) OrDefault() Protocol {
+	if p == "" {
+		return ProtocolTCP
+	}
+	return p
+}
+
 // Port is a container port and, optionally, the host port it is published on.
 type Port struct {
 	// Name is a DNS-1123 label, used in SRV records.

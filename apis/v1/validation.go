@@ -373,10 +373,7 @@ func validatePorts(ports []Port) FieldErrors {
 		return 0, false
 	}
 	for i, p := range ports {
-		proto := p.Protocol
-		if proto == "" {
-			proto = ProtocolTCP
-		}
+		proto := p.Protocol.OrDefault()
 		if p.Name != "" {
 			if j, dup := find(portKeyOf(p, 'n'), i); dup {
 				errs = append(errs, FieldError{indexPath("spec.ports", i) + ".name", fmt.Sprintf("duplicate port name %q: already used by spec.ports[%d]", truncate(p.Name), j)})
@@ -397,10 +394,7 @@ func validatePorts(ports []Port) FieldErrors {
 // portKeyOf returns p's key of one kind; an unnamed port or one without a
 // host port gets a key no other port matches.
 func portKeyOf(p Port, what byte) portKey {
-	proto := p.Protocol
-	if proto == "" {
-		proto = ProtocolTCP
-	}
+	proto := p.Protocol.OrDefault()
 	switch what {
 	case 'n':
 		if p.Name == "" {

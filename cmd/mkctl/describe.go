@@ -397,13 +397,13 @@ func describePorts(t *v1.Task) []string {
 	}
 	lines := make([]string, 0, len(t.Spec.Ports))
 	for _, sp := range t.Spec.Ports {
-		s := fmt.Sprintf("%d/%s", sp.ContainerPort, protocol(sp.Protocol))
+		s := fmt.Sprintf("%d/%s", sp.ContainerPort, sp.Protocol.OrDefault())
 		if sp.Name != "" {
 			s = sp.Name + " " + s
 		}
 		host := sp.HostPort
 		for _, ps := range t.Status.Ports {
-			if ps.ContainerPort == sp.ContainerPort && protocol(ps.Protocol) == protocol(sp.Protocol) && ps.HostPort != 0 {
+			if ps.ContainerPort == sp.ContainerPort && ps.Protocol.OrDefault() == sp.Protocol.OrDefault() && ps.HostPort != 0 {
 				host = ps.HostPort
 			}
 		}

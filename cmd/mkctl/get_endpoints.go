@@ -173,7 +173,7 @@ func (p *page) describeDNS(t *v1.Task, eps *v1.EndpointsList) {
 			line += " (not answering: the task is not Running and Ready)"
 		}
 		for _, ps := range t.Status.Ports {
-			if answering && ps.Name != "" && ps.HostPort > 0 && name == z.TaskSRV(ps.Name, protocol(ps.Protocol), t.Metadata.Name) {
+			if answering && ps.Name != "" && ps.HostPort > 0 && name == z.TaskSRV(ps.Name, ps.Protocol.OrDefault(), t.Metadata.Name) {
 				line += " -> " + net.JoinHostPort(ip.String(), strconv.Itoa(int(ps.HostPort)))
 			}
 		}

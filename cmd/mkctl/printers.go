@@ -561,10 +561,3 @@ func (s *streamTable) row(cells []string) error {
 	}
 	return nil
 }
-
-func protocol(p v1.Protocol) v1.Protocol {
-	if p == "" {
-		return v1.ProtocolTCP
-	}
-	return p
-}

@@ -204,17 +204,16 @@ func runOnce(c config, r int) (figures, error) {
 
 // cluster is a manager and processes of hollow workers.
 type cluster struct {
-	c        config
-	dir      string
-	keepLogs bool
-	server   string
-	token    string
-	caFile   string
-	storeDB  string // the manager's store file
-	mgr      *proc
-	hollow   []*proc
-	api      *client.Client
-	http     *http.Client
+	c       config
+	dir     string
+	server  string
+	token   string
+	caFile  string
+	storeDB string // the manager's store file
+	mgr     *proc
+	hollow  []*proc
+	api     *client.Client
+	http    *http.Client
 	// created and running count the tasks of the large apply created and
 	// seen Running so far.
 	created, running atomic.Int64
@@ -233,9 +232,15 @@ func startCluster(c config, name string) (*cluster, error) {
 		return nil, err
 	}
 	cl := &cluster{c: c, dir: dir}
+	started := false
+	defer func() {
+		if !started { // ends what did start and removes dir
+			cl.stop()
+		}
+	}()
 	logDir := dir
 	if c.logDir != "" {
-		logDir, cl.keepLogs = c.logDir, true
+		logDir = c.logDir
 		if err := os.MkdirAll(logDir, 0o755); err != nil {
 			return nil, err
 		}
@@ -259,7 +264,6 @@ func startCluster(c config, name string) (*cluster, error) {
 		return nil, err
 	}
 	if err := cl.waitManager(data); err != nil {
-		cl.stop()
 		return nil, err
 	}
 	// The hollow workers run in processes of at most hollowPerProcess:
@@ -280,15 +284,14 @@ func startCluster(c config, name string) (*cluster, error) {
 			"--manager", cl.server, "--join-token-file", filepath.Join(data, "join-token"),
 			"--data-dir", filepath.Join(dir, prefix), "--log-level", "warn")
 		if err != nil {
-			cl.stop()
 			return nil, err
 		}
 		cl.hollow = append(cl.hollow, h)
 	}
 	if err := cl.waitWorkers(c.workers); err != nil {
-		cl.stop()
 		return nil, err
 	}
+	started = true
 	return cl, nil
 }
 

@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/minkube/minkube/pki"
 )
 
 // screenshotDir is where TestDashboard saves its screenshots: bin/ of the
@@ -201,15 +201,11 @@ func trustManager(t *testing.T, c *cluster) chromedp.ExecAllocatorOption {
 	if err != nil {
 		t.Fatalf("the manager's serving certificate: %v", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		t.Fatal("the manager's serving certificate is not PEM")
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
+	certs, err := pki.ParseCertificates(data)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the manager's serving certificate: %v", err)
 	}
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	sum := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
 	return chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(sum[:]))
 }
 

@@ -399,15 +399,21 @@ func (c *cluster) mkctlEnv() []string {
 	return []string{"HOME=" + c.home, "MINKUBE_SERVER=" + c.server, "MINKUBE_TOKEN=" + c.token, "MINKUBE_CERTIFICATE_AUTHORITY=" + c.caFile}
 }
 
-// tlsConfig verifies the cluster's managers, as mkctl does.
-func (c *cluster) tlsConfig() *tls.Config {
+// caPEM returns the cluster's CA (caFile).
+func (c *cluster) caPEM() []byte {
 	c.t.Helper()
 	data, err := os.ReadFile(c.caFile)
 	if err != nil {
 		c.t.Fatalf("the cluster's CA: %v", err)
 	}
+	return data
+}
+
+// tlsConfig verifies the cluster's managers, as mkctl does.
+func (c *cluster) tlsConfig() *tls.Config {
+	c.t.Helper()
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
+	if !pool.AppendCertsFromPEM(c.caPEM()) {
 		c.t.Fatalf("the cluster's CA %s holds no certificate", c.caFile)
 	}
 	return &tls.Config{RootCAs: pool}
@@ -421,11 +427,7 @@ func (c *cluster) client(server ...string) *client.Client {
 	if len(server) > 0 && server[0] != "" {
 		s = server[0]
 	}
-	data, err := os.ReadFile(c.caFile)
-	if err != nil {
-		c.t.Fatalf("the cluster's CA: %v", err)
-	}
-	cl, err := client.New(s, c.token, client.WithTLS(client.TLS{CAData: string(data)}))
+	cl, err := client.New(s, c.token, client.WithTLS(client.TLS{CAData: string(c.caPEM())}))
 	if err != nil {
 		c.t.Fatal(err)
 	}
