@@ -106,6 +106,10 @@ func untrusted(err error) bool {
 	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
+// Untrusted reports whether err says the server's certificate did not
+// verify against the CA the client trusts: the request was not sent.
+func Untrusted(err error) bool { return untrusted(err) }
+
 // plainHTTPAnswer is what a Go TLS server answers a plain HTTP request
 // with; a client that gets it called an HTTPS server with http://.
 const plainHTTPAnswer = "Client sent an HTTP request to an HTTPS server."

@@ -61,14 +61,14 @@ func (z Zone) TaskNames(t *v1.Task) []string {
 	out := []string{z.Task(t.Metadata.Name)}
 	for _, p := range t.Spec.Ports {
 		if p.Name != "" {
-			out = append(out, z.TaskSRV(p.Name, portProtocol(p.Protocol), t.Metadata.Name))
+			out = append(out, z.TaskSRV(p.Name, p.Protocol.OrDefault(), t.Metadata.Name))
 		}
 	}
 	if svc := t.Metadata.Labels[ServiceLabel]; svc != "" {
 		out = append(out, z.Service(svc))
 		for _, p := range t.Spec.Ports {
 			if p.Name != "" {
-				out = append(out, z.ServiceSRV(p.Name, portProtocol(p.Protocol), svc))
+				out = append(out, z.ServiceSRV(p.Name, p.Protocol.OrDefault(), svc))
 			}
 		}
 	}

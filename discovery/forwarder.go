@@ -248,7 +248,7 @@ func (r rewriter) one(rr dns.RR) dns.RR {
 			return rr
 		}
 		for _, ps := range lt.Ports {
-			if ps.Name == r.port && portProtocol(ps.Protocol) == r.proto && ps.ContainerPort > 0 {
+			if ps.Name == r.port && ps.Protocol.OrDefault() == r.proto && ps.ContainerPort > 0 {
 				out := *rr
 				out.Port = uint16(ps.ContainerPort)
 				return &out

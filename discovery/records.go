@@ -105,13 +105,13 @@ func (z Zone) members(owner string, p parsedName, tasks []*v1.Task) node {
 			}
 		case kindTaskProto, kindServiceProto:
 			if slices.ContainsFunc(t.Status.Ports, func(ps v1.PortStatus) bool {
-				return ps.Name != "" && ps.HostPort > 0 && portProtocol(ps.Protocol) == p.proto
+				return ps.Name != "" && ps.HostPort > 0 && ps.Protocol.OrDefault() == p.proto
 			}) {
 				n.exists = true
 			}
 		case kindTaskSRV, kindServiceSRV:
 			for _, ps := range t.Status.Ports {
-				if ps.Name == p.port && ps.HostPort > 0 && portProtocol(ps.Protocol) == p.proto {
+				if ps.Name == p.port && ps.HostPort > 0 && ps.Protocol.OrDefault() == p.proto {
 					n.exists = true
 					n.rrs = append(n.rrs, &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Priority: 0, Weight: 1, Port: uint16(ps.HostPort), Target: target})
 					n.extra = append(n.extra, z.addrs(target, []net.IP{ip})...)

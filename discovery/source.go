@@ -154,11 +154,3 @@ func hostPort(addr string) uint16 {
 	}
 	return uint16(n)
 }
-
-// portProtocol is a port's protocol, TCP when unset.
-func portProtocol(p v1.Protocol) v1.Protocol {
-	if p == "" {
-		return v1.ProtocolTCP
-	}
-	return p
-}

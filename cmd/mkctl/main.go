@@ -158,7 +158,7 @@ func (c *cli) explain(err error) error {
 		return errors.New("interrupted")
 	}
 	var ue *client.UnreachableError
-	if errors.As(err, &ue) && client.NotSent(err) && strings.Contains(err.Error(), "certificate is not trusted") {
+	if errors.As(err, &ue) && client.Untrusted(err) {
 		return fmt.Errorf("%w; check --certificate-authority, $%s or the certificate-authority-data of the context in ~/.minkube/config (the manager writes its CA to DATA-DIR/ca.crt)", err, client.EnvCA)
 	}
 	if !client.IsUnauthorized(err) || c.api == nil {
