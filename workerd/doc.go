@@ -28,7 +28,11 @@
 //     unreachable: the worker reports RuntimeReady=False (NotReady), takes
 //     no new task, marks each task's status as the last seen, and tries
 //     again with backoff.
-//   - Status changes are reported at once; a full heartbeat with stats goes
+//   - Status changes are reported at once, except the steps a new task
+//     takes on its way to Running (taken, pulling, being created): those
+//     wait PendingReportDelay, so a task that starts meanwhile is reported
+//     once, Running (as Nomad's client batches its allocation updates);
+//     a full heartbeat with stats goes
 //     at the interval the manager gives in its registration and heartbeat
 //     replies (HeartbeatInterval until it does); every ResyncInterval the
 //     map is compared with the manager's list of the tasks assigned to

@@ -153,7 +153,9 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 	}
 	created := w.tasks.put(&t, w.now())
 	w.queue.Enqueue(t.Metadata.UID)
-	w.wakeReporter()
+	// The manager knows the worker took the task (this answer says so);
+	// the report of its first step follows soon, or of Running if sooner.
+	w.wakeReporterSoon()
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated

@@ -123,7 +123,7 @@ func (w *Worker) inspectStale(ctx context.Context, uid string, own func(map[stri
 // record keeps what decide returned: the history, the status to report
 // (waking the reporter when it changed), an event, and the prober.
 func (w *Worker) record(uid string, in syncInput, d decision) {
-	changed := false
+	changed, onTheWay := false, false
 	w.tasks.with(uid, func(e *entry) {
 		if e.task != in.Task {
 			return // a newer spec arrived meanwhile: its sync decides again
@@ -140,8 +140,12 @@ func (w *Worker) record(uid string, in syncInput, d decision) {
 		if changed {
 			e.dirty = true
 		}
+		onTheWay = !e.stopping && onTheWayToRunning(&d.Hist.Status)
 	})
-	if changed {
+	switch {
+	case changed && onTheWay:
+		w.wakeReporterSoon()
+	case changed:
 		w.wakeReporter()
 	}
 	if in.Task != nil && d.Probe.ContainerID != "" {
@@ -149,6 +153,17 @@ func (w *Worker) record(uid string, in syncInput, d decision) {
 	} else {
 		w.stopProber(uid)
 	}
+}
+
+// onTheWayToRunning reports whether st is a step a new task passes on its
+// way to Running (taken, pulling, being created), with nothing gone wrong:
+// a status worth reporting only when it lasts.
+func onTheWayToRunning(st *v1.TaskStatus) bool {
+	switch st.Phase {
+	case "", v1.PhasePending, v1.PhaseScheduled:
+		return st.Reason == "" || st.Reason == v1.ReasonContainerCreate
+	}
+	return false
 }
 
 // act carries out one step. A create or start that fails is recorded for

@@ -112,6 +112,12 @@ type Options struct {
 	// UsageInterval is the period at which the CPU time and memory of the
 	// running task containers are read (mkctl top, /metrics); default 10s.
 	UsageInterval time.Duration
+	// PendingReportDelay is how long a status on the way to Running (a
+	// task just taken, its image pulling, its container being created)
+	// waits before it is reported: a task that starts meanwhile is
+	// reported once, Running, and not once per step. Running, ended and
+	// deleted tasks are reported at once. Default 100ms.
+	PendingReportDelay time.Duration
 }
 
 // Worker is the worker daemon.
@@ -134,6 +140,9 @@ type Worker struct {
 	resyncs  chan struct{} // asks for a comparison with the manager's list now
 	contact  *managerContact
 	listener net.Listener
+	// wakeLater is set while a wake of the reporter waits out
+	// PendingReportDelay.
+	wakeLater atomic.Bool
 
 	// Where task ports are published, and the address reported for them.
 	portHostIP, reportHostIP string
@@ -187,6 +196,7 @@ func New(opts Options) (*Worker, error) {
 	setDefault(&opts.BackoffMax, 5*time.Minute)
 	setDefault(&opts.BackoffReset, 10*time.Minute)
 	setDefault(&opts.UsageInterval, 10*time.Second)
+	setDefault(&opts.PendingReportDelay, 100*time.Millisecond)
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewRegistry()
 	}
@@ -315,6 +325,18 @@ func (w *Worker) wakeReporter() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// wakeReporterSoon asks for a partial report PendingReportDelay from now:
+// what changed is a step on the way, and a report that comes before (the
+// task Running) carries it too.
+func (w *Worker) wakeReporterSoon() {
+	if w.wakeLater.CompareAndSwap(false, true) {
+		time.AfterFunc(w.opts.PendingReportDelay, func() {
+			w.wakeLater.Store(false)
+			w.wakeReporter()
+		})
 	}
 }
 
