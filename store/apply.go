@@ -61,6 +61,15 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 	}
 	name := in.Metadata.Name
 	wantRV := in.Metadata.ResourceVersion
+	if opts.CreateOnly && wantRV == "" && !opts.DryRun {
+		// Nothing stored can change what a create does: the store's own
+		// check refuses a name that is taken, without a read first.
+		out, err := st.Tasks.Create(ctx, NewTask(in, now().UTC()))
+		if err != nil {
+			return nil, "", err
+		}
+		return out, Created, nil
+	}
 	for range maxApplyRetries {
 		cur, err := st.Tasks.Get(ctx, name)
 		if errors.Is(err, ErrNotFound) {
