@@ -65,7 +65,7 @@ func main() {
 	flag.IntVar(&c.clients, "clients", 32, "parallel clients creating tasks")
 	flag.IntVar(&c.lists, "lists", 25, "list calls before the idle wait")
 	flag.DurationVar(&c.idle, "idle", 30*time.Second, "idle wait after the lists, before memory is read again")
-	flag.StringVar(&c.profileDir, "profile", "", "directory to write the manager's CPU profile (during the first large apply) and heap profile (when all run) to")
+	flag.StringVar(&c.profileDir, "profile", "", "directory to write the manager's CPU profile (during the first large apply), heap profile and metrics (when all run) to")
 	flag.DurationVar(&c.profileFor, "profile-seconds", 30*time.Second, "length of the CPU profile")
 	flag.DurationVar(&c.profileAfter, "profile-after", 0, "start the CPU profile this long after the first create of the large apply (a window late in a long apply)")
 	flag.BoolVar(&c.profileWhole, "profile-whole", false, "profile the whole large apply, in windows of -profile-seconds one after another (cpu-001.pprof, ...; go tool pprof takes them all at once)")
@@ -154,6 +154,11 @@ func runOnce(c config, r int) (figures, error) {
 		f.peakRSS, f.anonRSS, f.storeRSS, f.filesRSS = st.peak, st.anon, st.store, st.files
 		if profile != nil {
 			if err := cl.fetch("/debug/pprof/heap", filepath.Join(c.profileDir, "heap.pprof")); err != nil {
+				return err
+			}
+			// The counters say what each task cost in requests and store
+			// operations (divide by -tasks).
+			if err := cl.fetch("/metrics", filepath.Join(c.profileDir, "metrics.txt")); err != nil {
 				return err
 			}
 		}
