@@ -548,37 +548,46 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 		firstErr error
 		sem      = make(chan struct{}, reportWriters)
 	)
-	for _, rw := range reports {
+	write := func(rw reportWrite) {
 		tr := rw.report
+		var before *v1.TaskStatus
+		out, err := s.st.Tasks.GuaranteedUpdateFrom(r.Context(), tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
+			before = nil
+			if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
+				(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
+				return nil, nil
+			}
+			st, changed := mergeReport(t, worker, tr)
+			if !changed {
+				return nil, nil
+			}
+			before = t.Status.DeepCopy()
+			t.Status = st
+			return t, nil
+		})
+		if err == nil && before != nil {
+			s.recordTransitions(r, out, before)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}
+	}
+	if len(reports) == 1 {
+		// The common report of one task: written on the request's own
+		// goroutine, whose stack has grown for the encoder already.
+		write(reports[0])
+		return firstErr
+	}
+	for _, rw := range reports {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			var before *v1.TaskStatus
-			out, err := s.st.Tasks.GuaranteedUpdateFrom(r.Context(), tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
-				before = nil
-				if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
-					(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
-					return nil, nil
-				}
-				st, changed := mergeReport(t, worker, tr)
-				if !changed {
-					return nil, nil
-				}
-				before = t.Status.DeepCopy()
-				t.Status = st
-				return t, nil
-			})
-			if err == nil && before != nil {
-				s.recordTransitions(r, out, before)
-			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
+			write(rw)
 		}()
 	}
 	wg.Wait()
