@@ -92,6 +92,7 @@ type figures struct {
 	rate       float64 // tasks/s, apply to all Running
 	cpuPerTask float64 // ms of manager CPU per task
 	hollowCPU  float64 // ms of the hollow workers' CPU per task
+	clientCPU  float64 // ms of this program's CPU (the clients and the watch) per task
 	peakRSS    float64 // MB, VmHWM when all run
 	anonRSS    float64 // MB, RssAnon when all run
 	storeRSS   float64 // MB of the store file resident then
@@ -136,6 +137,10 @@ func runOnce(c config, r int) (figures, error) {
 		if err != nil {
 			return err
 		}
+		client0, err := processCPU(os.Getpid())
+		if err != nil {
+			return err
+		}
 		elapsed, cpu, err := cl.applyAll(c, "task", c.tasks)
 		if err != nil {
 			return err
@@ -144,9 +149,14 @@ func runOnce(c config, r int) (figures, error) {
 		if err != nil {
 			return err
 		}
+		client1, err := processCPU(os.Getpid())
+		if err != nil {
+			return err
+		}
 		f.rate = float64(c.tasks) / elapsed.Seconds()
 		f.cpuPerTask = cpu.Seconds() * 1000 / float64(c.tasks)
 		f.hollowCPU = (hollow1 - hollow0).Seconds() * 1000 / float64(c.tasks)
+		f.clientCPU = (client1 - client0).Seconds() * 1000 / float64(c.tasks)
 		st, err := memory(cl.mgr.Process.Pid, cl.storeDB)
 		if err != nil {
 			return err
@@ -747,6 +757,7 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| apply → all Running, %d tasks (tasks/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.rate }, "%.0f"))
 	fmt.Printf("| manager CPU per task, create → Running (ms) | %s | ≤ 0.4 |\n", col(func(f figures) float64 { return f.cpuPerTask }, "%.3f"))
 	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
+	fmt.Printf("| this program's CPU per task, same span (ms; its clients and watch share the cores too) | %s | - |\n", col(func(f figures) float64 { return f.clientCPU }, "%.3f"))
 	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS per task (KB) | %s | - |\n", col(func(f figures) float64 { return f.peakRSS * 1024 / float64(c.tasks) }, "%.1f"))
 	fmt.Printf("| resident when all Running: anonymous (MB; Go heap, stacks) | %s | - |\n", col(func(f figures) float64 { return f.anonRSS }, "%.0f"))
