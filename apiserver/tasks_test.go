@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -145,6 +146,10 @@ func TestTasks_Create(t *testing.T) {
 	}
 	var created v1.Task
 	mustDecode(t, r, &created)
+	// The answer is the task as stored, to the byte.
+	if got, want := mustJSON(t, &created), mustJSON(t, e.mustStoreTask(t, "web")); got != want {
+		t.Errorf("POST answered\n%s\nthe store holds\n%s", got, want)
+	}
 
 	st := mustStatusError(t, e.do(t, http.MethodPost, "/api/v1/tasks", apiAdminToken, taskJSON("web", "nginx:1.28", nil)), http.StatusConflict, v1.StatusReasonAlreadyExists)
 	if got := e.mustStoreTask(t, "web"); got.Spec.Image != "nginx:1.27" || got.Metadata.ResourceVersion != created.Metadata.ResourceVersion {
@@ -429,4 +434,14 @@ func TestTasks_ApplyManaged(t *testing.T) {
 	}
 	// No longer managed: a plain apply changes it.
 	e.mustApplyTask(t, "web", taskJSON("web", "nginx:1.29", nil), http.StatusOK, "configured")
+}
+
+// mustJSON encodes v as the API does.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode %T: %v", v, err)
+	}
+	return string(b)
 }

@@ -63,8 +63,10 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 	wantRV := in.Metadata.ResourceVersion
 	if opts.CreateOnly && wantRV == "" && !opts.DryRun {
 		// Nothing stored can change what a create does: the store's own
-		// check refuses a name that is taken, without a read first.
-		out, err := st.Tasks.Create(ctx, NewTask(in, now().UTC()))
+		// check refuses a name that is taken, without a read first. The
+		// new task is this call's own: it is returned as written, not
+		// decoded back.
+		out, err := st.Tasks.createOwned(ctx, NewTask(in, now().UTC()))
 		if err != nil {
 			return nil, "", err
 		}
