@@ -391,7 +391,8 @@ type write struct {
 	kind  opKind
 	key   string
 	value []byte
-	want  int64 // expected revision (0: any), or the Compact target
+	put   putRecord // a create's or update's value, laid out for the buckets
+	want  int64     // expected revision (0: any), or the Compact target
 
 	rev  int64 // result: the revision of the write
 	err  error // result
@@ -411,7 +412,12 @@ func (s *Store) submit(ctx context.Context, w *write) (int64, error) {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
 		// Own the value: it goes to watchers after the caller returns.
-		w.value = append([]byte{}, w.value...)
+		if w.kind == opDelete {
+			w.value = append([]byte{}, w.value...)
+		} else {
+			w.put = newPutRecord(w.key, w.value)
+			w.value = w.put.value
+		}
 	}
 	w.done = make(chan struct{})
 
@@ -587,11 +593,17 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 			}
 		} else {
 			ev.KV = store.KeyValue{Key: w.key, Value: w.value, Revision: st.rev}
-			if err := kvb.Put(key, encodeKV(st.rev, w.value)); err != nil {
+			if err := kvb.Put(key, w.put.kvValue(st.rev)); err != nil {
 				return events, fmt.Errorf("put %s: %w", w.key, err)
 			}
 		}
-		if err := logb.Put(revKey(st.rev), encodeEvent(ev)); err != nil {
+		var entry []byte
+		if w.kind == opDelete {
+			entry = encodeEvent(ev)
+		} else {
+			entry = appendEvent(w.put.log, ev) // in the room the record left for it
+		}
+		if err := logb.Put(revKey(st.rev), entry); err != nil {
 			return events, fmt.Errorf("append log entry %d: %w", st.rev, err)
 		}
 		w.rev = st.rev

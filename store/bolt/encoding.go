@@ -40,13 +40,33 @@ func parseRev(b []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(b)), nil
 }
 
-// encodeKV lays out a kv bucket value: the 8-byte revision of the last
-// write, then the value.
-func encodeKV(rev int64, value []byte) []byte {
-	b := make([]byte, 8+len(value))
-	binary.BigEndian.PutUint64(b, uint64(rev))
+// putRecord is where a put's value is laid out for its two bucket
+// entries, in one allocation: the kv bucket value (the 8-byte revision of
+// the write, then the value) and room for its log entry. value is the
+// copy of the value the store keeps (and hands to watchers).
+type putRecord struct {
+	kv, value, log []byte
+}
+
+// newPutRecord copies value into a putRecord for key.
+func newPutRecord(key string, value []byte) putRecord {
+	n := len(value)
+	logLen := 2 + uvarintLen(uint64(len(key))) + len(key) + n
+	b := make([]byte, 8+n+logLen)
 	copy(b[8:], value)
-	return b
+	return putRecord{kv: b[: 8+n : 8+n], value: b[8 : 8+n : 8+n], log: b[8+n : 8+n]}
+}
+
+// kvValue returns the kv bucket value of the record at revision rev.
+func (r putRecord) kvValue(rev int64) []byte {
+	binary.BigEndian.PutUint64(r.kv, uint64(rev))
+	return r.kv
+}
+
+// uvarintLen is the length of x encoded as a uvarint.
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
 }
 
 // decodeKV splits a kv bucket value into a copied value and its revision.
@@ -67,7 +87,11 @@ func decodeKV(key string, b []byte) (store.KeyValue, error) {
 // a uvarint, the key, then the value (the new value of a put, the last
 // value before a delete). The revision is the entry's key.
 func encodeEvent(ev store.Event) []byte {
-	b := make([]byte, 0, 2+binary.MaxVarintLen64+len(ev.KV.Key)+len(ev.KV.Value))
+	return appendEvent(make([]byte, 0, 2+binary.MaxVarintLen64+len(ev.KV.Key)+len(ev.KV.Value)), ev)
+}
+
+// appendEvent appends the log entry of ev to b.
+func appendEvent(b []byte, ev store.Event) []byte {
 	var flags byte
 	if ev.Created {
 		flags |= flagCreated
