@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/reconcile"
@@ -285,19 +284,29 @@ func shortID(id string) string {
 	return id
 }
 
-// statusEqual compares statuses, ignoring condition transition times.
+// statusEqual reports whether two statuses would be reported alike, the
+// conditions' transition times aside: it is called at every step of every
+// sync, so it compares the fields rather than their encodings (a nil and
+// an empty list are alike, as they encode alike).
 func statusEqual(a, b *v1.TaskStatus) bool {
-	ja, _ := json.Marshal(stripTimes(*a))
-	jb, _ := json.Marshal(stripTimes(*b))
-	return string(ja) == string(jb)
+	return a.Phase == b.Phase && a.Reason == b.Reason && a.Message == b.Message && a.Worker == b.Worker &&
+		a.ContainerID == b.ContainerID && a.HostIP == b.HostIP && a.RestartCount == b.RestartCount &&
+		a.ObservedGeneration == b.ObservedGeneration && slices.Equal(a.Ports, b.Ports) &&
+		(a.ExitCode == nil) == (b.ExitCode == nil) && (a.ExitCode == nil || *a.ExitCode == *b.ExitCode) &&
+		sameTime(a.StartedAt, b.StartedAt) && sameTime(a.FinishedAt, b.FinishedAt) &&
+		slices.EqualFunc(a.Conditions, b.Conditions, func(x, y v1.Condition) bool {
+			return x.Type == y.Type && x.Status == y.Status && x.Reason == y.Reason && x.Message == y.Message &&
+				x.ObservedGeneration == y.ObservedGeneration
+		})
 }
 
-func stripTimes(s v1.TaskStatus) v1.TaskStatus {
-	conds := make([]v1.Condition, len(s.Conditions))
-	for i, c := range s.Conditions {
-		c.LastTransitionTime = nil
-		conds[i] = c
+// sameTime reports whether two times encode alike: both absent, or the
+// same instant at the same offset from UTC.
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	s.Conditions = conds
-	return s
+	_, ao := a.Zone()
+	_, bo := b.Zone()
+	return a.Equal(*b) && ao == bo
 }

@@ -1,6 +1,7 @@
 package workerd
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -362,4 +363,78 @@ func reportNames(reps []v1.TaskReport) []string {
 		out = append(out, r.Name)
 	}
 	return out
+}
+
+// statusEqual agrees with comparing the statuses' encodings, transition
+// times aside, on statuses that differ in each field in turn, in nil
+// against empty lists, and in times at another offset.
+func TestStatusEqualAgreesWithTheEncoding(t *testing.T) {
+	byEncoding := func(a, b *v1.TaskStatus) bool {
+		strip := func(s v1.TaskStatus) v1.TaskStatus {
+			s.Conditions = slices.Clone(s.Conditions)
+			for i := range s.Conditions {
+				s.Conditions[i].LastTransitionTime = nil
+			}
+			return s
+		}
+		ja, _ := json.Marshal(strip(*a))
+		jb, _ := json.Marshal(strip(*b))
+		return string(ja) == string(jb)
+	}
+	code := func(c int32) *int32 { return &c }
+	at := func(d time.Duration) *time.Time { return new(t0.Add(d)) }
+	elsewhere := t0.In(time.FixedZone("CET", 3600))
+	base := v1.TaskStatus{
+		Phase: v1.PhaseRunning, Reason: "r", Message: "m", Worker: "w", ContainerID: "c", HostIP: "10.0.0.1",
+		Ports:        []v1.PortStatus{{Name: "http", ContainerPort: 80, HostPort: 8080, Protocol: "TCP"}},
+		RestartCount: 1, ExitCode: code(0), StartedAt: at(0), FinishedAt: at(time.Second), ObservedGeneration: 2,
+		Conditions: []v1.Condition{{Type: v1.TaskReady, Status: v1.ConditionTrue, Reason: "x", Message: "y", ObservedGeneration: 2, LastTransitionTime: at(0)}},
+	}
+	edits := map[string]func(*v1.TaskStatus){
+		"same":        func(*v1.TaskStatus) {},
+		"phase":       func(s *v1.TaskStatus) { s.Phase = v1.PhaseFailed },
+		"reason":      func(s *v1.TaskStatus) { s.Reason = "" },
+		"message":     func(s *v1.TaskStatus) { s.Message = "n" },
+		"worker":      func(s *v1.TaskStatus) { s.Worker = "v" },
+		"container":   func(s *v1.TaskStatus) { s.ContainerID = "d" },
+		"host":        func(s *v1.TaskStatus) { s.HostIP = "" },
+		"no ports":    func(s *v1.TaskStatus) { s.Ports = nil },
+		"empty ports": func(s *v1.TaskStatus) { s.Ports = []v1.PortStatus{} },
+		"host port": func(s *v1.TaskStatus) {
+			s.Ports = []v1.PortStatus{{Name: "http", ContainerPort: 80, HostPort: 8081, Protocol: "TCP"}}
+		},
+		"restarts":           func(s *v1.TaskStatus) { s.RestartCount = 2 },
+		"no exit code":       func(s *v1.TaskStatus) { s.ExitCode = nil },
+		"exit code":          func(s *v1.TaskStatus) { s.ExitCode = code(1) },
+		"no start":           func(s *v1.TaskStatus) { s.StartedAt = nil },
+		"start":              func(s *v1.TaskStatus) { s.StartedAt = at(time.Nanosecond) },
+		"start elsewhere":    func(s *v1.TaskStatus) { s.StartedAt = &elsewhere },
+		"finish":             func(s *v1.TaskStatus) { s.FinishedAt = at(time.Minute) },
+		"generation":         func(s *v1.TaskStatus) { s.ObservedGeneration = 3 },
+		"no conditions":      func(s *v1.TaskStatus) { s.Conditions = nil },
+		"empty conditions":   func(s *v1.TaskStatus) { s.Conditions = []v1.Condition{} },
+		"condition time":     func(s *v1.TaskStatus) { s.Conditions[0].LastTransitionTime = at(time.Hour) },
+		"condition status":   func(s *v1.TaskStatus) { s.Conditions[0].Status = v1.ConditionFalse },
+		"condition type":     func(s *v1.TaskStatus) { s.Conditions[0].Type = v1.TaskStarted },
+		"condition reason":   func(s *v1.TaskStatus) { s.Conditions[0].Reason = "z" },
+		"condition message":  func(s *v1.TaskStatus) { s.Conditions[0].Message = "" },
+		"condition gen":      func(s *v1.TaskStatus) { s.Conditions[0].ObservedGeneration = 1 },
+		"another condition":  func(s *v1.TaskStatus) { s.Conditions = append(s.Conditions, v1.Condition{Type: v1.TaskStarted}) },
+		"everything cleared": func(s *v1.TaskStatus) { *s = v1.TaskStatus{} },
+	}
+	statuses := map[string]*v1.TaskStatus{}
+	for name, edit := range edits {
+		s := base.DeepCopy()
+		edit(s)
+		statuses[name] = s
+	}
+	statuses["zero"] = &v1.TaskStatus{}
+	statuses["zero, empty lists"] = &v1.TaskStatus{Ports: []v1.PortStatus{}, Conditions: []v1.Condition{}}
+	for an, a := range statuses {
+		for bn, b := range statuses {
+			if got, want := statusEqual(a, b), byEncoding(a, b); got != want {
+				t.Errorf("statusEqual(%s, %s) = %v; their encodings say %v", an, bn, got, want)
+			}
+		}
+	}
 }
