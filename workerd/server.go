@@ -115,8 +115,13 @@ func (w *Worker) internalError(rw http.ResponseWriter, r *http.Request, err erro
 // manager's wait never starts a second copy.
 func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var t v1.Task
-	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxTaskBody))
-	if err := dec.Decode(&t); err != nil {
+	// Read whole, then decoded at once: the stream decoder reads a body
+	// in small pieces and scans again after each.
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxTaskBody))
+	if err == nil {
+		err = json.Unmarshal(body, &t)
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeStatus(rw, http.StatusRequestEntityTooLarge, v1.StatusReasonRequestEntityTooLarge,
