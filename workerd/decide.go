@@ -235,8 +235,8 @@ type plan struct {
 	crashWait time.Duration // cur has exited and restarts after this
 }
 
-func newPlan(in *syncInput, h *history) *plan {
-	p := &plan{in: in, h: h}
+func newPlan(in *syncInput, h *history) plan {
+	p := plan{in: in, h: h}
 	hash := in.Task.Spec.Hash()
 	for i := range in.Containers {
 		c := &in.Containers[i]

@@ -438,3 +438,17 @@ func runningIn(cs []observed, id string) bool {
 	}
 	return false
 }
+
+// BenchmarkDecide: the pass over a task whose container runs, the one a
+// worker makes most.
+func BenchmarkDecide(b *testing.B) {
+	task := decideTask()
+	in := syncInput{Task: task, Containers: []observed{ctr("c1", task, "running")}, Now: t0, Policy: testPolicy, HostIP: "10.0.0.1"}
+	in.Hist = decide(in).Hist
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := decide(in); d.Hist.Status.Phase != v1.PhaseRunning {
+			b.Fatalf("phase %s, want Running", d.Hist.Status.Phase)
+		}
+	}
+}
