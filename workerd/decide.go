@@ -147,6 +147,9 @@ type syncInput struct {
 	// Task is the task as the worker holds it; nil when it holds none for
 	// this uid (its containers are strays).
 	Task *v1.Task
+	// SpecHash is Task.Spec.Hash(), as the worker keeps it; "" has decide
+	// compute it.
+	SpecHash string
 	// Stopping: the task is to be stopped and forgotten.
 	Stopping bool
 	// Containers are the task's containers this worker may touch, as last
@@ -165,6 +168,14 @@ type syncInput struct {
 	Hist   history
 	Now    time.Time
 	Policy policy
+}
+
+// specHash returns the hash of the task's spec.
+func (in *syncInput) specHash() string {
+	if in.SpecHash != "" {
+		return in.SpecHash
+	}
+	return in.Task.Spec.Hash()
 }
 
 // decision is what decide returns.
@@ -237,7 +248,7 @@ type plan struct {
 
 func newPlan(in *syncInput, h *history) plan {
 	p := plan{in: in, h: h}
-	hash := in.Task.Spec.Hash()
+	hash := in.specHash()
 	for i := range in.Containers {
 		c := &in.Containers[i]
 		switch {

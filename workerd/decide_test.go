@@ -443,7 +443,7 @@ func runningIn(cs []observed, id string) bool {
 // worker makes most.
 func BenchmarkDecide(b *testing.B) {
 	task := decideTask()
-	in := syncInput{Task: task, Containers: []observed{ctr("c1", task, "running")}, Now: t0, Policy: testPolicy, HostIP: "10.0.0.1"}
+	in := syncInput{Task: task, SpecHash: task.Spec.Hash(), Containers: []observed{ctr("c1", task, "running")}, Now: t0, Policy: testPolicy, HostIP: "10.0.0.1"}
 	in.Hist = decide(in).Hist
 	b.ReportAllocs()
 	for b.Loop() {

@@ -77,7 +77,7 @@ func (w *Worker) observe(ctx context.Context, uid string) (in syncInput, ok bool
 	in.Containers, _ = w.containers.ofTask(uid, own)
 	var pl *pull
 	w.tasks.with(uid, func(e *entry) {
-		in.Task, in.Stopping = e.task, e.stopping
+		in.Task, in.SpecHash, in.Stopping = e.task, e.specHash, e.stopping
 		in.Hist, in.Health, in.KnownRestarts = e.hist, e.health, e.knownRestarts
 		in.Hist.Status = *e.hist.Status.DeepCopy()
 		pl = e.pull

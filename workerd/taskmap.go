@@ -12,6 +12,8 @@ import (
 // entry is one task the worker holds. Fields are guarded by taskMap.mu.
 type entry struct {
 	task *v1.Task // the spec it runs; owned by the map
+	// specHash is task.Spec.Hash(), which every pass of the sync reads.
+	specHash string
 	// accepted is when the worker took the task; a task the manager does
 	// not list is dropped only once it is older than the resync grace.
 	accepted time.Time
@@ -79,11 +81,11 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 	uid := t.Metadata.UID
 	if e, ok := m.entries[uid]; ok {
 		if t.Metadata.Generation > e.task.Metadata.Generation {
-			e.task = t // the sync sees it; decide starts its backoffs afresh
+			e.task, e.specHash = t, t.Spec.Hash() // the sync sees it; decide starts its backoffs afresh
 		}
 		return false
 	}
-	e := &entry{task: t, accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount}
+	e := &entry{task: t, specHash: t.Spec.Hash(), accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount}
 	e.hist.Status = v1.TaskStatus{
 		Phase:              v1.PhaseScheduled,
 		Reason:             v1.ReasonContainerCreate,

@@ -438,3 +438,27 @@ func TestStatusEqualAgreesWithTheEncoding(t *testing.T) {
 		}
 	}
 }
+
+// The spec hash a task's sync reads follows the spec the map holds: a
+// stale one would take the new spec's container for an old one.
+func TestTaskMap_SpecHashFollowsTheSpec(t *testing.T) {
+	m := newTaskMap()
+	hashOf := func() string {
+		var h string
+		m.with("u1", func(e *entry) { h = e.specHash })
+		return h
+	}
+	v1Task, v2Task := mapTask("web", "u1", 1, "web:1"), mapTask("web", "u1", 2, "web:2")
+	m.put(v1Task, t0)
+	if got, want := hashOf(), v1Task.Spec.Hash(); got != want {
+		t.Fatalf("spec hash after the first put = %q, want %q", got, want)
+	}
+	m.put(mapTask("web", "u1", 1, "web:other"), t0) // an older generation changes nothing
+	if got, want := hashOf(), v1Task.Spec.Hash(); got != want {
+		t.Errorf("spec hash after a put of the same generation = %q, want %q", got, want)
+	}
+	m.put(v2Task, t0)
+	if got, want := hashOf(), v2Task.Spec.Hash(); got != want || got == v1Task.Spec.Hash() {
+		t.Errorf("spec hash after generation 2 = %q, want %q", got, want)
+	}
+}
