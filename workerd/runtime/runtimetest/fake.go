@@ -49,6 +49,7 @@ type Fake struct {
 	images     map[string]bool
 	pullErrs   map[string]string
 	containers map[string]*container
+	names      map[string]string // container name to ID
 	nextID     int
 	nextPort   int32
 	exec       ExecFunc
@@ -87,6 +88,7 @@ func New(images ...string) *Fake {
 		images:     map[string]bool{},
 		pullErrs:   map[string]string{},
 		containers: map[string]*container{},
+		names:      map[string]string{},
 		nextPort:   firstHostPort,
 		failNext:   map[string]error{},
 		usage:      map[string]runtime.Usage{},
@@ -183,10 +185,8 @@ func (f *Fake) lookup(op, id string) (*container, error) {
 	if c, ok := f.containers[id]; ok {
 		return c, nil
 	}
-	for _, c := range f.containers {
-		if c.c.Name == id {
-			return c, nil
-		}
+	if c, ok := f.containers[f.names[id]]; ok {
+		return c, nil
 	}
 	return nil, fmt.Errorf("%s container %q: %w", op, id, runtime.ErrNotFound)
 }
@@ -239,7 +239,8 @@ func (f *Fake) Create(ctx context.Context, spec runtime.ContainerSpec) (string, 
 	if name == "" {
 		name = "fake-" + strconv.Itoa(f.nextID)
 	}
-	if _, err := f.lookup("", name); err == nil {
+	_, byID := f.containers[name]
+	if _, byName := f.names[name]; byID || byName {
 		return "", fmt.Errorf("create container %q: name already in use", name)
 	}
 	ports := slices.Clone(spec.Ports)
@@ -248,6 +249,7 @@ func (f *Fake) Create(ctx context.Context, spec runtime.ContainerSpec) (string, 
 			ports[i].Protocol = "tcp"
 		}
 	}
+	f.names[name] = id
 	f.containers[id] = &container{
 		seq: f.nextID,
 		c: runtime.Container{
@@ -338,6 +340,7 @@ func (f *Fake) Remove(ctx context.Context, id string) error {
 		f.exit(c, 137, false)
 	}
 	delete(f.containers, c.c.ID)
+	delete(f.names, c.c.Name)
 	c.removed = true
 	c.notify()
 	f.emit(c, runtime.ActionDestroy, nil)
