@@ -350,7 +350,7 @@ func (m *manager) run(ctx context.Context) error {
 	srv.RegisterOnShutdown(m.api.EndSessions) // exec sessions: Shutdown does not track their connections
 	tokens := &tokenFiles{adminPath: m.cfg.tokenFile, joinPath: m.cfg.joinTokenFile, caHash: m.tls.caHash,
 		admin: m.token, join: m.join.Secret, apply: m.api.SetTokens, log: m.log}
-	parts := []starter{{"store caches", m.state.Start}, {"token files", tokens.Start}}
+	parts := []starter{{"store caches", m.state.Start}, {"token files", tokens.Start}, {"idle memory release", releaseIdleMemory}}
 	if m.registry == nil {
 		parts = append(parts, m.controllers...)
 	} else {
