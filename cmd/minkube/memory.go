@@ -46,16 +46,8 @@ func (r *idleReleaser) look() bool {
 func releaseIdleMemory(ctx context.Context) error {
 	r := &idleReleaser{read: heapReadings, release: debug.FreeOSMemory}
 	r.cycles, _ = r.read()
-	t := time.NewTicker(idleLook)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			r.look()
-		}
-	}
+	every(ctx, idleLook, func() { r.look() })
+	return nil
 }
 
 // heapReadings reads the runtime's collection count and free heap.

@@ -144,15 +144,21 @@ type tokenFiles struct {
 // Start reads the files every tokenReload until ctx ends, and applies
 // tokens that changed. A file that cannot be read keeps the token in use.
 func (f *tokenFiles) Start(ctx context.Context) error {
-	t := time.NewTicker(tokenReload)
+	every(ctx, tokenReload, f.reload)
+	return nil
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
-		f.reload()
+		fn()
 	}
 }
 
