@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -349,13 +350,19 @@ func (s *Server) route(r *httprouter.Router, method, path string, who role, need
 
 // decodeJSON reads a JSON body into v, strictly.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Read whole first: the stream decoder reads a body in small pieces
+	// and scans the value again from its start after each.
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return err
 		}
+		return errBadRequest("reading the request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return errBadRequest("malformed JSON body: %v", err)
 	}
 	if dec.More() {
