@@ -354,8 +354,13 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 	if out == nil {
 		return resp, nil
 	}
-	dec := json.NewDecoder(&limitedReader{r: resp.Body, n: limit, limit: limit})
-	if err := dec.Decode(out); err != nil {
+	// Read whole, then decoded at once: the stream decoder reads in small
+	// pieces and scans the value again from its start after each.
+	data, err := io.ReadAll(&limitedReader{r: resp.Body, n: limit, limit: limit})
+	if err == nil {
+		err = json.Unmarshal(data, out)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.serverString(), context.Cause(ctx))
 		}
