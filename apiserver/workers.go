@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -543,10 +544,8 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 		return nil
 	}
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		sem      = make(chan struct{}, reportWriters)
 	)
 	write := func(rw reportWrite) {
 		tr := rw.report
@@ -576,20 +575,20 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 			mu.Unlock()
 		}
 	}
-	if len(reports) == 1 {
-		// The common report of one task: written on the request's own
-		// goroutine, whose stack has grown for the encoder already.
-		write(reports[0])
-		return firstErr
+	// The request's own goroutine is one of the writers, so that the
+	// common report of one task starts none (a new goroutine grows its
+	// stack for the encoder anew).
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < len(reports); i = int(next.Add(1) - 1) {
+			write(reports[i])
+		}
 	}
-	for _, rw := range reports {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			write(rw)
-		}()
+	var wg sync.WaitGroup
+	for range min(len(reports), reportWriters) - 1 {
+		wg.Go(work)
 	}
+	work()
 	wg.Wait()
 	return firstErr
 }
