@@ -411,10 +411,8 @@ func (s *Store) submit(ctx context.Context, w *write) (int64, error) {
 		if err := checkKey(w.key, w.value); err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		// Own the value: it goes to watchers after the caller returns.
-		if w.kind == opDelete {
-			w.value = append([]byte{}, w.value...)
-		} else {
+		if w.kind != opDelete {
+			// Own the value: it goes to watchers after the caller returns.
 			w.put = newPutRecord(w.key, w.value)
 			w.value = w.put.value
 		}
