@@ -15,12 +15,14 @@ import (
 const LabelTask = "io.minkube.task"
 
 // containerSpec builds the container of a task: the one place where a
-// task's container settings are made. prev are the task's containers the
-// worker sees and last the ports it last reported: a host port the task
-// leaves to the worker is chosen here rather than by the engine (which
+// task's container settings are made, from what a pass of its sync
+// observed. The task's containers the worker sees (in.Containers) and the
+// ports it last reported (in.Hist.Ports) matter to a host port the task
+// leaves to the worker: it is chosen here rather than by the engine (which
 // picks anew at every start), and kept from the task's last container when
 // it is free, so it stays the same across restarts and re-creations.
-func (w *Worker) containerSpec(t *v1.Task, prev []observed, last []v1.PortStatus) runtime.ContainerSpec {
+func (w *Worker) containerSpec(in *syncInput) runtime.ContainerSpec {
+	t, prev, last := in.Task, in.Containers, in.Hist.Ports
 	meta, _ := json.Marshal(struct { // a Task always marshals
 		Metadata v1.ObjectMeta `json:"metadata"`
 		Spec     v1.TaskSpec   `json:"spec"`
@@ -31,7 +33,7 @@ func (w *Worker) containerSpec(t *v1.Task, prev []observed, last []v1.PortStatus
 		},
 		Spec: t.Spec,
 	})
-	hash := t.Spec.Hash()
+	hash := in.specHash()
 	spec := runtime.ContainerSpec{
 		Name:       containerName(t, hash, w.opts.Name),
 		Image:      t.Spec.Image,

@@ -174,7 +174,7 @@ func (w *Worker) act(ctx context.Context, uid string, in syncInput, a action) er
 		pl := w.puller.request(w.runCtx, a.Image, uid)
 		w.tasks.with(uid, func(e *entry) { e.pull = pl })
 	case actCreate:
-		spec := w.containerSpec(in.Task, in.Containers, in.Hist.Ports)
+		spec := w.containerSpec(&in)
 		id, err := w.rt.Create(ctx, spec)
 		if err != nil {
 			return w.failed(ctx, uid, failure{Kind: actCreate, Message: err.Error()})

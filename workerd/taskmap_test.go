@@ -278,7 +278,7 @@ func TestContainerSpecRoundTrips(t *testing.T) {
 	task.Metadata.Labels = map[string]string{"app": "web"}
 	task.Spec.Env = []v1.EnvVar{{Name: "A", Value: "1"}}
 	task.Status.Phase = v1.PhaseRunning
-	spec := w.containerSpec(task, nil, nil)
+	spec := w.containerSpec(&syncInput{Task: task})
 	back, err := taskFromLabels(spec.Labels)
 	if err != nil {
 		t.Fatalf("taskFromLabels(containerSpec labels): %v", err)
