@@ -70,7 +70,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 func NotSent(err error) bool {
 	var op *net.OpError
 	var dnsErr *net.DNSError
-	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dnsErr) || untrusted(err)
+	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dnsErr) || Untrusted(err)
 }
 
 // describeNetError names a network failure in the words a person uses.
@@ -86,7 +86,7 @@ func describeNetError(err error) string {
 		return "no route to host"
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("cannot resolve host %q", dnsErr.Name)
-	case untrusted(err):
+	case Untrusted(err):
 		return "its certificate is not trusted (" + trustError(err) + ")"
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return "timed out"

@@ -96,19 +96,15 @@ func sniName(name string) string {
 	return name
 }
 
-// untrusted reports whether err says the server's certificate did not
-// verify: no request was sent.
-func untrusted(err error) bool {
+// Untrusted reports whether err says the server's certificate did not
+// verify against the CA the client trusts: no request was sent.
+func Untrusted(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
 	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
-
-// Untrusted reports whether err says the server's certificate did not
-// verify against the CA the client trusts: the request was not sent.
-func Untrusted(err error) bool { return untrusted(err) }
 
 // plainHTTPAnswer is what a Go TLS server answers a plain HTTP request
 // with; a client that gets it called an HTTPS server with http://.
