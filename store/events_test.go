@@ -13,8 +13,9 @@ import (
 	"github.com/minkube/minkube/store/bolt"
 )
 
-// gatedStore holds every event create until open is closed, and tells
-// each one that arrives on entered (when there is room).
+// gatedStore holds every event create until open is closed (or the
+// create's ctx ends), and tells each one that arrives on entered (when
+// there is room).
 type gatedStore struct {
 	store.Store
 	entered chan string
@@ -31,7 +32,13 @@ func (g *gatedStore) Create(ctx context.Context, key string, value []byte) (int6
 		case g.entered <- key:
 		default:
 		}
-		<-g.open
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			// The writer gave up on the round (a failed test stops the
+			// State before it opens the gate): fail, not hang.
+			return 0, ctx.Err()
+		}
 	}
 	return g.Store.Create(ctx, key, value)
 }
