@@ -62,9 +62,10 @@ type Cache[T any, P interface {
 
 	mu      sync.RWMutex
 	objs    map[string]P
-	sorted  byName[P] // every object, ordered by name; never handed out
-	rev     int64
-	revCh   chan struct{} // closed when rev moves, once someone waits on it
+	sorted  byName[P]     // every object, ordered by name; never handed out
+	rev     int64         // the revision the objects reflect
+	handled int64         // the revision the handlers have been handed; at most rev
+	revCh   chan struct{} // closed when handled moves, once someone waits on it
 	waiting bool          // someone holds revCh
 
 	indexers map[string]func(P) []string
@@ -214,7 +215,7 @@ func (c *Cache[T, P]) replace(items []P, rev int64) {
 			c.indexAdd(index, fn, name, obj)
 		}
 	}
-	c.setRevisionLocked(rev)
+	c.rev = max(c.rev, rev)
 	handlers := c.handlers
 	c.mu.Unlock()
 
@@ -222,6 +223,7 @@ func (c *Cache[T, P]) replace(items []P, rev int64) {
 		return cmp.Compare(a.New.GetObjectMeta().Name, b.New.GetObjectMeta().Name)
 	})
 	c.dispatch(handlers, events...)
+	c.handledUpTo(rev)
 	c.syncOnce.Do(func() { close(c.synced) })
 }
 
@@ -251,12 +253,13 @@ func (c *Cache[T, P]) apply(ev WatchEvent[P]) {
 		c.sorted.set(ev.Object)
 		ce = CacheEvent[P]{Type: v1.Added, New: ev.Object}
 	}
-	c.setRevisionLocked(ev.Revision)
+	c.rev = max(c.rev, ev.Revision)
 	handlers := c.handlers
 	c.mu.Unlock()
 	if ce.Type != "" {
 		c.dispatch(handlers, ce)
 	}
+	c.handledUpTo(ev.Revision)
 }
 
 func (c *Cache[T, P]) dispatch(handlers []func(CacheEvent[P]), events ...CacheEvent[P]) {
@@ -267,12 +270,17 @@ func (c *Cache[T, P]) dispatch(handlers []func(CacheEvent[P]), events ...CacheEv
 	}
 }
 
-// setRevisionLocked moves the revision forward and wakes WaitForRevision.
-func (c *Cache[T, P]) setRevisionLocked(rev int64) {
-	if rev <= c.rev {
+// handledUpTo notes that the handlers have been handed every change up to
+// rev, and wakes WaitForRevision. It runs after the handlers, so that a
+// caller woken by it finds what the handlers keep (an index, a ledger, a
+// queued key) up to date as well as the objects.
+func (c *Cache[T, P]) handledUpTo(rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rev <= c.handled {
 		return
 	}
-	c.rev = rev
+	c.handled = rev
 	if c.waiting {
 		close(c.revCh)
 		c.revCh, c.waiting = make(chan struct{}), false
@@ -330,15 +338,16 @@ func (c *Cache[T, P]) HasSynced() bool {
 	}
 }
 
-// WaitForRevision returns nil once the cache reflects revision rev, or
-// ctx's error if ctx ends first. rev should be the revision of a write to
+// WaitForRevision returns nil once the cache reflects revision rev and
+// its handlers have been handed every change up to it, or ctx's error if
+// ctx ends first. rev should be the revision of a write to
 // this cache's kind (an object's resourceVersion): the cache's revision
 // moves only with changes of its kind, so waiting for the revision of a
 // write to another kind can last until the next change of this one.
 func (c *Cache[T, P]) WaitForRevision(ctx context.Context, rev int64) error {
 	for {
 		c.mu.Lock()
-		cur := c.rev
+		cur := c.handled
 		if cur >= rev {
 			c.mu.Unlock()
 			return nil

@@ -402,6 +402,58 @@ func TestCache_WaitForRevision(t *testing.T) {
 	}
 }
 
+// A caller woken by WaitForRevision reads what the handlers keep too (the
+// manager's ledger of tasks per worker, the scheduler's placements): the
+// wait ends only after the handlers have been handed the change.
+func TestCache_WaitForRevisionWaitsForTheHandlers(t *testing.T) {
+	r := newTasks(mustStore(t, bolt.Options{}))
+	c := store.NewCache(r, quietLogger())
+	var (
+		seen    sync.Map // names the handler has finished with
+		entered = make(chan string, 10)
+		release = make(chan struct{})
+		once    sync.Once
+	)
+	// Released before the cache stops (cleanups run last first), also
+	// when the test fails early.
+	defer once.Do(func() { close(release) })
+	c.AddHandler(func(ev taskEvent) {
+		if ev.New.Metadata.Name == "held" {
+			entered <- "held"
+			<-release
+		}
+		seen.Store(ev.New.Metadata.Name, true)
+	})
+	mustStartCache(t, c)
+
+	obj := mustCreateTask(t, r, "held", "img")
+	select {
+	case <-entered:
+	case <-time.After(eventTimeout):
+		t.Fatal("the handler was not handed the change")
+	}
+	// The objects already hold the change; the handler has not finished.
+	waited := make(chan error, 1)
+	go func() { waited <- c.WaitForRevision(t.Context(), mustRev(t, obj)) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("WaitForRevision returned (%v) while a handler still held the change", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	once.Do(func() { close(release) })
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("WaitForRevision: %v", err)
+		}
+	case <-time.After(eventTimeout):
+		t.Fatal("WaitForRevision did not return after the handler finished")
+	}
+	if _, ok := seen.Load("held"); !ok {
+		t.Error("WaitForRevision returned before the handler had finished with the change")
+	}
+}
+
 func TestCache_startTwice(t *testing.T) {
 	c := store.NewCache(newTasks(mustStore(t, bolt.Options{})), quietLogger())
 	mustStartCache(t, c)

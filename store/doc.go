@@ -77,7 +77,9 @@
 // The apiserver writes through Resources and reads from Caches. A GET
 // that follows a write must see it, so a handler that has written waits
 // with Cache.WaitForRevision for the revision of its write before
-// answering from the cache. A list answers from Cache.ListRevision, whose
+// answering from the cache. That wait ends after the cache's handlers
+// have been handed the change too, so what they keep (the apiserver's
+// tasks per worker, the scheduler's placements) is as fresh. A list answers from Cache.ListRevision, whose
 // revision a client passes back to watch from; a watch request is served
 // by Resource.Watch from that revision, and ErrCompacted becomes 410 Gone
 // so the client lists again.
