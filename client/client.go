@@ -130,6 +130,16 @@ func (c *Client) ListTasksJSON(ctx context.Context, opts ListOptions) (json.RawM
 	return raw, nil
 }
 
+// TaskListJSON returns the TaskList of the Tasks that match opts as the
+// manager encodes it, to read as it arrives: for a caller that passes a
+// large list on (mkctl get -o json) without holding all of it. The caller
+// closes it, and checks what it reads: nothing here has looked at it yet.
+// A read error names the request; reading stops with ErrResponseTooLarge
+// past the size a list may have.
+func (c *Client) TaskListJSON(ctx context.Context, opts ListOptions) (io.ReadCloser, error) {
+	return c.r.open(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, maxListBytes)
+}
+
 // TaskTable returns the Task table (v1.TaskTableColumns) of the Tasks
 // that match opts, which the manager builds (GET /api/v1/tasks?as=table):
 // a fraction of the list's size for a caller that prints the table. From

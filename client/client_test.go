@@ -276,6 +276,52 @@ func TestClient_ListTasksJSON(t *testing.T) {
 	}
 }
 
+// TestClient_TaskListJSON: the list is handed over as it arrives, as
+// sent; a refusal is an error before anything is read, and a read that
+// breaks off names the request.
+func TestClient_TaskListJSON(t *testing.T) {
+	list := `{"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"9"},"items":[]}` + "\n"
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("labelSelector") {
+		case "app=web":
+			_, _ = io.WriteString(w, list)
+		case "app=cut":
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, list[:20])
+		default:
+			writeJSON(w, http.StatusNotFound, v1.Status{TypeMeta: v1.TypeMeta{Kind: v1.KindStatus}, Code: http.StatusNotFound, Reason: "NotFound", Message: "not here"})
+		}
+	})
+	c := mustClient(t, srv.URL)
+
+	body, err := c.TaskListJSON(t.Context(), ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(body)
+	_ = body.Close()
+	if err != nil || string(got) != list {
+		t.Errorf("read %q, %v; want the answer as sent: %q", got, err, list)
+	}
+
+	if _, err := c.TaskListJSON(t.Context(), ListOptions{LabelSelector: "app=other"}); !IsNotFound(err) || !strings.Contains(err.Error(), "not here") {
+		t.Errorf("refused list: error = %v, want the manager's 404", err)
+	}
+
+	body, err = c.TaskListJSON(t.Context(), ListOptions{LabelSelector: "app=cut"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(body)
+	_ = body.Close()
+	if !wantError(t, err, "decode the answer of the manager to GET /api/v1/tasks") {
+		return
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("error = %v, want one wrapping io.ErrUnexpectedEOF", err)
+	}
+}
+
 func TestClient_ErrorStatus(t *testing.T) {
 	tests := []struct {
 		name       string

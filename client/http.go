@@ -374,22 +374,63 @@ func (r *requester) call(ctx context.Context, req request, out any, limit int64)
 // Reading it whole and checking it costs a fraction of what a
 // json.Decoder into a json.RawMessage does (it scans as it refills).
 func (r *requester) callRaw(ctx context.Context, req request, limit int64) ([]byte, error) {
+	body, err := r.open(ctx, req, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err == nil && !json.Valid(data) {
+		err = body.fail(errors.New("not one valid JSON value"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// open performs req and returns its answer's body to read as it arrives,
+// at most limit bytes of it. Its read errors name the request.
+func (r *requester) open(ctx context.Context, req request, limit int64) (*answer, error) {
 	resp, err := r.send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer closeBody(resp.Body)
-	data, err := io.ReadAll(&limitedReader{r: resp.Body, n: limit, limit: limit})
-	if err == nil && !json.Valid(data) {
-		err = errors.New("not one valid JSON value")
+	return &answer{body: resp.Body, r: &limitedReader{r: resp.Body, n: limit, limit: limit}, ctx: ctx, req: req, rq: r}, nil
+}
+
+// answer is the body of a response being read. A read error, or one the
+// reader finds in what it read (fail), is worded as an error of the
+// request: the context's cause when it ended.
+type answer struct {
+	body io.ReadCloser
+	r    *limitedReader
+	ctx  context.Context
+	req  request
+	rq   *requester
+}
+
+func (a *answer) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = a.fail(err)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.serverString(), context.Cause(ctx))
-		}
-		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
+	return n, err
+}
+
+// fail words err, met reading the answer, as an error of the request.
+func (a *answer) fail(err error) error {
+	if a.ctx.Err() != nil {
+		return fmt.Errorf("%s %s at %s: %w", a.req.method, a.req.path, a.rq.serverString(), context.Cause(a.ctx))
 	}
-	return data, nil
+	return fmt.Errorf("decode the answer of %s to %s %s: %w", a.rq.peer, a.req.method, a.req.path, err)
+}
+
+// Close drains a little of what is left, so that the connection can serve
+// again, and closes the body.
+func (a *answer) Close() error {
+	closeBody(a.body)
+	return nil
 }
 
 // statusFromResponse returns the *v1.Status an error response carries, or

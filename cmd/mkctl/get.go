@@ -138,12 +138,22 @@ func (c *cli) getTasks(ctx context.Context, p printer, names []string, selector 
 				return nil
 			}
 			return p.printTaskTable(c.out, tbl)
+		case p.passesJSON() && p.format == outputJSON:
+			body, err := api.TaskListJSON(ctx, opts)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			if err := printJSONListStream(c.out, body, v1.KindTaskList); err != nil {
+				return fmt.Errorf("get tasks: %w", err)
+			}
+			return nil
 		case p.passesJSON():
 			raw, err := api.ListTasksJSON(ctx, opts)
 			if err != nil {
 				return err
 			}
-			return printJSONList(c.out, p.format, raw)
+			return printYAMLList(c.out, raw)
 		}
 		list, err := api.ListTasks(ctx, opts)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/util/jsonpath"
 
+	gojson "github.com/goccy/go-json"
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/tidwall/pretty"
 	"sigs.k8s.io/yaml"
@@ -238,28 +239,225 @@ func (p printer) passesJSON() bool {
 	return p.sortBy == nil && (p.format == outputJSON || p.format == outputYAML)
 }
 
-// printJSONList prints a list as the manager encoded it (passesJSON), with
-// no decoding: indented as printObject indents, or as the YAML
-// printObject writes (sigs.k8s.io/yaml converts JSON to YAML either way).
-func printJSONList(w io.Writer, format outputFormat, raw []byte) error {
-	var data []byte
-	switch format {
-	case outputJSON:
-		// The client checked that raw is one valid JSON value. pretty
-		// indents it as json.Indent does (Width -1: every array on lines
-		// of its own), about twice as fast, which is most of mkctl's own
-		// time for a list of thousands.
-		data = pretty.PrettyOptions(bytes.TrimSpace(raw), &pretty.Options{Indent: "    ", Width: -1})
-	case outputYAML:
-		var err error
-		if data, err = yaml.JSONToYAML(raw); err != nil {
-			return fmt.Errorf("encode output: %w", err)
-		}
-	default:
-		return fmt.Errorf("output format %q cannot print a list as it came", format)
+// printYAMLList prints a list as the manager encoded it (passesJSON, -o
+// yaml) with no decoding, as the YAML printObject writes
+// (sigs.k8s.io/yaml converts JSON to YAML either way).
+func printYAMLList(w io.Writer, raw []byte) error {
+	data, err := yaml.JSONToYAML(raw)
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
 	}
 	if _, err := w.Write(data); err != nil {
 		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printJSONListStream prints a list as the manager encoded it (passesJSON,
+// -o json), indented as printObject indents, item by item as it arrives: a list of thousands is
+// never held whole, neither as it came nor indented (holding both cost
+// mkctl most of its time in fresh memory). Nothing is printed until the
+// list's kind is known to be kind; a list that breaks off midway has
+// printed its items so far, and the error says where it broke.
+//
+// Each value comes out byte for byte as it came, indented as pretty and
+// json.Indent indent it. The keys of the list's own object are written
+// again from their decoded text (a key spelled with an escape, which the
+// manager never sends, would come out unescaped).
+func printJSONListStream(w io.Writer, r io.Reader, kind string) error {
+	g := &gate{w: w}
+	out := bufio.NewWriterSize(g, 64<<10)
+	if err := streamJSONList(out, g, r, kind); err != nil {
+		if g.on {
+			_ = out.Flush() // what came before the break
+		}
+		return err
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return g.release()
+}
+
+func streamJSONList(out *bufio.Writer, g *gate, r io.Reader, kind string) error {
+	// goccy's decoder: an item read whole takes it half the time
+	// encoding/json's does, which scans it twice.
+	dec := gojson.NewDecoder(r)
+	what := func(err error) error {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return fmt.Errorf("the list ended before it was whole: %w", err)
+		}
+		return err
+	}
+	if tok, err := dec.Token(); err != nil {
+		return what(err)
+	} else if tok != json.Delim('{') {
+		return fmt.Errorf("the answer is not a JSON object but %s", describeToken(tok))
+	}
+	out.WriteString("{")
+	seen := ""
+	for n := 0; dec.More(); n++ {
+		tok, err := dec.Token()
+		if err != nil {
+			return what(err)
+		}
+		key, _ := tok.(string)
+		if n > 0 {
+			out.WriteString(",")
+		}
+		out.WriteString("\n    ")
+		writeJSONString(out, key)
+		out.WriteString(": ")
+		switch key {
+		case "kind":
+			var k json.RawMessage
+			if err := dec.Decode(&k); err != nil {
+				return what(err)
+			}
+			if err := json.Unmarshal(k, &seen); err != nil || seen != kind {
+				return fmt.Errorf("the answer is a list of kind %s, not a %s", k, kind)
+			}
+			out.Write(k)
+			g.open()
+		case "items":
+			if err := printJSONItems(out, dec); err != nil {
+				return what(err)
+			}
+		default:
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return what(err)
+			}
+			writeIndented(out, v, "    ")
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the object's '}'
+		return what(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the answer holds more than one JSON value")
+	}
+	if seen != kind {
+		return fmt.Errorf("the answer is an object of no kind, not a %s", kind)
+	}
+	out.WriteString("\n}\n")
+	return nil
+}
+
+// printJSONItems writes the array the decoder is at, one item at a time,
+// as printJSONListStream indents it: "null" or "[]" stay on the line.
+func printJSONItems(out *bufio.Writer, dec *gojson.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('[') {
+		if tok != nil {
+			return fmt.Errorf("the list's items are not an array but %s", describeToken(tok))
+		}
+		out.WriteString("null")
+		return nil
+	}
+	out.WriteString("[")
+	n := 0
+	var item json.RawMessage
+	for ; dec.More(); n++ {
+		item = item[:0]
+		if err := dec.Decode(&item); err != nil {
+			return err
+		}
+		if n > 0 {
+			out.WriteString(",")
+		}
+		out.WriteString("\n        ")
+		writeIndented(out, item, "        ")
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return err
+	}
+	if n > 0 {
+		out.WriteString("\n    ")
+	}
+	out.WriteString("]")
+	return nil
+}
+
+// writeIndented writes the JSON value v indented by pretty, each line but
+// the first after prefix. A JSON string holds no raw newline, so every
+// newline pretty writes starts a line.
+func writeIndented(out *bufio.Writer, v json.RawMessage, prefix string) {
+	data := bytes.TrimRight(pretty.PrettyOptions(v, &pretty.Options{Indent: "    ", Width: -1}), "\n")
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			out.Write(data)
+			return
+		}
+		out.Write(data[:i+1])
+		out.WriteString(prefix)
+		data = data[i+1:]
+	}
+}
+
+// writeJSONString writes s as a JSON string, without escaping HTML.
+func writeJSONString(out *bufio.Writer, s string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	out.Write(bytes.TrimRight(b.Bytes(), "\n"))
+}
+
+// describeToken words a JSON token for an error.
+func describeToken(tok json.Token) string {
+	switch tok := tok.(type) {
+	case json.Delim:
+		if tok == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(tok)
+}
+
+// gate holds what is written to it until it is opened, and then passes
+// it on: the start of a list is printed only once its kind is known.
+type gate struct {
+	w    io.Writer
+	held bytes.Buffer
+	on   bool
+	err  error
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	if !g.on {
+		return g.held.Write(p)
+	}
+	if g.err != nil {
+		return 0, g.err
+	}
+	return g.w.Write(p)
+}
+
+// open passes on what was held and lets what follows through.
+func (g *gate) open() {
+	if g.on {
+		return
+	}
+	g.on = true
+	_, g.err = g.w.Write(g.held.Bytes())
+	g.held = bytes.Buffer{}
+}
+
+// release opens the gate at the end, and returns a write error met.
+func (g *gate) release() error {
+	g.open()
+	if g.err != nil {
+		return fmt.Errorf("write output: %w", g.err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,16 +50,22 @@ func BenchmarkPrintTaskTable_10000(b *testing.B) {
 func BenchmarkPrintJSONList_10000(b *testing.B) {
 	raw := runningTaskList(b, 10000)
 	b.ReportMetric(float64(len(raw)), "bytes/list")
-	for _, format := range []outputFormat{outputJSON, outputYAML} {
-		b.Run("o="+string(format), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := printJSONList(io.Discard, format, raw); err != nil {
-					b.Fatal(err)
-				}
+	b.Run("o=json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := printJSONListStream(io.Discard, bytes.NewReader(raw), v1.KindTaskList); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
+	b.Run("o=yaml", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := printYAMLList(io.Discard, raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // runningTaskList returns the JSON of a TaskList of n running tasks with

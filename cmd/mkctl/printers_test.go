@@ -6,8 +6,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
 )
 
@@ -159,22 +161,79 @@ func TestStreamTable(t *testing.T) {
 // TestPrintJSONList_IndentsAsJSONIndent: a list printed as it came is
 // byte for byte what json.Indent makes of it, for every kind of value,
 // strings holding JSON's own punctuation and escapes, and empty objects
-// and arrays.
+// and arrays, however the answer arrives.
 func TestPrintJSONList_IndentsAsJSONIndent(t *testing.T) {
-	raw := []byte(` {"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"7"},"items":[` +
-		`{"metadata":{"name":"a","labels":{},"annotations":{"x":"{\"y\": [1, 2]}, \\\"z\\\\"}},"spec":{"args":[],"env":[{"name":"A","value":"\u003c\u0026\u003e é \n\t"}]},` +
-		`"status":{"ports":[{"containerPort":80,"hostPort":8080}],"exitCode":-1,"ratio":1.5e-3,"ok":true,"no":false,"none":null,"nested":[[],[{}],[[1]]]}},` +
-		`{"metadata":{"name":"b"}}]}` + "\n")
-	var want bytes.Buffer
-	if err := json.Indent(&want, bytes.TrimSpace(raw), "", "    "); err != nil {
-		t.Fatal(err)
+	item := `{"metadata":{"name":"a","labels":{},"annotations":{"x":"{\"y\": [1, 2]}, \\\"z\\\\"}},"spec":{"args":[],"env":[{"name":"A","value":"\u003c\u0026\u003e é \n\t"}]},` +
+		`"status":{"ports":[{"containerPort":80,"hostPort":8080}],"exitCode":-1,"ratio":1.5e-3,"ok":true,"no":false,"none":null,"nested":[[],[{}],[[1]]]}}`
+	lists := map[string]string{
+		"two items":         ` {"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"7"},"items":[` + item + `,{"metadata":{"name":"b"}}]}` + "\n",
+		"one item":          `{"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"b"}}]}`,
+		"no items":          `{"apiVersion":"minkube.io/v1","kind":"TaskList","metadata":{"resourceVersion":"7"},"items":[]}`,
+		"null items":        `{"kind":"TaskList","metadata":{},"items":null}`,
+		"kind after items":  `{"items":[` + item + `],"kind":"TaskList","extra":[1,{"<a>":"&"}]}`,
+		"spaces everywhere": "\n{ \"kind\" : \"TaskList\" ,\n \"items\" : [ { \"a\" : [ 1 , 2 ] } , 3 ] }\n",
 	}
-	want.WriteByte('\n')
-	var got bytes.Buffer
-	if err := printJSONList(&got, outputJSON, raw); err != nil {
-		t.Fatal(err)
-	}
-	if got.String() != want.String() {
-		t.Errorf("printed\n%s\nwant\n%s", got.String(), want.String())
+	for name, raw := range lists {
+		t.Run(name, func(t *testing.T) {
+			var want bytes.Buffer
+			if err := json.Indent(&want, bytes.TrimSpace([]byte(raw)), "", "    "); err != nil {
+				t.Fatal(err)
+			}
+			want.WriteByte('\n')
+			var streamed bytes.Buffer
+			// Read a few bytes at a time, as a slow answer arrives.
+			if err := printJSONListStream(&streamed, iotest.HalfReader(strings.NewReader(raw)), v1.KindTaskList); err != nil {
+				t.Fatal(err)
+			}
+			if streamed.String() != want.String() {
+				t.Errorf("printed\n%s\nwant\n%s", streamed.String(), want.String())
+			}
+		})
 	}
 }
+
+// TestPrintJSONListStream_Refusals: an answer that is not a list of the
+// kind asked for prints nothing; one that breaks off prints what came and
+// says it broke.
+func TestPrintJSONListStream_Refusals(t *testing.T) {
+	tests := []struct {
+		name, raw, wantErr, wantOut string
+	}{
+		{"another kind", `{"kind":"WorkerList","items":[{"metadata":{"name":"w"}}]}`, `a list of kind "WorkerList", not a TaskList`, ""},
+		{"another kind after the items", `{"items":[{"a":1}],"kind":"WorkerList"}`, `a list of kind "WorkerList", not a TaskList`, ""},
+		{"no kind", `{"items":[{"a":1}]}`, "an object of no kind, not a TaskList", ""},
+		{"an array", `[{"kind":"TaskList"}]`, "not a JSON object but an array", ""},
+		{"items not an array", `{"kind":"TaskList","items":{"a":1}}`, "items are not an array but an object", "{\n    \"kind\": \"TaskList\",\n    \"items\": "},
+		{"two values", `{"kind":"TaskList","items":[]} {}`, "more than one JSON value", "{\n    \"kind\": \"TaskList\",\n    \"items\": []"},
+		{"empty", ``, "ended before it was whole", ""},
+		{"broken off", `{"kind":"TaskList","items":[{"a":1},{"b":`, "ended before it was whole",
+			"{\n    \"kind\": \"TaskList\",\n    \"items\": [\n        {\n            \"a\": 1\n        }"},
+		{"not JSON", `{"kind":"TaskList","items":[{"a":1},x]}`, "invalid character 'x'",
+			"{\n    \"kind\": \"TaskList\",\n    \"items\": [\n        {\n            \"a\": 1\n        }"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := printJSONListStream(&out, strings.NewReader(tt.raw), v1.KindTaskList)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error = %v, want one saying %q", err, tt.wantErr)
+			}
+			if out.String() != tt.wantOut {
+				t.Errorf("printed %q, want %q", out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+// TestPrintJSONListStream_WriteError: a failed write is reported as one.
+func TestPrintJSONListStream_WriteError(t *testing.T) {
+	raw := `{"kind":"TaskList","items":[{"a":1}]}`
+	err := printJSONListStream(failingWriter{}, strings.NewReader(raw), v1.KindTaskList)
+	if err == nil || !strings.Contains(err.Error(), "write output") {
+		t.Errorf("error = %v, want a write error", err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
