@@ -60,11 +60,21 @@ type Options struct {
 	// StopTimeout bounds one graceful stop on a worker; default 30s (it
 	// must exceed the worker's grace period).
 	StopTimeout time.Duration
-	// Concurrency is the number of tasks handled at once; default 16.
+	// Concurrency is the number of tasks handled at once; default
+	// DefaultConcurrency.
 	Concurrency int
 	// Metrics is told what the scheduler's queue does; nil means nothing.
 	Metrics reconcile.Metrics
 }
+
+// DefaultConcurrency is how many tasks the scheduler handles at once. A
+// placement spends most of its time waiting: for the store to commit the
+// assignment, for the worker to answer the push, for the cache to show
+// the write. With 16 at once, thousands of queued tasks waited while the
+// manager sat idle between those waits; 64 keeps it busy and lets more
+// writes share a commit (docs/scale.md has the figures). 128 and 256 did
+// no better.
+const DefaultConcurrency = 64
 
 // Controller is the scheduler controller.
 type Controller struct {
@@ -111,7 +121,7 @@ func New(opts Options) *Controller {
 		opts.StopTimeout = 30 * time.Second
 	}
 	if opts.Concurrency == 0 {
-		opts.Concurrency = 16
+		opts.Concurrency = DefaultConcurrency
 	}
 	c := &Controller{
 		opts: opts, st: opts.State, log: opts.Logger.With("controller", "scheduler"),
