@@ -346,27 +346,26 @@ func (r *requester) do(ctx context.Context, hreq *http.Request, timeout time.Dur
 // reading at most limit bytes. It returns the response for its status and
 // headers; its body is already closed.
 func (r *requester) call(ctx context.Context, req request, out any, limit int64) (*http.Response, error) {
-	resp, err := r.send(ctx, req)
+	body, err := r.open(ctx, req, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer closeBody(resp.Body)
+	defer body.Close()
 	if out == nil {
-		return resp, nil
+		return body.resp, nil
 	}
 	// Read whole, then decoded at once: the stream decoder reads in small
 	// pieces and scans the value again from its start after each.
-	data, err := io.ReadAll(&limitedReader{r: resp.Body, n: limit, limit: limit})
+	data, err := io.ReadAll(body)
 	if err == nil {
-		err = json.Unmarshal(data, out)
+		if err = json.Unmarshal(data, out); err != nil {
+			err = body.fail(err)
+		}
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s at %s: %w", req.method, req.path, r.serverString(), context.Cause(ctx))
-		}
-		return nil, fmt.Errorf("decode the answer of %s to %s %s: %w", r.peer, req.method, req.path, err)
+		return nil, err
 	}
-	return resp, nil
+	return body.resp, nil
 }
 
 // callRaw performs req and returns its JSON answer as it came, checked to
@@ -396,14 +395,14 @@ func (r *requester) open(ctx context.Context, req request, limit int64) (*answer
 	if err != nil {
 		return nil, err
 	}
-	return &answer{body: resp.Body, r: &limitedReader{r: resp.Body, n: limit, limit: limit}, ctx: ctx, req: req, rq: r}, nil
+	return &answer{resp: resp, r: &limitedReader{r: resp.Body, n: limit, limit: limit}, ctx: ctx, req: req, rq: r}, nil
 }
 
 // answer is the body of a response being read. A read error, or one the
 // reader finds in what it read (fail), is worded as an error of the
 // request: the context's cause when it ended.
 type answer struct {
-	body io.ReadCloser
+	resp *http.Response
 	r    *limitedReader
 	ctx  context.Context
 	req  request
@@ -429,7 +428,7 @@ func (a *answer) fail(err error) error {
 // Close drains a little of what is left, so that the connection can serve
 // again, and closes the body.
 func (a *answer) Close() error {
-	closeBody(a.body)
+	closeBody(a.resp.Body)
 	return nil
 }
 

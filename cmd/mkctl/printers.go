@@ -254,11 +254,12 @@ func printYAMLList(w io.Writer, raw []byte) error {
 }
 
 // printJSONListStream prints a list as the manager encoded it (passesJSON,
-// -o json), indented as printObject indents, item by item as it arrives: a list of thousands is
-// never held whole, neither as it came nor indented (holding both cost
-// mkctl most of its time in fresh memory). Nothing is printed until the
-// list's kind is known to be kind; a list that breaks off midway has
-// printed its items so far, and the error says where it broke.
+// -o json), indented as printObject indents, item by item as it arrives:
+// a list of thousands is never held whole, neither as it came nor
+// indented (holding both cost mkctl most of its time in fresh memory).
+// Nothing is printed until the list's kind is known to be kind; a list
+// that breaks off midway has printed its items so far, and the error says
+// where it broke.
 //
 // Each value comes out byte for byte as it came, indented as pretty and
 // json.Indent indent it. The keys of the list's own object are written
