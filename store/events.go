@@ -237,16 +237,23 @@ func (q *eventQueue) take(stop bool) ([]*pendingEvent, []chan struct{}, int) {
 	return batch, waiters, dropped
 }
 
-// run writes the queued events until ctx ends, then writes what is still
-// queued and returns.
-func (q *eventQueue) run(ctx context.Context) error {
+// start has events queued from now on, for run to write. State.Start
+// calls it before it starts the caches, so that an event recorded once
+// they have synced is queued, never written by its recorder while the
+// writer's goroutine has yet to run.
+func (q *eventQueue) start() error {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.running {
-		q.mu.Unlock()
 		return errors.New("event writer: already running")
 	}
 	q.running = true
-	q.mu.Unlock()
+	return nil
+}
+
+// run writes the queued events until ctx ends, then writes what is still
+// queued and returns. start has been called.
+func (q *eventQueue) run(ctx context.Context) error {
 	q.jobs = make(chan func())
 	var writers sync.WaitGroup
 	for range flushWriters {

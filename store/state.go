@@ -89,6 +89,9 @@ func NewState(s Store, logger *slog.Logger) *State {
 // the events still queued (recorders write their own from then on). The
 // store must stay open until Start returns.
 func (st *State) Start(ctx context.Context) error {
+	if err := st.events.start(); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.EventCache.Start, st.events.run}
 	errs := make([]error, len(starts))
