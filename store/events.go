@@ -99,7 +99,10 @@ const (
 	flushWriters = 64
 	// trimPerRound bounds the deletes of the trim to MaxEvents that one
 	// round makes, so that the trim spreads over rounds instead of
-	// deleting thousands of events at once.
+	// deleting thousands of events at once; a round that writes more
+	// new events may delete up to twice as many as it writes, so that
+	// the trim keeps up with a burst (a manager placing a thousand
+	// tasks a second records two thousand events a second).
 	trimPerRound = 256
 	// trimWriters bounds the deletes in flight at once outside the writer
 	// (a recorder of a State that does not run).
@@ -306,7 +309,7 @@ func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dro
 	}
 	var deletes []*v1.Event
 	if trim {
-		n := min(len(q.trims), trimPerRound)
+		n := min(len(q.trims), max(trimPerRound, 2*len(batch)))
 		deletes, q.trims = q.trims[:n:n], q.trims[n:]
 	}
 	written := make([]*v1.Event, len(batch))

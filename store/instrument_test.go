@@ -132,10 +132,11 @@ func TestRecorder_RepeatsCount(t *testing.T) {
 	}
 }
 
-// TestRecorder_TrimsToMaxEvents: past MaxEvents and a tenth, the oldest
-// events are deleted down to MaxEvents, by the event writer a share at a
-// time, while events keep being recorded from many goroutines.
-func TestRecorder_TrimsToMaxEvents(t *testing.T) {
+// recordMany records n events about as many tasks from 8 goroutines on a
+// running State over a bolt store, flushing now and then so that the
+// queue never overflows, and returns once the last is stored.
+func recordMany(t *testing.T, n int) *store.State {
+	t.Helper()
 	o := &countingObserver{}
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Logger: quietLogger(), NoSync: true})
 	if err != nil {
@@ -145,12 +146,11 @@ func TestRecorder_TrimsToMaxEvents(t *testing.T) {
 	st := store.NewState(store.Instrument(db, o), quietLogger())
 	statetest.Run(t, st)
 	rec := st.Recorder("test", quietLogger())
-	const n = store.MaxEvents + store.MaxEvents/10 + 200
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
 			for i := g; i < n; i += 8 {
-				rec.Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: fmt.Sprintf("t-%05d", i)}, v1.EventNormal, "Tested", "a message")
+				rec.Eventf(t.Context(), v1.ObjectReference{Kind: v1.KindTask, Name: fmt.Sprintf("t-%06d", i)}, v1.EventNormal, "Tested", "a message")
 				if i%1000 < 8 {
 					// Let the writer keep up: a queue of more than
 					// MaxEvents would drop the newest.
@@ -162,9 +162,38 @@ func TestRecorder_TrimsToMaxEvents(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if err := st.FlushEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if d := o.droppedEvents(); d != 0 {
 		t.Fatalf("%d events dropped", d)
 	}
+	return st
+}
+
+// TestRecorder_TrimKeepsUpWithTheRecording: while events keep coming
+// faster than a fixed share of deletes per round would remove them (a
+// manager placing a thousand tasks a second records two thousand), the
+// store stays near MaxEvents rather than growing with everything
+// recorded.
+func TestRecorder_TrimKeepsUpWithTheRecording(t *testing.T) {
+	const n = 3 * store.MaxEvents
+	st := recordMany(t, n)
+	events, _, err := st.Events.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events stored when the last of %d was written", len(events), n)
+	if limit := store.MaxEvents + store.MaxEvents/2; len(events) > limit {
+		t.Errorf("%d events stored when the last of %d was written; want the trim to keep up, at most %d", len(events), n, limit)
+	}
+}
+
+// TestRecorder_TrimsToMaxEvents: past MaxEvents and a tenth, the oldest
+// events are deleted down to MaxEvents, by the event writer a share at a
+// time, while events keep being recorded from many goroutines.
+func TestRecorder_TrimsToMaxEvents(t *testing.T) {
+	st := recordMany(t, store.MaxEvents+store.MaxEvents/10+200)
 	deadline := time.Now().Add(time.Minute)
 	for st.EventCache.Len() > store.MaxEvents+store.MaxEvents/10 {
 		if time.Now().After(deadline) {
