@@ -300,9 +300,9 @@ func (q *eventQueue) run(ctx context.Context) error {
 }
 
 // round writes batch within ctx, and with trim, deletes up to
-// trimPerRound of the events the bounds call for; then it finds those the
-// round's new events push past the bounds, for the next rounds, waiting
-// (while live lasts) for the cache to show them.
+// trimPerRound (or twice the batch) of the events the bounds call for;
+// then it finds those the round's new events push past the bounds, for
+// the next rounds, waiting (while live lasts) for the cache to show them.
 func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dropped int, trim bool) {
 	if dropped > 0 {
 		q.log.Warn("dropped events: the event queue was full", "dropped", dropped)
