@@ -43,8 +43,12 @@ func newBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Con
 	if err != nil {
 		t.Fatalf("chromium is not installed: make test installs it (hack/tools.sh), or apt-get install chromium")
 	}
+	// Chromium keeps its singleton socket in a directory of its own under
+	// TMPDIR, which it leaves behind when it is stopped: give it one the
+	// test removes.
 	opts := append(append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...),
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR="+t.TempDir()))
 	opts = append(opts, flags...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
