@@ -348,17 +348,30 @@ func (s *Server) route(r *httprouter.Router, method, path string, who role, need
 	}))
 }
 
-// decodeJSON reads a JSON body into v, strictly.
-func decodeJSON(r *http.Request, v any) error {
-	// Read whole first: the stream decoder reads a body in small pieces
-	// and scans the value again from its start after each.
+// readBody reads the whole request body. A body over the server's limit
+// returns the *http.MaxBytesError, which the handler answers with 413;
+// another failed read is a BadRequest.
+func readBody(r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return err
+			return nil, err
 		}
-		return errBadRequest("reading the request body: %v", err)
+		return nil, errBadRequest("reading the request body: %v", err)
+	}
+	return data, nil
+}
+
+// decodeJSON reads a JSON body into v, strictly.
+func decodeJSON(r *http.Request, v any) error {
+	// Read whole first: decoding from the connection read the body a
+	// small piece at a time. goccy's decoder still refills from the bytes
+	// 512 at a time and scans the value again after each; its Unmarshal
+	// would not, but has no option to refuse unknown fields.
+	data, err := readBody(r)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -127,13 +127,9 @@ func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, p httprouter.Pa
 // readTask decodes and validates a Task body. The name in the URL, when
 // given, must match metadata.name.
 func readTask(r *http.Request, urlName string) (*v1.Task, error) {
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, err
-		}
-		return nil, errBadRequest("reading the request body: %v", err)
+		return nil, err
 	}
 	if len(data) == 0 {
 		return nil, errBadRequest("empty request body: send a Task as JSON")
