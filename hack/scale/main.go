@@ -411,9 +411,7 @@ func (cl *cluster) stop() {
 func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	running := make(chan struct{})
-	watchErr := make(chan error, 1)
-	go func() { watchErr <- cl.watchRunning(ctx, prefix, n, running) }()
+	allRunning := cl.awaitRunning(ctx, prefix, n)
 	pid := cl.mgr.Process.Pid
 	cpu0, err := processCPU(pid)
 	if err != nil {
@@ -443,12 +441,8 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 	if err := <-errs; err != nil {
 		return 0, 0, err
 	}
-	select {
-	case <-running:
-	case err := <-watchErr:
+	if err := allRunning(); err != nil {
 		return 0, 0, err
-	case <-ctx.Done():
-		return 0, 0, fmt.Errorf("%d tasks not all Running after 30 minutes", n)
 	}
 	elapsed := time.Since(start)
 	cpu1, err := processCPU(pid)
@@ -456,6 +450,25 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 		return 0, 0, err
 	}
 	return elapsed, cpu1 - cpu0, nil
+}
+
+// awaitRunning starts watching for the n tasks named prefix-... to run,
+// before they are created; the function it returns waits until they all
+// have, and fails when the watch does or ctx ends first.
+func (cl *cluster) awaitRunning(ctx context.Context, prefix string, n int) func() error {
+	running := make(chan struct{})
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- cl.watchRunning(ctx, prefix, n, running) }()
+	return func() error {
+		select {
+		case <-running:
+			return nil
+		case err := <-watchErr:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("%d tasks %s-... not all Running: %w", n, prefix, ctx.Err())
+		}
+	}
 }
 
 // watchRunning closes running once n tasks named prefix-... have been seen
@@ -550,9 +563,7 @@ func (cl *cluster) applyFile(n int) (rate, toRunning float64, refused string, er
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	running := make(chan struct{})
-	watchErr := make(chan error, 1)
-	go func() { watchErr <- cl.watchRunning(ctx, "file", n, running) }()
+	allRunning := cl.awaitRunning(ctx, "file", n)
 	cmd := cl.mkctl("apply", "-f", file)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
@@ -562,12 +573,8 @@ func (cl *cluster) applyFile(n int) (rate, toRunning float64, refused string, er
 		return 0, 0, "refused: " + line, nil
 	}
 	rate = float64(n) / time.Since(start).Seconds()
-	select {
-	case <-running:
-	case err := <-watchErr:
+	if err := allRunning(); err != nil {
 		return 0, 0, "", err
-	case <-ctx.Done():
-		return 0, 0, "", fmt.Errorf("the %d tasks of mkctl apply -f not all Running after 30 minutes", n)
 	}
 	return rate, time.Since(start).Seconds(), "", nil
 }
