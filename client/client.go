@@ -116,9 +116,10 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (*v1.TaskList,
 }
 
 // ListTasksJSON returns the TaskList of the Tasks that match opts as the
-// manager encoded it, for a caller that passes the list on (mkctl get -o
-// json) rather than reads it: it is checked to be one JSON value of kind
-// TaskList, and not decoded further.
+// manager encoded it, for a caller that converts the list whole rather
+// than reads it (mkctl get -o yaml; -o json streams it with
+// TaskListJSON): it is checked to be one JSON value of kind TaskList, and
+// not decoded further.
 func (c *Client) ListTasksJSON(ctx context.Context, opts ListOptions) (json.RawMessage, error) {
 	raw, err := c.r.callRaw(ctx, request{method: http.MethodGet, path: "/api/v1/tasks", query: opts.query()}, maxListBytes)
 	if err != nil {
