@@ -71,6 +71,10 @@ type Cache[T any, P interface {
 	indexers map[string]func(P) []string
 	indexes  map[string]map[string]map[string]P // index -> value -> name -> object
 	handlers []func(CacheEvent[P])
+
+	// compact, when set, makes an object smaller before the cache keeps
+	// it (compact.go). Set before Start.
+	compact func(P)
 }
 
 // NewCache returns a cache of r's objects. It holds nothing until Start
@@ -160,6 +164,11 @@ func (c *Cache[T, P]) listAndWatch(ctx context.Context) (delivered bool, err err
 	if err != nil {
 		return false, err
 	}
+	if c.compact != nil {
+		for _, obj := range items {
+			c.compact(obj)
+		}
+	}
 	c.replace(items, rev)
 
 	wctx, cancel := context.WithCancel(ctx)
@@ -176,6 +185,9 @@ func (c *Cache[T, P]) listAndWatch(ctx context.Context) (delivered bool, err err
 	}()
 	for ev := range ch {
 		delivered = true
+		if c.compact != nil {
+			c.compact(ev.Object)
+		}
 		c.apply(ev)
 	}
 	return delivered, nil

@@ -70,7 +70,10 @@
 //
 // Objects from a Cache are shared between every reader and handler: they
 // are read-only, and a caller that wants to change one calls DeepCopy
-// first.
+// first. The State's task and event caches also share, among their
+// objects, the strings that repeat (kinds, images, worker names, the
+// words of conditions) and equal small label maps (compact.go), which
+// read-only objects allow.
 //
 // # How the manager uses them
 //

@@ -1,0 +1,230 @@
+package store
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// sameMap reports whether a and b are one map, not two equal ones.
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// sameString reports whether a and b share their bytes.
+func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+
+func TestCompactor_SharesEqualLabelMaps(t *testing.T) {
+	var l compactor
+	first := l.share(map[string]string{"app": "web", "tier": "front"})
+	second := map[string]string{"tier": "front", "app": "web"}
+	if got := l.share(second); !sameMap(got, first) {
+		t.Error("an equal map (entries in another order) was not given the shared one")
+	}
+	if got := l.share(map[string]string{"app": "web"}); sameMap(got, first) {
+		t.Error("a map with fewer entries was given the shared one")
+	}
+	// Keys and values that would run together unseparated stay apart.
+	ab := l.share(map[string]string{"a": "b", "c": ""})
+	if got := l.share(map[string]string{"a": "bc", "": ""}); sameMap(got, ab) {
+		t.Error("{a: bc, '': ''} was given the map of {a: b, c: ''}")
+	}
+	if got := l.share(nil); got != nil {
+		t.Errorf("share(nil) = %v", got)
+	}
+	big := map[string]string{}
+	for i := range maxSharedLabels + 1 {
+		big["k"+strconv.Itoa(i)] = "v"
+	}
+	if got := l.share(big); !sameMap(got, big) || len(l.labels) != 4 {
+		t.Errorf("a map of %d entries: shared %v, %d sets kept; want it kept as it is, 4 sets", len(big), !sameMap(got, big), len(l.labels))
+	}
+}
+
+func TestCompactor_StartsAfreshWhenFull(t *testing.T) {
+	var l compactor
+	first := l.share(map[string]string{"n": "0"})
+	for i := 1; i < maxShared; i++ {
+		l.share(map[string]string{"n": strconv.Itoa(i)})
+	}
+	if got := l.share(map[string]string{"n": "0"}); !sameMap(got, first) {
+		t.Fatal("the first set was not shared while the table had room")
+	}
+	fresh := map[string]string{"n": "new"}
+	if got := l.share(fresh); !sameMap(got, fresh) || len(l.labels) != 1 {
+		t.Fatalf("past %d sets: %d kept; want the table started afresh with the new one", maxShared, len(l.labels))
+	}
+	if got := l.share(map[string]string{"n": "0"}); sameMap(got, first) {
+		t.Error("a set from before the table started afresh is still shared")
+	}
+
+	s0 := strings.Clone("s0")
+	l.intern(&s0)
+	for i := 1; i < maxShared; i++ {
+		s := "s" + strconv.Itoa(i)
+		l.intern(&s)
+	}
+	again := strings.Clone("s0")
+	if l.intern(&again); !sameString(again, s0) {
+		t.Fatal("the first string was not shared while the table had room")
+	}
+	l.intern(new(string(strings.Clone("new"))))
+	again = strings.Clone("s0")
+	if l.intern(&again); sameString(again, s0) || len(l.strings) != 2 {
+		t.Errorf("past %d strings: %d kept, the first still shared: %v; want the table started afresh", maxShared, len(l.strings), sameString(again, s0))
+	}
+}
+
+func TestCompactor_Intern(t *testing.T) {
+	var c compactor
+	buf := "xxxxxxxxxx and more"
+	a, b := buf[:10], strings.Repeat("x", 10)
+	c.intern(&a)
+	c.intern(&b)
+	if sameString(a, buf) {
+		t.Error("the shared copy is part of the buffer it came from")
+	}
+	if !sameString(a, b) || a != strings.Repeat("x", 10) {
+		t.Errorf("equal short strings were not given one copy: %q %q", a, b)
+	}
+	long1, long2 := strings.Repeat("y", maxInterned+1), strings.Repeat("y", maxInterned+1)
+	c.intern(&long1)
+	c.intern(&long2)
+	if sameString(long1, long2) {
+		t.Error("a string longer than maxInterned was interned")
+	}
+	empty := ""
+	c.intern(&empty)
+	if empty != "" {
+		t.Errorf("intern of \"\" = %q", empty)
+	}
+}
+
+// runningTask is a task as a worker leaves it Running, with strings of
+// its own (decoded apart, as the cache gets them).
+func runningTask(name, worker string) *v1.Task {
+	now := time.Now().UTC()
+	own := func(s string) string { return strings.Clone(s) }
+	cond := func(typ, reason, msg string) v1.Condition {
+		return v1.Condition{Type: own(typ), Status: v1.ConditionStatus(own("True")), Reason: own(reason), Message: own(msg), ObservedGeneration: 1, LastTransitionTime: &now}
+	}
+	return &v1.Task{
+		TypeMeta: v1.TypeMeta{APIVersion: own(v1.APIVersion), Kind: own(v1.KindTask)},
+		Metadata: v1.ObjectMeta{Name: name, UID: "uid-" + name, ResourceVersion: "7", Labels: map[string]string{own("app"): own("web")}, CreationTimestamp: &now},
+		Spec:     v1.TaskSpec{Image: own("example.invalid/app:1"), RestartPolicy: v1.RestartPolicy(own("Always"))},
+		Status: v1.TaskStatus{
+			Phase: v1.Phase(own("Running")), Worker: own(worker), HostIP: own("127.0.0.1"), ContainerID: "c-" + name,
+			Reason: own("Started"), Message: own("running"), StartedAt: &now, ObservedGeneration: 1,
+			Conditions: []v1.Condition{cond("Scheduled", "Assigned", "assigned to worker "+worker), cond("Ready", "ContainerRunning", "")},
+		},
+	}
+}
+
+func TestTaskCompactor_SharesWhatRepeatsAndChangesNothing(t *testing.T) {
+	var c compactor
+	a, b := runningTask("a", "w1"), runningTask("b", "w1")
+	wantA := a.DeepCopy()
+	c.task(a)
+	c.task(b)
+	if !reflect.DeepEqual(a, wantA) {
+		t.Fatalf("compact changed the task:\n got %+v\nwant %+v", a, wantA)
+	}
+	shared := []struct {
+		field string
+		x, y  string
+	}{
+		{"apiVersion", a.APIVersion, b.APIVersion},
+		{"kind", a.Kind, b.Kind},
+		{"spec.image", a.Spec.Image, b.Spec.Image},
+		{"spec.restartPolicy", string(a.Spec.RestartPolicy), string(b.Spec.RestartPolicy)},
+		{"status.phase", string(a.Status.Phase), string(b.Status.Phase)},
+		{"status.reason", a.Status.Reason, b.Status.Reason},
+		{"status.message", a.Status.Message, b.Status.Message},
+		{"status.worker", a.Status.Worker, b.Status.Worker},
+		{"status.hostIP", a.Status.HostIP, b.Status.HostIP},
+		{"conditions[0].type", a.Status.Conditions[0].Type, b.Status.Conditions[0].Type},
+		{"conditions[0].status", string(a.Status.Conditions[0].Status), string(b.Status.Conditions[0].Status)},
+		{"conditions[0].reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason},
+		{"conditions[0].message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message},
+	}
+	for _, s := range shared {
+		if !sameString(s.x, s.y) {
+			t.Errorf("%s %q is not shared between two tasks", s.field, s.x)
+		}
+	}
+	if !sameMap(a.Metadata.Labels, b.Metadata.Labels) {
+		t.Error("equal labels are not one shared map")
+	}
+	for _, s := range []struct{ field, x, y string }{
+		{"metadata.name", a.Metadata.Name, b.Metadata.Name},
+		{"metadata.uid", a.Metadata.UID, b.Metadata.UID},
+		{"status.containerID", a.Status.ContainerID, b.Status.ContainerID},
+	} {
+		if s.x == s.y {
+			t.Errorf("%s is the same in both tasks: the test's tasks are wrong", s.field)
+		}
+	}
+
+	// A caller that changes a task copies it first: the copy's labels are
+	// its own, and the other task keeps its labels.
+	cp := a.DeepCopy()
+	cp.Metadata.Labels["app"] = "db"
+	if b.Metadata.Labels["app"] != "web" || a.Metadata.Labels["app"] != "web" {
+		t.Errorf("changing a copy's labels changed the shared map: a %v, b %v", a.Metadata.Labels, b.Metadata.Labels)
+	}
+}
+
+func TestEventCompactor_SharesWhatRepeats(t *testing.T) {
+	var c compactor
+	event := func(name string) *v1.Event {
+		own := strings.Clone
+		return &v1.Event{
+			TypeMeta:       v1.TypeMeta{APIVersion: own(v1.APIVersion), Kind: own(v1.KindEvent)},
+			Metadata:       v1.ObjectMeta{Name: "task." + name + ".0123", ResourceVersion: "3"},
+			InvolvedObject: v1.ObjectReference{Kind: own(v1.KindTask), Name: name, UID: "uid-" + name},
+			Type:           own(v1.EventNormal), Reason: own("Scheduled"), Source: own("scheduler"),
+			Message: "assigned " + name, Count: 1,
+		}
+	}
+	a, b := event("a"), event("b")
+	wantA := *a
+	wantA.InvolvedObject = a.InvolvedObject
+	c.event(a)
+	c.event(b)
+	if !reflect.DeepEqual(*a, wantA) {
+		t.Fatalf("compact changed the event:\n got %+v\nwant %+v", *a, wantA)
+	}
+	for _, s := range []struct{ field, x, y string }{
+		{"apiVersion", a.APIVersion, b.APIVersion},
+		{"kind", a.Kind, b.Kind},
+		{"involvedObject.kind", a.InvolvedObject.Kind, b.InvolvedObject.Kind},
+		{"type", a.Type, b.Type},
+		{"reason", a.Reason, b.Reason},
+		{"source", a.Source, b.Source},
+	} {
+		if !sameString(s.x, s.y) {
+			t.Errorf("%s %q is not shared between two events", s.field, s.x)
+		}
+	}
+}
+
+// BenchmarkCompactTask is the cost of compacting a task as a cache keeps
+// it, its strings shared already (the common case).
+func BenchmarkCompactTask(b *testing.B) {
+	var c compactor
+	c.task(runningTask("warm", "w1"))
+	tasks := make([]*v1.Task, b.N)
+	for i := range tasks {
+		tasks[i] = runningTask("t"+strconv.Itoa(i), "w1")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		c.task(tasks[i])
+	}
+}
