@@ -40,7 +40,8 @@ type Options struct {
 }
 
 // PerKey, as Options.Workers, runs each key's Reconcile in a goroutine of
-// its own.
+// its own: one that is done with its last key if there is one (it waits a
+// second for another, then ends), else a new one.
 const PerKey = -1
 
 // Controller runs a Reconciler over a Queue of keys: Workers goroutines
@@ -124,13 +125,21 @@ func (c *Controller) Start(ctx context.Context) error {
 	c.log.Info("controller starting", "workers", c.workers)
 	var wg sync.WaitGroup
 	if c.workers == PerKey {
+		// A key goes to a goroutine that is done with its last key and
+		// waits for another, or else to a new one: a goroutine's stack
+		// grows to what a reconcile needs once, not for every key.
+		idle := make(chan string)
 		wg.Go(func() {
 			for {
 				key, shutdown := c.queue.Get()
 				if shutdown {
 					return
 				}
-				wg.Go(func() { c.process(ctx, key) })
+				select {
+				case idle <- key:
+				default:
+					wg.Go(func() { c.perKey(ctx, key, idle) })
+				}
 			}
 		})
 	}
@@ -146,6 +155,28 @@ func (c *Controller) Start(ctx context.Context) error {
 	wg.Wait()
 	c.log.Info("controller stopped")
 	return nil
+}
+
+// perKeyLinger is how long a PerKey goroutine waits for another key
+// before it ends.
+const perKeyLinger = time.Second
+
+// perKey reconciles key, then the keys handed to it on idle, until none
+// comes for perKeyLinger or ctx ends.
+func (c *Controller) perKey(ctx context.Context, key string, idle <-chan string) {
+	linger := time.NewTimer(perKeyLinger)
+	defer linger.Stop()
+	for {
+		c.process(ctx, key)
+		linger.Reset(perKeyLinger)
+		select {
+		case key = <-idle:
+		case <-linger.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // processNext reconciles one key and settles it in the queue. It returns

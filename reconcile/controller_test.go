@@ -349,6 +349,38 @@ func TestController_PerKeyNoHeadOfLineBlocking(t *testing.T) {
 	}
 }
 
+// goroutineID is the number runtime.Stack gives the calling goroutine.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// TestController_PerKeyReusesGoroutines: with PerKey, a key that comes
+// while a goroutine is done with its last key and waits goes to that
+// goroutine, rather than to a new one whose stack must grow again.
+func TestController_PerKeyReusesGoroutines(t *testing.T) {
+	const keys = 20
+	ran := make(chan string, 1)
+	c := New(Func(func(ctx context.Context, req Request) (Result, error) {
+		ran <- goroutineID()
+		return Result{}, nil
+	}), Options{Name: "test", Workers: PerKey, Logger: slog.New(slog.DiscardHandler)})
+	mustStart(t, c)
+	seen := map[string]bool{}
+	for i := range keys {
+		c.Enqueue(fmt.Sprintf("key-%d", i))
+		seen[mustReceive(t, ran, "the key reconciled")] = true
+		// Let the goroutine finish the key and wait for the next, well
+		// within perKeyLinger.
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(seen) > keys/4 {
+		t.Fatalf("%d keys, one after another, ran on %d goroutines; want them to reuse a few", keys, len(seen))
+	}
+}
+
 func TestController_StartWaitsForInFlightReconcile(t *testing.T) {
 	for _, workers := range []int{2, PerKey} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testStartWaitsForInFlight(t, workers) })

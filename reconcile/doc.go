@@ -53,7 +53,8 @@
 // # Goroutines and shutdown
 //
 // Controller.Start runs Options.Workers goroutines (or, with PerKey, one
-// per key being reconciled) and blocks until its context ends. It then shuts the Queue down (which wakes blocked workers
+// per key being reconciled, kept a second after its key for the next) and
+// blocks until its context ends. It then shuts the Queue down (which wakes blocked workers
 // and stops the Queue's single timer goroutine) and returns only after
 // every worker, every in-flight Reconcile call and the timer goroutine have
 // returned. The context passed to Reconcile is Start's, so a long pass sees
