@@ -253,6 +253,11 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 // one page, empty when there is nothing to report: a heartbeat is sent
 // even with no task.
 func reportPages(reps []v1.TaskReport, limit int) [][]v1.TaskReport {
+	if len(reps) <= 1 {
+		// One page whatever its size: no need to encode it to measure it
+		// (most reports speak of the one task that changed).
+		return [][]v1.TaskReport{reps}
+	}
 	var pages [][]v1.TaskReport
 	start, size := 0, 0
 	for i := range reps {
