@@ -376,6 +376,7 @@ func TestController_PerKeyReusesGoroutines(t *testing.T) {
 		// within perKeyLinger.
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("%d keys, one after another, ran on %d goroutine(s)", keys, len(seen))
 	if len(seen) > keys/4 {
 		t.Fatalf("%d keys, one after another, ran on %d goroutines; want them to reuse a few", keys, len(seen))
 	}
