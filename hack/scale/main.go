@@ -99,6 +99,7 @@ type figures struct {
 	filesRSS   float64 // MB of the other mapped files (the binary) resident then
 	afterRSS   float64 // MB, VmRSS after the lists and the idle wait
 	afterPeak  float64 // MB, VmHWM then
+	liveHeap   float64 // MB, the Go heap after a collection, then
 	getTable   float64 // ms, median of 5
 	getJSON    float64 // ms, median of 5
 	applyFile  float64 // creates/s
@@ -184,6 +185,9 @@ func runOnce(c config, r int) (figures, error) {
 			return err
 		}
 		f.afterRSS, f.afterPeak = st.rss, st.peak
+		if f.liveHeap, err = cl.liveHeap(); err != nil {
+			return err
+		}
 		if f.getTable, err = cl.timeMkctl(5, "get", "tasks"); err != nil {
 			return err
 		}
@@ -272,10 +276,8 @@ func startCluster(c config, name string) (*cluster, error) {
 	data := filepath.Join(dir, "manager")
 	cl.server, cl.caFile = "https://"+addr, filepath.Join(data, "ca.crt")
 	cl.storeDB = filepath.Join(data, "minkube.db")
-	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", c.logLevel, "--write-config=false"}
-	if c.profileDir != "" {
-		args = append(args, "--pprof")
-	}
+	// --pprof: the profiles, and a collection on demand for liveHeap.
+	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", c.logLevel, "--write-config=false", "--pprof"}
 	if cl.mgr, err = cl.start(filepath.Join(logDir, name+"-manager.log"), args...); err != nil {
 		return nil, err
 	}
@@ -622,6 +624,22 @@ func (cl *cluster) profileCPU(c config) error {
 
 // fetch saves what GET path answers (the admin's) to file.
 func (cl *cluster) fetch(path, file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := cl.get(path, out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// get copies what GET path answers (the admin's) to w.
+func (cl *cluster) get(path string, w io.Writer) error {
 	req, err := http.NewRequest(http.MethodGet, cl.server+path, nil)
 	if err != nil {
 		return err
@@ -635,18 +653,34 @@ func (cl *cluster) fetch(path, file string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
 	}
-	out, err := os.Create(file)
-	if err != nil {
-		return err
+	return nil
+}
+
+// liveHeap returns, in MB, the manager's Go heap once a collection has
+// run (a heap profile with gc=1 runs one first): what it holds live,
+// without the garbage and the spare memory that make its resident memory
+// move from run to run.
+func (cl *cluster) liveHeap() (float64, error) {
+	if err := cl.get("/debug/pprof/heap?gc=1", io.Discard); err != nil {
+		return 0, err
 	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
-		out.Close()
-		return err
+	var metrics strings.Builder
+	if err := cl.get("/metrics", &metrics); err != nil {
+		return 0, err
 	}
-	return out.Close()
+	for line := range strings.Lines(metrics.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go_memstats_heap_alloc_bytes "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("the manager's go_memstats_heap_alloc_bytes %q: %w", v, err)
+			}
+			return n / (1 << 20), nil
+		}
+	}
+	return 0, errors.New("the manager's /metrics has no go_memstats_heap_alloc_bytes")
 }
 
 // processCPU returns the user and system CPU time of pid so far, from
@@ -787,6 +821,7 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| resident when all Running: the binary and other files (MB) | %s | - |\n", col(func(f figures) float64 { return f.filesRSS }, "%.0f"))
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
+	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))
 	fmt.Printf("| `mkctl get tasks`, median of 5 (ms) | %s | ≤ 150 |\n", col(func(f figures) float64 { return f.getTable }, "%.0f"))
 	fmt.Printf("| `mkctl get tasks -o json`, median of 5 (ms) | %s | ≤ 400 |\n", col(func(f figures) float64 { return f.getJSON }, "%.0f"))
 	refused := ""
