@@ -61,6 +61,10 @@ func (s *Server) watchTasks(w http.ResponseWriter, r *http.Request, f taskFilter
 	if rc.Flush() != nil {
 		return nil
 	}
+	// Events are flushed once no more are ready, and whatever the last
+	// ready one was: an event the filter passes, followed by one it drops,
+	// must not wait in the buffer for the next change.
+	pending := false
 	for {
 		select {
 		case <-r.Context().Done():
@@ -73,14 +77,17 @@ func (s *Server) watchTasks(w http.ResponseWriter, r *http.Request, f taskFilter
 			if seen != nil {
 				typ = seen.next(ev.Type, ev.Object)
 			}
-			if typ == "" {
-				continue
+			if typ != "" {
+				if enc.Encode(v1.WatchEvent[*v1.Task]{Type: typ, Object: ev.Object}) != nil {
+					return nil
+				}
+				pending = true
 			}
-			if enc.Encode(v1.WatchEvent[*v1.Task]{Type: typ, Object: ev.Object}) != nil {
-				return nil
-			}
-			if len(ch) == 0 && rc.Flush() != nil {
-				return nil
+			if pending && len(ch) == 0 {
+				if rc.Flush() != nil {
+					return nil
+				}
+				pending = false
 			}
 		}
 	}

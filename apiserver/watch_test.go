@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -164,6 +165,21 @@ func TestWatch_FromNow(t *testing.T) {
 	if l := webOnly.mustNext(t, v1.Modified, "c"); l.Task.Metadata.Generation != 2 {
 		t.Errorf("MODIFIED c generation = %d, want 2", l.Task.Metadata.Generation)
 	}
+}
+
+// TestWatch_FilteredFlushesBeforeDroppedEvents: a change the filter
+// passes, followed at once by changes it drops, reaches the watcher
+// without waiting for a later change. The watch resumes from before the
+// changes, so they are ready together.
+func TestWatch_FilteredFlushesBeforeDroppedEvents(t *testing.T) {
+	e := mustAPIEnv(t)
+	from := e.mustStoredTask(t, "a", map[string]string{"app": "db"}, v1.TaskStatus{Phase: v1.PhasePending})
+	e.mustStoredTask(t, "web", map[string]string{"app": "web"}, v1.TaskStatus{Phase: v1.PhasePending})
+	for i := range 50 {
+		e.mustStoredTask(t, fmt.Sprintf("db-%02d", i), map[string]string{"app": "db"}, v1.TaskStatus{Phase: v1.PhasePending})
+	}
+	ws := e.mustWatch(t, "&labelSelector=app%3Dweb&resourceVersion="+from.Metadata.ResourceVersion)
+	ws.mustNext(t, v1.Added, "web")
 }
 
 func TestWatch_BadResourceVersion(t *testing.T) {
