@@ -3,6 +3,7 @@ package store
 import (
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -12,10 +13,12 @@ import (
 // image's name, their worker's name, their conditions' words and an equal
 // map of labels 10,000 times. Before a cache keeps an object it compacts
 // it: the strings that repeat across objects (kinds, images, worker
-// names, phases, reasons, short messages) become one shared copy each, and
-// equal small label maps become one shared map. Both are safe only
-// because the objects a cache holds are read-only (see Cache); DeepCopy
-// copies the maps again for a caller that changes one.
+// names, phases, reasons, short messages) become one shared copy each,
+// equal small label maps become one shared map, equal times within an
+// object one value, and an event about a task shares the task's name and
+// uid. This is safe only because the objects a cache holds are read-only
+// (see Cache); DeepCopy copies maps and times again for a caller that
+// changes one.
 
 // Bounds of what a compactor shares: strings of at most maxInterned
 // bytes (longer ones are free text, an error's output, that rarely
@@ -32,6 +35,10 @@ const (
 // compactor holds the strings and label maps a cache's objects share. A
 // cache calls it from one goroutine, the one that lists and watches.
 type compactor struct {
+	// tasks, for an event cache's compactor, finds the task an event is
+	// about, whose name and uid the event then shares.
+	tasks func(name string) (*v1.Task, bool)
+
 	strings map[string]string
 	labels  map[string]map[string]string // the entries, sorted, as k\0v\0... -> the shared map
 	keys    []string                     // scratch
@@ -88,6 +95,22 @@ func (c *compactor) meta(tm *v1.TypeMeta, m *v1.ObjectMeta) {
 	m.Labels = c.share(m.Labels)
 }
 
+// shareTimes makes the times of ts that are equal (==: the same instant,
+// location and clock reading) one shared value.
+func shareTimes(ts ...**time.Time) {
+	for i, a := range ts {
+		if *a == nil {
+			continue
+		}
+		for _, b := range ts[:i] {
+			if *b != nil && **b == **a {
+				*a = *b
+				break
+			}
+		}
+	}
+}
+
 // task compacts a task: its name, uid and container are its own.
 func (c *compactor) task(t *v1.Task) {
 	c.meta(&t.TypeMeta, &t.Metadata)
@@ -106,13 +129,32 @@ func (c *compactor) task(t *v1.Task) {
 		c.intern(&cond.Reason)
 		c.intern(&cond.Message)
 	}
+	// A task that starts has its Started, Ready and Updated conditions
+	// move at the same instant.
+	var buf [12]**time.Time // on the stack for a task of up to 8 conditions
+	times := append(buf[:0], &t.Metadata.CreationTimestamp, &t.Metadata.DeletionTimestamp, &s.StartedAt, &s.FinishedAt)
+	for i := range s.Conditions {
+		times = append(times, &s.Conditions[i].LastTransitionTime)
+	}
+	shareTimes(times...)
 }
 
-// event compacts an event: its name, uid, object and message are its own.
+// event compacts an event: its name, uid and message are its own; the
+// name and uid of the task it is about, the task's.
 func (c *compactor) event(e *v1.Event) {
 	c.meta(&e.TypeMeta, &e.Metadata)
 	c.intern(&e.InvolvedObject.Kind)
 	c.intern(&e.Type)
 	c.intern(&e.Reason)
 	c.intern(&e.Source)
+	obj := &e.InvolvedObject
+	if c.tasks != nil && obj.Kind == v1.KindTask {
+		if t, ok := c.tasks(obj.Name); ok && t.Metadata.UID == obj.UID {
+			obj.Name, obj.UID = t.Metadata.Name, t.Metadata.UID
+		}
+	}
+	// An event is created when it first happens.
+	if ct := e.Metadata.CreationTimestamp; ct != nil && *ct == e.FirstTimestamp {
+		e.Metadata.CreationTimestamp = &e.FirstTimestamp
+	}
 }

@@ -108,19 +108,26 @@ func TestCompactor_Intern(t *testing.T) {
 // runningTask is a task as a worker leaves it Running, with strings of
 // its own (decoded apart, as the cache gets them).
 func runningTask(name, worker string) *v1.Task {
-	now := time.Now().UTC()
+	created := time.Now().UTC()
+	started := created.Add(time.Second)
+	// at is a time of its own, as a decode gives each.
+	at := func(t time.Time) *time.Time { return &t }
 	own := func(s string) string { return strings.Clone(s) }
-	cond := func(typ, reason, msg string) v1.Condition {
-		return v1.Condition{Type: own(typ), Status: v1.ConditionStatus(own("True")), Reason: own(reason), Message: own(msg), ObservedGeneration: 1, LastTransitionTime: &now}
+	cond := func(typ, reason, msg string, t time.Time) v1.Condition {
+		return v1.Condition{Type: own(typ), Status: v1.ConditionStatus(own("True")), Reason: own(reason), Message: own(msg), ObservedGeneration: 1, LastTransitionTime: at(t)}
 	}
 	return &v1.Task{
 		TypeMeta: v1.TypeMeta{APIVersion: own(v1.APIVersion), Kind: own(v1.KindTask)},
-		Metadata: v1.ObjectMeta{Name: name, UID: "uid-" + name, ResourceVersion: "7", Labels: map[string]string{own("app"): own("web")}, CreationTimestamp: &now},
+		Metadata: v1.ObjectMeta{Name: name, UID: "uid-" + name, ResourceVersion: "7", Labels: map[string]string{own("app"): own("web")}, CreationTimestamp: at(created)},
 		Spec:     v1.TaskSpec{Image: own("example.invalid/app:1"), RestartPolicy: v1.RestartPolicy(own("Always"))},
 		Status: v1.TaskStatus{
 			Phase: v1.Phase(own("Running")), Worker: own(worker), HostIP: own("127.0.0.1"), ContainerID: "c-" + name,
-			Reason: own("Started"), Message: own("running"), StartedAt: &now, ObservedGeneration: 1,
-			Conditions: []v1.Condition{cond("Scheduled", "Assigned", "assigned to worker "+worker), cond("Ready", "ContainerRunning", "")},
+			Reason: own("Started"), Message: own("running"), StartedAt: at(started), ObservedGeneration: 1,
+			Conditions: []v1.Condition{
+				cond("Scheduled", "Assigned", "assigned to worker "+worker, created),
+				cond("Started", "ContainerRunning", "", started),
+				cond("Ready", "ContainerRunning", "", started),
+			},
 		},
 	}
 }
@@ -160,6 +167,17 @@ func TestTaskCompactor_SharesWhatRepeatsAndChangesNothing(t *testing.T) {
 	if !sameMap(a.Metadata.Labels, b.Metadata.Labels) {
 		t.Error("equal labels are not one shared map")
 	}
+	// Equal times within a task are one value; different ones are not.
+	st, conds := &a.Status, a.Status.Conditions
+	if conds[1].LastTransitionTime != st.StartedAt || conds[2].LastTransitionTime != st.StartedAt {
+		t.Error("the Started and Ready conditions' times, equal to startedAt, are not one shared value")
+	}
+	if conds[0].LastTransitionTime != a.Metadata.CreationTimestamp {
+		t.Error("the Scheduled condition's time, equal to creationTimestamp, is not one shared value")
+	}
+	if st.StartedAt == a.Metadata.CreationTimestamp {
+		t.Error("startedAt and creationTimestamp differ but share one value")
+	}
 	for _, s := range []struct{ field, x, y string }{
 		{"metadata.name", a.Metadata.Name, b.Metadata.Name},
 		{"metadata.uid", a.Metadata.UID, b.Metadata.UID},
@@ -180,24 +198,36 @@ func TestTaskCompactor_SharesWhatRepeatsAndChangesNothing(t *testing.T) {
 }
 
 func TestEventCompactor_SharesWhatRepeats(t *testing.T) {
-	var c compactor
+	tasks := map[string]*v1.Task{"a": runningTask("a", "w1"), "b": runningTask("b", "w1")}
+	tasks["b"].Metadata.UID = "uid-of-a-later-b"
+	c := compactor{tasks: func(name string) (*v1.Task, bool) { t, ok := tasks[name]; return t, ok }}
 	event := func(name string) *v1.Event {
 		own := strings.Clone
+		first := time.Now().UTC()
+		created := first
 		return &v1.Event{
 			TypeMeta:       v1.TypeMeta{APIVersion: own(v1.APIVersion), Kind: own(v1.KindEvent)},
-			Metadata:       v1.ObjectMeta{Name: "task." + name + ".0123", ResourceVersion: "3"},
-			InvolvedObject: v1.ObjectReference{Kind: own(v1.KindTask), Name: name, UID: "uid-" + name},
+			Metadata:       v1.ObjectMeta{Name: "task." + name + ".0123", ResourceVersion: "3", CreationTimestamp: &created},
+			InvolvedObject: v1.ObjectReference{Kind: own(v1.KindTask), Name: own(name), UID: "uid-" + name},
 			Type:           own(v1.EventNormal), Reason: own("Scheduled"), Source: own("scheduler"),
-			Message: "assigned " + name, Count: 1,
+			Message: "assigned " + name, Count: 1, FirstTimestamp: first, LastTimestamp: first,
 		}
 	}
 	a, b := event("a"), event("b")
-	wantA := *a
-	wantA.InvolvedObject = a.InvolvedObject
+	wantA := a.DeepCopy()
 	c.event(a)
 	c.event(b)
-	if !reflect.DeepEqual(*a, wantA) {
-		t.Fatalf("compact changed the event:\n got %+v\nwant %+v", *a, wantA)
+	if !reflect.DeepEqual(a, wantA) {
+		t.Fatalf("compact changed the event:\n got %+v\nwant %+v", *a, *wantA)
+	}
+	if !sameString(a.InvolvedObject.Name, tasks["a"].Metadata.Name) || !sameString(a.InvolvedObject.UID, tasks["a"].Metadata.UID) {
+		t.Error("the event about task a does not share the task's name and uid")
+	}
+	if sameString(b.InvolvedObject.Name, tasks["b"].Metadata.Name) || b.InvolvedObject.UID != "uid-b" {
+		t.Error("the event about an earlier task b (another uid) was given the name and uid of the task b now")
+	}
+	if a.Metadata.CreationTimestamp != &a.FirstTimestamp {
+		t.Error("the event's creationTimestamp, equal to its firstTimestamp, is a value of its own")
 	}
 	for _, s := range []struct{ field, x, y string }{
 		{"apiVersion", a.APIVersion, b.APIVersion},

@@ -72,8 +72,8 @@
 // are read-only, and a caller that wants to change one calls DeepCopy
 // first. The State's task and event caches also share, among their
 // objects, the strings that repeat (kinds, images, worker names, the
-// words of conditions) and equal small label maps (compact.go), which
-// read-only objects allow.
+// words of conditions), equal small label maps and equal times
+// (compact.go), which read-only objects allow.
 //
 // # How the manager uses them
 //

@@ -67,7 +67,7 @@ func NewState(s Store, logger *slog.Logger) *State {
 	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
 	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
 	st.TaskCache.compact = new(compactor).task
-	st.EventCache.compact = new(compactor).event
+	st.EventCache.compact = (&compactor{tasks: st.TaskCache.Get}).event
 	st.events = newEventQueue(st, logger)
 	st.CredentialCache.AddIndex(IndexTokenHash, func(c *v1.Credential) []string { return []string{c.TokenHash} })
 	st.EventCache.AddHandler(st.eventsByObject.handle)
