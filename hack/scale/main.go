@@ -35,6 +35,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/client"
+	"github.com/minkube/minkube/metrics/metricstest"
 )
 
 type config struct {
@@ -667,20 +668,19 @@ func (cl *cluster) liveHeap() (float64, error) {
 	if err := cl.get("/debug/pprof/heap?gc=1", io.Discard); err != nil {
 		return 0, err
 	}
-	var metrics strings.Builder
-	if err := cl.get("/metrics", &metrics); err != nil {
+	var body bytes.Buffer
+	if err := cl.get("/metrics", &body); err != nil {
 		return 0, err
 	}
-	for line := range strings.Lines(metrics.String()) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go_memstats_heap_alloc_bytes "); ok {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0, fmt.Errorf("the manager's go_memstats_heap_alloc_bytes %q: %w", v, err)
-			}
-			return n / (1 << 20), nil
-		}
+	families, err := metricstest.Parse(body.Bytes())
+	if err != nil {
+		return 0, fmt.Errorf("the manager's /metrics: %w", err)
 	}
-	return 0, errors.New("the manager's /metrics has no go_memstats_heap_alloc_bytes")
+	heap, ok := metricstest.Value(families, "go_memstats_heap_alloc_bytes", nil)
+	if !ok {
+		return 0, errors.New("the manager's /metrics has no go_memstats_heap_alloc_bytes")
+	}
+	return heap / (1 << 20), nil
 }
 
 // processCPU returns the user and system CPU time of pid so far, from
