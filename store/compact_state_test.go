@@ -4,8 +4,6 @@ import (
 	"maps"
 	"reflect"
 	"testing"
-	"time"
-	"unsafe"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
@@ -19,30 +17,26 @@ func TestState_CachesKeepCompactedObjects(t *testing.T) {
 	ctx := t.Context()
 	st := store.NewState(mustStore(t, bolt.Options{NoSync: true}), quietLogger())
 	labels := map[string]string{"app": "web"}
-	mk := func(name string) {
+	mk := func(name string) *v1.Task {
 		t.Helper()
 		task := &v1.Task{Metadata: v1.ObjectMeta{Name: name, Labels: maps.Clone(labels)}, Spec: v1.TaskSpec{Image: "example.invalid/app:1"}}
-		if _, err := st.Tasks.Create(ctx, task); err != nil {
+		created, err := st.Tasks.Create(ctx, task)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return created
 	}
 	mk("listed")
 	startState(t, st)
-	mk("watched")
-	var watched *v1.Task
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var ok bool
-		if watched, ok = st.TaskCache.Get("watched"); ok || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := st.TaskCache.WaitFor(ctx, mk("watched")); err != nil {
+		t.Fatal(err)
 	}
-	listed, ok := st.TaskCache.Get("listed")
-	if !ok || watched == nil {
-		t.Fatalf("the cache holds listed: %v, watched: %v", ok, watched != nil)
+	listed, okL := st.TaskCache.Get("listed")
+	watched, okW := st.TaskCache.Get("watched")
+	if !okL || !okW {
+		t.Fatalf("the cache holds listed: %v, watched: %v", okL, okW)
 	}
-	if reflect.ValueOf(listed.Metadata.Labels).UnsafePointer() != reflect.ValueOf(watched.Metadata.Labels).UnsafePointer() || unsafe.StringData(listed.Spec.Image) != unsafe.StringData(watched.Spec.Image) {
+	if !store.SameMap(listed.Metadata.Labels, watched.Metadata.Labels) || !store.SameString(listed.Spec.Image, watched.Spec.Image) {
 		t.Error("the cache's tasks do not share their equal labels and image")
 	}
 	stored, err := st.Tasks.Get(ctx, "watched")

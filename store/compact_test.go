@@ -6,32 +6,23 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
-
-// sameMap reports whether a and b are one map, not two equal ones.
-func sameMap(a, b map[string]string) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
-}
-
-// sameString reports whether a and b share their bytes.
-func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
 
 func TestCompactor_SharesEqualLabelMaps(t *testing.T) {
 	var l compactor
 	first := l.share(map[string]string{"app": "web", "tier": "front"})
 	second := map[string]string{"tier": "front", "app": "web"}
-	if got := l.share(second); !sameMap(got, first) {
+	if got := l.share(second); !SameMap(got, first) {
 		t.Error("an equal map (entries in another order) was not given the shared one")
 	}
-	if got := l.share(map[string]string{"app": "web"}); sameMap(got, first) {
+	if got := l.share(map[string]string{"app": "web"}); SameMap(got, first) {
 		t.Error("a map with fewer entries was given the shared one")
 	}
 	// Keys and values that would run together unseparated stay apart.
 	ab := l.share(map[string]string{"a": "b", "c": ""})
-	if got := l.share(map[string]string{"a": "bc", "": ""}); sameMap(got, ab) {
+	if got := l.share(map[string]string{"a": "bc", "": ""}); SameMap(got, ab) {
 		t.Error("{a: bc, '': ''} was given the map of {a: b, c: ''}")
 	}
 	if got := l.share(nil); got != nil {
@@ -41,8 +32,8 @@ func TestCompactor_SharesEqualLabelMaps(t *testing.T) {
 	for i := range maxSharedLabels + 1 {
 		big["k"+strconv.Itoa(i)] = "v"
 	}
-	if got := l.share(big); !sameMap(got, big) || len(l.labels) != 4 {
-		t.Errorf("a map of %d entries: shared %v, %d sets kept; want it kept as it is, 4 sets", len(big), !sameMap(got, big), len(l.labels))
+	if got := l.share(big); !SameMap(got, big) || len(l.labels) != 4 {
+		t.Errorf("a map of %d entries: shared %v, %d sets kept; want it kept as it is, 4 sets", len(big), !SameMap(got, big), len(l.labels))
 	}
 }
 
@@ -52,14 +43,14 @@ func TestCompactor_StartsAfreshWhenFull(t *testing.T) {
 	for i := 1; i < maxShared; i++ {
 		l.share(map[string]string{"n": strconv.Itoa(i)})
 	}
-	if got := l.share(map[string]string{"n": "0"}); !sameMap(got, first) {
+	if got := l.share(map[string]string{"n": "0"}); !SameMap(got, first) {
 		t.Fatal("the first set was not shared while the table had room")
 	}
 	fresh := map[string]string{"n": "new"}
-	if got := l.share(fresh); !sameMap(got, fresh) || len(l.labels) != 1 {
+	if got := l.share(fresh); !SameMap(got, fresh) || len(l.labels) != 1 {
 		t.Fatalf("past %d sets: %d kept; want the table started afresh with the new one", maxShared, len(l.labels))
 	}
-	if got := l.share(map[string]string{"n": "0"}); sameMap(got, first) {
+	if got := l.share(map[string]string{"n": "0"}); SameMap(got, first) {
 		t.Error("a set from before the table started afresh is still shared")
 	}
 
@@ -70,13 +61,13 @@ func TestCompactor_StartsAfreshWhenFull(t *testing.T) {
 		l.intern(&s)
 	}
 	again := strings.Clone("s0")
-	if l.intern(&again); !sameString(again, s0) {
+	if l.intern(&again); !SameString(again, s0) {
 		t.Fatal("the first string was not shared while the table had room")
 	}
 	l.intern(new(string(strings.Clone("new"))))
 	again = strings.Clone("s0")
-	if l.intern(&again); sameString(again, s0) || len(l.strings) != 2 {
-		t.Errorf("past %d strings: %d kept, the first still shared: %v; want the table started afresh", maxShared, len(l.strings), sameString(again, s0))
+	if l.intern(&again); SameString(again, s0) || len(l.strings) != 2 {
+		t.Errorf("past %d strings: %d kept, the first still shared: %v; want the table started afresh", maxShared, len(l.strings), SameString(again, s0))
 	}
 }
 
@@ -86,16 +77,16 @@ func TestCompactor_Intern(t *testing.T) {
 	a, b := buf[:10], strings.Repeat("x", 10)
 	c.intern(&a)
 	c.intern(&b)
-	if sameString(a, buf) {
+	if SameString(a, buf) {
 		t.Error("the shared copy is part of the buffer it came from")
 	}
-	if !sameString(a, b) || a != strings.Repeat("x", 10) {
+	if !SameString(a, b) || a != strings.Repeat("x", 10) {
 		t.Errorf("equal short strings were not given one copy: %q %q", a, b)
 	}
 	long1, long2 := strings.Repeat("y", maxInterned+1), strings.Repeat("y", maxInterned+1)
 	c.intern(&long1)
 	c.intern(&long2)
-	if sameString(long1, long2) {
+	if SameString(long1, long2) {
 		t.Error("a string longer than maxInterned was interned")
 	}
 	empty := ""
@@ -160,11 +151,11 @@ func TestTaskCompactor_SharesWhatRepeatsAndChangesNothing(t *testing.T) {
 		{"conditions[0].message", a.Status.Conditions[0].Message, b.Status.Conditions[0].Message},
 	}
 	for _, s := range shared {
-		if !sameString(s.x, s.y) {
+		if !SameString(s.x, s.y) {
 			t.Errorf("%s %q is not shared between two tasks", s.field, s.x)
 		}
 	}
-	if !sameMap(a.Metadata.Labels, b.Metadata.Labels) {
+	if !SameMap(a.Metadata.Labels, b.Metadata.Labels) {
 		t.Error("equal labels are not one shared map")
 	}
 	// Equal times within a task are one value; different ones are not.
@@ -220,10 +211,10 @@ func TestEventCompactor_SharesWhatRepeats(t *testing.T) {
 	if !reflect.DeepEqual(a, wantA) {
 		t.Fatalf("compact changed the event:\n got %+v\nwant %+v", *a, *wantA)
 	}
-	if !sameString(a.InvolvedObject.Name, tasks["a"].Metadata.Name) || !sameString(a.InvolvedObject.UID, tasks["a"].Metadata.UID) {
+	if !SameString(a.InvolvedObject.Name, tasks["a"].Metadata.Name) || !SameString(a.InvolvedObject.UID, tasks["a"].Metadata.UID) {
 		t.Error("the event about task a does not share the task's name and uid")
 	}
-	if sameString(b.InvolvedObject.Name, tasks["b"].Metadata.Name) || b.InvolvedObject.UID != "uid-b" {
+	if SameString(b.InvolvedObject.Name, tasks["b"].Metadata.Name) || b.InvolvedObject.UID != "uid-b" {
 		t.Error("the event about an earlier task b (another uid) was given the name and uid of the task b now")
 	}
 	if a.Metadata.CreationTimestamp != &a.FirstTimestamp {
@@ -237,7 +228,7 @@ func TestEventCompactor_SharesWhatRepeats(t *testing.T) {
 		{"reason", a.Reason, b.Reason},
 		{"source", a.Source, b.Source},
 	} {
-		if !sameString(s.x, s.y) {
+		if !SameString(s.x, s.y) {
 			t.Errorf("%s %q is not shared between two events", s.field, s.x)
 		}
 	}

@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"reflect"
+	"time"
+	"unsafe"
+)
 
 // SetNow sets the clock r stamps its events with.
 func SetNow(r *Recorder, now func() time.Time) { r.now = now }
@@ -8,3 +12,11 @@ func SetNow(r *Recorder, now func() time.Time) { r.now = now }
 // SetEventQueueBound sets how many distinct events st's writer queues,
 // before st starts.
 func SetEventQueueBound(st *State, n int) { st.events.max = n }
+
+// SameMap reports whether a and b are one map, not two equal ones.
+func SameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// SameString reports whether a and b share their bytes.
+func SameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
