@@ -92,6 +92,7 @@ func main() {
 type figures struct {
 	rate       float64 // tasks/s, apply to all Running
 	cpuPerTask float64 // ms of manager CPU per task
+	allocated  float64 // KB the manager allocated per task, same span
 	hollowCPU  float64 // ms of the hollow workers' CPU per task
 	clientCPU  float64 // ms of this program's CPU (the clients and the watch) per task
 	peakRSS    float64 // MB, VmHWM when all run
@@ -144,10 +145,19 @@ func runOnce(c config, r int) (figures, error) {
 		if err != nil {
 			return err
 		}
+		alloc0, err := cl.metric("go_memstats_alloc_bytes_total")
+		if err != nil {
+			return err
+		}
 		elapsed, cpu, err := cl.applyAll(c, "task", c.tasks)
 		if err != nil {
 			return err
 		}
+		alloc1, err := cl.metric("go_memstats_alloc_bytes_total")
+		if err != nil {
+			return err
+		}
+		f.allocated = (alloc1 - alloc0) / 1024 / float64(c.tasks)
 		hollow1, err := cl.hollowCPU()
 		if err != nil {
 			return err
@@ -668,6 +678,13 @@ func (cl *cluster) liveHeap() (float64, error) {
 	if err := cl.get("/debug/pprof/heap?gc=1", io.Discard); err != nil {
 		return 0, err
 	}
+	heap, err := cl.metric("go_memstats_heap_alloc_bytes")
+	return heap / (1 << 20), err
+}
+
+// metric returns the value of the manager's metric called name, one
+// without labels.
+func (cl *cluster) metric(name string) (float64, error) {
 	var body bytes.Buffer
 	if err := cl.get("/metrics", &body); err != nil {
 		return 0, err
@@ -676,11 +693,11 @@ func (cl *cluster) liveHeap() (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("the manager's /metrics: %w", err)
 	}
-	heap, ok := metricstest.Value(families, "go_memstats_heap_alloc_bytes", nil)
+	v, ok := metricstest.Value(families, name, nil)
 	if !ok {
-		return 0, errors.New("the manager's /metrics has no go_memstats_heap_alloc_bytes")
+		return 0, fmt.Errorf("the manager's /metrics has no %s", name)
 	}
-	return heap / (1 << 20), nil
+	return v, nil
 }
 
 // processCPU returns the user and system CPU time of pid so far, from
@@ -812,6 +829,7 @@ func printTable(c config, all []figures) {
 	fmt.Println("|---|---|---|---|")
 	fmt.Printf("| apply → all Running, %d tasks (tasks/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.rate }, "%.0f"))
 	fmt.Printf("| manager CPU per task, create → Running (ms) | %s | ≤ 0.4 |\n", col(func(f figures) float64 { return f.cpuPerTask }, "%.3f"))
+	fmt.Printf("| manager memory allocated per task, same span (KB; what its collector has to reclaim) | %s | - |\n", col(func(f figures) float64 { return f.allocated }, "%.1f"))
 	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
 	fmt.Printf("| this program's CPU per task, same span (ms; its clients and watch share the cores too) | %s | - |\n", col(func(f figures) float64 { return f.clientCPU }, "%.3f"))
 	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
