@@ -40,9 +40,14 @@ func (s *Server) watchTasks(w http.ResponseWriter, r *http.Request, f taskFilter
 		tasks, _ := s.st.TaskCache.ListRevision()
 		seen = newMatchSet(f, tasks, rev)
 	}
-	ch, err := s.st.Tasks.Watch(r.Context(), rev)
-	if err != nil {
-		return err
+	// The cache's watch hands out the objects it decoded once for every
+	// watcher; from a revision it no longer keeps the changes of, the
+	// store's watch replays its own history.
+	ch, ok := s.st.TaskCache.Watch(r.Context(), rev)
+	if !ok {
+		if ch, err = s.st.Tasks.Watch(r.Context(), rev); err != nil {
+			return err
+		}
 	}
 	s.metrics.watches.Inc()
 	defer s.metrics.watches.Dec()

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	v1 "github.com/minkube/minkube/apis/v1"
+	"github.com/minkube/minkube/store"
 )
 
 // watchLine is one event of a watch stream, as decoded by a client.
@@ -265,4 +267,56 @@ func TestWatch_FilteredResumes(t *testing.T) {
 	ws.mustNext(t, v1.Added, "arrives")
 	e.mustSetWorker(t, "stays", "w2")
 	ws.mustNext(t, v1.Deleted, "stays")
+}
+
+// TestWatch_ResumesFromBeforeWhatTheCacheKeeps: the manager's cache keeps
+// the last 1,024 changes for watchers that resume; a watch from further
+// back gets every change after its revision all the same, from the store.
+func TestWatch_ResumesFromBeforeWhatTheCacheKeeps(t *testing.T) {
+	e := mustAPIEnv(t)
+	r := e.do(t, http.MethodGet, "/api/v1/tasks", apiAdminToken, nil)
+	var list v1.TaskList
+	mustDecode(t, r, &list)
+	from, err := store.ParseResourceVersion(list.Metadata.ResourceVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 1100
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				task := store.NewTask(&v1.Task{
+					Metadata: v1.ObjectMeta{Name: fmt.Sprintf("t%04d", i)},
+					Spec:     v1.TaskSpec{Image: "minkube/testapp:dev", RestartPolicy: v1.RestartAlways},
+				}, time.Now().UTC())
+				if _, err := e.st.Tasks.Create(t.Context(), task); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	last := e.mustStoredTask(t, "last", nil, v1.TaskStatus{Phase: v1.PhasePending})
+
+	ws := e.mustWatch(t, "&resourceVersion="+list.Metadata.ResourceVersion)
+	seen := map[string]bool{}
+	prev := from
+	for len(seen) < n {
+		l := ws.next(t)
+		rev, err := store.ParseResourceVersion(l.Task.Metadata.ResourceVersion)
+		if err != nil || rev <= prev || l.Type != v1.Added || seen[l.Name] {
+			t.Fatalf("after %d changes: %s %s at %q (previous at %d)", len(seen), l.Type, l.Name, l.Task.Metadata.ResourceVersion, prev)
+		}
+		seen[l.Name], prev = true, rev
+	}
+	if l := ws.mustNext(t, v1.Added, "last"); l.Task.Metadata.ResourceVersion != last.Metadata.ResourceVersion {
+		t.Errorf("last at %s, want %s", l.Task.Metadata.ResourceVersion, last.Metadata.ResourceVersion)
+	}
 }

@@ -75,6 +75,9 @@ type Cache[T any, P interface {
 	// compact, when set, makes an object smaller before the cache keeps
 	// it (compact.go). Set before Start.
 	compact func(P)
+
+	// feed serves Watch (cache_watch.go); guarded by mu.
+	feed watchFeed[P]
 }
 
 // NewCache returns a cache of r's objects. It holds nothing until Start
@@ -94,6 +97,7 @@ func NewCache[T any, P interface {
 		revCh:    make(chan struct{}),
 		indexers: make(map[string]func(P) []string),
 		indexes:  make(map[string]map[string]map[string]P),
+		feed:     newWatchFeed[P](),
 	}
 }
 
@@ -170,6 +174,13 @@ func (c *Cache[T, P]) listAndWatch(ctx context.Context) (delivered bool, err err
 		}
 	}
 	c.replace(items, rev)
+	// What changes after the watch ends, until the next list, is not
+	// seen: the cache's own watchers end with its watch.
+	defer func() {
+		c.mu.Lock()
+		c.feed.end()
+		c.mu.Unlock()
+	}()
 
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -228,6 +239,7 @@ func (c *Cache[T, P]) replace(items []P, rev int64) {
 		}
 	}
 	c.rev = max(c.rev, rev)
+	c.feed.restart(rev)
 	handlers := c.handlers
 	c.mu.Unlock()
 
@@ -266,6 +278,7 @@ func (c *Cache[T, P]) apply(ev WatchEvent[P]) {
 		ce = CacheEvent[P]{Type: v1.Added, New: ev.Object}
 	}
 	c.rev = max(c.rev, ev.Revision)
+	c.feed.publish(ev)
 	handlers := c.handlers
 	c.mu.Unlock()
 	if ce.Type != "" {

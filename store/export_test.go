@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"time"
 	"unsafe"
+
+	v1 "github.com/minkube/minkube/apis/v1"
 )
 
 // SetNow sets the clock r stamps its events with.
@@ -20,3 +22,12 @@ func SameMap(a, b map[string]string) bool {
 
 // SameString reports whether a and b share their bytes.
 func SameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+
+// SetFeedSizes sets how many changes c keeps for its watchers and how
+// many a watcher may have waiting, before c starts.
+func SetFeedSizes[T any, P interface {
+	*T
+	v1.Object
+}](c *Cache[T, P], history, buffer int) {
+	c.feed.histCap, c.feed.buffer = history, buffer
+}
