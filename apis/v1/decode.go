@@ -244,7 +244,8 @@ func DecodeTask(data []byte) (*Task, FieldErrors) {
 	}
 	var root *yaml.Node
 	if trimmed[0] == '{' {
-		n, err := jsonToNode(body)
+		n, release, err := jsonToNode(body)
+		defer release() // nothing keeps a node once decodeTaskNode returns
 		if err != nil {
 			if n, yerr := parseSingleYAML(body); yerr == nil {
 				root = n
@@ -443,7 +444,7 @@ func isMarker(line []byte) bool {
 // empty or comment-only document.
 func parseDocument(text []byte, lineOffset int) (*yaml.Node, error) {
 	if first := firstNonSpace(text); first == '{' || first == '[' {
-		if n, err := jsonToNode(text); err == nil {
+		if n, _, err := jsonToNode(text); err == nil {
 			return n, nil
 		}
 	}

@@ -3,6 +3,7 @@ package v1
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -15,39 +16,67 @@ import (
 // as YAML. It is a small hand-written parser: encoding/json's Token API
 // costs several times more, and request bodies are decoded on every write.
 // Like encoding/json it replaces invalid UTF-8 in strings with U+FFFD.
-func jsonToNode(data []byte) (*yaml.Node, error) {
+//
+// The nodes come from blocks that release hands back for the next parse
+// (a request body is parsed on every create, and its tree is garbage once
+// decoded): call it, if at all, once nothing holds a node of the tree.
+func jsonToNode(data []byte) (root *yaml.Node, release func(), err error) {
 	p := &jsonParser{data: data, line: 1}
+	p.blocks = p.inline[:0]
 	p.space()
 	n, err := p.value(0)
+	if err == nil {
+		p.space()
+		if p.pos < len(p.data) {
+			err = p.errorf("unexpected data after the JSON value")
+		}
+	}
 	if err != nil {
-		return nil, err
+		p.release()
+		return nil, func() {}, err
 	}
-	p.space()
-	if p.pos < len(p.data) {
-		return nil, p.errorf("unexpected data after the JSON value")
-	}
-	return n, nil
+	return n, p.release, nil
 }
 
 type jsonParser struct {
-	data []byte
-	pos  int
-	line int
-	slab []yaml.Node // nodes are carved from here, a block at a time
+	data   []byte
+	pos    int
+	line   int
+	blocks []*nodeBlock // nodes are carved from the last, a block at a time
+	used   int          // nodes taken from the last block
+	inline [4]*nodeBlock
 }
 
-// node returns a new node, allocating nodes in blocks.
+// nodeBlock is the unit nodes are allocated in; a Task's body takes one
+// or two.
+type nodeBlock [32]yaml.Node
+
+var nodeBlocks = sync.Pool{New: func() any { return new(nodeBlock) }}
+
+// node returns a new node, carved from the parser's blocks.
 func (p *jsonParser) node(kind yaml.Kind, tag, value string, line int) *yaml.Node {
-	if len(p.slab) == 0 {
-		p.slab = make([]yaml.Node, 32)
+	if len(p.blocks) == 0 || p.used == len(nodeBlock{}) {
+		p.blocks = append(p.blocks, nodeBlocks.Get().(*nodeBlock))
+		p.used = 0
 	}
-	n := &p.slab[0]
-	p.slab = p.slab[1:]
+	n := &p.blocks[len(p.blocks)-1][p.used]
+	p.used++
 	n.Kind, n.Tag, n.Value, n.Line = kind, tag, value, line
 	if kind == yaml.ScalarNode && tag == tagStr {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
+}
+
+// release clears the parser's blocks, so that they hold on to nothing,
+// and hands them back for another parse.
+func (p *jsonParser) release() {
+	for i, b := range p.blocks {
+		*b = nodeBlock{}
+		nodeBlocks.Put(b)
+		p.blocks[i] = nil
+	}
+	p.blocks = p.blocks[:0]
 }
 
 // maxJSONDepth bounds nesting as the YAML parser does.

@@ -3,6 +3,7 @@ package v1
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -50,7 +51,8 @@ func FuzzJSONToNode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, err := jsonToNode(data)
+		n, release, err := jsonToNode(data)
+		defer release() // the next input reuses the blocks
 		if valid := json.Valid(data); valid != (err == nil) {
 			t.Fatalf("json.Valid = %v, jsonToNode error = %v", valid, err)
 		}
@@ -70,15 +72,55 @@ func FuzzJSONToNode(f *testing.F) {
 }
 
 func TestJSONToNode_Lines(t *testing.T) {
-	_, err := jsonToNode([]byte("{\n\"a\": 1,\n\"b\": ?\n}"))
+	_, _, err := jsonToNode([]byte("{\n\"a\": 1,\n\"b\": ?\n}"))
 	if err == nil || err.Error() != `line 3: unexpected '?', expected a value` {
 		t.Errorf("error = %v", err)
 	}
-	n, err := jsonToNode([]byte("{\n\"a\":\n[1,\n2]}"))
+	n, _, err := jsonToNode([]byte("{\n\"a\":\n[1,\n2]}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n.Content[0].Line != 2 || n.Content[1].Content[1].Line != 4 {
 		t.Errorf("lines: key %d, second item %d", n.Content[0].Line, n.Content[1].Content[1].Line)
+	}
+}
+
+// TestJSONToNode_Release: a parse after a release carves its tree from
+// the released blocks, cleared, and gets the tree a fresh parse gets; a
+// released block holds on to nothing of the tree it served.
+func TestJSONToNode_Release(t *testing.T) {
+	// 40 values: more than one block of nodes.
+	var big bytes.Buffer
+	big.WriteString(`{"items": [`)
+	for i := range 40 {
+		if i > 0 {
+			big.WriteString(",")
+		}
+		fmt.Fprintf(&big, `{"n": %d, "s": "v%d"}`, i, i)
+	}
+	big.WriteString(`]}`)
+
+	first, release, err := jsonToNode(big.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := nodeToAny(first)
+	held := first.Content[1].Content[39] // a node of the second block
+	release()
+	if !reflect.DeepEqual(*held, yaml.Node{}) {
+		t.Errorf("a released node still holds %+v", *held)
+	}
+	again, release, err := jsonToNode(big.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if got := nodeToAny(again); !reflect.DeepEqual(got, want) {
+		t.Errorf("the parse after a release gave %v, want %v", got, want)
+	}
+	if _, release, err := jsonToNode([]byte(`{"a": ?}`)); err == nil {
+		t.Error("no error for invalid JSON")
+	} else {
+		release() // a failed parse has released its blocks already; this is a no-op
 	}
 }
