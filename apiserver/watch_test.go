@@ -270,7 +270,7 @@ func TestWatch_FilteredResumes(t *testing.T) {
 }
 
 // TestWatch_ResumesFromBeforeWhatTheCacheKeeps: the manager's cache keeps
-// the last 1,024 changes for watchers that resume; a watch from further
+// the last 256 changes for watchers that resume; a watch from further
 // back gets every change after its revision all the same, from the store.
 func TestWatch_ResumesFromBeforeWhatTheCacheKeeps(t *testing.T) {
 	e := mustAPIEnv(t)
@@ -282,7 +282,7 @@ func TestWatch_ResumesFromBeforeWhatTheCacheKeeps(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const n = 1100
+	const n = 300
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for w := range 16 {

@@ -9,8 +9,10 @@ const (
 	// feedHistory is the number of recent changes a Cache keeps for a
 	// watcher that resumes from a revision it has passed: a client that
 	// listed and then watches, or one whose watch ended and that
-	// resumes from the last change it got.
-	feedHistory = 1024
+	// resumes from the last change it got. It holds on to the objects
+	// the changes replaced (256 Running tasks: about 0.3 MB); a watch
+	// from further back is the store's to serve.
+	feedHistory = 256
 	// feedBuffer is the number of changes a watcher of a Cache may have
 	// waiting, as the bolt store's DefaultWatchBuffer; one that falls
 	// further behind is dropped, and lists again.
