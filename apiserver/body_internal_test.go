@@ -13,6 +13,7 @@ import (
 // shorter than announced and one over the limit.
 func TestReadBody(t *testing.T) {
 	body := `{"kind":"Task"}`
+	large := strings.Repeat("x", preallocBody+1)
 	for _, tc := range []struct {
 		name    string
 		body    io.Reader
@@ -23,6 +24,7 @@ func TestReadBody(t *testing.T) {
 	}{
 		{name: "known length", body: strings.NewReader(body), length: int64(len(body)), limit: MaxBodyBytes, want: body},
 		{name: "unknown length", body: strings.NewReader(body), length: -1, limit: MaxBodyBytes, want: body},
+		{name: "known length, larger than what is allocated ahead", body: strings.NewReader(large), length: int64(len(large)), limit: MaxBodyBytes, want: large},
 		{name: "shorter than announced", body: strings.NewReader(body), length: int64(len(body)) + 5, limit: MaxBodyBytes, wantErr: "reading the request body: unexpected EOF"},
 		{name: "over the limit", body: strings.NewReader(body), length: int64(len(body)), limit: 4, wantErr: "http: request body too large"},
 		{name: "over the limit, unknown length", body: strings.NewReader(body), length: -1, limit: 4, wantErr: "http: request body too large"},
