@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -72,4 +73,23 @@ func (s *shortReader) Read(p []byte) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return k, err
+}
+
+// TestReadBody_AnnouncedIsNotAllocatedAhead: a client that announces a
+// body of a megabyte and sends a few bytes does not make the manager
+// allocate the megabyte.
+func TestReadBody_AnnouncedIsNotAllocatedAhead(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/tasks", nil)
+	r.ContentLength = MaxBodyBytes
+	r.Body = io.NopCloser(&shortReader{r: strings.NewReader(`{"kind":`), n: MaxBodyBytes})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readBody(r)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("no error for a body shorter than announced")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got >= MaxBodyBytes/4 {
+		t.Errorf("reading a body announced at %d bytes allocated %d", MaxBodyBytes, got)
+	}
 }
