@@ -108,15 +108,7 @@ func TestCache_followsWatch(t *testing.T) {
 		t.Errorf("initial events = %q", got)
 	}
 
-	cObj := mustCreateTask(t, r, "c", "c1")
-	a, _ := r.Get(ctx, "a")
-	a.Spec.Image = "a2"
-	if _, err := r.Update(ctx, a); err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	if err := r.Delete(ctx, "b", ""); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
+	cObj := mustChangeABC(t, r)
 	want := "[ADDED c nil->c1 MODIFIED a a1->a2 DELETED b b1->b1]"
 	if got := mustEvents(t, events, 3); fmt.Sprint(got) != want {
 		t.Errorf("events = %q, want %s", got, want)
@@ -146,6 +138,26 @@ func TestCache_followsWatch(t *testing.T) {
 	if c.List()[0] == nil {
 		t.Error("changing List's slice changed the cache")
 	}
+}
+
+// mustChangeABC creates c (image c1), changes a's image to a2 and deletes
+// b, and returns c as created.
+func mustChangeABC(t *testing.T, r *store.Resource[v1.Task, *v1.Task]) *v1.Task {
+	t.Helper()
+	ctx := t.Context()
+	c := mustCreateTask(t, r, "c", "c1")
+	a, err := r.Get(ctx, "a")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	a.Spec.Image = "a2"
+	if _, err := r.Update(ctx, a); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if err := r.Delete(ctx, "b", ""); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	return c
 }
 
 func TestCache_indexes(t *testing.T) {

@@ -60,31 +60,35 @@ func mustCacheWatch(t *testing.T, c *taskCache, ctx context.Context, rev int64) 
 	return ch
 }
 
+// mustStartFeed starts a cache of an empty store that keeps history
+// changes for its watchers and lets each have buffer waiting; it returns
+// the cache's revision once started.
+func mustStartFeed(t *testing.T, history, buffer int) (*store.Resource[v1.Task, *v1.Task], *taskCache, int64) {
+	t.Helper()
+	r := newTasks(mustStore(t, bolt.Options{}))
+	c := store.NewCache(r, quietLogger())
+	store.SetFeedSizes(c, history, buffer)
+	mustStartCache(t, c)
+	return r, c, c.Revision()
+}
+
 // A watch of the cache has what a watch of the store from the same
 // revision has, and hands out the cache's own objects.
 func TestCache_WatchIsTheStoresWatchWithoutDecoding(t *testing.T) {
 	ctx := t.Context()
-	r := newTasks(mustStore(t, bolt.Options{}))
+	r, c, _ := mustStartFeed(t, 16, 16)
 	mustCreateTask(t, r, "a", "a1")
-	mustCreateTask(t, r, "b", "b1")
-	c := store.NewCache(r, quietLogger())
-	mustStartCache(t, c)
+	if err := c.WaitFor(ctx, mustCreateTask(t, r, "b", "b1")); err != nil {
+		t.Fatal(err)
+	}
 
-	_, rev := c.ListRevision()
+	rev := c.Revision()
 	fromCache := mustCacheWatch(t, c, ctx, rev)
 	fromStore, err := r.Watch(ctx, rev)
 	if err != nil {
 		t.Fatalf("store Watch: %v", err)
 	}
-	mustCreateTask(t, r, "c", "c1")
-	a, _ := r.Get(ctx, "a")
-	a.Spec.Image = "a2"
-	if _, err := r.Update(ctx, a); err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	if err := r.Delete(ctx, "b", ""); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
+	mustChangeABC(t, r)
 
 	got, evs := mustChanges(t, fromCache, 3)
 	want, _ := mustChanges(t, fromStore, 3)
@@ -117,11 +121,7 @@ func TestCache_WatchIsTheStoresWatchWithoutDecoding(t *testing.T) {
 // further back, or from ahead of the cache, Watch refuses.
 func TestCache_WatchResumesFromItsHistory(t *testing.T) {
 	ctx := t.Context()
-	r := newTasks(mustStore(t, bolt.Options{}))
-	c := store.NewCache(r, quietLogger())
-	store.SetFeedSizes(c, 3, 8)
-	mustStartCache(t, c)
-	_, start := c.ListRevision()
+	r, c, start := mustStartFeed(t, 3, 8)
 
 	var revs []int64
 	for i := range 5 {
@@ -151,11 +151,7 @@ func TestCache_WatchResumesFromItsHistory(t *testing.T) {
 // and the other watchers go on.
 func TestCache_WatchDropsASlowWatcher(t *testing.T) {
 	ctx := t.Context()
-	r := newTasks(mustStore(t, bolt.Options{}))
-	c := store.NewCache(r, quietLogger())
-	store.SetFeedSizes(c, 2, 2)
-	mustStartCache(t, c)
-	_, rev := c.ListRevision()
+	r, c, rev := mustStartFeed(t, 2, 2)
 	slow := mustCacheWatch(t, c, ctx, rev)
 	quick := mustCacheWatch(t, c, ctx, rev)
 	for i := range 4 {
