@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -377,16 +379,24 @@ func readBody(r *http.Request) ([]byte, error) {
 	return data, nil
 }
 
-// decodeJSON reads a JSON body into v, strictly.
+// decodeJSON reads a JSON body into v, strictly: a field v has no room
+// for is an error.
 func decodeJSON(r *http.Request, v any) error {
 	// Read whole first: decoding from the connection read the body a
-	// small piece at a time. goccy's decoder still refills from the bytes
-	// 512 at a time and scans the value again after each; its Unmarshal
-	// would not, but has no option to refuse unknown fields.
+	// small piece at a time. Then Unmarshal, in one pass: goccy's stream
+	// decoder refills from the bytes 512 at a time and decodes the value
+	// again after each (half of the manager's work on a status report).
 	data, err := readBody(r)
 	if err != nil {
 		return err
 	}
+	if json.UnmarshalWithOption(data, v, refuseUnknownFields) == nil {
+		return nil
+	}
+	// A body Unmarshal refuses is decoded again as it always was, for the
+	// same error, or the same result where Unmarshal is the stricter
+	// (what follows a value that a stream decoder never reads).
+	reflect.ValueOf(v).Elem().SetZero()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -397,6 +407,17 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// refuseUnknownFields is, for Unmarshal, the option that
+// Decoder.DisallowUnknownFields sets: goccy exports no option function
+// for it, so it is read back from a Decoder that has it set.
+var refuseUnknownFields = func() json.DecodeOptionFunc {
+	dec := json.NewDecoder(strings.NewReader("{}"))
+	dec.DisallowUnknownFields()
+	var set json.DecodeOption
+	_ = dec.DecodeWithOption(&struct{}{}, func(o *json.DecodeOption) { set = *o })
+	return func(o *json.DecodeOption) { o.Flags |= set.Flags }
+}()
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
