@@ -397,6 +397,12 @@ func decodeJSON(r *http.Request, v any) error {
 	// same error, or the same result where Unmarshal is the stricter
 	// (what follows a value that a stream decoder never reads).
 	reflect.ValueOf(v).Elem().SetZero()
+	return decodeStream(data, v)
+}
+
+// decodeStream is how decodeJSON decoded every body before it tried
+// Unmarshal first, and how it decodes the bodies Unmarshal refuses.
+func decodeStream(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
