@@ -385,7 +385,8 @@ func decodeJSON(r *http.Request, v any) error {
 	// Read whole first: decoding from the connection read the body a
 	// small piece at a time. Then Unmarshal, in one pass: goccy's stream
 	// decoder refills from the bytes 512 at a time and decodes the value
-	// again after each (half of the manager's work on a status report).
+	// again after each (nearly half of the manager's work on a status
+	// report).
 	data, err := readBody(r)
 	if err != nil {
 		return err

@@ -217,14 +217,19 @@ func (e *apiEnv) mustAPIWorker(t *testing.T, name string) string {
 	return token
 }
 
+// storedTask is a task as the store keeps it, before its status.
+func storedTask(name string, labels map[string]string) *v1.Task {
+	return store.NewTask(&v1.Task{
+		Metadata: v1.ObjectMeta{Name: name, Labels: labels},
+		Spec:     v1.TaskSpec{Image: "minkube/testapp:dev", RestartPolicy: v1.RestartAlways},
+	}, time.Now().UTC())
+}
+
 // mustStoredTask stores a task with the given labels and status, and waits
 // until the task cache has it.
 func (e *apiEnv) mustStoredTask(t *testing.T, name string, labels map[string]string, status v1.TaskStatus) *v1.Task {
 	t.Helper()
-	task := store.NewTask(&v1.Task{
-		Metadata: v1.ObjectMeta{Name: name, Labels: labels},
-		Spec:     v1.TaskSpec{Image: "minkube/testapp:dev", RestartPolicy: v1.RestartAlways},
-	}, time.Now().UTC())
+	task := storedTask(name, labels)
 	task.Status = status
 	out, err := e.st.Tasks.Create(t.Context(), task)
 	if err != nil {

@@ -288,11 +288,7 @@ func TestWatch_ResumesFromBeforeWhatTheCacheKeeps(t *testing.T) {
 	for w := range 16 {
 		wg.Go(func() {
 			for i := w; i < n; i += 16 {
-				task := store.NewTask(&v1.Task{
-					Metadata: v1.ObjectMeta{Name: fmt.Sprintf("t%04d", i)},
-					Spec:     v1.TaskSpec{Image: "minkube/testapp:dev", RestartPolicy: v1.RestartAlways},
-				}, time.Now().UTC())
-				if _, err := e.st.Tasks.Create(t.Context(), task); err != nil {
+				if _, err := e.st.Tasks.Create(t.Context(), storedTask(fmt.Sprintf("t%04d", i), nil)); err != nil {
 					errs <- err
 				}
 			}

@@ -38,9 +38,8 @@ type watchFeed[P any] struct {
 }
 
 type feedWatcher[P any] struct {
-	ch     chan WatchEvent[P]
-	closed bool
-	stop   func() bool // stops the context.AfterFunc that drops the watcher
+	ch   chan WatchEvent[P]
+	stop func() bool // stops the context.AfterFunc that drops the watcher
 }
 
 func newWatchFeed[P any]() watchFeed[P] {
@@ -85,16 +84,15 @@ func (f *watchFeed[P]) publish(ev WatchEvent[P]) {
 	}
 }
 
+// drop ends w's stream, once: a watcher is in watchers until dropped.
+// Watch sets w.stop before it lets go of the lock drop runs under.
 func (f *watchFeed[P]) drop(w *feedWatcher[P]) {
-	if w.closed {
+	if _, ok := f.watchers[w]; !ok {
 		return
 	}
-	w.closed = true
 	delete(f.watchers, w)
 	close(w.ch)
-	if w.stop != nil {
-		w.stop()
-	}
+	w.stop()
 }
 
 // Watch streams the changes after revision rev as the cache applies
