@@ -5,6 +5,7 @@ import (
 	stdjson "encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,4 +140,72 @@ func TestJSONCompat_API(t *testing.T) {
 	testCompat[v1.LogOptions](t)
 	testCompat[v1.ExecOptions](t)
 	testCompat[v1.ExecResult](t)
+}
+
+// TestResourceEncode_IsMarshal holds the Resources' encoder, which writes
+// into pooled buffers from pooled copies, to encoding/json: the object's
+// bytes without its resourceVersion, whatever was encoded in the buffer
+// and the copy before (a larger object, a full one before an empty one),
+// and the object itself untouched.
+func TestResourceEncode_IsMarshal(t *testing.T) {
+	testEncode(t, NewResource[v1.Task](nil, TasksPrefix, "task"))
+	testEncode(t, NewResource[v1.Worker](nil, WorkersPrefix, "worker"))
+	testEncode(t, NewResource[v1.Credential](nil, CredentialsPrefix, "credential"))
+	testEncode(t, NewResource[v1.Event](nil, EventsPrefix, "event"))
+
+	// Past the pooled size: encoded all the same, its buffer not kept.
+	big := &v1.Task{Metadata: v1.ObjectMeta{Name: "big", ResourceVersion: "7"},
+		Spec: v1.TaskSpec{Image: "x", Env: []v1.EnvVar{{Name: "V", Value: strings.Repeat("<é>", maxPooledEncoding)}}}}
+	r := NewResource[v1.Task](nil, TasksPrefix, "task")
+	for range 2 {
+		got, release, err := r.encode(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := *big
+		cp.Metadata.ResourceVersion = ""
+		if want, _ := stdjson.Marshal(&cp); !bytes.Equal(got, want) {
+			t.Fatalf("a %d-byte task encodes to %d bytes unlike encoding/json's %d", len(want), len(got), len(want))
+		}
+		release()
+	}
+}
+
+func testEncode[T any, P interface {
+	*T
+	v1.Object
+}](t *testing.T, r *Resource[T, P]) {
+	t.Helper()
+	var objs []P
+	for seed := range 6 {
+		obj := P(new(T))
+		if seed%3 != 2 { // every third one empty
+			s := seed * 1000
+			fill(reflect.ValueOf(obj).Elem(), &s)
+		}
+		objs = append(objs, obj)
+	}
+	for i, obj := range objs {
+		before, err := stdjson.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := *obj
+		P(&cp).GetObjectMeta().ResourceVersion = ""
+		want, err := stdjson.Marshal(P(&cp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, release, err := r.encode(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%T %d encodes\n%s\nencoding/json, without the resourceVersion:\n%s", obj, i, got, want)
+		}
+		release()
+		if after, _ := stdjson.Marshal(obj); !bytes.Equal(after, before) {
+			t.Fatalf("%T %d changed by encode:\n%s\nwas\n%s", obj, i, after, before)
+		}
+	}
 }

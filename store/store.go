@@ -49,7 +49,9 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]KeyValue, int64, error)
 
 	// Create stores a new key and returns the revision of the write. It
-	// returns ErrExists when the key exists.
+	// returns ErrExists when the key exists. Neither Create nor Update
+	// keeps value, or a slice of it, past its return: the caller may
+	// reuse its buffer (the Resources do).
 	Create(ctx context.Context, key string, value []byte) (int64, error)
 
 	// Update replaces the value of an existing key and returns the revision

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"WatchFromNow", testWatchFromNow},
 		{"WatchPrefix", testWatchPrefix},
 		{"WatchEvents", testWatchEvents},
+		{"KeepsNoCallersBuffer", testKeepsNoCallersBuffer},
 		{"WatchEndsWithContext", testWatchCancel},
 		{"WatchEndsWithClose", testWatchClose},
 		{"Compacted", func(t *testing.T, s store.Store) { testCompacted(t, s, cfg) }},
@@ -594,6 +595,36 @@ func testWatchEvents(t *testing.T, s store.Store) {
 		{Type: store.EventPut, Created: true, KV: store.KeyValue{Key: "/ev/k", Value: []byte("v3"), Revision: r4}},
 	} {
 		assertEvent(t, mustNext(t, ch), want)
+	}
+}
+
+// testKeepsNoCallersBuffer writes from one buffer, overwritten after each
+// call, as a caller that reuses its buffer does: what the store keeps and
+// what its watchers get are the values as they were at the calls.
+func testKeepsNoCallersBuffer(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ch := mustWatch(t, s, ctx, "/buf/", 0)
+	buf := []byte("first")
+	r1, err := s.Create(ctx, "/buf/k", buf)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	copy(buf, "XXXXX")
+	buf = append(buf[:0], "second"...)
+	r2, err := s.Update(ctx, "/buf/k", buf, r1)
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	copy(buf, "YYYYYY")
+	assertKV(t, mustGet(t, s, "/buf/k"), store.KeyValue{Key: "/buf/k", Value: []byte("second"), Revision: r2})
+	assertEvent(t, mustNext(t, ch), store.Event{Type: store.EventPut, Created: true, KV: store.KeyValue{Key: "/buf/k", Value: []byte("first"), Revision: r1}})
+	assertEvent(t, mustNext(t, ch), store.Event{Type: store.EventPut, KV: store.KeyValue{Key: "/buf/k", Value: []byte("second"), Revision: r2}})
+	kvs, _, err := s.List(ctx, "/buf/")
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(kvs) != 1 || string(kvs[0].Value) != "second" {
+		t.Fatalf("List = %v, want the one key at %q", kvs, "second")
 	}
 }
 
