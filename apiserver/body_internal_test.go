@@ -8,13 +8,15 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/minkube/minkube/serve"
 )
 
 // TestReadBody reads bodies of a known length, of an unknown one, one
 // shorter than announced and one over the limit.
 func TestReadBody(t *testing.T) {
 	body := `{"kind":"Task"}`
-	large := strings.Repeat("x", preallocBody+1)
+	large := strings.Repeat("x", serve.PreallocBody+1)
 	for _, tc := range []struct {
 		name    string
 		body    io.Reader

@@ -350,25 +350,11 @@ func (s *Server) route(r *httprouter.Router, method, path string, who role, need
 	}))
 }
 
-// preallocBody is the largest announced body readBody allocates for
-// before it arrives: a task or a status report is a few KB, and a client
-// that announces a megabyte and sends nothing must not get one.
-const preallocBody = 64 << 10
-
-// readBody reads the whole request body. A body over the server's limit
-// returns the *http.MaxBytesError, which the handler answers with 413;
-// another failed read is a BadRequest.
+// readBody reads the whole request body (serve.ReadBody). A body over
+// the server's limit returns the *http.MaxBytesError, which the handler
+// answers with 413; another failed read is a BadRequest.
 func readBody(r *http.Request) ([]byte, error) {
-	var data []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= preallocBody {
-		// The size is known: one buffer of it, where io.ReadAll grows
-		// one from 512 bytes, copying, to about twice what it holds.
-		data = make([]byte, n)
-		_, err = io.ReadFull(r.Body, data)
-	} else {
-		data, err = io.ReadAll(r.Body)
-	}
+	data, err := serve.ReadBody(r.Body, r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

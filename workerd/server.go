@@ -117,7 +117,7 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 	var t v1.Task
 	// Read whole, then decoded at once: the stream decoder reads a body
 	// in small pieces and scans again after each.
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxTaskBody))
+	body, err := serve.ReadBody(http.MaxBytesReader(rw, r.Body, maxTaskBody), r.ContentLength)
 	if err == nil {
 		err = json.Unmarshal(body, &t)
 	}
