@@ -42,7 +42,7 @@ func TestReadBody(t *testing.T) {
 				r.Body = io.NopCloser(&shortReader{r: io.LimitReader(tc.body, tc.length), n: tc.length})
 			}
 			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, tc.limit)
-			got, err := readBody(r)
+			got, _, err := readBody(r)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("readBody = %q, %v; want error %q", got, err, tc.wantErr)
@@ -86,7 +86,7 @@ func TestReadBody_AnnouncedIsNotAllocatedAhead(t *testing.T) {
 	r.Body = io.NopCloser(&shortReader{r: strings.NewReader(`{"kind":`), n: MaxBodyBytes})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := readBody(r)
+	_, _, err := readBody(r)
 	runtime.ReadMemStats(&after)
 	if err == nil {
 		t.Fatal("no error for a body shorter than announced")

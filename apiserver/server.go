@@ -350,19 +350,20 @@ func (s *Server) route(r *httprouter.Router, method, path string, who role, need
 	}))
 }
 
-// readBody reads the whole request body (serve.ReadBody). A body over
-// the server's limit returns the *http.MaxBytesError, which the handler
-// answers with 413; another failed read is a BadRequest.
-func readBody(r *http.Request) ([]byte, error) {
-	data, err := serve.ReadBody(r.Body, r.ContentLength)
+// readBody reads the whole request body (serve.ReadBody); the caller
+// releases buf once it has decoded the body. A body over the server's
+// limit returns the *http.MaxBytesError, which the handler answers with
+// 413; another failed read is a BadRequest.
+func readBody(r *http.Request) (data []byte, buf *serve.BodyBuffer, err error) {
+	data, buf, err = serve.ReadBody(r.Body, r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, errBadRequest("reading the request body: %v", err)
+		return nil, nil, errBadRequest("reading the request body: %v", err)
 	}
-	return data, nil
+	return data, buf, nil
 }
 
 // decodeJSON reads a JSON body into v, strictly: a field v has no room
@@ -373,10 +374,11 @@ func decodeJSON(r *http.Request, v any) error {
 	// decoder refills from the bytes 512 at a time and decodes the value
 	// again after each (nearly half of the manager's work on a status
 	// report).
-	data, err := readBody(r)
+	data, buf, err := readBody(r)
 	if err != nil {
 		return err
 	}
+	defer buf.Release() // the decoders copy what they keep
 	if json.UnmarshalWithOption(data, v, refuseUnknownFields) == nil {
 		return nil
 	}

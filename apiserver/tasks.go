@@ -127,7 +127,7 @@ func (s *Server) getTask(w http.ResponseWriter, _ *http.Request, p httprouter.Pa
 // readTask decodes and validates a Task body. The name in the URL, when
 // given, must match metadata.name.
 func readTask(r *http.Request, urlName string) (*v1.Task, error) {
-	data, err := readBody(r)
+	data, buf, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,7 @@ func readTask(r *http.Request, urlName string) (*v1.Task, error) {
 		return nil, errBadRequest("empty request body: send a Task as JSON")
 	}
 	t, ferrs := v1.DecodeTask(data)
+	buf.Release() // DecodeTask copies what it keeps
 	if t == nil {
 		if len(ferrs) > 0 {
 			return nil, errBadRequest("malformed JSON body: %v", ferrs)

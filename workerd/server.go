@@ -117,9 +117,10 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 	var t v1.Task
 	// Read whole, then decoded at once: the stream decoder reads a body
 	// in small pieces and scans again after each.
-	body, err := serve.ReadBody(http.MaxBytesReader(rw, r.Body, maxTaskBody), r.ContentLength)
+	body, buf, err := serve.ReadBody(http.MaxBytesReader(rw, r.Body, maxTaskBody), r.ContentLength)
 	if err == nil {
-		err = json.Unmarshal(body, &t)
+		err = json.Unmarshal(body, &t) // copies what it keeps
+		buf.Release()
 	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
