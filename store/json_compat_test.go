@@ -158,7 +158,7 @@ func TestResourceEncode_IsMarshal(t *testing.T) {
 		Spec: v1.TaskSpec{Image: "x", Env: []v1.EnvVar{{Name: "V", Value: strings.Repeat("<é>", maxPooledEncoding)}}}}
 	r := NewResource[v1.Task](nil, TasksPrefix, "task")
 	for range 2 {
-		got, release, err := r.encode(big)
+		got, buf, err := r.encode(big)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestResourceEncode_IsMarshal(t *testing.T) {
 		if want, _ := stdjson.Marshal(&cp); !bytes.Equal(got, want) {
 			t.Fatalf("a %d-byte task encodes to %d bytes unlike encoding/json's %d", len(want), len(got), len(want))
 		}
-		release()
+		buf.release()
 	}
 }
 
@@ -196,14 +196,14 @@ func testEncode[T any, P interface {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, release, err := r.encode(obj)
+		got, buf, err := r.encode(obj)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%T %d encodes\n%s\nencoding/json, without the resourceVersion:\n%s", obj, i, got, want)
 		}
-		release()
+		buf.release()
 		if after, _ := stdjson.Marshal(obj); !bytes.Equal(after, before) {
 			t.Fatalf("%T %d changed by encode:\n%s\nwas\n%s", obj, i, after, before)
 		}

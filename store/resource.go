@@ -122,11 +122,11 @@ func (r *Resource[T, P]) create(ctx context.Context, obj P, owned bool) (P, erro
 	if err := r.checkName(name); err != nil {
 		return nil, err
 	}
-	data, release, err := r.encode(obj)
+	data, buf, err := r.encode(obj)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer buf.release()
 	rev, err := r.store.Create(ctx, r.prefix+name, data)
 	if err != nil {
 		return nil, r.wrap("create", name, err)
@@ -152,11 +152,11 @@ func (r *Resource[T, P]) Update(ctx context.Context, obj P) (P, error) {
 	if err != nil {
 		return nil, fmt.Errorf("update %s %q: %w", r.kind, meta.Name, err)
 	}
-	data, release, err := r.encode(obj)
+	data, buf, err := r.encode(obj)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer buf.release()
 	rev, err = r.store.Update(ctx, r.prefix+meta.Name, data, rev)
 	if err != nil {
 		return nil, r.wrap("update", meta.Name, err)
@@ -233,16 +233,16 @@ func (r *Resource[T, P]) GuaranteedUpdateFrom(ctx context.Context, name string, 
 		if got := next.GetObjectMeta().Name; got != name {
 			return nil, fmt.Errorf("update %s %q: the update renamed it to %q", r.kind, name, got)
 		}
-		data, release, err := r.encode(next)
+		data, buf, err := r.encode(next)
 		if err != nil {
 			return nil, err
 		}
 		if bytes.Equal(data, kv.Value) {
-			release()
+			buf.release()
 			return r.decode(kv.Value, kv.Revision)
 		}
 		rev, err := r.store.Update(ctx, key, data, kv.Revision)
-		release()
+		buf.release()
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -272,12 +272,12 @@ func (r *Resource[T, P]) updateFromHint(ctx context.Context, key string, hint P,
 	if next == nil || next.GetObjectMeta().Name != hint.GetObjectMeta().Name {
 		return nil, false, nil
 	}
-	data, release, err := r.encode(next)
+	data, buf, err := r.encode(next)
 	if err != nil {
 		return nil, false, err
 	}
 	wrote, err := r.store.Update(ctx, key, data, rev)
-	release()
+	buf.release()
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
@@ -396,31 +396,31 @@ func (r *Resource[T, P]) checkName(name string) error {
 }
 
 // encode marshals obj without its resourceVersion, into a buffer of a
-// pool: the caller hands it back with release once nothing reads data any
-// more (a store keeps no written value past its call: see Store). It
+// pool: the caller hands it back with buf.release once nothing reads data
+// any more (a store keeps no written value past its call: see Store). It
 // marshals a shallow copy, from a pool too, so that obj, which may be
 // shared, is never written to. A store write's value was two garbage
 // allocations before, the copy and goccy's copy of its encoding, 8% of
 // what a busy manager allocated.
-func (r *Resource[T, P]) encode(obj P) (data []byte, release func(), err error) {
+func (r *Resource[T, P]) encode(obj P) (data []byte, buf *encodeBuffer, err error) {
 	cp, _ := r.copies.Get().(P)
 	if cp == nil {
 		cp = P(new(T))
 	}
 	*cp = *obj
 	cp.GetObjectMeta().ResourceVersion = ""
-	buf := encodeBuffers.Get().(*encodeBuffer)
+	buf = encodeBuffers.Get().(*encodeBuffer)
 	buf.b.Reset()
 	err = buf.enc.Encode(cp)
 	var zero T
 	*cp = zero // drop what it points to before it waits in the pool
 	r.copies.Put(cp)
 	if err != nil {
-		buf.put()
+		buf.release()
 		return nil, nil, fmt.Errorf("encode %s %q: %w", r.kind, obj.GetObjectMeta().Name, err)
 	}
 	// Encode ends the document with a newline, which Marshal does not.
-	return bytes.TrimSuffix(buf.b.Bytes(), []byte{'\n'}), buf.put, nil
+	return bytes.TrimSuffix(buf.b.Bytes(), []byte{'\n'}), buf, nil
 }
 
 // encodeBuffer is a reusable buffer and a JSON encoder that writes to it.
@@ -440,7 +440,9 @@ var encodeBuffers = sync.Pool{New: func() any {
 	return buf
 }}
 
-func (buf *encodeBuffer) put() {
+// release hands buf back for another encoding; a large one is left to
+// the collector.
+func (buf *encodeBuffer) release() {
 	if buf.b.Cap() <= maxPooledEncoding {
 		encodeBuffers.Put(buf)
 	}

@@ -244,8 +244,8 @@ func DecodeTask(data []byte) (*Task, FieldErrors) {
 	}
 	var root *yaml.Node
 	if trimmed[0] == '{' {
-		n, release, err := jsonToNode(body)
-		defer release() // nothing keeps a node once decodeTaskNode returns
+		n, tree, err := jsonToNode(body)
+		defer tree.release() // nothing keeps a node once decodeTaskNode returns
 		if err != nil {
 			if n, yerr := parseSingleYAML(body); yerr == nil {
 				root = n

@@ -17,10 +17,11 @@ import (
 // costs several times more, and request bodies are decoded on every write.
 // Like encoding/json it replaces invalid UTF-8 in strings with U+FFFD.
 //
-// The nodes come from blocks that release hands back for the next parse
-// (a request body is parsed on every create, and its tree is garbage once
-// decoded): call it, if at all, once nothing holds a node of the tree.
-func jsonToNode(data []byte) (root *yaml.Node, release func(), err error) {
+// The nodes come from blocks that tree.release hands back for the next
+// parse (a request body is parsed on every create, and its tree is
+// garbage once decoded): call it, if at all, once nothing holds a node of
+// the tree. A failed parse has released its blocks already.
+func jsonToNode(data []byte) (root *yaml.Node, tree *jsonParser, err error) {
 	p := &jsonParser{data: data, line: 1}
 	p.blocks = p.inline[:0]
 	p.space()
@@ -33,9 +34,9 @@ func jsonToNode(data []byte) (root *yaml.Node, release func(), err error) {
 	}
 	if err != nil {
 		p.release()
-		return nil, func() {}, err
+		return nil, p, err
 	}
-	return n, p.release, nil
+	return n, p, nil
 }
 
 type jsonParser struct {

@@ -51,8 +51,8 @@ func FuzzJSONToNode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, release, err := jsonToNode(data)
-		defer release() // the next input reuses the blocks
+		n, tree, err := jsonToNode(data)
+		defer tree.release() // the next input reuses the blocks
 		if valid := json.Valid(data); valid != (err == nil) {
 			t.Fatalf("json.Valid = %v, jsonToNode error = %v", valid, err)
 		}
@@ -100,27 +100,27 @@ func TestJSONToNode_Release(t *testing.T) {
 	}
 	big.WriteString(`]}`)
 
-	first, release, err := jsonToNode(big.Bytes())
+	first, tree, err := jsonToNode(big.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := nodeToAny(first)
 	held := first.Content[1].Content[39] // a node of the second block
-	release()
+	tree.release()
 	if !reflect.DeepEqual(*held, yaml.Node{}) {
 		t.Errorf("a released node still holds %+v", *held)
 	}
-	again, release, err := jsonToNode(big.Bytes())
+	again, tree, err := jsonToNode(big.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer release()
+	defer tree.release()
 	if got := nodeToAny(again); !reflect.DeepEqual(got, want) {
 		t.Errorf("the parse after a release gave %v, want %v", got, want)
 	}
-	if _, release, err := jsonToNode([]byte(`{"a": ?}`)); err == nil {
+	if _, tree, err := jsonToNode([]byte(`{"a": ?}`)); err == nil {
 		t.Error("no error for invalid JSON")
 	} else {
-		release() // a failed parse has released its blocks already; this is a no-op
+		tree.release() // a failed parse has released its blocks already; this is a no-op
 	}
 }
