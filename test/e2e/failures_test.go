@@ -46,12 +46,20 @@ func (c *cluster) events(task string) []v1.Event {
 func (c *cluster) waitEvent(task, reason string) v1.Event {
 	c.t.Helper()
 	var found v1.Event
+	var seen []string // what was recorded instead, said when the wait fails
+	defer func() {
+		if found.Reason == "" {
+			c.t.Logf("events of task %s when the wait for %s ended: %q", task, reason, seen)
+		}
+	}()
 	waitFor(c.t, 60*time.Second, "event "+reason+" on task "+task, func() bool {
+		seen = seen[:0]
 		for _, e := range c.events(task) {
 			if e.Reason == reason {
 				found = e
 				return true
 			}
+			seen = append(seen, e.Reason+": "+e.Message)
 		}
 		return false
 	})

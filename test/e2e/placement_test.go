@@ -215,8 +215,12 @@ func (p *latePushProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				p.delivered.Add(1)
 			}
 		})
-		<-r.Context().Done() // hold the manager until it gives up
-		return
+		// Hold the manager until it gives up, and never answer: whatever
+		// ends the wait, the connection is dropped without a response, as
+		// a network that lost the answer would, never a 200 from the
+		// handler's return.
+		<-r.Context().Done()
+		panic(http.ErrAbortHandler)
 	}
 	resp, err := forward(r.Context())
 	if err != nil {
