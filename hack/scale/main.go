@@ -102,6 +102,9 @@ type figures struct {
 	afterRSS   float64 // MB, VmRSS after the lists and the idle wait
 	afterPeak  float64 // MB, VmHWM then
 	liveHeap   float64 // MB, the Go heap after a collection, then
+	idleCPU    float64 // ms of manager CPU per second of the idle wait
+	beatCPU    float64 // ms of manager CPU per heartbeat received in the idle wait
+	beatAlloc  float64 // KB the manager allocated per heartbeat received then
 	getTable   float64 // ms, median of 5
 	getJSON    float64 // ms, median of 5
 	applyFile  float64 // creates/s
@@ -191,7 +194,16 @@ func runOnce(c config, r int) (figures, error) {
 				return fmt.Errorf("list tasks: %w", err)
 			}
 		}
+		idle0, err := cl.idleSample()
+		if err != nil {
+			return err
+		}
 		time.Sleep(c.idle)
+		idle1, err := cl.idleSample()
+		if err != nil {
+			return err
+		}
+		f.idleCPU, f.beatCPU, f.beatAlloc = idle1.since(idle0)
 		st, err = memory(cl.mgr.Process.Pid, cl.storeDB)
 		if err != nil {
 			return err
@@ -688,19 +700,79 @@ func (cl *cluster) liveHeap() (float64, error) {
 // metric returns the value of the manager's metric called name, one
 // without labels.
 func (cl *cluster) metric(name string) (float64, error) {
+	v, err := cl.metrics(series{name: name})
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// series names one series of a metric: its family and labels it has.
+type series struct {
+	name   string
+	labels map[string]string
+}
+
+// metrics returns the values of the manager's series, read from one
+// scrape of its /metrics.
+func (cl *cluster) metrics(want ...series) ([]float64, error) {
 	var body bytes.Buffer
 	if err := cl.get("/metrics", &body); err != nil {
-		return 0, err
+		return nil, err
 	}
 	families, err := metricstest.Parse(body.Bytes())
 	if err != nil {
-		return 0, fmt.Errorf("the manager's /metrics: %w", err)
+		return nil, fmt.Errorf("the manager's /metrics: %w", err)
 	}
-	v, ok := metricstest.Value(families, name, nil)
-	if !ok {
-		return 0, fmt.Errorf("the manager's /metrics has no %s", name)
+	values := make([]float64, len(want))
+	for i, w := range want {
+		v, ok := metricstest.Value(families, w.name, w.labels)
+		if !ok {
+			return nil, fmt.Errorf("the manager's /metrics has no %s%v", w.name, w.labels)
+		}
+		values[i] = v
 	}
-	return v, nil
+	return values, nil
+}
+
+// heartbeats is the series counting the status reports the manager
+// accepted: the workers' heartbeats (and their reports of changes, which
+// an idle cluster does not send).
+var heartbeats = series{
+	name:   "minkube_apiserver_requests_total",
+	labels: map[string]string{"code": "200", "method": "PUT", "route": "/api/v1/workers/:name/status"},
+}
+
+// idleSample is what the manager had spent and received at one moment.
+type idleSample struct {
+	at         time.Time
+	cpu        time.Duration
+	allocated  float64 // bytes
+	heartbeats float64
+}
+
+func (cl *cluster) idleSample() (idleSample, error) {
+	cpu, err := processCPU(cl.mgr.Process.Pid)
+	if err != nil {
+		return idleSample{}, err
+	}
+	v, err := cl.metrics(series{name: "go_memstats_alloc_bytes_total"}, heartbeats)
+	if err != nil {
+		return idleSample{}, err
+	}
+	return idleSample{at: time.Now(), cpu: cpu, allocated: v[0], heartbeats: v[1]}, nil
+}
+
+// since returns the manager's CPU between s0 and s in ms per second, and
+// its CPU (ms) and allocation (KB) per heartbeat received meanwhile; the
+// two per heartbeat are 0 when none came.
+func (s idleSample) since(s0 idleSample) (cpuPerSecond, cpuPerBeat, allocPerBeat float64) {
+	cpu := float64(s.cpu-s0.cpu) / float64(time.Millisecond)
+	cpuPerSecond = cpu / s.at.Sub(s0.at).Seconds()
+	if beats := s.heartbeats - s0.heartbeats; beats > 0 {
+		cpuPerBeat, allocPerBeat = cpu/beats, (s.allocated-s0.allocated)/1024/beats
+	}
+	return cpuPerSecond, cpuPerBeat, allocPerBeat
 }
 
 // processCPU returns the user and system CPU time of pid so far, from
@@ -843,6 +915,9 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
 	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))
+	fmt.Printf("| manager CPU in the idle wait (ms per s; its workers' heartbeats, and collecting the lists' garbage) | %s | - |\n", col(func(f figures) float64 { return f.idleCPU }, "%.1f"))
+	fmt.Printf("| the same per heartbeat it received (ms) | %s | - |\n", col(func(f figures) float64 { return f.beatCPU }, "%.3f"))
+	fmt.Printf("| manager memory allocated per heartbeat then (KB) | %s | - |\n", col(func(f figures) float64 { return f.beatAlloc }, "%.1f"))
 	fmt.Printf("| `mkctl get tasks`, median of 5 (ms) | %s | ≤ 150 |\n", col(func(f figures) float64 { return f.getTable }, "%.0f"))
 	fmt.Printf("| `mkctl get tasks -o json`, median of 5 (ms) | %s | ≤ 400 |\n", col(func(f figures) float64 { return f.getJSON }, "%.0f"))
 	refused := ""
