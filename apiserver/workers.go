@@ -479,12 +479,12 @@ func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusRep
 		return nil
 	}
 	usage := s.ledger.usage(name)
-	var before v1.WorkerStatus
+	var before []v1.Condition // what the transitions are judged against
 	// From the cache's copy, a compare-and-swap on its version: no read
 	// of the store unless the cache is behind (a thousand workers send
 	// 200 heartbeats a second).
 	out, err := s.st.Workers.GuaranteedUpdateFrom(r.Context(), name, cur, func(wk *v1.Worker) (*v1.Worker, error) {
-		before = wk.DeepCopy().Status
+		before = slices.Clone(wk.Status.Conditions)
 		wk.Status.LastHeartbeatTime = &now
 		wk.Status.Stats = rep.Stats
 		wk.Status.Capacity = capacity(rep.Stats)
@@ -494,7 +494,7 @@ func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusRep
 		return wk, nil
 	})
 	if err == nil {
-		s.recordWorkerTransitions(r, out, &before)
+		s.recordWorkerTransitions(r, out, before)
 	}
 	return err
 }
@@ -509,10 +509,10 @@ func sameConditions(a, b []v1.Condition) bool {
 
 // recordWorkerTransitions records an event for each condition the worker
 // reports that changed status.
-func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before *v1.WorkerStatus) {
+func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before []v1.Condition) {
 	ref := v1.ObjectReference{Kind: v1.KindWorker, Name: wk.Metadata.Name, UID: wk.Metadata.UID}
 	for _, c := range wk.Status.Conditions {
-		old := v1.FindCondition(before.Conditions, c.Type)
+		old := v1.FindCondition(before, c.Type)
 		if (old == nil && c.Status == v1.ConditionTrue) || (old != nil && old.Status == c.Status) {
 			continue
 		}
