@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +101,10 @@ type Options struct {
 	// registration and heartbeat replies tell workers to keep; the manager
 	// sets it from --worker-timeout. Default 5s.
 	HeartbeatInterval time.Duration
+	// HeartbeatWindow is how long a periodic heartbeat that changes only
+	// its worker's time and load waits for others to write with (see
+	// writeGroup); 0 means the default, 50ms, and a negative window none.
+	HeartbeatWindow time.Duration
 	// Metrics is the registry that the API's and the cluster's families
 	// are added to and that GET /metrics serves; a fresh
 	// metrics.NewRegistry() when nil.
@@ -135,6 +140,8 @@ type Server struct {
 	endpoints EndpointsFunc
 	// heartbeat is the interval told to workers.
 	heartbeat time.Duration
+	// beats lines up the periodic heartbeats' writes (beats.go).
+	beats writeGroup
 
 	ending    chan struct{} // closed by EndSessions (exec.go)
 	endingNow sync.Once
@@ -174,6 +181,7 @@ func New(opts Options) (*Server, error) {
 		health:    opts.Health,
 		endpoints: opts.Endpoints,
 		heartbeat: opts.HeartbeatInterval,
+		beats:     writeGroup{window: cmp.Or(opts.HeartbeatWindow, beatWindow)},
 		ending:    make(chan struct{}),
 
 		registry:     opts.Metrics,

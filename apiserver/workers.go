@@ -475,8 +475,18 @@ func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copy
 func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
 	periodic := rep.Heartbeat || (rep.Full && !rep.More)
 	cur, ok := s.st.WorkerCache.Get(name)
-	if ok && !periodic && cur.Status.Phase == v1.WorkerReady && sameConditions(cur.Status.Conditions, rep.Conditions) {
+	refresh := ok && cur.Status.Phase == v1.WorkerReady && sameConditions(cur.Status.Conditions, rep.Conditions)
+	if refresh && !periodic {
 		return nil
+	}
+	if refresh {
+		// Only its time and its host's load change: it can wait for the
+		// other workers' heartbeats to write with (beats.go). A change of
+		// condition is written at once.
+		s.beats.wait(r.Context())
+		if c, still := s.st.WorkerCache.Get(name); still {
+			cur = c
+		}
 	}
 	usage := s.ledger.usage(name)
 	var before []v1.Condition // what the transitions are judged against
