@@ -20,17 +20,9 @@ const beatWindow = 50 * time.Millisecond
 // idle manager.
 type writeGroup struct {
 	window time.Duration
-	// after runs f once d has passed: time.AfterFunc, or a test's.
-	after func(d time.Duration, f func())
 
 	mu   sync.Mutex
-	open *writeWindow // nil while no window is open
-}
-
-// writeWindow is one window of a writeGroup.
-type writeWindow struct {
-	end   chan struct{} // closed when it ends
-	calls int           // the calls waiting in it
+	open chan struct{} // closed when the open window ends; nil while none is
 }
 
 // wait returns when the window the call falls in ends, opening one when
@@ -40,36 +32,20 @@ func (g *writeGroup) wait(ctx context.Context) {
 		return
 	}
 	g.mu.Lock()
-	w := g.open
-	if w == nil {
-		w = &writeWindow{end: make(chan struct{})}
-		g.open = w
-		after := g.after
-		if after == nil {
-			after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
-		}
-		after(g.window, func() {
+	end := g.open
+	if end == nil {
+		end = make(chan struct{})
+		g.open = end
+		time.AfterFunc(g.window, func() {
 			g.mu.Lock()
 			g.open = nil
 			g.mu.Unlock()
-			close(w.end)
+			close(end)
 		})
 	}
-	w.calls++
 	g.mu.Unlock()
 	select {
-	case <-w.end:
+	case <-end:
 	case <-ctx.Done():
 	}
-}
-
-// waiting returns how many calls the open window holds, 0 when none is
-// open.
-func (g *writeGroup) waiting() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.open == nil {
-		return 0
-	}
-	return g.open.calls
 }
