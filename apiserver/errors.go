@@ -92,9 +92,10 @@ func toStatus(err error) v1.Status {
 	}
 }
 
-// writeError sends err as a JSON Status. An internal error's text stays
-// in the log: the answer carries the id it is logged under.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// statusOf is toStatus for an error of r, which it logs when it is the
+// manager's (5xx): an internal error's text stays in the log, and the
+// Status carries the id it is logged under.
+func (s *Server) statusOf(r *http.Request, err error) v1.Status {
 	st := toStatus(err)
 	if st.Code >= 500 {
 		id := serve.ErrorID()
@@ -103,6 +104,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			st.Message = "internal error: the manager logged it with id " + id
 		}
 	}
+	return st
+}
+
+// writeError sends err as a JSON Status (statusOf).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	st := s.statusOf(r, err)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.retryAfter != "" {
 		w.Header().Set("Retry-After", ae.retryAfter)

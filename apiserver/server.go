@@ -281,6 +281,7 @@ func (s *Server) routes() {
 
 	s.handle(r, http.MethodGet, "/api/v1/tasks", roleRead, s.listTasks)
 	s.handle(r, http.MethodPost, "/api/v1/tasks", roleAdmin, s.createTask)
+	s.handle(r, http.MethodPost, "/api/v1/apply", roleAdmin, s.applyTasks)
 	s.handle(r, http.MethodGet, "/api/v1/tasks/:name", roleRead, s.getTask)
 	s.handle(r, http.MethodPut, "/api/v1/tasks/:name", roleAdmin, s.applyTask)
 	s.handle(r, http.MethodDelete, "/api/v1/tasks/:name", roleAdmin, s.deleteTask)

@@ -7,6 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/julienschmidt/httprouter"
 	"k8s.io/apimachinery/pkg/labels"
@@ -131,11 +135,17 @@ func readTask(r *http.Request, urlName string) (*v1.Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer buf.Release() // DecodeTask copies what it keeps
+	return decodeTask(data, urlName)
+}
+
+// decodeTask decodes, defaults and validates the Task of a request body;
+// urlName is the name the URL gives it, "" for none.
+func decodeTask(data []byte, urlName string) (*v1.Task, error) {
 	if len(data) == 0 {
 		return nil, errBadRequest("empty request body: send a Task as JSON")
 	}
 	t, ferrs := v1.DecodeTask(data)
-	buf.Release() // DecodeTask copies what it keeps
 	if t == nil {
 		if len(ferrs) > 0 {
 			return nil, errBadRequest("malformed JSON body: %v", ferrs)
@@ -184,6 +194,73 @@ func (s *Server) applyTask(w http.ResponseWriter, r *http.Request, p httprouter.
 	}
 	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
 	return s.apply(w, r, in, store.ApplyOptions{Adjust: keepSource(force)})
+}
+
+// applyWriters is how many Tasks of one POST /api/v1/apply are applied at
+// once: the store commits the writes that meet in one transaction.
+const applyWriters = 32
+
+// applyTasks applies each Task of a TaskList as applyTask would apply it
+// alone, applyWriters at a time, and answers with an item per Task, in
+// order: a Task refused is its item's error, not the request's. The
+// answer comes once the cache shows every write (read-your-writes).
+func (s *Server) applyTasks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	var list struct {
+		v1.TypeMeta `json:",inline"`
+		Metadata    v1.ListMeta       `json:"metadata"`
+		Items       []json.RawMessage `json:"items"`
+	}
+	if err := decodeJSON(r, &list); err != nil {
+		return err
+	}
+	if list.Kind != v1.KindTaskList || (list.APIVersion != "" && list.APIVersion != v1.APIVersion) {
+		return errBadRequest("send a %s of apiVersion %s, not %q of %q", v1.KindTaskList, v1.APIVersion, list.Kind, list.APIVersion)
+	}
+	if len(list.Items) > v1.MaxApplyItems {
+		return errBadRequest("%d tasks in one apply: at most %d", len(list.Items), v1.MaxApplyItems)
+	}
+	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
+	opts := store.ApplyOptions{Adjust: keepSource(force), DryRun: dryRun(r), Now: s.now}
+	items := make([]v1.ApplyResultItem, len(list.Items))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(applyWriters, len(items)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
+				out, result, err := s.applyItem(r, list.Items[i], opts)
+				if err != nil {
+					st := s.statusOf(r, err)
+					items[i].Error = &st
+					continue
+				}
+				items[i].Result, items[i].Task = string(result), out
+			}
+		})
+	}
+	wg.Wait()
+	var newest int64
+	for _, it := range items {
+		if it.Task != nil && !opts.DryRun && it.Result != string(store.Unchanged) {
+			rev, _ := store.ParseResourceVersion(it.Task.Metadata.ResourceVersion)
+			newest = max(newest, rev)
+		}
+	}
+	if newest > 0 {
+		_ = s.st.TaskCache.WaitForRevision(r.Context(), newest)
+	}
+	writeJSON(w, http.StatusOK, &v1.ApplyResultList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindApplyResultList}, Items: items})
+	return nil
+}
+
+// applyItem applies one Task of applyTasks.
+func (s *Server) applyItem(r *http.Request, raw []byte, opts store.ApplyOptions) (*v1.Task, store.ApplyResult, error) {
+	in, err := decodeTask(raw, "")
+	if err != nil {
+		return nil, "", err
+	}
+	return s.st.ApplyTask(r.Context(), in, opts)
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {

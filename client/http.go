@@ -230,6 +230,8 @@ type request struct {
 	query url.Values
 	// body, when not nil, is sent as JSON.
 	body any
+	// rawBody, when not nil, is sent as it is: JSON the caller encoded.
+	rawBody []byte
 	// token, when not empty, replaces the requester's bearer token.
 	token string
 	// noAuth sends no Authorization header (healthz).
@@ -259,7 +261,10 @@ func (r *requester) sendTo(ctx context.Context, base *url.URL, req request, time
 		u.RawQuery = req.query.Encode()
 	}
 	var body io.Reader
-	if req.body != nil {
+	switch {
+	case req.rawBody != nil:
+		body = bytes.NewReader(req.rawBody)
+	case req.body != nil:
 		data, err := json.Marshal(req.body)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)

@@ -14,6 +14,8 @@ const (
 	KindEvent      = "Event"
 	KindEventList  = "EventList"
 	KindStatus     = "Status"
+
+	KindApplyResultList = "ApplyResultList"
 )
 
 // AnnotationSource records the manifest file (relative to the manifests

@@ -1,0 +1,169 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	json "github.com/goccy/go-json"
+
+	v1 "github.com/minkube/minkube/apis/v1"
+)
+
+// ErrNoBatchApply is what ApplyTasks returns, having applied nothing, when
+// the manager has no POST /api/v1/apply (a manager older than it): apply
+// the Tasks one at a time with ApplyTask instead.
+var ErrNoBatchApply = errors.New("the manager applies Tasks one at a time only")
+
+// ApplyItem is what became of one Task of ApplyTasks: the Task as stored
+// and what was done, or the error its own ApplyTask would have returned.
+type ApplyItem struct {
+	Task   *v1.Task
+	Result ApplyResult
+	Err    error
+}
+
+// Bounds of one request of ApplyTasks. The body also stays within what the
+// manager accepts (1 MiB): a batch holds as many Tasks as fit, at most
+// applyBatchItems, so that lines come back as a long apply goes on.
+const (
+	applyBatchItems = 250
+	applyBatchBytes = 1<<20 - 1<<10 // room for the TaskList around the items
+	// applyInFlight is how many batches are sent at once: the manager
+	// applies one while the next is on its way.
+	applyInFlight = 2
+)
+
+// ApplyTasks applies every Task of tasks as ApplyTask would apply each,
+// in batches of many Tasks a request (POST /api/v1/apply), and calls
+// report with each Task's outcome, in the order of tasks, as the batches
+// are answered. A batch that fails as a whole (the manager unreachable,
+// the token refused) reports its error for each of its Tasks; once ctx
+// ends, the Tasks not yet sent report ctx's error. It returns
+// ErrNoBatchApply, before it reports anything, when the manager does not
+// apply batches. tasks are not modified.
+func (c *Client) ApplyTasks(ctx context.Context, tasks []*v1.Task, opts ApplyOptions, report func(i int, item ApplyItem)) error {
+	q := url.Values{}
+	if opts.DryRun {
+		q.Set("dryRun", "All")
+	}
+	if opts.Force {
+		q.Set("force", "true")
+	}
+	if len(tasks) == 0 {
+		return nil
+	}
+	type answer struct {
+		b     applyBatch
+		items []ApplyItem
+		err   error
+	}
+	send := func(b applyBatch) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			items, err := c.applyBatch(ctx, b, q)
+			ch <- answer{b, items, err}
+		}()
+		return ch
+	}
+	deliver := func(a answer) {
+		for k := range a.b.n {
+			if a.err != nil {
+				report(a.b.start+k, ApplyItem{Err: a.err})
+			} else {
+				report(a.b.start+k, a.items[k])
+			}
+		}
+	}
+	// The first batch goes alone: its answer says whether the manager
+	// applies batches at all.
+	b, err := packBatch(tasks, 0)
+	if err != nil {
+		return err
+	}
+	a := <-send(b)
+	if a.err != nil && IsNotFound(a.err) {
+		return ErrNoBatchApply
+	}
+	deliver(a)
+	next := b.n // the first Task not yet sent
+	var inFlight []chan answer
+	for next < len(tasks) || len(inFlight) > 0 {
+		for len(inFlight) < applyInFlight && next < len(tasks) && ctx.Err() == nil {
+			b, err := packBatch(tasks, next)
+			if err != nil {
+				return err
+			}
+			next += b.n
+			inFlight = append(inFlight, send(b))
+		}
+		if len(inFlight) == 0 { // ctx ended: nothing more is sent
+			for i := next; i < len(tasks); i++ {
+				report(i, ApplyItem{Err: ctx.Err()})
+			}
+			return nil
+		}
+		a := <-inFlight[0]
+		inFlight = inFlight[1:]
+		deliver(a)
+	}
+	return nil
+}
+
+// applyBatch is consecutive Tasks of ApplyTasks from start, encoded as
+// the TaskList of one request.
+type applyBatch struct {
+	start, n int
+	body     []byte
+}
+
+// packBatch encodes the Tasks from start into one batch: as many as fit
+// the bounds, and at least one.
+func packBatch(tasks []*v1.Task, start int) (applyBatch, error) {
+	var body bytes.Buffer
+	body.WriteString(`{"apiVersion":"` + v1.APIVersion + `","kind":"` + v1.KindTaskList + `","items":[`)
+	b := applyBatch{start: start}
+	for i := start; i < len(tasks) && b.n < applyBatchItems; i++ {
+		data, err := json.Marshal(withTaskKind(tasks[i]))
+		if err != nil {
+			return b, fmt.Errorf("encode task %q: %w", tasks[i].Metadata.Name, err)
+		}
+		if b.n > 0 && body.Len()+1+len(data) > applyBatchBytes {
+			break
+		}
+		if b.n > 0 {
+			body.WriteByte(',')
+		}
+		body.Write(data)
+		b.n++
+	}
+	body.WriteString("]}")
+	b.body = body.Bytes()
+	return b, nil
+}
+
+// applyBatch sends one batch and returns an item per Task of it.
+func (c *Client) applyBatch(ctx context.Context, b applyBatch, q url.Values) ([]ApplyItem, error) {
+	var list v1.ApplyResultList
+	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/apply", query: q, rawBody: b.body}, &list, maxListBytes); err != nil {
+		return nil, err
+	}
+	if len(list.Items) != b.n {
+		return nil, fmt.Errorf("the manager answered %d results for %d tasks", len(list.Items), b.n)
+	}
+	items := make([]ApplyItem, b.n)
+	for k, it := range list.Items {
+		switch {
+		case it.Error != nil:
+			items[k].Err = it.Error
+		case it.Task == nil:
+			items[k].Err = fmt.Errorf("the manager answered no task and no error for task %d of the batch", k)
+		default:
+			items[k] = ApplyItem{Task: it.Task, Result: ApplyResult(it.Result)}
+		}
+	}
+	return items, nil
+}
