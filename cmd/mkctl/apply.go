@@ -74,9 +74,10 @@ func (c *cli) newApplyCommand() *cobra.Command {
 		Short: "Create or update Tasks from manifest files",
 		Long: `Apply reads every document of every manifest first. If any document is
 invalid it applies none of them and prints every problem as
-"error: FILE: document N (Task "NAME"): FIELD: MESSAGE". Otherwise it applies
-the Tasks, 32 at a time, and prints "task/NAME created", "configured" or
-"unchanged" for each, in the order of the documents. An error that makes
+"error: FILE: document N (Task "NAME"): FIELD: MESSAGE". Otherwise it sends
+the Tasks to the manager, up to 250 a request, and prints "task/NAME
+created", "configured" or "unchanged" for each, in the order of the
+documents. An error that makes
 further requests pointless (the manager unreachable, the token refused)
 stops the applies not yet sent; those done are still reported.
 
@@ -159,8 +160,10 @@ type applyOutcome struct {
 }
 
 // apply applies every document, or none when any is invalid, and returns
-// the Tasks as stored. The applies run applyConcurrency at a time; their
-// lines are printed in document order as they complete. An error that
+// the Tasks as stored. The Tasks go to the manager in batches
+// (client.ApplyTasks); a dry run, or a manager that takes no batches, has
+// them applied one a request, applyConcurrency at a time. The lines are
+// printed in document order as the applies complete. An error that
 // makes further requests pointless (fatal) stops the applies not yet sent
 // and is returned once; the documents applied meanwhile are still
 // reported.
@@ -186,32 +189,65 @@ func (c *cli) apply(ctx context.Context, files *fileOptions, opts client.ApplyOp
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	var (
-		next int64 = -1
-		wg   sync.WaitGroup
-	)
-	defer func() { cancel(); wg.Wait() }() // on an early return, nothing more is sent
-	for range min(applyConcurrency, len(docs)) {
-		wg.Go(func() {
-			for {
-				i := int(atomic.AddInt64(&next, 1))
-				if i >= len(docs) {
-					return
-				}
-				o := &outcomes[i]
-				if ctx.Err() != nil {
-					o.cut = true
-				} else {
-					*o = applyDocument(ctx, api, &docs[i].Task, opts)
-					if o.err != nil && fatal(ctx, o.err) {
-						stop(o.err)
-						o.cut = true
-					}
-				}
-				close(done[i])
-			}
-		})
+	// settle records what applying document i came to; each document is
+	// settled once.
+	settle := func(i int, o applyOutcome) {
+		switch {
+		case o.cut:
+		case o.err != nil && fatal(ctx, o.err):
+			stop(o.err)
+			o.cut = true
+		}
+		outcomes[i] = o
+		close(done[i])
 	}
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // on an early return, nothing more is sent
+	wg.Go(func() {
+		if !opts.DryRun {
+			tasks := make([]*v1.Task, len(docs))
+			for i := range docs {
+				tasks[i] = &docs[i].Task
+			}
+			settled := 0
+			err := api.ApplyTasks(ctx, tasks, opts, func(i int, it client.ApplyItem) {
+				settle(i, applyOutcome{out: it.Task, result: it.Result, err: it.Err})
+				settled = i + 1
+			})
+			if !errors.Is(err, client.ErrNoBatchApply) {
+				if err != nil {
+					stop(err)
+				}
+				for i := settled; i < len(docs); i++ {
+					settle(i, applyOutcome{cut: true})
+				}
+				return
+			}
+		}
+		// One document a request, applyConcurrency at a time: a dry run,
+		// which shows each Task as it was, or a manager that takes no
+		// batches.
+		var (
+			next int64 = -1
+			one  sync.WaitGroup
+		)
+		for range min(applyConcurrency, len(docs)) {
+			one.Go(func() {
+				for {
+					i := int(atomic.AddInt64(&next, 1))
+					if i >= len(docs) {
+						return
+					}
+					if ctx.Err() != nil {
+						settle(i, applyOutcome{cut: true})
+						continue
+					}
+					settle(i, applyDocument(ctx, api, &docs[i].Task, opts))
+				}
+			})
+		}
+		one.Wait()
+	})
 
 	suffix := ""
 	if opts.DryRun {

@@ -348,41 +348,64 @@ func manyTasks(n, pad int, replace map[int]string) string {
 
 // TestApply_ManyDocuments applies a file of 3,000 documents, 1.3 MB in
 // all (over the 1 MiB a file was once limited to), whose applies the
-// manager answers out of order: they run several at a time, never more
-// than the bound, and the lines come out in document order.
+// manager answers out of order: in batches of many Tasks (a few batches
+// under way at once), or, from a manager that takes no batches, one Task
+// a request, several at a time, never more than the bound. Either way
+// the lines come out in document order.
 func TestApply_ManyDocuments(t *testing.T) {
 	const n = 3000
-	m := mustManager(t)
-	m.with(func(f *fakeManager) {
-		f.putDelay = func(name string) time.Duration {
-			var i int
-			fmt.Sscanf(name, "t-%d", &i)
-			return time.Duration(i*7919%5) * time.Millisecond // 0-4 ms, in no order
-		}
-	})
-	e := mustEnv(t)
-	manifest := manyTasks(n, 400, nil)
-	if len(manifest) <= 1<<20 {
-		t.Fatalf("the manifest is %d bytes, want over 1 MiB", len(manifest))
-	}
-	mustWriteFile(t, filepath.Join(e.dir, "many.yaml"), manifest)
-	out := e.mustSucceed(t, args(m, "apply", "-f", "many.yaml")...)
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != n {
-		t.Fatalf("%d lines of output, want %d", len(lines), n)
-	}
-	for i, l := range lines {
-		if want := fmt.Sprintf("task/t-%05d created", i); l != want {
-			t.Fatalf("line %d = %q, want %q: the lines are not in document order", i, l, want)
-		}
-	}
-	var stored, most int
-	m.with(func(f *fakeManager) { stored, most = len(f.tasks), f.maxPutsInFlight })
-	if stored != n {
-		t.Errorf("the manager holds %d Tasks, want %d", stored, n)
-	}
-	if most < 2 || most > applyConcurrency {
-		t.Errorf("at most %d applies were under way at once, want 2..%d", most, applyConcurrency)
+	for _, noBatch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noBatch=%v", noBatch), func(t *testing.T) {
+			m := mustManager(t)
+			m.with(func(f *fakeManager) {
+				f.noBatch = noBatch
+				f.putDelay = func(name string) time.Duration {
+					var i int
+					fmt.Sscanf(name, "t-%d", &i)
+					return time.Duration(i*7919%5) * time.Millisecond // 0-4 ms, in no order
+				}
+			})
+			e := mustEnv(t)
+			manifest := manyTasks(n, 400, nil)
+			if len(manifest) <= 1<<20 {
+				t.Fatalf("the manifest is %d bytes, want over 1 MiB", len(manifest))
+			}
+			mustWriteFile(t, filepath.Join(e.dir, "many.yaml"), manifest)
+			out := e.mustSucceed(t, args(m, "apply", "-f", "many.yaml")...)
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != n {
+				t.Fatalf("%d lines of output, want %d", len(lines), n)
+			}
+			for i, l := range lines {
+				if want := fmt.Sprintf("task/t-%05d created", i); l != want {
+					t.Fatalf("line %d = %q, want %q: the lines are not in document order", i, l, want)
+				}
+			}
+			var (
+				stored, most, mostBatches int
+				batches                   []int
+				puts                      []put
+			)
+			m.with(func(f *fakeManager) {
+				stored, most, mostBatches, batches, puts = len(f.tasks), f.maxPutsInFlight, f.maxBatchesInFlight, f.batches, f.puts
+			})
+			if stored != n {
+				t.Errorf("the manager holds %d Tasks, want %d", stored, n)
+			}
+			if noBatch {
+				if most < 2 || most > applyConcurrency {
+					t.Errorf("at most %d applies were under way at once, want 2..%d", most, applyConcurrency)
+				}
+				return
+			}
+			if most != 0 || len(puts) != n || slices.ContainsFunc(puts, func(p put) bool { return !p.Batch }) {
+				t.Errorf("%d PUTs and %d Tasks applied, want all %d in batches", most, len(puts), n)
+			}
+			// 250 a batch, the first alone, then two under way at once.
+			if len(batches) != n/250 || slices.ContainsFunc(batches, func(b int) bool { return b != 250 }) || mostBatches != 2 {
+				t.Errorf("batches of %v, at most %d at once; want %d of 250, 2 at once", batches, mostBatches, n/250)
+			}
+		})
 	}
 }
 

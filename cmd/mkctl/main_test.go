@@ -106,10 +106,12 @@ spec: {}
 `
 )
 
-// put is one PUT the fake manager received.
+// put is one apply the fake manager received: a PUT, or a Task of a
+// batch (POST /api/v1/apply).
 type put struct {
 	Name   string
 	DryRun bool
+	Batch  bool
 	Task   v1.Task
 }
 
@@ -143,6 +145,12 @@ type fakeManager struct {
 	// maxPutsInFlight the most at once.
 	putDelay                      func(name string) time.Duration
 	putsInFlight, maxPutsInFlight int
+	// noBatch makes POST /api/v1/apply answer 404, as a manager from
+	// before batches did; batches counts the Tasks of each batch, and
+	// maxBatchesInFlight is the most batches under way at once.
+	noBatch                             bool
+	batches                             []int
+	batchesInFlight, maxBatchesInFlight int
 
 	rv      int64
 	history map[int64]watchEvent
@@ -173,6 +181,7 @@ func mustManager(t *testing.T) *fakeManager {
 	mux.HandleFunc("GET /api/v1/tasks", f.listTasks)
 	mux.HandleFunc("GET /api/v1/tasks/{name}", f.getTask)
 	mux.HandleFunc("PUT /api/v1/tasks/{name}", f.putTask)
+	mux.HandleFunc("POST /api/v1/apply", f.applyBatch)
 	mux.HandleFunc("DELETE /api/v1/tasks/{name}", f.deleteTask)
 	mux.HandleFunc("GET /api/v1/tasks/{name}/logs", f.taskLogs)
 	mux.HandleFunc("GET /api/v1/events", f.listEvents)
@@ -365,21 +374,90 @@ func (f *fakeManager) putTask(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest, v1.StatusReasonBadRequest, err.Error(), nil)
 		return
 	}
-	f.mu.Lock()
 	dry := r.URL.Query().Get("dryRun") == "All"
+	f.mu.Lock()
 	f.puts = append(f.puts, put{Name: r.PathValue("name"), DryRun: dry, Task: in})
-	if f.invalid != nil {
-		writeStatus(w, http.StatusUnprocessableEntity, v1.StatusReasonInvalid, fmt.Sprintf("Task %q is invalid", in.Metadata.Name), f.invalid)
-		f.mu.Unlock()
+	out, result, st := f.applyLocked(in, dry)
+	after := f.afterPut
+	f.mu.Unlock()
+	if st != nil {
+		writeJSON(w, st.Code, st)
 		return
 	}
-	result, code := "created", http.StatusCreated
+	code := http.StatusOK
+	if result == "created" {
+		code = http.StatusCreated
+	}
+	w.Header().Set("Minkube-Apply-Result", result)
+	writeJSON(w, code, out)
+	if after != nil && !dry {
+		go after(in.Metadata.Name)
+	}
+}
+
+// applyBatch answers POST /api/v1/apply: each Task as putTask would.
+func (f *fakeManager) applyBatch(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if f.noBatch {
+		f.mu.Unlock()
+		writeStatus(w, http.StatusNotFound, v1.StatusReasonNotFound, "no route for POST /api/v1/apply", nil)
+		return
+	}
+	f.batchesInFlight++
+	f.maxBatchesInFlight = max(f.maxBatchesInFlight, f.batchesInFlight)
+	delay := f.putDelay
+	f.mu.Unlock()
+	defer f.with(func(f *fakeManager) { f.batchesInFlight-- })
+	var list v1.TaskList
+	if err := json.NewDecoder(r.Body).Decode(&list); err != nil || list.Kind != v1.KindTaskList {
+		writeStatus(w, http.StatusBadRequest, v1.StatusReasonBadRequest, fmt.Sprintf("want a TaskList: %v", err), nil)
+		return
+	}
+	dry := r.URL.Query().Get("dryRun") == "All"
+	answer := v1.ApplyResultList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindApplyResultList}}
+	var applied []string
+	for _, in := range list.Items {
+		if delay != nil {
+			time.Sleep(delay(in.Metadata.Name) / 10)
+		}
+		f.mu.Lock()
+		f.puts = append(f.puts, put{Name: in.Metadata.Name, DryRun: dry, Batch: true, Task: in})
+		out, result, st := f.applyLocked(in, dry)
+		f.mu.Unlock()
+		if st != nil {
+			answer.Items = append(answer.Items, v1.ApplyResultItem{Error: st})
+			continue
+		}
+		answer.Items = append(answer.Items, v1.ApplyResultItem{Result: result, Task: &out})
+		applied = append(applied, in.Metadata.Name)
+	}
+	f.mu.Lock()
+	f.batches = append(f.batches, len(list.Items))
+	after := f.afterPut
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, answer)
+	if after != nil && !dry {
+		for _, name := range applied {
+			go after(name)
+		}
+	}
+}
+
+// applyLocked applies in as the manager would and returns the Task as
+// stored and the result, or the refusal.
+func (f *fakeManager) applyLocked(in v1.Task, dry bool) (v1.Task, string, *v1.Status) {
+	if f.invalid != nil {
+		return v1.Task{}, "", &v1.Status{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindStatus}, Status: "Failure",
+			Reason: v1.StatusReasonInvalid, Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Task %q is invalid", in.Metadata.Name),
+			Details: &v1.StatusDetails{Causes: f.invalid}}
+	}
+	result := "created"
 	out := in
 	now := time.Now()
 	out.Metadata.CreationTimestamp = &now
 	out.Metadata.Generation = 1
 	if old, ok := f.tasks[in.Metadata.Name]; ok {
-		result, code = "configured", http.StatusOK
+		result = "configured"
 		out = *old
 		out.Metadata.Labels = in.Metadata.Labels
 		if reflect.DeepEqual(old.Spec, in.Spec) && reflect.DeepEqual(old.Metadata.Labels, in.Metadata.Labels) {
@@ -393,13 +471,7 @@ func (f *fakeManager) putTask(w http.ResponseWriter, r *http.Request) {
 		f.setLocked(out)
 		out = *f.tasks[in.Metadata.Name]
 	}
-	after := f.afterPut
-	f.mu.Unlock()
-	w.Header().Set("Minkube-Apply-Result", result)
-	writeJSON(w, code, out)
-	if after != nil && !dry {
-		go after(in.Metadata.Name)
-	}
+	return out, result, nil
 }
 
 func (f *fakeManager) deleteTask(w http.ResponseWriter, r *http.Request) {
