@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
@@ -180,5 +181,57 @@ func TestApplyTasks_Refused(t *testing.T) {
 	// An empty list is no error.
 	if got := e.mustApplyList(t, ""); len(got) != 0 {
 		t.Errorf("empty apply answered %v", got)
+	}
+}
+
+// A create answers with the Task as stored: the same JSON a GET returns,
+// whether by PUT, by a batch or by POST, with labels, annotations and a
+// spec beyond the image (the answer is the object written, not a read
+// of it).
+func TestApplyTask_CreateAnswersTheStoredTask(t *testing.T) {
+	e := mustAPIEnv(t)
+	full := func(name string) map[string]any {
+		body := taskJSON(name, "nginx:1.27", map[string]string{"app": "web", "tier": "front"})
+		body["metadata"].(map[string]any)["annotations"] = map[string]string{"note": "x"}
+		spec := body["spec"].(map[string]any)
+		spec["args"] = []string{"--port", "80"}
+		spec["env"] = []map[string]string{{"name": "A", "value": "1"}}
+		return body
+	}
+	answers := map[string][]byte{}
+	r := e.do(t, http.MethodPut, "/api/v1/tasks/by-put", apiAdminToken, full("by-put"))
+	if r.Code != http.StatusCreated {
+		t.Fatalf("PUT = %d %s", r.Code, r.Body)
+	}
+	answers["by-put"] = r.Body
+	r = e.do(t, http.MethodPost, "/api/v1/tasks", apiAdminToken, full("by-post"))
+	if r.Code != http.StatusCreated {
+		t.Fatalf("POST = %d %s", r.Code, r.Body)
+	}
+	answers["by-post"] = r.Body
+	item := e.mustApplyList(t, "", full("by-batch"))[0]
+	if item.Task == nil {
+		t.Fatalf("batch create = %+v", item)
+	}
+	data, err := json.Marshal(item.Task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers["by-batch"] = data
+	for name, answer := range answers {
+		g := e.do(t, http.MethodGet, "/api/v1/tasks/"+name, apiAdminToken, nil)
+		var got, want v1.Task
+		mustDecode(t, g, &want)
+		if err := json.Unmarshal(answer, &got); err != nil {
+			t.Fatalf("%s: answer %s: %v", name, answer, err)
+		}
+		if want.Metadata.Annotations["note"] != "x" || len(want.Spec.Args) != 2 || len(want.Spec.Env) != 1 {
+			t.Fatalf("%s: stored %+v lacks what was sent", name, want)
+		}
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(want)
+		if string(a) != string(b) {
+			t.Errorf("%s: the create answered\n%s\nand a GET returns\n%s", name, a, b)
+		}
 	}
 }

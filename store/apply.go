@@ -82,7 +82,7 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 			if opts.DryRun {
 				return t, Created, nil
 			}
-			out, err := st.Tasks.Create(ctx, t)
+			out, err := st.Tasks.createOwned(ctx, t) // t is this call's own, as above
 			if errors.Is(err, ErrExists) && !opts.CreateOnly {
 				continue // created meanwhile: apply over it
 			}
