@@ -61,16 +61,22 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 	}
 	name := in.Metadata.Name
 	wantRV := in.Metadata.ResourceVersion
-	if opts.CreateOnly && wantRV == "" && !opts.DryRun {
-		// Nothing stored can change what a create does: the store's own
-		// check refuses a name that is taken, without a read first. The
-		// new task is this call's own: it is returned as written, not
-		// decoded back.
-		out, err := st.Tasks.createOwned(ctx, NewTask(in, now().UTC()))
-		if err != nil {
-			return nil, "", err
+	if wantRV == "" && !opts.DryRun {
+		// A create needs no read first: the store's own check refuses a
+		// name that is taken. It is tried at once when nothing stored can
+		// change what it does (CreateOnly), or when the cache holds no
+		// task of that name; a name taken after all (the cache was
+		// behind) is applied over below, from the store. The new task is
+		// this call's own: it is returned as written, not decoded back.
+		if _, cached := st.TaskCache.Get(name); opts.CreateOnly || !cached {
+			out, err := st.Tasks.createOwned(ctx, NewTask(in, now().UTC()))
+			if err == nil {
+				return out, Created, nil
+			}
+			if opts.CreateOnly || !errors.Is(err, ErrExists) {
+				return nil, "", err
+			}
 		}
-		return out, Created, nil
 	}
 	for range maxApplyRetries {
 		cur, err := st.Tasks.Get(ctx, name)
@@ -82,7 +88,7 @@ func (st *State) ApplyTask(ctx context.Context, in *v1.Task, opts ApplyOptions) 
 			if opts.DryRun {
 				return t, Created, nil
 			}
-			out, err := st.Tasks.createOwned(ctx, t) // t is this call's own, as above
+			out, err := st.Tasks.createOwned(ctx, t) // t is this call's own
 			if errors.Is(err, ErrExists) && !opts.CreateOnly {
 				continue // created meanwhile: apply over it
 			}
