@@ -610,3 +610,89 @@ func TestMkctl_Errors(t *testing.T) {
 		})
 	}
 }
+
+// TestMkctl_ApplyMany applies more Tasks than one request carries against
+// a real manager: every document's line comes in document order; a
+// re-apply says which changed; a Task the manifests directory manages is
+// refused alone, named with the way out, while the others are applied;
+// --force-conflicts takes it.
+func TestMkctl_ApplyMany(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t) // no worker: the Tasks stay Pending
+	const n = 600      // more than one request's 250
+	const managed = 123
+	manifest := func(changed map[int]string) string {
+		docs := make([]string, n)
+		for i := range docs {
+			image := testImage
+			if img, ok := changed[i]; ok {
+				image = img
+			}
+			meta := fmt.Sprintf("{name: many-%03d, labels: {app: many}}", i)
+			if i == managed {
+				meta = fmt.Sprintf("{name: many-%03d, labels: {app: many}, annotations: {%s: dir/many.yaml}}", i, v1.AnnotationSource)
+			}
+			docs[i] = fmt.Sprintf("apiVersion: minkube.io/v1\nkind: Task\nmetadata: %s\nspec:\n  image: %s\n", meta, image)
+		}
+		return strings.Join(docs, "---\n")
+	}
+	lines := func(out string, word func(i int) string) {
+		t.Helper()
+		got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(got) != n {
+			t.Fatalf("%d lines for %d documents:\n%s", len(got), n, out)
+		}
+		for i, line := range got {
+			if want := fmt.Sprintf("task/many-%03d %s", i, word(i)); line != want {
+				t.Fatalf("line %d = %q, want %q", i, line, want)
+			}
+		}
+	}
+
+	lines(c.mkctl("apply", "-f", c.writeFile("many.yaml", manifest(nil))), func(int) string { return "created" })
+	var list v1.TaskList
+	if err := c.getJSON(&list, "get", "tasks", "-l", "app=many"); err != nil || len(list.Items) != n {
+		t.Fatalf("after the apply: %d tasks, %v; want %d", len(list.Items), err, n)
+	}
+
+	changed := map[int]string{5: "minkube/testapp:other", managed: "minkube/testapp:other", n - 1: "minkube/testapp:other"}
+	file := c.writeFile("many-changed.yaml", manifest(changed))
+	out, errOut, code := c.mkctlRaw("apply", "-f", file)
+	if code == 0 {
+		t.Errorf("an apply with a refused document exited 0")
+	}
+	wantErr := fmt.Sprintf("task \"many-%03d\" is managed by the manifests directory (file dir/many.yaml)", managed)
+	if !strings.Contains(errOut, wantErr) || !strings.Contains(errOut, "--force-conflicts") || strings.Count(errOut, "error:") != 1 {
+		t.Errorf("stderr = %q, want one error saying %q and the way out", errOut, wantErr)
+	}
+	// The refused document prints no line of its own on stdout.
+	want := make([]string, 0, n-1)
+	for i := range n {
+		switch {
+		case i == managed:
+		case changed[i] != "":
+			want = append(want, fmt.Sprintf("task/many-%03d configured", i))
+		default:
+			want = append(want, fmt.Sprintf("task/many-%03d unchanged", i))
+		}
+	}
+	if out != strings.Join(want, "\n")+"\n" {
+		t.Errorf("stdout of the re-apply is not one line per applied document in order:\n%s", out)
+	}
+	for i, image := range map[int]string{5: "minkube/testapp:other", managed: testImage, n - 1: "minkube/testapp:other", 6: testImage} {
+		task, err := c.task(fmt.Sprintf("many-%03d", i))
+		if err != nil || task.Spec.Image != image {
+			t.Errorf("many-%03d: %v, %v; want image %s", i, task, err, image)
+		}
+	}
+
+	lines(c.mkctl("apply", "-f", file, "--force-conflicts"), func(i int) string {
+		if i == managed {
+			return "configured"
+		}
+		return "unchanged"
+	})
+	if task, err := c.task(fmt.Sprintf("many-%03d", managed)); err != nil || task.Spec.Image != "minkube/testapp:other" || task.Metadata.Annotations[v1.AnnotationSource] != "" {
+		t.Errorf("after --force-conflicts: %+v, %v; want the new image and no source annotation", task, err)
+	}
+}
