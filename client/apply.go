@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -35,14 +36,24 @@ const (
 	// applyInFlight is how many batches are sent at once: the manager
 	// applies one while the next is on its way.
 	applyInFlight = 2
+	// applyRetries bounds how many times the Tasks of a batch answered 503
+	// (the manager's store did not answer in time) are sent again, the
+	// first after applyRetryWait, each wait twice the last: about 4 s
+	// in all, what an etcd election takes.
+	applyRetries   = 4
+	applyRetryWait = 250 * time.Millisecond
 )
 
 // ApplyTasks applies every Task of tasks as ApplyTask would apply each,
 // in batches of many Tasks a request (POST /api/v1/apply), and calls
 // report with each Task's outcome, in the order of tasks, as the batches
-// are answered. A batch that fails as a whole (the manager unreachable,
-// the token refused) reports its error for each of its Tasks; once ctx
-// ends, the Tasks not yet sent report ctx's error. It returns
+// are answered. A batch fails over between managers as ApplyTask does.
+// The Tasks of a batch the manager answered 503 for (its store did not
+// answer in time) are sent again after a pause, a few times, as an
+// ApplyTask answered 503 is made again on the next manager. A batch that
+// fails as a whole (the managers unreachable, the token refused) reports
+// its error for each of its Tasks; once ctx ends, the Tasks not yet sent
+// report ctx's error. It returns
 // ErrNoBatchApply, before it reports anything, when the manager does not
 // apply batches. tasks are not modified.
 func (c *Client) ApplyTasks(ctx context.Context, tasks []*v1.Task, opts ApplyOptions, report func(i int, item ApplyItem)) error {
@@ -65,6 +76,9 @@ func (c *Client) ApplyTasks(ctx context.Context, tasks []*v1.Task, opts ApplyOpt
 		ch := make(chan answer, 1)
 		go func() {
 			items, err := c.applyBatch(ctx, b, q)
+			if err == nil {
+				c.retryUnavailable(ctx, tasks[b.start:b.start+b.n], items, q)
+			}
 			ch <- answer{b, items, err}
 		}()
 		return ch
@@ -148,7 +162,8 @@ func packBatch(tasks []*v1.Task, start int) (applyBatch, error) {
 // applyBatch sends one batch and returns an item per Task of it.
 func (c *Client) applyBatch(ctx context.Context, b applyBatch, q url.Values) ([]ApplyItem, error) {
 	var list v1.ApplyResultList
-	if _, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/apply", query: q, rawBody: b.body}, &list, maxListBytes); err != nil {
+	req := request{method: http.MethodPost, path: "/api/v1/apply", query: q, rawBody: b.body, idempotent: true}
+	if _, err := c.r.call(ctx, req, &list, maxListBytes); err != nil {
 		return nil, err
 	}
 	if len(list.Items) != b.n {
@@ -166,4 +181,53 @@ func (c *Client) applyBatch(ctx context.Context, b applyBatch, q url.Values) ([]
 		}
 	}
 	return items, nil
+}
+
+// retryUnavailable sends again the Tasks of a batch whose items say 503,
+// a batch of them, up to applyRetries times with a growing pause, and
+// puts what became of them in items. A retry that fails as a whole
+// leaves the items it was for as they were.
+func (c *Client) retryUnavailable(ctx context.Context, tasks []*v1.Task, items []ApplyItem, q url.Values) {
+	wait := applyRetryWait
+	for range applyRetries {
+		var again []int
+		for k, it := range items {
+			if unavailable(it.Err) {
+				again = append(again, k)
+			}
+		}
+		if len(again) == 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait *= 2
+		sub := make([]*v1.Task, len(again))
+		for j, k := range again {
+			sub[j] = tasks[k]
+		}
+		b, err := packBatch(sub, 0) // a part of a batch that fitted fits
+		if err != nil || b.n != len(sub) {
+			return
+		}
+		got, err := c.applyBatch(ctx, b, q)
+		if err != nil {
+			return
+		}
+		for j, k := range again {
+			items[k] = got[j]
+		}
+	}
+}
+
+// unavailable reports whether err is a manager's 503: it could not serve
+// then, and may later.
+func unavailable(err error) bool {
+	var st *v1.Status
+	return errors.As(err, &st) && st.Code == http.StatusServiceUnavailable
 }

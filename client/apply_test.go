@@ -188,3 +188,50 @@ func TestClient_ApplyTasks_BatchFails(t *testing.T) {
 		t.Errorf("%d requests after ctx ended, want at most %d", got, 1+applyInFlight)
 	}
 }
+
+// Tasks a batch's answer says 503 for (the manager's store did not answer
+// in time) are sent again, alone, after a pause, until they are applied
+// or the retries run out; the others are not sent twice.
+func TestClient_ApplyTasks_RetriesUnavailable(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	f := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		var list struct{ Items []v1.Task }
+		_ = json.NewDecoder(r.Body).Decode(&list)
+		out := v1.ApplyResultList{}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, task := range list.Items {
+			seen[task.Metadata.Name]++
+			// "flaky" is unavailable the first twice, "down" always.
+			if task.Metadata.Name == "down" || (task.Metadata.Name == "flaky" && seen["flaky"] <= 2) {
+				out.Items = append(out.Items, v1.ApplyResultItem{Error: &v1.Status{Status: "Failure", Reason: v1.StatusReasonServiceUnavailable, Code: http.StatusServiceUnavailable, Message: "etcd did not answer in time"}})
+				continue
+			}
+			out.Items = append(out.Items, v1.ApplyResultItem{Result: "created", Task: &task})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	c := mustClient(t, f.URL)
+	tasks := []*v1.Task{task("a"), task("flaky"), task("b"), task("down")}
+	got := map[string]ApplyItem{}
+	if err := c.ApplyTasks(t.Context(), tasks, ApplyOptions{}, func(i int, it ApplyItem) { got[tasks[i].Metadata.Name] = it }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "flaky", "b"} {
+		if it := got[name]; it.Err != nil || it.Result != Created {
+			t.Errorf("%s: %+v, want created", name, it)
+		}
+	}
+	if it := got["down"]; !unavailable(it.Err) {
+		t.Errorf("down: %+v, want the 503 once the retries ran out", it)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"a": 1, "b": 1, "flaky": 3, "down": 1 + applyRetries}
+	for name, n := range want {
+		if seen[name] != n {
+			t.Errorf("%s sent %d times, want %d", name, seen[name], n)
+		}
+	}
+}

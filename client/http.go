@@ -232,6 +232,9 @@ type request struct {
 	body any
 	// rawBody, when not nil, is sent as it is: JSON the caller encoded.
 	rawBody []byte
+	// idempotent marks a POST that may be made twice (an apply): it is
+	// made again on another server as a PUT is.
+	idempotent bool
 	// token, when not empty, replaces the requester's bearer token.
 	token string
 	// noAuth sends no Authorization header (healthz).

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	v1 "github.com/minkube/minkube/apis/v1"
 )
 
 // DefaultAttemptTimeout is how long a Client with several servers waits
@@ -269,15 +267,14 @@ func (r *requester) sendFailover(ctx context.Context, req request) (*http.Respon
 }
 
 // retryable reports whether a failed call may be made again on another
-// server: it got no answer (a POST only when it cannot have been sent) or
-// the server said it cannot serve now.
+// server: it got no answer (a POST only when it cannot have been sent,
+// unless it is idempotent) or the server said it cannot serve now.
 func retryable(req request, err error) bool {
 	var ue *UnreachableError
 	if errors.As(err, &ue) {
-		return req.method != http.MethodPost || NotSent(ue.Err)
+		return req.method != http.MethodPost || req.idempotent || NotSent(ue.Err)
 	}
-	var st *v1.Status
-	return errors.As(err, &st) && st.Code == http.StatusServiceUnavailable
+	return unavailable(err)
 }
 
 // errNoAnswer is the network error of an attempt whose server sent no

@@ -157,6 +157,41 @@ func TestFailover_postSentOnce(t *testing.T) {
 	}
 }
 
+// TestFailover_applyIsIdempotent checks that a batch apply, a POST that
+// may be made twice, goes to the next manager when the first dropped the
+// connection, as a PUT would.
+func TestFailover_applyIsIdempotent(t *testing.T) {
+	broken, brokenCalls := brokenURL(t)
+	var goodCalls atomic.Int64
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		goodCalls.Add(1)
+		var list struct{ Items []v1.Task }
+		_ = json.NewDecoder(r.Body).Decode(&list)
+		out := v1.ApplyResultList{}
+		for _, task := range list.Items {
+			out.Items = append(out.Items, v1.ApplyResultItem{Result: "created", Task: &task})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(good.Close)
+	c, err := client.New(broken+","+good.URL, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := []*v1.Task{{Metadata: v1.ObjectMeta{Name: "web"}, Spec: v1.TaskSpec{Image: "nginx"}}}
+	var got []client.ApplyItem
+	if err := c.ApplyTasks(t.Context(), tasks, client.ApplyOptions{}, func(_ int, it client.ApplyItem) { got = append(got, it) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Err != nil || got[0].Result != client.Created {
+		t.Errorf("outcome %+v, want created by the second manager", got)
+	}
+	if brokenCalls.Load() != 1 || goodCalls.Load() != 1 {
+		t.Errorf("calls: dropped %d, other manager %d; want one each", brokenCalls.Load(), goodCalls.Load())
+	}
+}
+
 func TestFailover_allDown(t *testing.T) {
 	a, b := refusedURL(t), refusedURL(t)
 	c, err := client.New(a+","+b, "tok")
