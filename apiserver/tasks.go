@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	json "github.com/goccy/go-json"
 
@@ -192,8 +190,21 @@ func (s *Server) applyTask(w http.ResponseWriter, r *http.Request, p httprouter.
 	if err != nil {
 		return err
 	}
+	return s.apply(w, r, in, store.ApplyOptions{Adjust: keepSourceOf(r)})
+}
+
+// keepSourceOf is keepSource with the request's force=true|false.
+func keepSourceOf(r *http.Request) func(cur, in *v1.Task) (*v1.Task, error) {
 	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
-	return s.apply(w, r, in, store.ApplyOptions{Adjust: keepSource(force)})
+	return keepSource(force)
+}
+
+// applyOptions completes opts with what every apply of r takes from it:
+// dryRun=All, and the manager's clock.
+func (s *Server) applyOptions(r *http.Request, opts store.ApplyOptions) store.ApplyOptions {
+	opts.DryRun = dryRun(r)
+	opts.Now = s.now
+	return opts
 }
 
 // applyWriters is how many Tasks of one POST /api/v1/apply are applied at
@@ -219,27 +230,17 @@ func (s *Server) applyTasks(w http.ResponseWriter, r *http.Request, _ httprouter
 	if len(list.Items) > v1.MaxApplyItems {
 		return errBadRequest("%d tasks in one apply: at most %d", len(list.Items), v1.MaxApplyItems)
 	}
-	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
-	opts := store.ApplyOptions{Adjust: keepSource(force), DryRun: dryRun(r), Now: s.now}
+	opts := s.applyOptions(r, store.ApplyOptions{Adjust: keepSourceOf(r)})
 	items := make([]v1.ApplyResultItem, len(list.Items))
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range min(applyWriters, len(items)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
-				out, result, err := s.applyItem(r, list.Items[i], opts)
-				if err != nil {
-					st := s.statusOf(r, err)
-					items[i].Error = &st
-					continue
-				}
-				items[i].Result, items[i].Task = string(result), out
-			}
-		})
-	}
-	wg.Wait()
+	eachAtOnce(len(items), applyWriters, func(i int) {
+		out, result, err := s.applyItem(r, list.Items[i], opts)
+		if err != nil {
+			st := s.statusOf(r, err)
+			items[i].Error = &st
+			return
+		}
+		items[i].Result, items[i].Task = string(result), out
+	})
 	var newest int64
 	for _, it := range items {
 		if it.Task != nil && !opts.DryRun && it.Result != string(store.Unchanged) {
@@ -264,8 +265,7 @@ func (s *Server) applyItem(r *http.Request, raw []byte, opts store.ApplyOptions)
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {
-	opts.DryRun = dryRun(r)
-	opts.Now = s.now
+	opts = s.applyOptions(r, opts)
 	out, result, err := s.st.ApplyTask(r.Context(), in, opts)
 	if err != nil {
 		return err

@@ -585,22 +585,27 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 			mu.Unlock()
 		}
 	}
-	// The request's own goroutine is one of the writers, so that the
-	// common report of one task starts none (a new goroutine grows its
-	// stack for the encoder anew).
+	eachAtOnce(len(reports), reportWriters, func(i int) { write(reports[i]) })
+	return firstErr
+}
+
+// eachAtOnce calls fn for each of 0..n-1, at most k at once, and returns
+// once every call has. The caller's goroutine is one of the k, so that
+// the common case of one item starts none (a new goroutine grows its
+// stack for the JSON encoder anew).
+func eachAtOnce(n, k int, fn func(i int)) {
 	var next atomic.Int64
 	work := func() {
-		for i := int(next.Add(1) - 1); i < len(reports); i = int(next.Add(1) - 1) {
-			write(reports[i])
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			fn(i)
 		}
 	}
 	var wg sync.WaitGroup
-	for range min(len(reports), reportWriters) - 1 {
+	for range min(n, k) - 1 {
 		wg.Go(work)
 	}
 	work()
 	wg.Wait()
-	return firstErr
 }
 
 // mergeReport returns the status a worker's report gives the task. The

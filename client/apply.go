@@ -53,17 +53,11 @@ const (
 // ApplyTask answered 503 is made again on the next manager. A batch that
 // fails as a whole (the managers unreachable, the token refused) reports
 // its error for each of its Tasks; once ctx ends, the Tasks not yet sent
-// report ctx's error. It returns
-// ErrNoBatchApply, before it reports anything, when the manager does not
-// apply batches. tasks are not modified.
+// report ctx's error. It returns ErrNoBatchApply, before it reports
+// anything, when the manager does not apply batches. tasks are not
+// modified.
 func (c *Client) ApplyTasks(ctx context.Context, tasks []*v1.Task, opts ApplyOptions, report func(i int, item ApplyItem)) error {
-	q := url.Values{}
-	if opts.DryRun {
-		q.Set("dryRun", "All")
-	}
-	if opts.Force {
-		q.Set("force", "true")
-	}
+	q := opts.query()
 	if len(tasks) == 0 {
 		return nil
 	}
@@ -125,6 +119,19 @@ func (c *Client) ApplyTasks(ctx context.Context, tasks []*v1.Task, opts ApplyOpt
 		deliver(a)
 	}
 	return nil
+}
+
+// query is the apply's parameters, as PUT /api/v1/tasks/NAME and POST
+// /api/v1/apply take them.
+func (o ApplyOptions) query() url.Values {
+	q := url.Values{}
+	if o.DryRun {
+		q.Set("dryRun", "All")
+	}
+	if o.Force {
+		q.Set("force", "true")
+	}
+	return q
 }
 
 // applyBatch is consecutive Tasks of ApplyTasks from start, encoded as

@@ -226,15 +226,8 @@ func (c *Client) ApplyTask(ctx context.Context, task *v1.Task, opts ApplyOptions
 	if err != nil {
 		return nil, "", err
 	}
-	q := url.Values{}
-	if opts.DryRun {
-		q.Set("dryRun", "All")
-	}
-	if opts.Force {
-		q.Set("force", "true")
-	}
 	var out v1.Task
-	resp, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/tasks/" + seg, query: q, body: withTaskKind(task)}, &out, maxObjectBytes)
+	resp, err := c.r.call(ctx, request{method: http.MethodPut, path: "/api/v1/tasks/" + seg, query: opts.query(), body: withTaskKind(task)}, &out, maxObjectBytes)
 	if err != nil {
 		return nil, "", err
 	}
