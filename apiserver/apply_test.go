@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -233,5 +234,31 @@ func TestApplyTask_CreateAnswersTheStoredTask(t *testing.T) {
 		if string(a) != string(b) {
 			t.Errorf("%s: the create answered\n%s\nand a GET returns\n%s", name, a, b)
 		}
+	}
+}
+
+// Tasks of one name in one batch are applied in the order sent, as PUTs
+// one after the other would be: the last one stays, and each result says
+// what its own apply did.
+func TestApplyTasks_OneNameInOrder(t *testing.T) {
+	e := mustAPIEnv(t)
+	const n = 40
+	items := make([]any, n)
+	for i := range items {
+		items[i] = taskJSON("web", "nginx:1.27", map[string]string{"v": fmt.Sprint(i)})
+	}
+	got := e.mustApplyList(t, "", items...)
+	for i, it := range got {
+		want := "configured"
+		if i == 0 {
+			want = "created"
+		}
+		if it.Error != nil || it.Result != want || it.Task.Metadata.Labels["v"] != fmt.Sprint(i) {
+			t.Errorf("item %d: %+v, want %s with v=%d", i, it, want, i)
+		}
+	}
+	stored, err := e.st.Tasks.Get(t.Context(), "web")
+	if err != nil || stored.Metadata.Labels["v"] != fmt.Sprint(n-1) {
+		t.Errorf("stored %v, %v; want the last one sent, v=%d", stored, err, n-1)
 	}
 }

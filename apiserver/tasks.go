@@ -213,8 +213,10 @@ const applyWriters = 32
 
 // applyTasks applies each Task of a TaskList as applyTask would apply it
 // alone, applyWriters at a time, and answers with an item per Task, in
-// order: a Task refused is its item's error, not the request's. The
-// answer comes once the cache shows every write (read-your-writes).
+// order: a Task refused is its item's error, not the request's. Tasks of
+// one name are applied one after the other, in the order sent, as their
+// PUTs would be. The answer comes once the cache shows every write
+// (read-your-writes).
 func (s *Server) applyTasks(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var list struct {
 		v1.TypeMeta `json:",inline"`
@@ -232,14 +234,43 @@ func (s *Server) applyTasks(w http.ResponseWriter, r *http.Request, _ httprouter
 	}
 	opts := s.applyOptions(r, store.ApplyOptions{Adjust: keepSourceOf(r)})
 	items := make([]v1.ApplyResultItem, len(list.Items))
-	eachAtOnce(len(items), applyWriters, func(i int) {
-		out, result, err := s.applyItem(r, list.Items[i], opts)
+	fail := func(i int, err error) {
+		st := s.statusOf(r, err)
+		items[i].Error = &st
+	}
+	ins := make([]*v1.Task, len(list.Items))
+	eachAtOnce(len(ins), applyWriters, func(i int) {
+		in, err := decodeTask(list.Items[i], "")
 		if err != nil {
-			st := s.statusOf(r, err)
-			items[i].Error = &st
+			fail(i, err)
 			return
 		}
-		items[i].Result, items[i].Task = string(result), out
+		ins[i] = in
+	})
+	// The Tasks of each name, in the order sent.
+	var names [][]int
+	byName := make(map[string]int, len(ins))
+	for i, in := range ins {
+		if in == nil {
+			continue
+		}
+		g, ok := byName[in.Metadata.Name]
+		if !ok {
+			g = len(names)
+			byName[in.Metadata.Name] = g
+			names = append(names, nil)
+		}
+		names[g] = append(names[g], i)
+	}
+	eachAtOnce(len(names), applyWriters, func(g int) {
+		for _, i := range names[g] {
+			out, result, err := s.st.ApplyTask(r.Context(), ins[i], opts)
+			if err != nil {
+				fail(i, err)
+				continue
+			}
+			items[i].Result, items[i].Task = string(result), out
+		}
 	})
 	var newest int64
 	for _, it := range items {
@@ -253,15 +284,6 @@ func (s *Server) applyTasks(w http.ResponseWriter, r *http.Request, _ httprouter
 	}
 	writeJSON(w, http.StatusOK, &v1.ApplyResultList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindApplyResultList}, Items: items})
 	return nil
-}
-
-// applyItem applies one Task of applyTasks.
-func (s *Server) applyItem(r *http.Request, raw []byte, opts store.ApplyOptions) (*v1.Task, store.ApplyResult, error) {
-	in, err := decodeTask(raw, "")
-	if err != nil {
-		return nil, "", err
-	}
-	return s.st.ApplyTask(r.Context(), in, opts)
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, in *v1.Task, opts store.ApplyOptions) error {
