@@ -60,7 +60,7 @@ type Queue struct {
 	cond *sync.Cond
 
 	// ready holds the keys waiting to be handed out by Get, in order.
-	ready []string
+	ready fifo
 	// dirty holds the keys that need processing: those in ready and those
 	// added again while processing.
 	dirty map[string]struct{}
@@ -138,8 +138,8 @@ func (q *Queue) addLocked(key string) {
 	if _, ok := q.processing[key]; ok {
 		return
 	}
-	q.ready = append(q.ready, key)
-	q.metrics.Depth(len(q.ready))
+	q.ready.push(key)
+	q.metrics.Depth(q.ready.len())
 	q.cond.Signal()
 }
 
@@ -243,7 +243,7 @@ func (q *Queue) NumRequeues(key string) int {
 func (q *Queue) Get() (key string, shutdown bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 && !q.shuttingDown {
+	for q.ready.len() == 0 && !q.shuttingDown {
 		q.getWaiters++
 		q.cond.Wait()
 		q.getWaiters--
@@ -251,13 +251,8 @@ func (q *Queue) Get() (key string, shutdown bool) {
 	if q.shuttingDown {
 		return "", true
 	}
-	key = q.ready[0]
-	q.ready[0] = "" // let the string be collected
-	q.ready = q.ready[1:]
-	if len(q.ready) == 0 {
-		q.ready = nil // release the backing array
-	}
-	q.metrics.Depth(len(q.ready))
+	key = q.ready.pop()
+	q.metrics.Depth(q.ready.len())
 	q.processing[key] = struct{}{}
 	delete(q.dirty, key)
 	return key, false
@@ -270,8 +265,8 @@ func (q *Queue) Done(key string) {
 	defer q.mu.Unlock()
 	delete(q.processing, key)
 	if _, ok := q.dirty[key]; ok && !q.shuttingDown {
-		q.ready = append(q.ready, key)
-		q.metrics.Depth(len(q.ready))
+		q.ready.push(key)
+		q.metrics.Depth(q.ready.len())
 		q.cond.Signal()
 	}
 }
@@ -281,7 +276,7 @@ func (q *Queue) Done(key string) {
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.ready)
+	return q.ready.len()
 }
 
 // ShutDown stops the Queue: blocked and later calls to Get return with
@@ -409,4 +404,47 @@ func (h *waitHeap) Pop() any {
 	e.index = -1
 	*h = old[:n-1]
 	return e
+}
+
+// fifoKeep is the most keys a fifo's array keeps room for once the fifo
+// is empty again; a larger one, grown by a burst, is let go.
+const fifoKeep = 1024
+
+// fifo is the keys of a Queue waiting for Get, in order. It reuses its
+// array: a key handed out only moves the head, and a fifo emptied starts
+// again at the front of the same array (up to fifoKeep keys), where a
+// slice resliced from its front would leave its head's room behind and
+// allocate a new array with every burst.
+type fifo struct {
+	keys []string
+	head int // index of the next key to hand out
+}
+
+func (f *fifo) len() int { return len(f.keys) - f.head }
+
+func (f *fifo) push(key string) {
+	if len(f.keys) == cap(f.keys) && f.head >= len(f.keys)/2 {
+		// Half of the array or more was handed out: move what is left to
+		// the front rather than grow.
+		n := copy(f.keys, f.keys[f.head:])
+		clear(f.keys[n:])
+		f.keys, f.head = f.keys[:n], 0
+	}
+	f.keys = append(f.keys, key)
+}
+
+// pop hands out the oldest key; the fifo must not be empty.
+func (f *fifo) pop() string {
+	key := f.keys[f.head]
+	f.keys[f.head] = "" // let the string be collected
+	f.head++
+	if f.head == len(f.keys) {
+		if cap(f.keys) > fifoKeep {
+			f.keys = nil
+		} else {
+			f.keys = f.keys[:0]
+		}
+		f.head = 0
+	}
+	return key
 }
