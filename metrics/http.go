@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -24,54 +23,60 @@ const UnmatchedRoute = "other"
 // their duration is the client's choice. Wrap the router with Handler and
 // name each route with Route.
 type HTTP struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests *Memo[httpCode, prometheus.Counter]
+	duration *Memo[httpRoute, prometheus.Observer]
 	inFlight prometheus.Gauge
+}
+
+// httpRoute and httpCode are the label values of a request's metrics.
+type httpRoute struct{ pattern, method string }
+
+type httpCode struct {
+	httpRoute
+	code int
 }
 
 // NewHTTP registers the families of one API, such as subsystem
 // "apiserver", on reg.
 func NewHTTP(reg prometheus.Registerer, subsystem string) *HTTP {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: "requests_total",
+		Help: "HTTP requests answered, by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: "request_duration_seconds",
+		Help:    "Time to answer an HTTP request, by route pattern and method; watches and followed logs are not timed.",
+		Buckets: DurationBuckets,
+	}, []string{"route", "method"})
 	m := &HTTP{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: subsystem, Name: "requests_total",
-			Help: "HTTP requests answered, by route pattern, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace, Subsystem: subsystem, Name: "request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route pattern and method; watches and followed logs are not timed.",
-			Buckets: DurationBuckets,
-		}, []string{"route", "method"}),
+		requests: NewMemo(func(k httpCode) prometheus.Counter {
+			return requests.WithLabelValues(k.pattern, k.method, strconv.Itoa(k.code))
+		}),
+		duration: NewMemo(func(k httpRoute) prometheus.Observer {
+			return duration.WithLabelValues(k.pattern, k.method)
+		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Subsystem: subsystem, Name: "requests_in_flight",
 			Help: "HTTP requests being answered, long-running ones included.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.inFlight)
+	reg.MustRegister(requests, duration, m.inFlight)
 	return m
 }
-
-// routeKey is the context key of a request's *routeName.
-type routeKey struct{}
-
-// routeName is filled in by Route once the router has matched.
-type routeName struct{ pattern string }
 
 // Handler returns next instrumented: every request is counted under the
 // route pattern that Route named, or UnmatchedRoute.
 func (m *HTTP) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
-		name := &routeName{pattern: UnmatchedRoute}
-		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, name))
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, route: UnmatchedRoute}
 		m.inFlight.Inc()
 		defer func() {
 			m.inFlight.Dec()
-			method := boundedMethod(r.Method)
-			m.requests.WithLabelValues(name.pattern, method, strconv.Itoa(rec.code())).Inc()
+			route := httpRoute{rec.route, boundedMethod(r.Method)}
+			m.requests.Get(httpCode{route, rec.code()}).Inc()
 			if !LongRunning(r) {
-				m.duration.WithLabelValues(name.pattern, method).Observe(time.Since(began).Seconds())
+				m.duration.Get(route).Observe(time.Since(began).Seconds())
 			}
 		}()
 		next.ServeHTTP(rec, r)
@@ -80,13 +85,30 @@ func (m *HTTP) Handler(next http.Handler) http.Handler {
 
 // Route returns h, naming its route pattern for the request's metrics.
 // Register every route through it (a route registered without it counts
-// as UnmatchedRoute).
+// as UnmatchedRoute). The name goes to Handler's recorder, found in the
+// response writer Route is handed (through the Unwrap of writers that
+// wrap it), rather than in the request's context: a request copied for a
+// context value cost every request an allocation.
 func Route(pattern string, h httprouter.Handle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		if name, ok := r.Context().Value(routeKey{}).(*routeName); ok {
-			name.pattern = pattern
+		if rec := recorderOf(w); rec != nil {
+			rec.route = pattern
 		}
 		h(w, r, p)
+	}
+}
+
+// recorderOf returns Handler's recorder behind w, or nil.
+func recorderOf(w http.ResponseWriter) *statusRecorder {
+	for {
+		switch x := w.(type) {
+		case *statusRecorder:
+			return x
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
 	}
 }
 
@@ -113,6 +135,7 @@ func boundedMethod(m string) string {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	route  string // the route pattern Route named
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

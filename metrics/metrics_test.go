@@ -45,7 +45,18 @@ func TestHTTP(t *testing.T) {
 		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
 		_ = rw.Flush()
 	}))
-	srv := httptest.NewServer(m.Handler(r))
+	// A route behind a middleware that wraps the response writer (with
+	// Unwrap, as http.ResponseController expects) is named all the same.
+	r.GET("/wrapped/:name", metrics.Route("/wrapped/:name", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	wrapping := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/wrapped/") {
+			w = unwrapper{w}
+		}
+		r.ServeHTTP(w, req)
+	})
+	srv := httptest.NewServer(m.Handler(wrapping))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/things/a/exec", nil)
 	req.Header.Set("Connection", "Upgrade")
@@ -55,7 +66,7 @@ func TestHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	for _, path := range []string{"/things/a", "/things/b", "/things/missing", "/things/a?watch=true", "/nowhere"} {
+	for _, path := range []string{"/things/a", "/things/b", "/things/missing", "/things/a?watch=true", "/nowhere", "/wrapped/a"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -87,12 +98,19 @@ func TestHTTP(t *testing.T) {
 		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name"}, 3}, // the watch is not timed
 		{"minkube_test_requests_total", map[string]string{"route": "/things/:name/exec", "method": "POST", "code": "101"}, 1},
 		{"minkube_test_request_duration_seconds", map[string]string{"route": "/things/:name/exec"}, 0}, // nor the upgraded connection
+		{"minkube_test_requests_total", map[string]string{"route": "/wrapped/:name", "method": "GET", "code": "200"}, 1},
 	} {
 		if v, _ := metricstest.Value(got, tc.name, tc.labels); v != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, v, tc.want)
 		}
 	}
 }
+
+// unwrapper is a middleware's response writer: it wraps another and
+// says so through Unwrap.
+type unwrapper struct{ http.ResponseWriter }
+
+func (u unwrapper) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // TestControllers checks the reconcile families of one controller, and
 // that a nil Controllers gives no metrics.
@@ -122,5 +140,25 @@ minkube_reconcile_total{controller="demo",outcome="error"} 1
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
+	}
+}
+
+// BenchmarkHTTP_Handler: what the instrumentation adds to a request that
+// a route answers (the router's own work included).
+func BenchmarkHTTP_Handler(b *testing.B) {
+	m := metrics.NewHTTP(metrics.NewRegistry(), "bench")
+	r := httprouter.New()
+	r.PUT("/api/v1/workers/:name/status", metrics.Route("/api/v1/workers/:name/status", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	h := m.Handler(r)
+	req := httptest.NewRequest(http.MethodPut, "/api/v1/workers/w1/status", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+	if w.Code != http.StatusOK {
+		b.Fatalf("status %d", w.Code)
 	}
 }

@@ -61,7 +61,9 @@ func (c *Controllers) For(controller string) reconcile.Metrics {
 		adds:     c.adds.WithLabelValues(controller),
 		retries:  c.retries.WithLabelValues(controller),
 		duration: c.duration.WithLabelValues(controller),
-		total:    c.total.MustCurryWith(prometheus.Labels{"controller": controller}),
+		total: NewMemo(func(outcome string) prometheus.Counter {
+			return c.total.WithLabelValues(controller, outcome)
+		}),
 	}
 }
 
@@ -71,7 +73,7 @@ type Controller struct {
 	adds     prometheus.Counter
 	retries  prometheus.Counter
 	duration prometheus.Observer
-	total    *prometheus.CounterVec
+	total    *Memo[string, prometheus.Counter] // by outcome
 }
 
 var _ reconcile.Metrics = (*Controller)(nil)
@@ -88,5 +90,5 @@ func (c *Controller) Retried() { c.retries.Inc() }
 // Reconciled implements reconcile.Metrics.
 func (c *Controller) Reconciled(d time.Duration, outcome string) {
 	c.duration.Observe(d.Seconds())
-	c.total.WithLabelValues(outcome).Inc()
+	c.total.Get(outcome).Inc()
 }

@@ -53,13 +53,18 @@ type workerMetrics struct {
 	stops    *prometheus.CounterVec
 	restarts *prometheus.CounterVec
 	pulls    *prometheus.HistogramVec
-	calls    *prometheus.CounterVec
+	calls    *metrics.Memo[string, prometheus.Counter] // by operation
 	errors   *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	duration *metrics.Memo[string, prometheus.Observer] // by operation
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 	ns, sub := metrics.Namespace, "worker"
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "runtime_operations_total",
+		Help: "Calls to the container runtime (Docker), by operation."}, []string{"operation"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "runtime_operation_duration_seconds",
+		Help:    "Time of a call to the container runtime, by operation; event streams and log reads are not timed.",
+		Buckets: metrics.DurationBuckets}, []string{"operation"})
 	m := &workerMetrics{
 		http: metrics.NewHTTP(reg, "worker_api"),
 		starts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "container_starts_total",
@@ -71,15 +76,12 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 		pulls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "image_pull_duration_seconds",
 			Help:    "Time to make a task's image present (a single inspect when it already is), by result (ok, error).",
 			Buckets: metrics.LongDurationBuckets}, []string{"result"}),
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "runtime_operations_total",
-			Help: "Calls to the container runtime (Docker), by operation."}, []string{"operation"}),
+		calls: metrics.NewMemo(func(op string) prometheus.Counter { return calls.WithLabelValues(op) }),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "runtime_errors_total",
 			Help: "Calls to the container runtime that failed, by operation and error (not_found, image_pull, canceled, error)."}, []string{"operation", "error"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "runtime_operation_duration_seconds",
-			Help:    "Time of a call to the container runtime, by operation; event streams and log reads are not timed.",
-			Buckets: metrics.DurationBuckets}, []string{"operation"}),
+		duration: metrics.NewMemo(func(op string) prometheus.Observer { return duration.WithLabelValues(op) }),
 	}
-	reg.MustRegister(m.starts, m.stops, m.restarts, m.pulls, m.calls, m.errors, m.duration)
+	reg.MustRegister(m.starts, m.stops, m.restarts, m.pulls, calls, m.errors, duration)
 	// Every reason is exported from the start, at 0, so that rate() sees
 	// the first one.
 	for _, r := range []string{stopUnhealthy, stopReplaced, stopDeleted, stopStray} {
@@ -129,9 +131,9 @@ var _ runtime.Runtime = instrumentedRuntime{}
 // observe records one call that began at began; timed says whether its
 // duration is the call's (not a stream's).
 func (r instrumentedRuntime) observe(op string, began time.Time, err error, timed bool) {
-	r.m.calls.WithLabelValues(op).Inc()
+	r.m.calls.Get(op).Inc()
 	if timed {
-		r.m.duration.WithLabelValues(op).Observe(time.Since(began).Seconds())
+		r.m.duration.Get(op).Observe(time.Since(began).Seconds())
 	}
 	if err != nil {
 		r.m.errors.WithLabelValues(op, runtimeErrorKind(err)).Inc()
