@@ -2,6 +2,7 @@ package workerd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -419,7 +420,9 @@ func (p *plan) status() v1.TaskStatus {
 		RestartCount:       max(prev.RestartCount, in.KnownRestarts),
 		HostIP:             in.HostIP,
 		ObservedGeneration: t.Metadata.Generation,
-		Conditions:         prev.DeepCopy().Conditions,
+		// The conditions' times are shared with prev: SetCondition
+		// points a condition at a new time, it never writes through one.
+		Conditions: slices.Clone(prev.Conditions),
 	}
 	if subject != nil && subject != p.cur {
 		st.ObservedGeneration = generationOf(subject.Container)

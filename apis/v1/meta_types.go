@@ -106,14 +106,20 @@ func SetCondition(conds []Condition, c Condition, now time.Time) []Condition {
 		if conds[i].Status == c.Status && conds[i].LastTransitionTime != nil {
 			c.LastTransitionTime = conds[i].LastTransitionTime
 		} else {
-			c.LastTransitionTime = &now
+			c.LastTransitionTime = timeAt(now)
 		}
 		conds[i] = c
 		return conds
 	}
-	c.LastTransitionTime = &now
+	c.LastTransitionTime = timeAt(now)
 	return append(conds, c)
 }
+
+// timeAt returns a pointer to a copy of t. SetCondition takes its time
+// by value and points at a copy only when a condition moves: pointing at
+// the parameter itself moved it to the heap on every call, a condition
+// that stays as it was included.
+func timeAt(t time.Time) *time.Time { return &t }
 
 // FindCondition returns the condition of type t, or nil.
 func FindCondition(conds []Condition, t string) *Condition {
