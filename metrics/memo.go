@@ -1,34 +1,48 @@
 package metrics
 
-import "sync"
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
 
 // Memo keeps the children of a metric vector by their label values, so
 // that a path taken for every request or call finds its child with one
 // map lookup, where the vector's WithLabelValues hashes the values, locks
 // the vector and allocates their slice each time (2-4% of a busy
 // worker's CPU). Label values must be bounded, as for the vector itself.
+//
+// Readers share nothing they write to: the map is replaced, copied with
+// the new child, when a child is first resolved, which bounded labels make
+// rare (a read lock's counter, shared by every reader, cost as much as
+// the lookup).
 type Memo[K comparable, M any] struct {
-	mu       sync.RWMutex
-	children map[K]M
-	resolve  func(K) M // the vector's child of K
+	children atomic.Pointer[map[K]M]
+	mu       sync.Mutex // serializes the copies
+	resolve  func(K) M  // the vector's child of K
 }
 
 // NewMemo returns a Memo whose children resolve finds in the vector.
 func NewMemo[K comparable, M any](resolve func(K) M) *Memo[K, M] {
-	return &Memo[K, M]{children: make(map[K]M), resolve: resolve}
+	m := &Memo[K, M]{resolve: resolve}
+	m.children.Store(&map[K]M{})
+	return m
 }
 
 // Get returns the child of k, resolving it from the vector on first use.
 func (m *Memo[K, M]) Get(k K) M {
-	m.mu.RLock()
-	c, ok := m.children[k]
-	m.mu.RUnlock()
-	if ok {
+	if c, ok := (*m.children.Load())[k]; ok {
 		return c
 	}
-	c = m.resolve(k)
 	m.mu.Lock()
-	m.children[k] = c
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	old := *m.children.Load()
+	if c, ok := old[k]; ok {
+		return c
+	}
+	c := m.resolve(k)
+	next := maps.Clone(old)
+	next[k] = c
+	m.children.Store(&next)
 	return c
 }
