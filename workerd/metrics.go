@@ -52,8 +52,8 @@ type workerMetrics struct {
 	starts   prometheus.Counter
 	stops    *prometheus.CounterVec
 	restarts *prometheus.CounterVec
-	pulls    *prometheus.HistogramVec
-	calls    *metrics.Memo[string, prometheus.Counter] // by operation
+	pulls    *metrics.Memo[string, prometheus.Observer] // by result: ok, error
+	calls    *metrics.Memo[string, prometheus.Counter]  // by operation
 	errors   *prometheus.CounterVec
 	duration *metrics.Memo[string, prometheus.Observer] // by operation
 }
@@ -65,6 +65,9 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "runtime_operation_duration_seconds",
 		Help:    "Time of a call to the container runtime, by operation; event streams and log reads are not timed.",
 		Buckets: metrics.DurationBuckets}, []string{"operation"})
+	pulls := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "image_pull_duration_seconds",
+		Help:    "Time to make a task's image present (a single inspect when it already is), by result (ok, error).",
+		Buckets: metrics.LongDurationBuckets}, []string{"result"})
 	m := &workerMetrics{
 		http: metrics.NewHTTP(reg, "worker_api"),
 		starts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "container_starts_total",
@@ -73,15 +76,13 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 			Help: "Task containers stopped by the worker, by reason (Unhealthy, Replaced, Deleted, Stray)."}, []string{"reason"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "container_restarts_total",
 			Help: "Task containers started again after they exited, by how the last run ended (Error, Completed, OOMKilled)."}, []string{"reason"}),
-		pulls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "image_pull_duration_seconds",
-			Help:    "Time to make a task's image present (a single inspect when it already is), by result (ok, error).",
-			Buckets: metrics.LongDurationBuckets}, []string{"result"}),
+		pulls: metrics.NewMemo(func(result string) prometheus.Observer { return pulls.WithLabelValues(result) }),
 		calls: metrics.NewMemo(func(op string) prometheus.Counter { return calls.WithLabelValues(op) }),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "runtime_errors_total",
 			Help: "Calls to the container runtime that failed, by operation and error (not_found, image_pull, canceled, error)."}, []string{"operation", "error"}),
 		duration: metrics.NewMemo(func(op string) prometheus.Observer { return duration.WithLabelValues(op) }),
 	}
-	reg.MustRegister(m.starts, m.stops, m.restarts, m.pulls, calls, m.errors, duration)
+	reg.MustRegister(m.starts, m.stops, m.restarts, pulls, calls, m.errors, duration)
 	// Every reason is exported from the start, at 0, so that rate() sees
 	// the first one.
 	for _, r := range []string{stopUnhealthy, stopReplaced, stopDeleted, stopStray} {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
@@ -15,7 +16,7 @@ import (
 type puller struct {
 	rt       runtime.Runtime
 	wake     func(uid string)
-	duration *prometheus.HistogramVec // by result: ok, error
+	duration *metrics.Memo[string, prometheus.Observer] // by result: ok, error
 
 	mu       sync.Mutex
 	inFlight map[string]*pull // by image reference
@@ -30,7 +31,7 @@ type pull struct {
 	waiters map[string]struct{} // task uids to wake
 }
 
-func newPuller(rt runtime.Runtime, wake func(uid string), duration *prometheus.HistogramVec) *puller {
+func newPuller(rt runtime.Runtime, wake func(uid string), duration *metrics.Memo[string, prometheus.Observer]) *puller {
 	return &puller{rt: rt, wake: wake, duration: duration, inFlight: map[string]*pull{}}
 }
 
@@ -56,7 +57,7 @@ func (p *puller) run(ctx context.Context, pl *pull) {
 	if err != nil {
 		result = "error"
 	}
-	p.duration.WithLabelValues(result).Observe(time.Since(began).Seconds())
+	p.duration.Get(result).Observe(time.Since(began).Seconds())
 	p.mu.Lock()
 	delete(p.inFlight, pl.image)
 	pl.err = err
