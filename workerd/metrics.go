@@ -12,20 +12,40 @@ import (
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
-// Runtime operations, as the operation label of the runtime families.
+// runtimeOp is a runtime operation; opNames is its operation label in the
+// runtime families.
+type runtimeOp int
+
 const (
-	opEnsureImage = "ensure_image"
-	opCreate      = "create"
-	opStart       = "start"
-	opStop        = "stop"
-	opRemove      = "remove"
-	opInspect     = "inspect"
-	opList        = "list"
-	opEvents      = "events"
-	opLogs        = "logs"
-	opStats       = "stats"
-	opExec        = "exec"
+	opEnsureImage runtimeOp = iota
+	opCreate
+	opStart
+	opStop
+	opRemove
+	opInspect
+	opList
+	opEvents
+	opLogs
+	opStats
+	opExec
+	numRuntimeOps
 )
+
+var opNames = [numRuntimeOps]string{
+	opEnsureImage: "ensure_image",
+	opCreate:      "create",
+	opStart:       "start",
+	opStop:        "stop",
+	opRemove:      "remove",
+	opInspect:     "inspect",
+	opList:        "list",
+	opEvents:      "events",
+	opLogs:        "logs",
+	opStats:       "stats",
+	opExec:        "exec",
+}
+
+func (op runtimeOp) String() string { return opNames[op] }
 
 // Why a container was stopped, as the reason label of
 // minkube_worker_container_stops_total.
@@ -52,10 +72,12 @@ type workerMetrics struct {
 	starts   prometheus.Counter
 	stops    *prometheus.CounterVec
 	restarts *prometheus.CounterVec
-	pulls    *metrics.Memo[string, prometheus.Observer] // by result: ok, error
-	calls    *metrics.Memo[string, prometheus.Counter]  // by operation
+	pulls    pullMetrics
+	// calls and duration are each operation's children, resolved once:
+	// every runtime call goes through them.
+	calls    [numRuntimeOps]prometheus.Counter
 	errors   *prometheus.CounterVec
-	duration *metrics.Memo[string, prometheus.Observer] // by operation
+	duration [numRuntimeOps]prometheus.Observer
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
@@ -76,15 +98,17 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 			Help: "Task containers stopped by the worker, by reason (Unhealthy, Replaced, Deleted, Stray)."}, []string{"reason"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "container_restarts_total",
 			Help: "Task containers started again after they exited, by how the last run ended (Error, Completed, OOMKilled)."}, []string{"reason"}),
-		pulls: metrics.NewMemo(func(result string) prometheus.Observer { return pulls.WithLabelValues(result) }),
-		calls: metrics.NewMemo(func(op string) prometheus.Counter { return calls.WithLabelValues(op) }),
+		pulls: pullMetrics{ok: pulls.WithLabelValues("ok"), failed: pulls.WithLabelValues("error")},
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "runtime_errors_total",
 			Help: "Calls to the container runtime that failed, by operation and error (not_found, image_pull, canceled, error)."}, []string{"operation", "error"}),
-		duration: metrics.NewMemo(func(op string) prometheus.Observer { return duration.WithLabelValues(op) }),
 	}
 	reg.MustRegister(m.starts, m.stops, m.restarts, pulls, calls, m.errors, duration)
+	for op, name := range opNames {
+		m.calls[op] = calls.WithLabelValues(name)
+		m.duration[op] = duration.WithLabelValues(name)
+	}
 	// Every reason is exported from the start, at 0, so that rate() sees
-	// the first one.
+	// the first one (and every runtime operation, above).
 	for _, r := range []string{stopUnhealthy, stopReplaced, stopDeleted, stopStray} {
 		m.stops.WithLabelValues(r)
 	}
@@ -93,6 +117,9 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 	}
 	return m
 }
+
+// pullMetrics are the image pull histogram's children, by result.
+type pullMetrics struct{ ok, failed prometheus.Observer }
 
 // restartReason names how the last run of a container that is started
 // again ended.
@@ -131,13 +158,13 @@ var _ runtime.Runtime = instrumentedRuntime{}
 
 // observe records one call that began at began; timed says whether its
 // duration is the call's (not a stream's).
-func (r instrumentedRuntime) observe(op string, began time.Time, err error, timed bool) {
-	r.m.calls.Get(op).Inc()
+func (r instrumentedRuntime) observe(op runtimeOp, began time.Time, err error, timed bool) {
+	r.m.calls[op].Inc()
 	if timed {
-		r.m.duration.Get(op).Observe(time.Since(began).Seconds())
+		r.m.duration[op].Observe(time.Since(began).Seconds())
 	}
 	if err != nil {
-		r.m.errors.WithLabelValues(op, runtimeErrorKind(err)).Inc()
+		r.m.errors.WithLabelValues(opNames[op], runtimeErrorKind(err)).Inc()
 	}
 }
 

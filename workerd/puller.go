@@ -5,9 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/minkube/minkube/metrics"
 	"github.com/minkube/minkube/workerd/runtime"
 )
 
@@ -16,7 +13,7 @@ import (
 type puller struct {
 	rt       runtime.Runtime
 	wake     func(uid string)
-	duration *metrics.Memo[string, prometheus.Observer] // by result: ok, error
+	duration pullMetrics
 
 	mu       sync.Mutex
 	inFlight map[string]*pull // by image reference
@@ -31,7 +28,7 @@ type pull struct {
 	waiters map[string]struct{} // task uids to wake
 }
 
-func newPuller(rt runtime.Runtime, wake func(uid string), duration *metrics.Memo[string, prometheus.Observer]) *puller {
+func newPuller(rt runtime.Runtime, wake func(uid string), duration pullMetrics) *puller {
 	return &puller{rt: rt, wake: wake, duration: duration, inFlight: map[string]*pull{}}
 }
 
@@ -53,11 +50,11 @@ func (p *puller) request(ctx context.Context, image, uid string) *pull {
 func (p *puller) run(ctx context.Context, pl *pull) {
 	began := time.Now()
 	err := p.rt.EnsureImage(ctx, pl.image)
-	result := "ok"
+	took := p.duration.ok
 	if err != nil {
-		result = "error"
+		took = p.duration.failed
 	}
-	p.duration.Get(result).Observe(time.Since(began).Seconds())
+	took.Observe(time.Since(began).Seconds())
 	p.mu.Lock()
 	delete(p.inFlight, pl.image)
 	pl.err = err

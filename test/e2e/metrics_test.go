@@ -121,7 +121,7 @@ func TestMetrics(t *testing.T) {
 		}{
 			{"minkube_worker_container_starts_total", nil, 3},
 			{"minkube_worker_runtime_operations_total", map[string]string{"operation": "create"}, 3},
-			{"minkube_worker_image_pull_duration_seconds", nil, 1},
+			{"minkube_worker_image_pull_duration_seconds", map[string]string{"result": "ok"}, 1},
 			{"minkube_worker_cpus", nil, 1},
 			{"minkube_reconcile_duration_seconds", map[string]string{"controller": "workerd"}, 3},
 			{"go_goroutines", nil, 1},
