@@ -78,8 +78,9 @@ func (w *Worker) observe(ctx context.Context, uid string) (in syncInput, ok bool
 	var pl *pull
 	w.tasks.with(uid, func(e *entry) {
 		in.Task, in.SpecHash, in.Stopping = e.task, e.specHash, e.stopping
+		// hist.Status is never changed in place (entry), and decide
+		// builds a new status rather than change this one: no deep copy.
 		in.Hist, in.Health, in.KnownRestarts = e.hist, e.health, e.knownRestarts
-		in.Hist.Status = *e.hist.Status.DeepCopy()
 		pl = e.pull
 	})
 	state, perr := pl.state()

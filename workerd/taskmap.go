@@ -23,7 +23,9 @@ type entry struct {
 	gone chan struct{}
 
 	// Written by the task's sync only: what decide remembers (the status
-	// it reports included), and the pull the task waits for.
+	// it reports included), and the pull the task waits for. hist.Status
+	// is replaced whole, never changed in place: a reader that copied
+	// hist under the map's lock may keep the status' slices and times.
 	hist history
 	pull *pull
 	// Written by others, read by the sync: the last health check result
@@ -189,7 +191,7 @@ func (m *taskMap) reports(all bool) ([]v1.TaskReport, string) {
 			UID:        uid,
 			Name:       e.task.Metadata.Name,
 			Generation: e.task.Metadata.Generation,
-			Status:     *e.hist.Status.DeepCopy(),
+			Status:     e.hist.Status, // replaced whole, never changed in place (entry)
 			Events:     e.events,
 		})
 		e.dirty, e.events = false, nil
