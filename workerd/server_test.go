@@ -447,8 +447,22 @@ func TestServer_PushWhileOutOfContactIsChecked(t *testing.T) {
 	mustEventually(t, "a report answered", func() bool { return len(mgr.succeeded()) >= 1 })
 
 	unreachable := errors.New("connection refused")
+	refused := func() int {
+		n := 0
+		for _, c := range mgr.calls() {
+			if c.err != nil {
+				n++
+			}
+		}
+		return n
+	}
+	before := refused()
 	mgr.setReportErr(unreachable)
 	mgr.setTasksErr(unreachable)
+	// The worker takes in each answer before it calls the manager again:
+	// once a report is refused, no answer it has yet to read can put it
+	// back in contact after the clock moves.
+	mustEventually(t, "a report refused", func() bool { return refused() > before })
 	clk.Advance(5 * time.Second) // past three 20ms heartbeats and the 3s floor
 	task := newTask("web", "uid-web")
 	lists := mgr.workerTasksCalls()
@@ -463,7 +477,11 @@ func TestServer_PushWhileOutOfContactIsChecked(t *testing.T) {
 	mgr.setReportErr(nil)
 	mgr.setTasksErr(nil)
 	n := len(mgr.succeeded())
-	mustEventually(t, "a report answered again", func() bool { return len(mgr.succeeded()) > n })
+	// The fake manager counts a report before the worker has read its
+	// answer; the worker sends its reports one after another, each once
+	// it has taken in the last one's answer, so a second answered report
+	// says the worker heard the first.
+	mustEventually(t, "the worker back in contact", func() bool { return len(mgr.succeeded()) > n+1 })
 	h.mustAssign(t, token, task, http.StatusCreated)
 	h.mustRunning(t, token, task.Metadata.UID, 0)
 }
