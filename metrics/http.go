@@ -23,8 +23,8 @@ const UnmatchedRoute = "other"
 // their duration is the client's choice. Wrap the router with Handler and
 // name each route with Route.
 type HTTP struct {
-	requests *Memo[httpCode, prometheus.Counter]
-	duration *Memo[httpRoute, prometheus.Observer]
+	requests *memo[httpCode, prometheus.Counter]
+	duration *memo[httpRoute, prometheus.Observer]
 	inFlight prometheus.Gauge
 }
 
@@ -49,10 +49,10 @@ func NewHTTP(reg prometheus.Registerer, subsystem string) *HTTP {
 		Buckets: DurationBuckets,
 	}, []string{"route", "method"})
 	m := &HTTP{
-		requests: NewMemo(func(k httpCode) prometheus.Counter {
+		requests: newMemo(func(k httpCode) prometheus.Counter {
 			return requests.WithLabelValues(k.pattern, k.method, strconv.Itoa(k.code))
 		}),
-		duration: NewMemo(func(k httpRoute) prometheus.Observer {
+		duration: newMemo(func(k httpRoute) prometheus.Observer {
 			return duration.WithLabelValues(k.pattern, k.method)
 		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -74,9 +74,9 @@ func (m *HTTP) Handler(next http.Handler) http.Handler {
 		defer func() {
 			m.inFlight.Dec()
 			route := httpRoute{rec.route, boundedMethod(r.Method)}
-			m.requests.Get(httpCode{route, rec.code()}).Inc()
+			m.requests.get(httpCode{route, rec.code()}).Inc()
 			if !LongRunning(r) {
-				m.duration.Get(route).Observe(time.Since(began).Seconds())
+				m.duration.get(route).Observe(time.Since(began).Seconds())
 			}
 		}()
 		next.ServeHTTP(rec, r)

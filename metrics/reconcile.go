@@ -61,7 +61,7 @@ func (c *Controllers) For(controller string) reconcile.Metrics {
 		adds:     c.adds.WithLabelValues(controller),
 		retries:  c.retries.WithLabelValues(controller),
 		duration: c.duration.WithLabelValues(controller),
-		total: NewMemo(func(outcome string) prometheus.Counter {
+		total: newMemo(func(outcome string) prometheus.Counter {
 			return c.total.WithLabelValues(controller, outcome)
 		}),
 	}
@@ -73,7 +73,7 @@ type Controller struct {
 	adds     prometheus.Counter
 	retries  prometheus.Counter
 	duration prometheus.Observer
-	total    *Memo[string, prometheus.Counter] // by outcome
+	total    *memo[string, prometheus.Counter] // by outcome
 }
 
 var _ reconcile.Metrics = (*Controller)(nil)
@@ -90,5 +90,5 @@ func (c *Controller) Retried() { c.retries.Inc() }
 // Reconciled implements reconcile.Metrics.
 func (c *Controller) Reconciled(d time.Duration, outcome string) {
 	c.duration.Observe(d.Seconds())
-	c.total.Get(outcome).Inc()
+	c.total.get(outcome).Inc()
 }

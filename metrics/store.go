@@ -10,8 +10,8 @@ import (
 // operation and result), minkube_store_operation_duration_seconds and
 // minkube_events_dropped_total. It implements store.Observer.
 type Store struct {
-	ops      *Memo[[2]string, prometheus.Counter] // by operation and result
-	duration *Memo[string, prometheus.Observer]
+	ops      *memo[[2]string, prometheus.Counter] // by operation and result
+	duration *memo[string, prometheus.Observer]
 	dropped  prometheus.Counter
 }
 
@@ -27,8 +27,8 @@ func NewStore(reg prometheus.Registerer) *Store {
 		Buckets: DurationBuckets,
 	}, []string{"operation"})
 	s := &Store{
-		ops:      NewMemo(func(k [2]string) prometheus.Counter { return ops.WithLabelValues(k[0], k[1]) }),
-		duration: NewMemo(func(op string) prometheus.Observer { return duration.WithLabelValues(op) }),
+		ops:      newMemo(func(k [2]string) prometheus.Counter { return ops.WithLabelValues(k[0], k[1]) }),
+		duration: newMemo(func(op string) prometheus.Observer { return duration.WithLabelValues(op) }),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "events_dropped_total",
 			Help: "Events (mkctl get events) that could not be recorded: the store refused the write, or the queue of events to write was full.",
@@ -40,8 +40,8 @@ func NewStore(reg prometheus.Registerer) *Store {
 
 // StoreOp implements store.Observer.
 func (s *Store) StoreOp(op, result string, d time.Duration) {
-	s.ops.Get([2]string{op, result}).Inc()
-	s.duration.Get(op).Observe(d.Seconds())
+	s.ops.get([2]string{op, result}).Inc()
+	s.duration.get(op).Observe(d.Seconds())
 }
 
 // EventDropped implements store.Observer.

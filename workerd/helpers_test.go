@@ -327,6 +327,11 @@ func (m *fakeManager) succeeded() []v1.StatusReport {
 	return out
 }
 
+// refused counts the reports the fake refused.
+func (m *fakeManager) refused() int {
+	return len(m.calls()) - len(m.succeeded())
+}
+
 // sawTask reports whether an accepted report carried uid with a status
 // that satisfies pred.
 func (m *fakeManager) sawTask(uid string, pred func(v1.TaskReport) bool) bool {

@@ -45,8 +45,6 @@ var opNames = [numRuntimeOps]string{
 	opExec:        "exec",
 }
 
-func (op runtimeOp) String() string { return opNames[op] }
-
 // Why a container was stopped, as the reason label of
 // minkube_worker_container_stops_total.
 const (

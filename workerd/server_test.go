@@ -447,22 +447,13 @@ func TestServer_PushWhileOutOfContactIsChecked(t *testing.T) {
 	mustEventually(t, "a report answered", func() bool { return len(mgr.succeeded()) >= 1 })
 
 	unreachable := errors.New("connection refused")
-	refused := func() int {
-		n := 0
-		for _, c := range mgr.calls() {
-			if c.err != nil {
-				n++
-			}
-		}
-		return n
-	}
-	before := refused()
+	before := mgr.refused()
 	mgr.setReportErr(unreachable)
 	mgr.setTasksErr(unreachable)
 	// The worker takes in each answer before it calls the manager again:
 	// once a report is refused, no answer it has yet to read can put it
 	// back in contact after the clock moves.
-	mustEventually(t, "a report refused", func() bool { return refused() > before })
+	mustEventually(t, "a report refused", func() bool { return mgr.refused() > before })
 	clk.Advance(5 * time.Second) // past three 20ms heartbeats and the 3s floor
 	task := newTask("web", "uid-web")
 	lists := mgr.workerTasksCalls()

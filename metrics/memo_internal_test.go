@@ -1,4 +1,4 @@
-package metrics_test
+package metrics
 
 import (
 	"fmt"
@@ -7,17 +7,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/minkube/minkube/metrics"
 )
 
-// TestMemo: a Memo hands out the vector's own child for each label
+// TestMemo: a memo hands out the vector's own child for each label
 // value, resolving it once, from goroutines at once.
 func TestMemo(t *testing.T) {
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calls_total"}, []string{"op"})
 	resolved := map[string]int{}
 	var mu sync.Mutex
-	m := metrics.NewMemo(func(op string) prometheus.Counter {
+	m := newMemo(func(op string) prometheus.Counter {
 		mu.Lock()
 		resolved[op]++
 		mu.Unlock()
@@ -27,7 +25,7 @@ func TestMemo(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 1000 {
-				m.Get(fmt.Sprintf("op%d", (g+i)%4)).Inc()
+				m.get(fmt.Sprintf("op%d", (g+i)%4)).Inc()
 			}
 		})
 	}
@@ -42,7 +40,7 @@ func TestMemo(t *testing.T) {
 		}
 	}
 	before := resolved["op0"]
-	m.Get("op0").Inc()
+	m.get("op0").Inc()
 	if resolved["op0"] != before {
 		t.Errorf("a child already held was resolved again")
 	}
@@ -52,13 +50,13 @@ func TestMemo(t *testing.T) {
 // workers' and the API's goroutines do.
 func BenchmarkMemo_Get(b *testing.B) {
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calls_total"}, []string{"op"})
-	m := metrics.NewMemo(func(op string) prometheus.Counter { return vec.WithLabelValues(op) })
+	m := newMemo(func(op string) prometheus.Counter { return vec.WithLabelValues(op) })
 	ops := []string{"create", "start", "inspect", "stop"}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			m.Get(ops[i%len(ops)])
+			m.get(ops[i%len(ops)])
 			i++
 		}
 	})
