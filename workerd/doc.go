@@ -31,7 +31,11 @@
 //   - Status changes are reported at once, except the steps a new task
 //     takes on its way to Running (taken, pulling, being created): those
 //     wait PendingReportDelay, so a task that starts meanwhile is reported
-//     once, Running (as Nomad's client batches its allocation updates);
+//     once, Running (as Nomad's client batches its allocation updates).
+//     A new task's push that asks for it (answer=status) is answered
+//     with that first status instead (answerFirstStatus), and the reports
+//     leave the task out until then; the next heartbeat carries it again
+//     for the manager to acknowledge (taskMap.confirm);
 //     a full heartbeat with stats goes
 //     at the interval the manager gives in its registration and heartbeat
 //     replies (HeartbeatInterval until it does); every ResyncInterval the

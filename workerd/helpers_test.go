@@ -115,9 +115,10 @@ type fakeManager struct {
 	reportErr      error   // every report fails with it while set
 	reportErrOnce  []error // then these, one per report
 	reports        []reportCall
-	stop           []string // the Stop list of the next successful report
-	sendFull       bool     // the next successful report asks for a full one
-	bodyLimit      int      // a report encoded larger is refused with 413, as the manager does; 0: no limit
+	answers        []v1.TaskReport // the first statuses pushes were answered with (harness.mustAssign)
+	stop           []string        // the Stop list of the next successful report
+	sendFull       bool            // the next successful report asks for a full one
+	bodyLimit      int             // a report encoded larger is refused with 413, as the manager does; 0: no limit
 	tasks          []v1.Task
 	tasksErr       error // every task list fails with it while set
 	tasksErrOnce   []error
@@ -332,9 +333,38 @@ func (m *fakeManager) refused() int {
 	return len(m.calls()) - len(m.succeeded())
 }
 
-// sawTask reports whether an accepted report carried uid with a status
-// that satisfies pred.
+// answered records the first status a push was answered with, as the
+// manager records it.
+func (m *fakeManager) answered(tr v1.TaskReport) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.answers = append(m.answers, tr)
+}
+
+// answer returns the first status a push of uid was answered with.
+func (m *fakeManager) answer(uid string) (v1.TaskReport, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, tr := range m.answers {
+		if tr.UID == uid {
+			return tr, true
+		}
+	}
+	return v1.TaskReport{}, false
+}
+
+// sawTask reports whether a push's answer or an accepted report carried
+// uid with a status that satisfies pred.
 func (m *fakeManager) sawTask(uid string, pred func(v1.TaskReport) bool) bool {
+	if tr, ok := m.answer(uid); ok && pred(tr) {
+		return true
+	}
+	return m.reportedTask(uid, pred)
+}
+
+// reportedTask reports whether an accepted report carried uid with a
+// status that satisfies pred.
+func (m *fakeManager) reportedTask(uid string, pred func(v1.TaskReport) bool) bool {
 	for _, r := range m.succeeded() {
 		for _, tr := range r.Tasks {
 			if tr.UID == uid && pred(tr) {
@@ -566,12 +596,24 @@ func (h *harness) mustRegistered(t *testing.T, n int) string {
 	return token
 }
 
-// mustAssign POSTs task and checks the answer's code.
+// mustAssign POSTs task and checks the answer's code. It asks for the
+// first status of a task new to the worker, as the manager does for a new
+// assignment, and gives it to the fake manager, as the manager records it.
 func (h *harness) mustAssign(t *testing.T, token string, task *v1.Task, want int) {
 	t.Helper()
-	code, body := h.do(t, http.MethodPost, "/api/v1/tasks", token, task)
+	code, body := h.do(t, http.MethodPost, "/api/v1/tasks?answer=status", token, task)
 	if code != want {
 		t.Fatalf("POST task %s (generation %d) = %d %s; want %d", task.Metadata.Name, task.Metadata.Generation, code, body, want)
+	}
+	if code != http.StatusCreated {
+		return
+	}
+	var tr v1.TaskReport
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatalf("POST task %s: answer %s: %v", task.Metadata.Name, body, err)
+	}
+	if tr.UID != "" {
+		h.mgr.answered(tr)
 	}
 }
 

@@ -209,7 +209,7 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 	if mgr == nil {
 		return false
 	}
-	reps, digest := w.tasks.reports(kind == reportFull)
+	reps, digest := w.tasks.reports(kind)
 	if kind == reportChanges && len(reps) == 0 {
 		return false
 	}
@@ -359,7 +359,7 @@ func (w *Worker) resync(ctx context.Context) {
 				continue
 			}
 		}
-		if w.tasks.put(t, now) {
+		if w.tasks.put(t, now, false) {
 			w.log.Info("took a task from the manager's list", "task", t.Metadata.Name)
 		}
 		// Keep the restart count across a worker restart.

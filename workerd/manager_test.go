@@ -143,39 +143,56 @@ func TestManager_FailedReportIsSentAgain(t *testing.T) {
 	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.HeartbeatInterval = time.Hour })
 	token := h.mustRegistered(t, 1)
 	mustEventually(t, "the first full report", func() bool { return len(mgr.succeeded()) >= 1 })
+	// Their pushes are answered with their first status; what changes
+	// after goes by reports.
+	a, b := newTask("a", "uid-a"), newTask("b", "uid-b")
+	h.mustAssign(t, token, a, http.StatusCreated)
+	h.mustAssign(t, token, b, http.StatusCreated)
+	h.mustRunning(t, token, a.Metadata.UID, 0)
+	h.mustRunning(t, token, b.Metadata.UID, 0)
 
 	mgr.setReportErr(errors.New("manager unreachable"))
-	a := newTask("a", "uid-a")
-	h.mustAssign(t, token, a, http.StatusCreated)
-	h.mustRunning(t, token, a.Metadata.UID, 0)
-	mustEventually(t, "a failed report of task a Running", func() bool {
+	a2 := nextGeneration(a)
+	h.mustAssign(t, token, a2, http.StatusOK)
+	runsA2 := func(tr v1.TaskReport) bool {
+		return tr.Generation == 2 && tr.Status.Phase == v1.PhaseRunning && tr.Status.ObservedGeneration == 2
+	}
+	mustEventually(t, "a failed report of task a's generation 2 Running", func() bool {
 		for _, c := range mgr.calls() {
 			for _, tr := range c.report.Tasks {
-				if c.err != nil && tr.UID == a.Metadata.UID && tr.Status.Phase == v1.PhaseRunning {
+				if c.err != nil && tr.UID == a.Metadata.UID && runsA2(tr) {
 					return true
 				}
 			}
 		}
 		return false
 	})
-	if mgr.sawTask(a.Metadata.UID, func(v1.TaskReport) bool { return true }) {
+	if mgr.reportedTask(a.Metadata.UID, runsA2) {
 		t.Fatal("the manager accepted a report of task a while failing every report")
 	}
 
 	// The next report, caused by another task's change, carries a's
 	// status again.
 	mgr.setReportErr(nil)
-	h.mustAssign(t, token, newTask("b", "uid-b"), http.StatusCreated)
+	h.mustAssign(t, token, nextGeneration(b), http.StatusOK)
 	mustEventually(t, "a partial report carrying task a again", func() bool {
 		for _, r := range mgr.succeeded() {
 			for _, tr := range r.Tasks {
-				if !r.Full && tr.UID == a.Metadata.UID && tr.Status.Phase == v1.PhaseRunning {
+				if !r.Full && tr.UID == a.Metadata.UID && runsA2(tr) {
 					return true
 				}
 			}
 		}
 		return false
 	})
+}
+
+// nextGeneration returns task's next generation, with a spec of its own.
+func nextGeneration(task *v1.Task) *v1.Task {
+	next := task.DeepCopy()
+	next.Metadata.Generation++
+	next.Spec.Args = append(next.Spec.Args, fmt.Sprintf("--generation=%d", next.Metadata.Generation))
+	return next
 }
 
 func TestManager_RegistersAgainWhenForgotten(t *testing.T) {
@@ -267,6 +284,9 @@ func TestManager_FollowsTheManagersHeartbeatInterval(t *testing.T) {
 	// heartbeats come.
 	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) { o.HeartbeatInterval = time.Hour })
 	token := h.mustRegistered(t, 1)
+	nudge := newTask("nudge", "uid-nudge")
+	h.mustAssign(t, token, nudge, http.StatusCreated)
+	h.mustRunning(t, token, nudge.Metadata.UID, 0)
 	mustEventually(t, "heartbeats at the interval the registration gave", func() bool { return heartbeats(mgr) >= 5 })
 
 	// A new interval in a heartbeat reply is followed from then on.
@@ -278,9 +298,10 @@ func TestManager_FollowsTheManagersHeartbeatInterval(t *testing.T) {
 	if got := heartbeats(mgr); got > n+1 {
 		t.Errorf("%d more heartbeats after the manager asked for one an hour", got-n)
 	}
-	// A partial report (a status change) carries a short interval back.
+	// A partial report (a status change: the task's next generation runs)
+	// carries a short interval back.
 	mgr.setReplies(20*time.Millisecond, 0)
-	h.mustAssign(t, token, newTask("nudge", "uid-nudge"), http.StatusCreated)
+	h.mustAssign(t, token, nextGeneration(nudge), http.StatusOK)
 	m := heartbeats(mgr)
 	mustEventually(t, "heartbeats at 20ms again", func() bool { return heartbeats(mgr) >= m+5 })
 }

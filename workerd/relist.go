@@ -99,7 +99,7 @@ func (w *Worker) adopt() {
 		t, err := taskFromLabels(labels)
 		if err != nil {
 			w.log.Warn("container with an unreadable task label; removing it", "uid", uid, "err", err)
-		} else if w.tasks.put(t, now) {
+		} else if w.tasks.put(t, now, false) {
 			w.log.Info("adopted a task from its container", "task", t.Metadata.Name, "uid", uid)
 		}
 	}

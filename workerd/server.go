@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	json "github.com/goccy/go-json"
 	"github.com/julienschmidt/httprouter"
@@ -108,7 +109,8 @@ func (w *Worker) internalError(rw http.ResponseWriter, r *http.Request, err erro
 
 // assignTask takes a task pushed by the manager: 201 when new, 200 when
 // already held (a newer generation replaces the spec), 507 when the task
-// asks for more disk than is free. A push of a new task that may be one
+// asks for more disk than is free. With ?answer=status, the 201 of a new
+// task carries its first status (answerFirstStatus). A push of a new task that may be one
 // the manager has given up on (managerContact.trusts) is not taken from
 // the push: the worker answers 202 and takes the task from the manager's
 // list of its tasks only if it is still there, so a push delayed past the
@@ -157,17 +159,57 @@ func (w *Worker) assignTask(rw http.ResponseWriter, r *http.Request, _ httproute
 	if !t.Status.Phase.Terminal() {
 		t.Status.Phase = ""
 	}
-	created := w.tasks.put(&t, w.now())
+	answer := r.URL.Query().Get("answer") == "status"
+	created := w.tasks.put(&t, w.now(), answer)
 	w.queue.Enqueue(t.Metadata.UID)
+	if !created {
+		w.wakeReporterSoon()
+		writeJSON(rw, http.StatusOK, struct{}{})
+		return
+	}
+	w.log.Info("task assigned", "task", t.Metadata.Name, "uid", t.Metadata.UID, "image", t.Spec.Image)
+	if answer {
+		w.answerFirstStatus(rw, r, t.Metadata.UID)
+		return
+	}
 	// The manager knows the worker took the task (this answer says so);
 	// the report of its first step follows soon, or of Running if sooner.
 	w.wakeReporterSoon()
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-		w.log.Info("task assigned", "task", t.Metadata.Name, "uid", t.Metadata.UID, "image", t.Spec.Image)
+	writeJSON(rw, http.StatusCreated, struct{}{})
+}
+
+// answerFirstStatus answers the push of a new task with its first status
+// (asked for with ?answer=status), as its first report would carry it:
+// once the task is past the steps on its way to Running (Running, or what
+// stopped it), or after PendingReportDelay on one of them, whichever is
+// first. The answer saves the manager and the worker a request per task.
+// Until then the reports of changes leave the task to this answer, so
+// that the two never carry its statuses out of order; a push whose caller
+// went away gives its status back to the reports. The worker cannot know
+// that the manager recorded an answer it sent, so its next heartbeat
+// carries the status again (taskMap.confirm).
+func (w *Worker) answerFirstStatus(rw http.ResponseWriter, r *http.Request, uid string) {
+	if settled := w.tasks.settledChan(uid); settled != nil {
+		timer := time.NewTimer(w.opts.PendingReportDelay)
+		select {
+		case <-settled:
+		case <-timer.C:
+		case <-r.Context().Done():
+		}
+		timer.Stop()
 	}
-	writeJSON(rw, code, struct{}{})
+	tr, ok := w.tasks.answer(uid)
+	if ok && r.Context().Err() != nil {
+		w.tasks.markDirty([]v1.TaskReport{tr})
+		ok = false
+	}
+	if !ok {
+		// A report carries it (a full one may have taken it already).
+		w.wakeReporter()
+		writeJSON(rw, http.StatusCreated, struct{}{})
+		return
+	}
+	writeJSON(rw, http.StatusCreated, &tr)
 }
 
 // admit returns why the worker cannot take a task it does not hold yet, or

@@ -141,6 +141,9 @@ func (w *Worker) record(uid string, in syncInput, d decision) {
 			e.dirty = true
 		}
 		onTheWay = !e.stopping && onTheWayToRunning(&d.Hist.Status)
+		if !onTheWay {
+			e.settle()
+		}
 	})
 	switch {
 	case changed && onTheWay:

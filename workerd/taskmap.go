@@ -41,6 +41,24 @@ type entry struct {
 	// records of the task once that report is answered, and what the
 	// heartbeat's digest sums.
 	reported v1.Phase
+	// told means a report or a push's answer has taken a status of the
+	// task: a push answers only with its first.
+	told bool
+	// answering means the push that brought the task waits to answer
+	// with its first status: reports of changes leave it to the push.
+	answering bool
+	// settled is closed once the task's status is past the steps on its
+	// way to Running, or the task stops: what an answering push waits for.
+	settled chan struct{}
+}
+
+// settle closes e.settled, once.
+func (e *entry) settle() {
+	select {
+	case <-e.settled:
+	default:
+		close(e.settled)
+	}
 }
 
 // taskMap is the worker's in-memory map of tasks, keyed by uid. It keeps
@@ -51,11 +69,16 @@ type taskMap struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	dirty   map[string]struct{}
+	// confirm holds the uids whose status a push's answer took: the worker
+	// cannot know that the manager recorded it, so the next heartbeat
+	// carries their status again, as a report the manager acknowledges
+	// (the manager writes nothing for a status it holds already).
+	confirm map[string]struct{}
 	digest  v1.TaskDigest // of the uids whose reported phase is Scheduled or Running
 }
 
 func newTaskMap() *taskMap {
-	return &taskMap{entries: map[string]*entry{}, dirty: map[string]struct{}{}}
+	return &taskMap{entries: map[string]*entry{}, dirty: map[string]struct{}{}, confirm: map[string]struct{}{}}
 }
 
 // noted records what a change of e (of uid) made under the lock calls for:
@@ -76,8 +99,9 @@ func (m *taskMap) setReported(uid string, e *entry, p v1.Phase) {
 }
 
 // put adds a task or takes a newer generation of one it holds. It reports
-// whether the task was new.
-func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
+// whether the task was new. answering says that the caller, a push, will
+// answer with the new task's first status (answer).
+func (m *taskMap) put(t *v1.Task, now time.Time, answering bool) (created bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	uid := t.Metadata.UID
@@ -87,7 +111,8 @@ func (m *taskMap) put(t *v1.Task, now time.Time) (created bool) {
 		}
 		return false
 	}
-	e := &entry{task: t, specHash: t.Spec.Hash(), accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount}
+	e := &entry{task: t, specHash: t.Spec.Hash(), accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount,
+		answering: answering, settled: make(chan struct{})}
 	e.hist.Status = v1.TaskStatus{
 		Phase:              v1.PhaseScheduled,
 		Reason:             v1.ReasonContainerCreate,
@@ -145,9 +170,11 @@ func (m *taskMap) forget(uid string) {
 	defer m.mu.Unlock()
 	if e, ok := m.entries[uid]; ok {
 		close(e.gone)
+		e.settle()
 		m.setReported(uid, e, "")
 		delete(m.entries, uid)
 		delete(m.dirty, uid)
+		delete(m.confirm, uid)
 	}
 }
 
@@ -178,39 +205,92 @@ func (m *taskMap) len() int {
 	return len(m.entries)
 }
 
-// reports returns the status of every task (all) or of those changed since
-// the last report, with the events waiting, clearing their dirty marks,
-// and the digest of the tasks reported Scheduled or Running once these
-// reports are taken (v1.TaskDigest).
-func (m *taskMap) reports(all bool) ([]v1.TaskReport, string) {
+// reports returns what a report of kind carries: the status of every task
+// (reportFull), or of those changed since the last report (and, for a
+// heartbeat, of those a push's answer took since the last one), with the
+// events waiting, clearing their marks; and the digest of the tasks
+// reported Scheduled or Running once these reports are taken
+// (v1.TaskDigest).
+func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]v1.TaskReport, 0)
-	take := func(uid string, e *entry) {
-		out = append(out, v1.TaskReport{
-			UID:        uid,
-			Name:       e.task.Metadata.Name,
-			Generation: e.task.Metadata.Generation,
-			Status:     e.hist.Status, // replaced whole, never changed in place (entry)
-			Events:     e.events,
-		})
-		e.dirty, e.events = false, nil
-		m.setReported(uid, e, e.hist.Status.Phase)
-	}
-	if all {
+	take := func(uid string, e *entry) { out = append(out, m.take(uid, e)) }
+	if kind == reportFull {
 		for uid, e := range m.entries {
 			take(uid, e)
 		}
+		clear(m.dirty)
+		clear(m.confirm)
 	} else {
+		if kind == reportHeartbeat {
+			for uid := range m.confirm {
+				if e, ok := m.entries[uid]; ok {
+					take(uid, e)
+				}
+			}
+			clear(m.confirm)
+		}
 		for uid := range m.dirty {
-			if e, ok := m.entries[uid]; ok && e.dirty {
+			e, ok := m.entries[uid]
+			if ok && e.answering && !e.told {
+				continue // the push answers with it; it stays dirty
+			}
+			if ok && e.dirty {
 				take(uid, e)
 			}
+			delete(m.dirty, uid)
 		}
 	}
-	clear(m.dirty)
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
 	return out, m.digest.String()
+}
+
+// settledChan returns the channel that closes once uid's status is past
+// the steps on its way to Running; nil when uid is not held.
+func (m *taskMap) settledChan(uid string) <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[uid]; ok {
+		return e.settled
+	}
+	return nil
+}
+
+// answer takes the first status of uid, with its events, for the answer
+// to the push that brought it, as a report would take it; ok is false
+// when a report took a status of it first (a full report does not leave
+// it to the push), and the reports go on from there. Either way the task
+// is no longer left to the push.
+func (m *taskMap) answer(uid string) (tr v1.TaskReport, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, held := m.entries[uid]
+	if !held {
+		return v1.TaskReport{}, false
+	}
+	e.answering = false
+	if e.told {
+		return v1.TaskReport{}, false
+	}
+	delete(m.dirty, uid)
+	m.confirm[uid] = struct{}{}
+	return m.take(uid, e), true
+}
+
+// take returns the status of e (of uid) with the events waiting, as a
+// report or an answer carries them, and records that it was told.
+func (m *taskMap) take(uid string, e *entry) v1.TaskReport {
+	tr := v1.TaskReport{
+		UID:        uid,
+		Name:       e.task.Metadata.Name,
+		Generation: e.task.Metadata.Generation,
+		Status:     e.hist.Status, // replaced whole, never changed in place (entry)
+		Events:     e.events,
+	}
+	e.dirty, e.events, e.told = false, nil, true
+	m.setReported(uid, e, e.hist.Status.Phase)
+	return tr
 }
 
 // markDirty marks the given uids to be reported again, with their events
@@ -237,6 +317,7 @@ func (m *taskMap) clear() {
 		delete(m.entries, uid)
 	}
 	clear(m.dirty)
+	clear(m.confirm)
 	m.digest = v1.TaskDigest{}
 }
 

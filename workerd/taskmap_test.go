@@ -83,10 +83,10 @@ func TestTaskMap_Put(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTaskMap()
-			if tt.first != nil && !m.put(tt.first, t0) {
+			if tt.first != nil && !m.put(tt.first, t0, false) {
 				t.Fatal("first put: not created")
 			}
-			if got := m.put(tt.next, t0.Add(time.Second)); got != tt.created {
+			if got := m.put(tt.next, t0.Add(time.Second), false); got != tt.created {
 				t.Errorf("put created = %t; want %t", got, tt.created)
 			}
 			task, st := mustGet(t, m, "u1")
@@ -105,10 +105,10 @@ func TestTaskMap_Put(t *testing.T) {
 
 func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 	m := newTaskMap()
-	m.put(mapTask("web", "u1", 1, "bad:1"), t0)
+	m.put(mapTask("web", "u1", 1, "bad:1"), t0, false)
 	m.with("u1", func(e *entry) { e.hist.Failures, e.hist.Generation = 5, 1 })
-	_, _ = m.reports(true) // clears dirty
-	m.put(mapTask("web", "u1", 2, "good:1"), t0)
+	_, _ = m.reports(reportFull) // clears dirty
+	m.put(mapTask("web", "u1", 2, "good:1"), t0, false)
 	m.with("u1", func(e *entry) {
 		if e.task.Metadata.Generation != 2 || e.hist.Failures != 5 {
 			t.Errorf("after a newer generation: task generation %d, failures %d; want 2, and the history left to decide", e.task.Metadata.Generation, e.hist.Failures)
@@ -117,14 +117,14 @@ func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 			t.Errorf("accepted = %s; want it kept at %s", e.accepted, t0)
 		}
 	})
-	if reps, _ := m.reports(false); len(reps) != 0 {
+	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
 		t.Errorf("partial reports after a newer generation = %+v; want none until the sync has observed it", reps)
 	}
 }
 
 func TestTaskMap_StopAndForget(t *testing.T) {
 	m := newTaskMap()
-	m.put(mapTask("web", "u1", 1, "a:1"), t0)
+	m.put(mapTask("web", "u1", 1, "a:1"), t0, false)
 	if _, ok := m.stop("nope"); ok {
 		t.Error("stop of a uid not held: ok")
 	}
@@ -163,32 +163,32 @@ func TestTaskMap_StopAndForget(t *testing.T) {
 func TestTaskMap_ReportsAndList(t *testing.T) {
 	m := newTaskMap()
 	for _, task := range []*v1.Task{mapTask("c", "u3", 1, "a:1"), mapTask("a", "u9", 1, "a:1"), mapTask("b", "u1", 1, "a:1")} {
-		m.put(task, t0)
+		m.put(task, t0, false)
 	}
-	if got := reportNames(first(m.reports(false))); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(reportChanges))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("first partial reports = %q; want every new task, by name", got)
 	}
-	if got, _ := m.reports(false); len(got) != 0 {
+	if got, _ := m.reports(reportChanges); len(got) != 0 {
 		t.Errorf("second partial reports = %+v; want none (nothing changed)", got)
 	}
 	m.with("u1", func(e *entry) {
 		e.hist.Status.Phase, e.dirty = v1.PhaseRunning, true
 		e.events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "R", Message: "m"}}
 	})
-	reps, _ := m.reports(false)
+	reps, _ := m.reports(reportChanges)
 	if got := reportNames(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 1 {
 		t.Errorf("partial reports after a change = %+v; want b Running with its event", reps)
 	}
-	if again, _ := m.reports(true); len(again[1].Events) != 0 {
+	if again, _ := m.reports(reportFull); len(again[1].Events) != 0 {
 		t.Errorf("an event was reported twice: %+v", again[1])
 	}
 	// A failed report is marked to go again, events included.
 	m.markDirty(append(reps, v1.TaskReport{UID: "not-held"}))
-	again, _ := m.reports(false)
+	again, _ := m.reports(reportChanges)
 	if got := reportNames(again); !slices.Equal(got, []string{"b"}) || len(again[0].Events) != 1 {
 		t.Errorf("partial reports after markDirty = %+v; want b with its event", again)
 	}
-	if got := reportNames(first(m.reports(true))); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(reportFull))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("full reports = %q; want every task", got)
 	}
 	if got := m.uids(); !slices.Equal(got, []string{"u1", "u3", "u9"}) {
@@ -322,7 +322,7 @@ func first[A, B any](a A, _ B) A { return a }
 func TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest(t *testing.T) {
 	m := newTaskMap()
 	for _, n := range []string{"a", "b", "c", "d"} {
-		m.put(mapTask(n, "u"+n, 1, "img"), t0)
+		m.put(mapTask(n, "u"+n, 1, "img"), t0, false)
 	}
 	setPhase := func(uid string, p v1.Phase) {
 		m.with(uid, func(e *entry) { e.hist.Status.Phase = p; e.dirty = true })
@@ -334,25 +334,102 @@ func TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest(t *testing.T) {
 		}
 		return d.String()
 	}
-	reps, digest := m.reports(false)
+	reps, digest := m.reports(reportChanges)
 	if got := reportNames(reps); !slices.Equal(got, []string{"a", "b", "c", "d"}) || digest != want("ua", "ub", "uc", "ud") {
 		t.Fatalf("first report = %v, digest %s; want every new task, all Scheduled", got, digest)
 	}
 	setPhase("ub", v1.PhaseRunning)
 	setPhase("uc", v1.PhaseSucceeded)
 	m.with("ua", func(e *entry) {}) // looked at, not changed
-	reps, digest = m.reports(false)
+	reps, digest = m.reports(reportChanges)
 	if got := reportNames(reps); !slices.Equal(got, []string{"b", "c"}) || digest != want("ua", "ub", "ud") {
 		t.Errorf("report = %v, digest %s; want b and c, and c out of the digest", got, digest)
 	}
 	m.forget("ud")
 	m.markDirty([]v1.TaskReport{{UID: "ua"}})
-	reps, digest = m.reports(false)
+	reps, digest = m.reports(reportChanges)
 	if got := reportNames(reps); !slices.Equal(got, []string{"a"}) || digest != want("ua", "ub") {
 		t.Errorf("report = %v, digest %s; want a again, and d out of the digest", got, digest)
 	}
-	if reps, _ := m.reports(false); len(reps) != 0 {
+	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
 		t.Errorf("a report with nothing changed carries %v", reportNames(reps))
+	}
+}
+
+// A pushed task is left to the push's answer: partial reports skip it
+// while the push waits, the answer takes its first status and the
+// digest counts it, the next heartbeat carries it again for the manager
+// to acknowledge, and what changes after goes by reports. A full report
+// takes every task, and a push that comes after it answers nothing, so
+// that a report and an answer never carry a task's statuses out of order.
+func TestTaskMap_PushAnswersWithTheFirstStatus(t *testing.T) {
+	m := newTaskMap()
+	m.put(mapTask("a", "ua", 1, "img"), t0, true)
+	m.put(mapTask("b", "ub", 1, "img"), t0, false)
+	settled := m.settledChan("ua")
+	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"b"}) {
+		t.Fatalf("partial report while a's push waits = %v; want b alone", reportNames(reps))
+	}
+	m.with("ua", func(e *entry) {
+		e.hist.Status = v1.TaskStatus{Phase: v1.PhaseRunning, ContainerID: "c1"}
+		e.dirty = true
+		e.events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "Pulled", Message: "m"}}
+		e.settle()
+	})
+	select {
+	case <-settled:
+	default:
+		t.Fatal("the settled channel is still open after settle")
+	}
+	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
+		t.Fatalf("partial report after a's change = %v; want none: the push answers with it", reportNames(reps))
+	}
+	tr, ok := m.answer("ua")
+	if !ok || tr.Name != "a" || tr.Generation != 1 || tr.Status.Phase != v1.PhaseRunning || len(tr.Events) != 1 {
+		t.Fatalf("answer = %+v, %v; want a Running with its event", tr, ok)
+	}
+	reps, digest := m.reports(reportChanges)
+	var want v1.TaskDigest
+	want.Add("ua")
+	want.Add("ub")
+	if len(reps) != 0 || digest != want.String() {
+		t.Errorf("report after the answer = %v, digest %s; want none, and a and b in the digest %s", reportNames(reps), digest, want.String())
+	}
+	if _, again := m.answer("ua"); again {
+		t.Error("a second answer took a's status again")
+	}
+	// The next heartbeat carries it again, for the manager to acknowledge;
+	// the one after does not.
+	if reps, _ := m.reports(reportHeartbeat); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 0 {
+		t.Errorf("heartbeat after the answer = %+v; want a Running again, without the events the answer carried", reps)
+	}
+	if reps, _ := m.reports(reportHeartbeat); len(reps) != 0 {
+		t.Errorf("second heartbeat after the answer = %v; want none", reportNames(reps))
+	}
+	m.with("ua", func(e *entry) { e.hist.Status = v1.TaskStatus{Phase: v1.PhaseFailed}; e.dirty = true })
+	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseFailed {
+		t.Errorf("report after the answered task changed = %+v; want a Failed", reps)
+	}
+
+	// A full report while the push waits takes the task: the push then
+	// answers nothing, and the task is no longer left to it.
+	m.put(mapTask("c", "uc", 1, "img"), t0, true)
+	if reps, _ := m.reports(reportFull); !slices.Contains(reportNames(reps), "c") {
+		t.Fatalf("full report = %v; want c in it", reportNames(reps))
+	}
+	if tr, ok := m.answer("uc"); ok {
+		t.Errorf("answer after a full report took c = %+v; want none", tr)
+	}
+	m.with("uc", func(e *entry) { e.hist.Status = v1.TaskStatus{Phase: v1.PhaseRunning}; e.dirty = true })
+	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"c"}) {
+		t.Errorf("report after c changed = %v; want c", reportNames(reps))
+	}
+	if _, ok := m.answer("not-held"); ok {
+		t.Error("answer of a task not held: ok")
+	}
+	m.forget("ua")
+	if m.settledChan("ua") != nil {
+		t.Error("settledChan of a forgotten task is not nil")
 	}
 }
 
@@ -449,15 +526,15 @@ func TestTaskMap_SpecHashFollowsTheSpec(t *testing.T) {
 		return h
 	}
 	v1Task, v2Task := mapTask("web", "u1", 1, "web:1"), mapTask("web", "u1", 2, "web:2")
-	m.put(v1Task, t0)
+	m.put(v1Task, t0, false)
 	if got, want := hashOf(), v1Task.Spec.Hash(); got != want {
 		t.Fatalf("spec hash after the first put = %q, want %q", got, want)
 	}
-	m.put(mapTask("web", "u1", 1, "web:other"), t0) // an older generation changes nothing
+	m.put(mapTask("web", "u1", 1, "web:other"), t0, false) // an older generation changes nothing
 	if got, want := hashOf(), v1Task.Spec.Hash(); got != want {
 		t.Errorf("spec hash after a put of the same generation = %q, want %q", got, want)
 	}
-	m.put(v2Task, t0)
+	m.put(v2Task, t0, false)
 	if got, want := hashOf(), v2Task.Spec.Hash(); got != want || got == v1Task.Spec.Hash() {
 		t.Errorf("spec hash after generation 2 = %q, want %q", got, want)
 	}
