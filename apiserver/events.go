@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -58,20 +59,20 @@ func transitionEvents(old, cur *v1.TaskStatus) []statusEvent {
 }
 
 // recordReported records the events a worker reported for t.
-func (s *Server) recordReported(r *http.Request, t *v1.Task, events []v1.ReportedEvent) {
+func (s *Server) recordReported(ctx context.Context, t *v1.Task, events []v1.ReportedEvent) {
 	for _, e := range events {
 		typ := v1.EventNormal
 		if e.Type == v1.EventWarning {
 			typ = v1.EventWarning
 		}
-		s.events.Eventf(r.Context(), store.TaskRef(t), typ, e.Reason, e.Message)
+		s.events.Eventf(ctx, store.TaskRef(t), typ, e.Reason, e.Message)
 	}
 }
 
 // recordTransitions records the events of a status change.
-func (s *Server) recordTransitions(r *http.Request, t *v1.Task, old *v1.TaskStatus) {
+func (s *Server) recordTransitions(ctx context.Context, t *v1.Task, old *v1.TaskStatus) {
 	for _, e := range transitionEvents(old, &t.Status) {
-		s.events.Eventf(r.Context(), store.TaskRef(t), e.typ, e.reason, e.message)
+		s.events.Eventf(ctx, store.TaskRef(t), e.typ, e.reason, e.message)
 	}
 }
 

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -383,7 +384,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 			t, action = stored, judgeCopy(stored, tr, name, returning)
 		}
 		if t != nil && t.Metadata.UID == tr.UID && t.Status.Worker == name {
-			s.recordReported(r, t, tr.Events)
+			s.recordReported(r.Context(), t, tr.Events)
 		}
 		switch action {
 		case copyStop:
@@ -395,7 +396,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 			}
 		}
 	}
-	if err := s.writeReports(r, name, writes); err != nil {
+	if err := s.writeReports(r.Context(), name, writes); err != nil {
 		return err
 	}
 	switch {
@@ -411,6 +412,21 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// RecordFirstStatus records the first status a worker answered the push
+// of t with (t as the scheduler assigned it), as the status reports'
+// are recorded, with the events it carries. A status the store refuses is
+// logged: the worker's next heartbeat carries it again.
+func (s *Server) RecordFirstStatus(ctx context.Context, worker string, t *v1.Task, first v1.TaskReport) {
+	if t.Metadata.UID != first.UID || t.Status.Worker != worker {
+		return
+	}
+	s.recordReported(ctx, t, first.Events)
+	if err := s.writeReports(ctx, worker, []reportWrite{{report: first, task: t, first: true}}); err != nil {
+		s.log.Warn("could not record the status a worker answered a push with; its next heartbeat carries it again",
+			"task", t.Metadata.Name, "worker", worker, "err", err)
+	}
 }
 
 // storedTask reads a task from the store rather than the cache.
@@ -542,6 +558,11 @@ func (s *Server) recordWorkerTransitions(r *http.Request, wk *v1.Worker, before 
 type reportWrite struct {
 	report v1.TaskReport
 	task   *v1.Task
+	// first marks the first status a push was answered with: it is
+	// written only over the assignment (Pending), since a report of the
+	// same copy can overtake it (the worker sends none before it answers)
+	// and is then the newer.
+	first bool
 }
 
 // writeReports stores reported task statuses, a few at a time (the store
@@ -549,7 +570,7 @@ type reportWrite struct {
 // the task it was judged against and is a compare-and-swap: one that lost
 // to a newer write is judged again on the stored task, so a report that
 // became stale meanwhile is dropped.
-func (s *Server) writeReports(r *http.Request, worker string, reports []reportWrite) error {
+func (s *Server) writeReports(ctx context.Context, worker string, reports []reportWrite) error {
 	if len(reports) == 0 {
 		return nil
 	}
@@ -560,10 +581,10 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 	write := func(rw reportWrite) {
 		tr := rw.report
 		var before *v1.TaskStatus
-		out, err := s.st.Tasks.GuaranteedUpdateFrom(r.Context(), tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
+		out, err := s.st.Tasks.GuaranteedUpdateFrom(ctx, tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
 			before = nil
 			if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
-				(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) {
+				(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) || (rw.first && t.Status.Phase != v1.PhasePending) {
 				return nil, nil
 			}
 			st, changed := mergeReport(t, worker, tr)
@@ -575,7 +596,7 @@ func (s *Server) writeReports(r *http.Request, worker string, reports []reportWr
 			return t, nil
 		})
 		if err == nil && before != nil {
-			s.recordTransitions(r, out, before)
+			s.recordTransitions(ctx, out, before)
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			mu.Lock()

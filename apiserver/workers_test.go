@@ -498,6 +498,63 @@ func TestWorkers_RegisterThenHeartbeatAtOnce(t *testing.T) {
 // change, only the digest of those the worker reported Scheduled or
 // Running; the manager asks for a full report when its own record of the
 // worker's tasks differs, or when the worker comes back from being lost.
+// TestWorkers_FirstStatus: the first status a worker answered a push
+// with is recorded as its report would be (status, events, transition
+// events), but only over the assignment: a report of the same copy that
+// came in first is the newer, and an answer about another worker's or
+// another incarnation's task is not recorded at all.
+func TestWorkers_FirstStatus(t *testing.T) {
+	e := mustAPIEnv(t)
+	token := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	assigned := func(worker string) v1.TaskStatus {
+		return v1.TaskStatus{Phase: v1.PhasePending, Worker: worker, Conditions: []v1.Condition{{
+			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned", ObservedGeneration: 1}}}
+	}
+	running := func(t *v1.Task, container string) v1.TaskReport {
+		return v1.TaskReport{UID: t.Metadata.UID, Name: t.Metadata.Name, Generation: 1,
+			Status: v1.TaskStatus{Phase: v1.PhaseRunning, ContainerID: container, ObservedGeneration: 1}}
+	}
+
+	web := e.mustStoredTask(t, "web", nil, assigned("w1"))
+	first := running(web, "c1")
+	first.Events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "Pulled", Message: "image pulled"}}
+	e.srv.RecordFirstStatus(t.Context(), "w1", web, first)
+	got := e.mustStoreTask(t, "web")
+	if got.Status.Phase != v1.PhaseRunning || got.Status.ContainerID != "c1" || got.Status.Worker != "w1" ||
+		v1.FindCondition(got.Status.Conditions, v1.TaskScheduled) == nil {
+		t.Errorf("status after the first status = %+v; want Running in c1 on w1, Scheduled kept", got.Status)
+	}
+	e.mustEvents(t, "web", []eventKey{
+		{v1.EventNormal, "Pulled", "image pulled", 1},
+		{v1.EventNormal, "Started", "started container c1 on worker w1", 1},
+	})
+
+	// A report of the copy came in first: the answer, older, is dropped,
+	// whether it is handed the task as assigned or as the cache shows it.
+	api := e.mustStoredTask(t, "api", nil, assigned("w1"))
+	restarted := running(api, "c2-restarted")
+	restarted.Status.RestartCount = 1
+	e.mustHeartbeat(t, "w1", token, v1.StatusReport{Tasks: []v1.TaskReport{restarted}})
+	e.srv.RecordFirstStatus(t.Context(), "w1", api, running(api, "c2"))
+	if got := e.mustStoreTask(t, "api"); got.Status.ContainerID != "c2-restarted" || got.Status.RestartCount != 1 {
+		t.Errorf("status after a report then an older answer = %+v; want the report's (c2-restarted, 1 restart)", got.Status)
+	}
+
+	// Not this worker's task, or another incarnation: nothing is written.
+	other := e.mustStoredTask(t, "other", nil, assigned("w2"))
+	e.srv.RecordFirstStatus(t.Context(), "w1", other, running(other, "c3"))
+	stale := running(web, "c4")
+	stale.UID = "another-uid"
+	e.srv.RecordFirstStatus(t.Context(), "w1", e.mustStoreTask(t, "web"), stale)
+	if got := e.mustStoreTask(t, "other"); got.Status.Phase != v1.PhasePending {
+		t.Errorf("w2's task after w1's answer = %s; want Pending", got.Status.Phase)
+	}
+	if got := e.mustStoreTask(t, "web"); got.Status.ContainerID != "c1" {
+		t.Errorf("web after an answer of another uid = container %s; want c1", got.Status.ContainerID)
+	}
+}
+
 func TestWorkers_HeartbeatDigest(t *testing.T) {
 	e := mustAPIEnv(t)
 	token := e.mustAPIWorker(t, "w1")

@@ -1,11 +1,15 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+
+	json "github.com/goccy/go-json"
 
 	v1 "github.com/minkube/minkube/apis/v1"
 )
@@ -42,16 +46,57 @@ func (c *WorkerClient) Address() string { return c.r.base.String() }
 // AssignTask pushes task to the worker: a new Task to run, or a newer
 // generation of one it holds (the worker replaces its copy when the
 // generation is newer). created is true when the worker took a Task it did
-// not hold, false when it already held that uid. A refusal for lack of disk
-// returns an error wrapping ErrInsufficientStorage, a worker not ready to
-// run containers one wrapping ErrNotReady; both also wrap the worker's
-// *v1.Status.
-func (c *WorkerClient) AssignTask(ctx context.Context, task *v1.Task) (created bool, err error) {
-	resp, err := c.r.call(ctx, request{method: http.MethodPost, path: "/api/v1/tasks", body: withTaskKind(task)}, nil, 0)
-	if err != nil {
-		return false, fmt.Errorf("assign task %s (uid %s) to the worker at %s: %w", task.Metadata.Name, task.Metadata.UID, c.r.base, workerError(err))
+// not hold, false when it already held that uid. With answer, the worker
+// answers a Task it took with the Task's first status, as its first
+// report would have carried it, and leaves it out of its reports (first;
+// nil when the answer carries none, and a report carries it instead). A
+// refusal for lack of disk returns an error wrapping
+// ErrInsufficientStorage, a worker not ready to run containers one
+// wrapping ErrNotReady; both also wrap the worker's *v1.Status.
+func (c *WorkerClient) AssignTask(ctx context.Context, task *v1.Task, answer bool) (created bool, first *v1.TaskReport, err error) {
+	req := request{method: http.MethodPost, path: "/api/v1/tasks", body: withTaskKind(task)}
+	if answer {
+		req.query = answerFirstStatus
 	}
-	return resp.StatusCode == http.StatusCreated, nil
+	created, first, err = c.assign(ctx, req)
+	if err != nil {
+		return false, nil, fmt.Errorf("assign task %s (uid %s) to the worker at %s: %w", task.Metadata.Name, task.Metadata.UID, c.r.base, workerError(err))
+	}
+	return created, first, nil
+}
+
+// maxAnswerBytes bounds the answer to a push: one task's status.
+const maxAnswerBytes = 1 << 20
+
+// answerFirstStatus asks a worker to answer a push with the task's first
+// status (shared: the request only reads it).
+var answerFirstStatus = url.Values{"answer": {"status"}}
+
+// assign sends a push and reads its answer.
+func (c *WorkerClient) assign(ctx context.Context, req request) (created bool, first *v1.TaskReport, err error) {
+	body, err := c.r.open(ctx, req, maxAnswerBytes)
+	if err != nil {
+		return false, nil, err
+	}
+	defer body.Close()
+	created = body.resp.StatusCode == http.StatusCreated
+	if !created {
+		return false, nil, nil
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return false, nil, err
+	}
+	var tr v1.TaskReport
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &tr); err != nil {
+			return false, nil, body.fail(err)
+		}
+	}
+	if tr.UID == "" {
+		return true, nil, nil // an answer of {}: the worker's reports carry the status
+	}
+	return true, &tr, nil
 }
 
 // StopTask stops the container of the Task with uid and makes the worker

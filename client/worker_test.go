@@ -28,8 +28,16 @@ func TestWorkerClient_AssignTask(t *testing.T) {
 		wantCreated bool
 		wantErr     error
 		wantMsg     string
+		body        string   // the answer's body, for a code below 300
+		wantFirst   v1.Phase // the first status's phase; "" for none
+		answer      bool     // ask for the first status
 	}{
 		{name: "accepted", code: http.StatusCreated, wantCreated: true},
+		{name: "accepted with {}", code: http.StatusCreated, wantCreated: true, body: "{}"},
+		{name: "accepted with its first status", code: http.StatusCreated, wantCreated: true, answer: true,
+			body: `{"uid":"uid-1","name":"web","generation":1,"status":{"phase":"Running","containerID":"c1"}}`, wantFirst: v1.PhaseRunning},
+		{name: "accepted with a malformed answer", code: http.StatusCreated, body: `{"uid":`,
+			wantMsg: "decode the answer of the worker to POST /api/v1/tasks"},
 		{name: "already held", code: http.StatusOK},
 		{name: "no disk", code: http.StatusInsufficientStorage, reason: v1.StatusReasonInsufficientStorage, wantErr: ErrInsufficientStorage,
 			wantMsg: "assign task web (uid uid-1) to the worker at http://"},
@@ -44,14 +52,18 @@ func TestWorkerClient_AssignTask(t *testing.T) {
 					return
 				}
 				w.WriteHeader(tt.code)
+				io.WriteString(w, tt.body)
 			})
 			c := mustWorkerClient(t, srv.URL)
 			in := task("web")
 			in.Metadata.UID = "uid-1"
-			created, err := c.AssignTask(t.Context(), in)
+			created, first, err := c.AssignTask(t.Context(), in, tt.answer)
 			got := srv.last(t)
 			if got.Method != http.MethodPost || got.Path != "/api/v1/tasks" || got.Auth != "Bearer mgr-token" {
 				t.Errorf("request = %s %s with %q, want POST /api/v1/tasks with the manager token", got.Method, got.Path, got.Auth)
+			}
+			if wantQuery := map[bool]string{true: "answer=status"}[tt.answer]; got.RawQuery != wantQuery {
+				t.Errorf("query = %q, want %q", got.RawQuery, wantQuery)
 			}
 			if tt.code >= 300 {
 				if err == nil {
@@ -69,11 +81,23 @@ func TestWorkerClient_AssignTask(t *testing.T) {
 				}
 				return
 			}
+			if tt.wantMsg != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "assign task web") {
+					t.Fatalf("AssignTask error = %v, want one with %q", err, tt.wantMsg)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("AssignTask: %v", err)
 			}
 			if created != tt.wantCreated {
 				t.Errorf("created = %v, want %v", created, tt.wantCreated)
+			}
+			switch {
+			case tt.wantFirst == "" && first != nil:
+				t.Errorf("first status = %+v, want none", first)
+			case tt.wantFirst != "" && (first == nil || first.UID != "uid-1" || first.Status.Phase != tt.wantFirst || first.Status.ContainerID != "c1"):
+				t.Errorf("first status = %+v, want uid-1 %s in container c1", first, tt.wantFirst)
 			}
 		})
 	}
@@ -155,7 +179,7 @@ func TestWorkerClient_Reads(t *testing.T) {
 func TestWorkerClient_Unreachable(t *testing.T) {
 	addr := closedAddr(t)
 	c := mustWorkerClient(t, addr)
-	_, err := c.AssignTask(t.Context(), task("web"))
+	_, _, err := c.AssignTask(t.Context(), task("web"), false)
 	want := "cannot reach the worker at https://" + addr + ": connection refused"
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.HasSuffix(err.Error(), want) {
@@ -173,7 +197,7 @@ func TestNotSent(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	_, err = mustWorkerClient(t, closed).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}})
+	_, _, err = mustWorkerClient(t, closed).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}}, false)
 	if err == nil || !NotSent(err) {
 		t.Errorf("push to a closed port: NotSent(%v) = false, want true", err)
 	}
@@ -195,7 +219,7 @@ func TestNotSent(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	_, err = mustWorkerClient(t, hangup.Addr().String()).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}})
+	_, _, err = mustWorkerClient(t, hangup.Addr().String()).AssignTask(t.Context(), &v1.Task{Metadata: v1.ObjectMeta{Name: "web", UID: "u1"}}, false)
 	if err == nil || NotSent(err) {
 		t.Errorf("push answered by a hang-up: NotSent(%v) = true, want false", err)
 	}

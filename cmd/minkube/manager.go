@@ -204,9 +204,6 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	}
 	m.pool = newWorkerPool(m.tls.cluster.CertPEM)
 	if stores.etcd == nil {
-		if m.controllers, err = m.newControllers(m.state); err != nil {
-			return fail(err)
-		}
 		m.managers = &apiserver.SoleManager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started, Ready: m.ready}
 	} else {
 		self := v1.Manager{Name: managerName(cfg.name, cfg.store), Address: m.url(), StartTime: &m.started}
@@ -238,6 +235,13 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 	if m.api, err = apiserver.New(opts); err != nil {
 		return fail(err)
 	}
+	if stores.etcd == nil {
+		// The scheduler hands the API server the first statuses workers
+		// answer its pushes with: after it.
+		if m.controllers, err = m.newControllers(m.state); err != nil {
+			return fail(err)
+		}
+	}
 	return m, nil
 }
 
@@ -246,7 +250,8 @@ func (m *manager) newControllers(st *store.State) ([]starter, error) {
 	cfg := m.cfg
 	mc := m.metrics.controllers
 	out := []starter{
-		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, Logger: m.log, Metrics: mc.For("scheduler")}).Start},
+		{"scheduler", scheduler.New(scheduler.Options{State: st, Workers: m.pool, FirstStatus: m.api.RecordFirstStatus,
+			Logger: m.log, Metrics: mc.For("scheduler")}).Start},
 		{"worker lifecycle", workers.New(workers.Options{State: st, Timeout: cfg.workerTimeout, RescheduleAfter: cfg.rescheduleAft,
 			Logger: m.log, Metrics: mc.For("workers")}).Start},
 	}

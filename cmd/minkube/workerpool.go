@@ -49,12 +49,17 @@ func (p *workerPool) client(w *v1.Worker, cred *v1.Credential) (*client.WorkerCl
 }
 
 // AssignTask implements scheduler.WorkerAPI.
-func (p *workerPool) AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task) error {
+func (p *workerPool) AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task, answer bool) (*v1.TaskReport, error) {
 	c, err := p.client(w, cred)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = c.AssignTask(ctx, t)
+	_, first, err := c.AssignTask(ctx, t, answer)
+	return first, pushError(err)
+}
+
+// pushError says what a push's error means to the scheduler.
+func pushError(err error) error {
 	var st *v1.Status
 	switch {
 	case err == nil:

@@ -60,14 +60,14 @@ type acceptingWorkers struct {
 	n        atomic.Int64
 }
 
-func (f *acceptingWorkers) AssignTask(_ context.Context, _ *v1.Worker, _ *v1.Credential, t *v1.Task) error {
+func (f *acceptingWorkers) AssignTask(_ context.Context, _ *v1.Worker, _ *v1.Credential, t *v1.Task, _ bool) (*v1.TaskReport, error) {
 	f.mu.Lock()
 	if !f.accepted[t.Metadata.UID] {
 		f.accepted[t.Metadata.UID] = true
 		f.n.Add(1)
 	}
 	f.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 func (f *acceptingWorkers) StopTask(context.Context, *v1.Worker, *v1.Credential, string) error {

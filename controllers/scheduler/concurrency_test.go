@@ -73,7 +73,7 @@ type capacityWorkers struct {
 
 var _ scheduler.WorkerAPI = (*capacityWorkers)(nil)
 
-func (f *capacityWorkers) AssignTask(_ context.Context, w *v1.Worker, _ *v1.Credential, t *v1.Task) error {
+func (f *capacityWorkers) AssignTask(_ context.Context, w *v1.Worker, _ *v1.Credential, t *v1.Task, _ bool) (*v1.TaskReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	uid, name := t.Metadata.UID, w.Metadata.Name
@@ -84,7 +84,7 @@ func (f *capacityWorkers) AssignTask(_ context.Context, w *v1.Worker, _ *v1.Cred
 		f.copies[uid][name] = true
 		f.cpu[name] += t.Spec.Resources.MilliCPU()
 	}
-	return nil
+	return nil, nil
 }
 
 func (f *capacityWorkers) StopTask(context.Context, *v1.Worker, *v1.Credential, string) error {

@@ -41,8 +41,10 @@ type WorkerAPI interface {
 	// worker did not take returns an error wrapping ErrInsufficientStorage,
 	// ErrWorkerNotReady or ErrPushRejected; one that never reached it,
 	// ErrNotDelivered. Any other error leaves it unknown whether the
-	// worker took the task.
-	AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task) error
+	// worker took the task. With answer, a worker that takes t as a task
+	// new to it answers with its first status (first), as its first report
+	// would carry it; nil when the answer carries none.
+	AssignTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task, answer bool) (first *v1.TaskReport, err error)
 	// StopTask stops and forgets the task's container; a task the worker
 	// does not hold is not an error.
 	StopTask(ctx context.Context, w *v1.Worker, cred *v1.Credential, uid string) error
@@ -53,6 +55,11 @@ type Options struct {
 	State   *store.State
 	Workers WorkerAPI
 	Logger  *slog.Logger
+	// FirstStatus records the first status a worker answered a push with
+	// (t is the task as assigned to it), as the manager records the
+	// worker's reports: apiserver.Server.RecordFirstStatus. Nil drops it
+	// until the worker's next heartbeat, which carries it again.
+	FirstStatus func(ctx context.Context, worker string, t *v1.Task, first v1.TaskReport)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// PushTimeout bounds one push to a worker; default 10s.
@@ -232,9 +239,9 @@ func (c *Controller) schedule(ctx context.Context, t *v1.Task, from string, p Pl
 			return reconcile.Result{}, nil
 		}
 		t, from = out, w.Metadata.Name
-		err = c.push(ctx, w, t)
+		first, err := c.push(ctx, w, t)
 		if err == nil {
-			c.accepted(ctx, t, w)
+			c.accepted(ctx, t, w, first)
 			return reconcile.Result{}, c.st.TaskCache.WaitFor(ctx, t)
 		}
 		why := refusal(err)
@@ -259,9 +266,9 @@ func (c *Controller) deliver(ctx context.Context, t *v1.Task) (reconcile.Result,
 	if done || !ok || w.Status.Phase != v1.WorkerReady {
 		return reconcile.Result{}, nil // a lost worker is the lifecycle's business
 	}
-	err := c.push(ctx, w, t)
+	first, err := c.push(ctx, w, t)
 	if err == nil {
-		c.accepted(ctx, t, w)
+		c.accepted(ctx, t, w, first)
 		return reconcile.Result{}, nil
 	}
 	if why := refusal(err); why != "" {
@@ -401,10 +408,19 @@ func (c *Controller) assign(ctx context.Context, t *v1.Task, from string, w *v1.
 	return out, err
 }
 
-// accepted notes that w took the assignment t.
-func (c *Controller) accepted(ctx context.Context, t *v1.Task, w *v1.Worker) {
+// accepted notes that w took the assignment t, and records the first
+// status w answered with.
+func (c *Controller) accepted(ctx context.Context, t *v1.Task, w *v1.Worker, first *v1.TaskReport) {
 	c.markDelivered(t)
 	c.events.Eventf(ctx, store.TaskRef(t), v1.EventNormal, "Scheduled", "assigned to worker "+w.Metadata.Name)
+	c.recordFirst(ctx, t, w, first)
+}
+
+// recordFirst records the first status w answered the push of t with.
+func (c *Controller) recordFirst(ctx context.Context, t *v1.Task, w *v1.Worker, first *v1.TaskReport) {
+	if first != nil && c.opts.FirstStatus != nil {
+		c.opts.FirstStatus(ctx, w.Metadata.Name, t, *first)
+	}
 }
 
 // markDelivered notes that t's worker accepted t at its generation.
@@ -423,22 +439,33 @@ func (c *Controller) unknownPush(ctx context.Context, t *v1.Task, w *v1.Worker, 
 		fmt.Sprintf("the push to worker %s ended without an answer; the task stays assigned to it, and the worker takes it from its list of tasks", w.Metadata.Name))
 }
 
-func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) error {
+// push sends t to w, asking for its first status when the manager records
+// it (below), and returns that status when w answered with one.
+func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) (first *v1.TaskReport, err error) {
 	cred, ok := c.st.CredentialCache.Get(w.Metadata.Name)
 	if !ok || cred.Revoked() {
-		return fmt.Errorf("worker %q has no credentials: %w", w.Metadata.Name, ErrNotDelivered)
+		return nil, fmt.Errorf("worker %q has no credentials: %w", w.Metadata.Name, ErrNotDelivered)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.PushTimeout)
 	defer cancel()
-	return c.opts.Workers.AssignTask(ctx, w, cred, t)
+	// The first status is asked for where it is recorded: over an
+	// assignment no report has spoken of yet (Pending on w). A task whose
+	// recorded status came from an earlier copy (a new spec pushed, or a
+	// push again to a worker that lost it) is reported as before.
+	answer := t.Status.Worker == w.Metadata.Name && t.Status.Phase == v1.PhasePending
+	return c.opts.Workers.AssignTask(ctx, w, cred, t, answer)
 }
 
 // pushSpec sends a spec the assigned worker has not seen yet and records
 // that it did.
 func (c *Controller) pushSpec(ctx context.Context, t *v1.Task, w *v1.Worker) error {
-	if err := c.push(ctx, w, t); err != nil {
+	first, err := c.push(ctx, w, t)
+	if err != nil {
 		return fmt.Errorf("push generation %d of task %q to worker %s: %w", t.Metadata.Generation, t.Metadata.Name, w.Metadata.Name, err)
 	}
+	// A task still Pending, which its worker took as new, comes with its
+	// first status: recorded once the Scheduled condition is.
+	defer c.recordFirst(ctx, t, w, first)
 	name := w.Metadata.Name
 	c.markDelivered(t)
 	return c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {

@@ -29,6 +29,7 @@ type push struct {
 	UID        string
 	Generation int64
 	Accepted   bool
+	Answer     bool // the first status was asked for
 }
 
 // stop is one StopTask call the fake worker API saw.
@@ -54,18 +55,26 @@ func newFakeWorkers() *fakeWorkers {
 	return &fakeWorkers{refuse: map[string]error{}, stopErr: map[string]error{}}
 }
 
-func (f *fakeWorkers) AssignTask(_ context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task) error {
+// AssignTask answers a push of a task new to the worker that asks for the
+// first status with the task Running, as a worker whose container starts
+// at once does.
+func (f *fakeWorkers) AssignTask(_ context.Context, w *v1.Worker, cred *v1.Credential, t *v1.Task, answer bool) (*v1.TaskReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if cred == nil || cred.Metadata.Name != w.Metadata.Name {
 		f.wrongCreds = append(f.wrongCreds, w.Metadata.Name)
 	}
 	err := f.refuse[w.Metadata.Name]
+	held := slices.ContainsFunc(f.pushes, func(p push) bool { return p.Worker == w.Metadata.Name && p.UID == t.Metadata.UID && p.Accepted })
 	f.pushes = append(f.pushes, push{
 		Worker: w.Metadata.Name, Task: t.Metadata.Name, UID: t.Metadata.UID,
-		Generation: t.Metadata.Generation, Accepted: err == nil,
+		Generation: t.Metadata.Generation, Accepted: err == nil, Answer: answer,
 	})
-	return err
+	if err != nil || !answer || held {
+		return nil, err
+	}
+	return &v1.TaskReport{UID: t.Metadata.UID, Name: t.Metadata.Name, Generation: t.Metadata.Generation,
+		Status: v1.TaskStatus{Phase: v1.PhaseRunning, ContainerID: "c-" + t.Metadata.Name}}, nil
 }
 
 func (f *fakeWorkers) StopTask(_ context.Context, w *v1.Worker, cred *v1.Credential, uid string) error {
@@ -119,6 +128,38 @@ func (f *fakeWorkers) WrongCreds() []string {
 type env struct {
 	st      *store.State
 	workers *fakeWorkers
+	firsts  *firstStatuses
+}
+
+// firstStatus is one call of the scheduler's FirstStatus.
+type firstStatus struct {
+	Worker, Task string
+	Assigned     v1.TaskStatus // of the task handed with it
+	First        v1.TaskReport
+}
+
+// firstStatuses records the first statuses the scheduler hands on.
+type firstStatuses struct {
+	mu    sync.Mutex
+	calls []firstStatus
+}
+
+func (f *firstStatuses) record(_ context.Context, worker string, t *v1.Task, first v1.TaskReport) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, firstStatus{Worker: worker, Task: t.Metadata.Name, Assigned: t.Status, First: first})
+}
+
+func (f *firstStatuses) of(task string) []firstStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []firstStatus
+	for _, c := range f.calls {
+		if c.Task == task {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // mustStart starts the store's caches and a scheduler using a fake worker
@@ -128,9 +169,10 @@ func mustStart(t *testing.T) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := statetest.New(t, logger)
 	fw := newFakeWorkers()
-	c := scheduler.New(scheduler.Options{State: st, Workers: fw, Logger: logger})
+	firsts := &firstStatuses{}
+	c := scheduler.New(scheduler.Options{State: st, Workers: fw, Logger: logger, FirstStatus: firsts.record})
 	statetest.Run(t, st, c)
-	return &env{st: st, workers: fw}
+	return &env{st: st, workers: fw, firsts: firsts}
 }
 
 // mustWorker stores a Ready worker and its credentials, the credentials
@@ -342,13 +384,32 @@ func TestController_RefusalMovesOn(t *testing.T) {
 			// refusing must not end the attempt.
 			pushes := e.workers.Pushes()
 			want := []push{
-				{Worker: "w1", Task: "web", UID: task.Metadata.UID, Generation: 1, Accepted: false},
-				{Worker: "w2", Task: "web", UID: task.Metadata.UID, Generation: 1, Accepted: true},
+				{Worker: "w1", Task: "web", UID: task.Metadata.UID, Generation: 1, Accepted: false, Answer: true},
+				{Worker: "w2", Task: "web", UID: task.Metadata.UID, Generation: 1, Accepted: true, Answer: true},
 			}
 			if !slices.Equal(pushes, want) {
 				t.Errorf("pushes = %+v, want %+v", pushes, want)
 			}
 		})
+	}
+}
+
+// The first status a worker answers a new assignment's push with is
+// handed on to be recorded, with the task as assigned: on that worker,
+// Pending, the worker's report not in yet.
+func TestController_FirstStatusHandedOn(t *testing.T) {
+	e := mustStart(t)
+	e.mustWorker(t, "w1")
+	e.mustApply(t, newTask("web"))
+	task := e.mustScheduled(t, "web")
+	got := e.firsts.of("web")
+	if len(got) != 1 {
+		t.Fatalf("first statuses handed on = %+v, want one", got)
+	}
+	c := got[0]
+	if c.Worker != "w1" || c.Assigned.Worker != "w1" || c.Assigned.Phase != v1.PhasePending ||
+		c.First.UID != task.Metadata.UID || c.First.Status.Phase != v1.PhaseRunning || c.First.Status.ContainerID != "c-web" {
+		t.Errorf("first status handed on = %+v; want w1's answer (Running in c-web) with the task Pending on w1", c)
 	}
 }
 
@@ -466,11 +527,17 @@ func TestController_SpecChangePushed(t *testing.T) {
 		}
 	}
 	want := []push{
-		{Worker: first.Status.Worker, Task: "web", UID: first.Metadata.UID, Generation: 1, Accepted: true},
-		{Worker: first.Status.Worker, Task: "web", UID: first.Metadata.UID, Generation: 2, Accepted: true},
+		{Worker: first.Status.Worker, Task: "web", UID: first.Metadata.UID, Generation: 1, Accepted: true, Answer: true},
+		// Still Pending here (no report is recorded): the first status is
+		// asked for, and the worker, which holds the task, has none to give.
+		{Worker: first.Status.Worker, Task: "web", UID: first.Metadata.UID, Generation: 2, Accepted: true, Answer: true},
 	}
 	if !slices.Equal(webPushes, want) {
 		t.Errorf("pushes of web = %+v, want %+v", webPushes, want)
+	}
+	// The new spec's status goes by the worker's reports.
+	if got := e.firsts.of("web"); len(got) != 1 || got[0].First.Generation != 1 {
+		t.Errorf("first statuses handed on for web = %+v, want one, of generation 1", got)
 	}
 
 	// A label change is not a spec change: the generation stays and
@@ -492,6 +559,35 @@ func TestController_SpecChangePushed(t *testing.T) {
 	}
 	if n != len(want) {
 		t.Errorf("web pushed %d times after a label change, want %d", n, len(want))
+	}
+}
+
+// A new spec for a task whose worker's reports are recorded (Running) is
+// pushed without asking for a first status: the worker's reports carry
+// what follows, never an answer written over what they said.
+func TestController_SpecPushOfARunningTaskAsksNoFirstStatus(t *testing.T) {
+	e := mustStart(t)
+	e.mustWorker(t, "w1")
+	e.mustApply(t, newTask("web"))
+	e.mustScheduled(t, "web")
+	running, err := e.st.Tasks.GuaranteedUpdate(t.Context(), "web", func(t *v1.Task) (*v1.Task, error) {
+		t.Status.Phase = v1.PhaseRunning
+		return t, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRevision(t, e.st.TaskCache.WaitForRevision, running.Metadata.ResourceVersion)
+	changed := newTask("web")
+	changed.Spec.Image = "minkube/testapp:v2"
+	e.mustApply(t, changed)
+	e.mustEventually(t, "web", "generation 2 accepted", func(t *v1.Task) bool { return t.Status.AssignedGeneration() == 2 })
+	var asked []bool
+	for _, p := range e.workers.Pushes() {
+		asked = append(asked, p.Answer)
+	}
+	if !slices.Equal(asked, []bool{true, false}) {
+		t.Errorf("pushes asked for the first status: %v; want the assignment's only", asked)
 	}
 }
 
