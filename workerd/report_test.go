@@ -60,15 +60,7 @@ func TestReport_TaskThatStartsAtOnceIsAnsweredRunning(t *testing.T) {
 // and reported Running once it runs.
 func TestReport_SlowStartIsAnsweredOnTheWay(t *testing.T) {
 	t.Parallel()
-	fake := runtimetest.New(testImage)
-	mgr := &fakeManager{interval: time.Hour}
-	release := make(chan struct{})
-	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) {
-		o.HeartbeatInterval = time.Hour
-		o.PendingReportDelay = 20 * time.Millisecond
-		o.Runtime = slowCreate{Runtime: o.Runtime, release: release}
-	})
-	token := h.mustRegistered(t, 1)
+	h, mgr, token, release := mustStartSlowCreate(t, 20*time.Millisecond)
 	task := newTask("a", "uid-a")
 	h.mustAssign(t, token, task, http.StatusCreated)
 	if tr, ok := mgr.answer(task.Metadata.UID); !ok || tr.Status.Phase != v1.PhaseScheduled || tr.Status.Reason != v1.ReasonContainerCreate {
@@ -87,15 +79,7 @@ func TestReport_SlowStartIsAnsweredOnTheWay(t *testing.T) {
 // task's status back to the reports: nothing is lost with the answer.
 func TestReport_PushWhoseCallerLeftLeavesTheStatusToReports(t *testing.T) {
 	t.Parallel()
-	fake := runtimetest.New(testImage)
-	mgr := &fakeManager{interval: time.Hour}
-	release := make(chan struct{})
-	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) {
-		o.HeartbeatInterval = time.Hour
-		o.PendingReportDelay = time.Hour
-		o.Runtime = slowCreate{Runtime: o.Runtime, release: release}
-	})
-	token := h.mustRegistered(t, 1)
+	h, mgr, token, release := mustStartSlowCreate(t, time.Hour)
 	task := newTask("a", "uid-a")
 	impatient := *h.http
 	impatient.Timeout = 200 * time.Millisecond
@@ -129,6 +113,21 @@ func TestReport_PushWithoutAnswerIsReported(t *testing.T) {
 	mustEventually(t, "the task reported Running", func() bool {
 		return mgr.reportedTask(task.Metadata.UID, func(tr v1.TaskReport) bool { return tr.Status.Phase == v1.PhaseRunning })
 	})
+}
+
+// mustStartSlowCreate starts a registered worker with no heartbeats whose
+// container creates wait until release is closed, and whose steps on the
+// way to Running are reported (or answered) after pending.
+func mustStartSlowCreate(t *testing.T, pending time.Duration) (h *harness, mgr *fakeManager, token string, release chan struct{}) {
+	t.Helper()
+	mgr = &fakeManager{interval: time.Hour}
+	release = make(chan struct{})
+	h = mustStartWorker(t, runtimetest.New(testImage), mgr, func(o *workerd.Options) {
+		o.HeartbeatInterval = time.Hour
+		o.PendingReportDelay = pending
+		o.Runtime = slowCreate{Runtime: o.Runtime, release: release}
+	})
+	return h, mgr, h.mustRegistered(t, 1), release
 }
 
 // slowCreate holds every container create until release is closed.
