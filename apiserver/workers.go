@@ -559,7 +559,7 @@ type reportWrite struct {
 	report v1.TaskReport
 	task   *v1.Task
 	// first marks the first status a push was answered with: it is
-	// written only over the assignment (Pending), since a report of the
+	// written only while the task is Unreported, since a report of the
 	// same copy can overtake it (the worker sends none before it answers)
 	// and is then the newer.
 	first bool
@@ -584,7 +584,7 @@ func (s *Server) writeReports(ctx context.Context, worker string, reports []repo
 		out, err := s.st.Tasks.GuaranteedUpdateFrom(ctx, tr.Name, rw.task, func(t *v1.Task) (*v1.Task, error) {
 			before = nil
 			if t.Metadata.UID != tr.UID || t.Status.Worker != worker || tr.Generation < t.Status.AssignedGeneration() ||
-				(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) || (rw.first && t.Status.Phase != v1.PhasePending) {
+				(t.Status.Phase.Terminal() && !tr.Status.Phase.Terminal()) || (rw.first && !t.Status.Unreported(worker)) {
 				return nil, nil
 			}
 			st, changed := mergeReport(t, worker, tr)

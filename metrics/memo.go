@@ -9,8 +9,9 @@ import (
 // memo keeps the children of a metric vector by their label values, so
 // that a path taken for every request or call finds its child with one
 // map lookup, where the vector's WithLabelValues hashes the values, locks
-// the vector and allocates their slice each time (with the worker's runtime metrics, 4% of the
-// hollow workers' CPU). Label values must be bounded, as for the vector itself.
+// the vector and allocates their slice each time (the metrics of every
+// request and runtime call were 4% of the hollow workers' CPU). Label
+// values must be bounded, as for the vector itself.
 //
 // Readers share nothing they write to: the map is replaced, copied with
 // the new child, when a child is first resolved, which bounded labels make

@@ -41,19 +41,25 @@ type entry struct {
 	// records of the task once that report is answered, and what the
 	// heartbeat's digest sums.
 	reported v1.Phase
-	// told means a report or a push's answer has taken a status of the
-	// task: a push answers only with its first.
-	told bool
 	// answering means the push that brought the task waits to answer
 	// with its first status: reports of changes leave it to the push.
 	answering bool
-	// settled is closed once the task's status is past the steps on its
-	// way to Running, or the task stops: what an answering push waits for.
+	// settled, for an answering push, is closed once the task's status is
+	// past the steps on its way to Running, or the task stops: what the
+	// push waits for. Nil for a task no push waits on.
 	settled chan struct{}
 }
 
+// told reports whether a report or a push's answer has taken a status of
+// the task (every status the worker makes has a phase): a push answers
+// only with its first.
+func (e *entry) told() bool { return e.reported != "" }
+
 // settle closes e.settled, once.
 func (e *entry) settle() {
+	if e.settled == nil {
+		return
+	}
 	select {
 	case <-e.settled:
 	default:
@@ -112,7 +118,10 @@ func (m *taskMap) put(t *v1.Task, now time.Time, answering bool) (created bool) 
 		return false
 	}
 	e := &entry{task: t, specHash: t.Spec.Hash(), accepted: now, gone: make(chan struct{}), dirty: true, knownRestarts: t.Status.RestartCount,
-		answering: answering, settled: make(chan struct{})}
+		answering: answering}
+	if answering {
+		e.settled = make(chan struct{})
+	}
 	e.hist.Status = v1.TaskStatus{
 		Phase:              v1.PhaseScheduled,
 		Reason:             v1.ReasonContainerCreate,
@@ -233,7 +242,7 @@ func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
 		}
 		for uid := range m.dirty {
 			e, ok := m.entries[uid]
-			if ok && e.answering && !e.told {
+			if ok && e.answering && !e.told() {
 				continue // the push answers with it; it stays dirty
 			}
 			if ok && e.dirty {
@@ -247,7 +256,8 @@ func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
 }
 
 // settledChan returns the channel that closes once uid's status is past
-// the steps on its way to Running; nil when uid is not held.
+// the steps on its way to Running; nil when uid is not held or no push
+// waits on it.
 func (m *taskMap) settledChan(uid string) <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -270,7 +280,7 @@ func (m *taskMap) answer(uid string) (tr v1.TaskReport, ok bool) {
 		return v1.TaskReport{}, false
 	}
 	e.answering = false
-	if e.told {
+	if e.told() {
 		return v1.TaskReport{}, false
 	}
 	delete(m.dirty, uid)
@@ -279,7 +289,8 @@ func (m *taskMap) answer(uid string) (tr v1.TaskReport, ok bool) {
 }
 
 // take returns the status of e (of uid) with the events waiting, as a
-// report or an answer carries them, and records that it was told.
+// report or an answer carries them, and records the phase it reports
+// (the task is then told).
 func (m *taskMap) take(uid string, e *entry) v1.TaskReport {
 	tr := v1.TaskReport{
 		UID:        uid,
@@ -288,7 +299,7 @@ func (m *taskMap) take(uid string, e *entry) v1.TaskReport {
 		Status:     e.hist.Status, // replaced whole, never changed in place (entry)
 		Events:     e.events,
 	}
-	e.dirty, e.events, e.told = false, nil, true
+	e.dirty, e.events = false, nil
 	m.setReported(uid, e, e.hist.Status.Phase)
 	return tr
 }

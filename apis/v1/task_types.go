@@ -243,6 +243,15 @@ func (s *TaskStatus) AssignedGeneration() int64 {
 	return 0
 }
 
+// Unreported reports whether the task is assigned to worker and nothing
+// that worker reported of it is recorded yet: it is still Pending, the
+// phase the manager gives an assignment and a worker never reports. The
+// first status a worker answers a push with is asked for, and recorded,
+// only then: a report that came in first is the newer.
+func (s *TaskStatus) Unreported(worker string) bool {
+	return s.Worker == worker && s.Phase == PhasePending
+}
+
 // PortStatus is where a container port was published.
 type PortStatus struct {
 	// Name is the port's name in the spec.

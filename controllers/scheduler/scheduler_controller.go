@@ -448,12 +448,11 @@ func (c *Controller) push(ctx context.Context, w *v1.Worker, t *v1.Task) (first 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.PushTimeout)
 	defer cancel()
-	// The first status is asked for where it is recorded: over an
-	// assignment no report has spoken of yet (Pending on w). A task whose
-	// recorded status came from an earlier copy (a new spec pushed, or a
-	// push again to a worker that lost it) is reported as before.
-	answer := t.Status.Worker == w.Metadata.Name && t.Status.Phase == v1.PhasePending
-	return c.opts.Workers.AssignTask(ctx, w, cred, t, answer)
+	// The first status is asked for where it is recorded (Unreported). A
+	// task whose recorded status came from an earlier copy (a new spec
+	// pushed, or a push again to a worker that lost it) is reported as
+	// before.
+	return c.opts.Workers.AssignTask(ctx, w, cred, t, t.Status.Unreported(w.Metadata.Name))
 }
 
 // pushSpec sends a spec the assigned worker has not seen yet and records
@@ -463,12 +462,9 @@ func (c *Controller) pushSpec(ctx context.Context, t *v1.Task, w *v1.Worker) err
 	if err != nil {
 		return fmt.Errorf("push generation %d of task %q to worker %s: %w", t.Metadata.Generation, t.Metadata.Name, w.Metadata.Name, err)
 	}
-	// A task still Pending, which its worker took as new, comes with its
-	// first status: recorded once the Scheduled condition is.
-	defer c.recordFirst(ctx, t, w, first)
 	name := w.Metadata.Name
 	c.markDelivered(t)
-	return c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
+	err = c.updateStatus(ctx, t, func(st *v1.TaskStatus, now time.Time) {
 		if st.Worker != name {
 			return
 		}
@@ -478,6 +474,10 @@ func (c *Controller) pushSpec(ctx context.Context, t *v1.Task, w *v1.Worker) err
 			ObservedGeneration: max(t.Metadata.Generation, st.AssignedGeneration()),
 		}, now)
 	})
+	// A task still Pending, which its worker took as new, comes with its
+	// first status: recorded once the Scheduled condition is.
+	c.recordFirst(ctx, t, w, first)
+	return err
 }
 
 // finishDelete stops the task on its worker and then removes the object.
