@@ -5,7 +5,12 @@
 # 10x) sets their -benchtime; SLOW=1 adds the worker-loss benchmark, which
 # takes about a minute an iteration with the default timeouts, and the
 # Docker API calls of a worker at 10, 100 and 300 running tasks (several
-# minutes: it starts 410 containers).
+# minutes: it starts 410 containers), and the growth comparison (below).
+#
+# `hack/bench.sh growth [FLAGS]` runs hack/scale's growth comparison:
+# 10,000 tasks on 100 hollow workers against 100,000 on 1,000, both in
+# each of three runs, and the ratios of the manager's CPU and memory per
+# task (about ten minutes and 2.5 GB; SLOW=1 adds it to `make bench`).
 #
 # `hack/bench.sh scale [FLAGS]` runs only the scale benchmark (hack/scale):
 # a built manager (bolt store) and 100 hollow workers in one process, 10,000
@@ -17,8 +22,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-scale() {
-	echo "== scale: 10,000 tasks on 100 hollow workers, median of 3 runs (several minutes)"
+# runscale builds minkube and mkctl and runs hack/scale on them with the
+# arguments given.
+runscale() {
 	local bin
 	bin="$(mktemp -d)"
 	go build -o "$bin/" ./cmd/minkube ./cmd/mkctl
@@ -26,11 +32,24 @@ scale() {
 	rm -rf "$bin"
 }
 
-if [[ "${1:-}" == scale ]]; then
+scale() {
+	echo "== scale: 10,000 tasks on 100 hollow workers, median of 3 runs (several minutes)"
+	runscale "$@"
+}
+
+growth() {
+	echo "== growth: 10,000 tasks on 100 hollow workers against 100,000 on 1,000, both in each of 3 runs (about ten minutes)"
+	runscale -growth 10 "$@"
+}
+
+case "${1:-}" in
+scale | growth)
+	cmd="$1"
 	shift
-	scale "$@"
+	"$cmd" "$@"
 	exit 0
-fi
+	;;
+esac
 
 benchtime="${BENCHTIME:-10x}"
 export MINKUBE_E2E_NORACE=1
@@ -78,3 +97,7 @@ echo "== store (bolt, and etcd against a real etcd the test starts), cache, queu
 go test -run '^$' -bench . -benchtime 1s -count 1 ./store/... ./reconcile/ ./apis/v1/
 
 scale
+
+if [[ "${SLOW:-0}" == 1 ]]; then
+	growth
+fi

@@ -54,6 +54,7 @@ type config struct {
 	logDir       string
 	logLevel     string
 	file         int
+	growth       int
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	flag.DurationVar(&c.profileFor, "profile-seconds", 30*time.Second, "length of the CPU profile")
 	flag.DurationVar(&c.profileAfter, "profile-after", 0, "start the CPU profile this long after the first create of the large apply (a window late in a long apply)")
 	flag.BoolVar(&c.profileWhole, "profile-whole", false, "profile the whole large apply, in windows of -profile-seconds one after another (cpu-001.pprof, ...; go tool pprof takes them all at once)")
+	flag.IntVar(&c.growth, "growth", 0, "measure growth instead: each run applies -tasks on -workers and this many times the tasks on this many times the workers, on fresh clusters one after the other, and the table compares the manager's CPU and memory per task of the two sizes (goal: within 1.5x)")
 	flag.IntVar(&c.file, "file", -1, "documents of the timed mkctl apply -f (0 skips it; default: -tasks)")
 	flag.StringVar(&c.logLevel, "log-level", "warn", "log level of the manager (info shows its caches' relists)")
 	flag.StringVar(&c.logDir, "logs", "", "directory to keep the processes' logs in (default: a temporary one, removed)")
@@ -81,7 +83,11 @@ func main() {
 	if c.file < 0 {
 		c.file = c.tasks
 	}
-	if err := run(c); err != nil {
+	runner := run
+	if c.growth > 0 {
+		runner = runGrowth
+	}
+	if err := runner(c); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
@@ -141,44 +147,12 @@ func runOnce(c config, r int) (figures, error) {
 			profile = make(chan error, 1)
 			go func() { profile <- cl.profileCPU(c) }()
 		}
-		hollow0, err := cl.hollowCPU()
+		a, err := cl.measureApply(c, c.tasks)
 		if err != nil {
 			return err
 		}
-		client0, err := processCPU(os.Getpid())
-		if err != nil {
-			return err
-		}
-		alloc0, err := cl.metric("go_memstats_alloc_bytes_total")
-		if err != nil {
-			return err
-		}
-		elapsed, cpu, err := cl.applyAll(c, "task", c.tasks)
-		if err != nil {
-			return err
-		}
-		alloc1, err := cl.metric("go_memstats_alloc_bytes_total")
-		if err != nil {
-			return err
-		}
-		f.allocated = (alloc1 - alloc0) / 1024 / float64(c.tasks)
-		hollow1, err := cl.hollowCPU()
-		if err != nil {
-			return err
-		}
-		client1, err := processCPU(os.Getpid())
-		if err != nil {
-			return err
-		}
-		f.rate = float64(c.tasks) / elapsed.Seconds()
-		f.cpuPerTask = cpu.Seconds() * 1000 / float64(c.tasks)
-		f.hollowCPU = (hollow1 - hollow0).Seconds() * 1000 / float64(c.tasks)
-		f.clientCPU = (client1 - client0).Seconds() * 1000 / float64(c.tasks)
-		st, err := memory(cl.mgr.Process.Pid, cl.storeDB)
-		if err != nil {
-			return err
-		}
-		f.peakRSS, f.anonRSS, f.storeRSS, f.filesRSS = st.peak, st.anon, st.store, st.files
+		f.rate, f.cpuPerTask, f.allocated, f.hollowCPU, f.clientCPU = a.rate, a.cpuPerTask, a.allocated, a.hollowCPU, a.clientCPU
+		f.peakRSS, f.anonRSS, f.storeRSS, f.filesRSS = a.mem.peak, a.mem.anon, a.mem.store, a.mem.files
 		if profile != nil {
 			if err := cl.fetch("/debug/pprof/heap", filepath.Join(c.profileDir, "heap.pprof")); err != nil {
 				return err
@@ -204,7 +178,7 @@ func runOnce(c config, r int) (figures, error) {
 			return err
 		}
 		f.idleCPU, f.beatCPU, f.beatAlloc = idle1.since(idle0)
-		st, err = memory(cl.mgr.Process.Pid, cl.storeDB)
+		st, err := memory(cl.mgr.Process.Pid, cl.storeDB)
 		if err != nil {
 			return err
 		}
@@ -476,6 +450,163 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 		return 0, 0, err
 	}
 	return elapsed, cpu1 - cpu0, nil
+}
+
+// sized are the figures of one apply at one size in a growth run.
+type sized struct {
+	applyFigures
+	tasks int
+	// heapPerTask is what the manager's live heap (after a collection)
+	// grew by per task, from before the apply to all Running: the memory
+	// a task costs, without the manager's fixed part (its binary, its
+	// empty caches) that makes its resident memory per task fall as the
+	// tasks grow.
+	heapPerTask float64 // KB
+}
+
+// runGrowth measures two sizes in each run: -tasks on -workers, and
+// -growth times both, each on a fresh cluster, one after the other so that
+// both see the machine as it is in that run (its speed moves by tens of
+// percent over an hour), the smaller first in odd runs and last in even
+// ones.
+func runGrowth(c config) error {
+	big := c
+	big.tasks, big.workers = c.tasks*c.growth, c.workers*c.growth
+	sizes := []config{c, big}
+	all := make([][]sized, len(sizes))
+	for r := 1; r <= c.runs; r++ {
+		order := []int{0, 1}
+		if r%2 == 0 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			sc := sizes[i]
+			fmt.Fprintf(os.Stderr, "== run %d of %d: %d tasks on %d hollow workers\n", r, c.runs, sc.tasks, sc.workers)
+			f, err := growthOnce(sc, fmt.Sprintf("run%d-%d", r, sc.tasks))
+			if err != nil {
+				return fmt.Errorf("run %d, %d tasks: %w", r, sc.tasks, err)
+			}
+			all[i] = append(all[i], f)
+		}
+	}
+	printGrowth(os.Stdout, sizes, all)
+	return nil
+}
+
+// growthOnce applies c.tasks on a fresh cluster of c.workers.
+func growthOnce(c config, name string) (sized, error) {
+	f := sized{tasks: c.tasks}
+	cl, err := startCluster(c, name)
+	if err != nil {
+		return f, err
+	}
+	defer cl.stop()
+	heap0, err := cl.liveHeap()
+	if err != nil {
+		return f, err
+	}
+	if f.applyFigures, err = cl.measureApply(c, c.tasks); err != nil {
+		return f, err
+	}
+	heap1, err := cl.liveHeap()
+	if err != nil {
+		return f, err
+	}
+	f.heapPerTask = (heap1 - heap0) * 1024 / float64(c.tasks)
+	return f, nil
+}
+
+// printGrowth prints each size's figures (the runs, then the median) and
+// the ratio of the larger size's median to the smaller's.
+func printGrowth(w io.Writer, sizes []config, all [][]sized) {
+	cells := func(fs []sized, get func(sized) float64, format string) (string, float64) {
+		var vals []string
+		var xs []float64
+		for _, f := range fs {
+			xs = append(xs, get(f))
+			vals = append(vals, fmt.Sprintf(format, get(f)))
+		}
+		m := median(xs)
+		return strings.Join(vals, ", ") + "; median " + fmt.Sprintf(format, m), m
+	}
+	small, big := sizes[0], sizes[1]
+	fmt.Fprintf(w, "\ngrowth: %d tasks on %d hollow workers against %d on %d, %d run(s) of both; runs listed, then the median\n\n",
+		small.tasks, small.workers, big.tasks, big.workers, len(all[0]))
+	fmt.Fprintf(w, "| figure | %d tasks | %d tasks | ratio of the medians | goal |\n", small.tasks, big.tasks)
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	row := func(name string, get func(sized) float64, format, goal string) {
+		a, ma := cells(all[0], get, format)
+		b, mb := cells(all[1], get, format)
+		ratio := "-"
+		if ma > 0 {
+			ratio = fmt.Sprintf("%.2f", mb/ma)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, a, b, ratio, goal)
+	}
+	row("apply → all Running (tasks/s)", func(f sized) float64 { return f.rate }, "%.0f", "-")
+	row("manager CPU per task, create → Running (ms)", func(f sized) float64 { return f.cpuPerTask }, "%.3f", "≤ 1.5")
+	row("manager live heap per task: its growth over the apply, after a collection (KB)", func(f sized) float64 { return f.heapPerTask }, "%.1f", "≤ 1.5")
+	row("manager peak RSS per task (KB; its fixed part spread over the tasks)", func(f sized) float64 { return f.mem.peak * 1024 / float64(f.tasks) }, "%.1f", "-")
+	row("manager memory allocated per task (KB)", func(f sized) float64 { return f.allocated }, "%.1f", "-")
+	row("hollow workers' CPU per task (ms; shares the cores)", func(f sized) float64 { return f.hollowCPU }, "%.3f", "-")
+	var pairs []string
+	for i := range min(len(all[0]), len(all[1])) {
+		pairs = append(pairs, fmt.Sprintf("%.2f", all[1][i].cpuPerTask/all[0][i].cpuPerTask))
+	}
+	fmt.Fprintf(w, "\nmanager CPU per task, %d tasks over %d, run by run: %s\n", big.tasks, small.tasks, strings.Join(pairs, ", "))
+}
+
+// applyFigures are what one apply of n tasks to all Running cost: the
+// manager's time, CPU and allocations, the hollow workers' and this
+// program's CPU over the same span, and the manager's memory once all run.
+type applyFigures struct {
+	rate       float64 // tasks/s
+	cpuPerTask float64 // ms of manager CPU per task
+	allocated  float64 // KB the manager allocated per task
+	hollowCPU  float64 // ms of the hollow workers' CPU per task
+	clientCPU  float64 // ms of this program's CPU per task
+	mem        mem     // the manager's memory when all run
+}
+
+// measureApply creates n tasks (named task-...) on cl and measures the
+// apply until all run.
+func (cl *cluster) measureApply(c config, n int) (applyFigures, error) {
+	var a applyFigures
+	hollow0, err := cl.hollowCPU()
+	if err != nil {
+		return a, err
+	}
+	client0, err := processCPU(os.Getpid())
+	if err != nil {
+		return a, err
+	}
+	alloc0, err := cl.metric("go_memstats_alloc_bytes_total")
+	if err != nil {
+		return a, err
+	}
+	elapsed, cpu, err := cl.applyAll(c, "task", n)
+	if err != nil {
+		return a, err
+	}
+	alloc1, err := cl.metric("go_memstats_alloc_bytes_total")
+	if err != nil {
+		return a, err
+	}
+	hollow1, err := cl.hollowCPU()
+	if err != nil {
+		return a, err
+	}
+	client1, err := processCPU(os.Getpid())
+	if err != nil {
+		return a, err
+	}
+	a.rate = float64(n) / elapsed.Seconds()
+	a.cpuPerTask = cpu.Seconds() * 1000 / float64(n)
+	a.allocated = (alloc1 - alloc0) / 1024 / float64(n)
+	a.hollowCPU = (hollow1 - hollow0).Seconds() * 1000 / float64(n)
+	a.clientCPU = (client1 - client0).Seconds() * 1000 / float64(n)
+	a.mem, err = memory(cl.mgr.Process.Pid, cl.storeDB)
+	return a, err
 }
 
 // awaitRunning starts watching for the n tasks named prefix-... to run,

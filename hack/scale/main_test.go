@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,6 +43,33 @@ func TestIdleSampleSince(t *testing.T) {
 		if perSecond != tc.perSecond || perCPU != tc.perCPU || perAlloc != tc.perAlloc {
 			t.Errorf("%s: got %v ms/s, %v ms and %v KB a heartbeat; want %v, %v and %v",
 				tc.name, perSecond, perCPU, perAlloc, tc.perSecond, tc.perCPU, tc.perAlloc)
+		}
+	}
+}
+
+// The growth table divides the larger size's median by the smaller's, and
+// gives the CPU ratio of each run's pair; the memory per task is the live
+// heap's growth per task, not the resident memory per task, which the
+// fixed part of the manager makes fall as the tasks grow.
+func TestPrintGrowth(t *testing.T) {
+	small, big := config{tasks: 10, workers: 1}, config{tasks: 100, workers: 10}
+	at := func(tasks int, cpu, heap, peak float64) sized {
+		return sized{applyFigures: applyFigures{rate: 1000, cpuPerTask: cpu, mem: mem{peak: peak}}, tasks: tasks, heapPerTask: heap}
+	}
+	all := [][]sized{
+		{at(10, 0.4, 2, 1), at(10, 0.6, 4, 1), at(10, 0.5, 3, 1)},
+		{at(100, 0.8, 3, 5), at(100, 0.6, 3, 5), at(100, 0.7, 3, 5)},
+	}
+	var out strings.Builder
+	printGrowth(&out, []config{small, big}, all)
+	for _, want := range []string{
+		"| manager CPU per task, create → Running (ms) | 0.400, 0.600, 0.500; median 0.500 | 0.800, 0.600, 0.700; median 0.700 | 1.40 | ≤ 1.5 |",
+		"| manager live heap per task: its growth over the apply, after a collection (KB) | 2.0, 4.0, 3.0; median 3.0 | 3.0, 3.0, 3.0; median 3.0 | 1.00 | ≤ 1.5 |",
+		"| manager peak RSS per task (KB; its fixed part spread over the tasks) | 102.4, 102.4, 102.4; median 102.4 | 51.2, 51.2, 51.2; median 51.2 | 0.50 | - |",
+		"manager CPU per task, 100 tasks over 10, run by run: 2.00, 1.00, 1.40",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}
 	}
 }
