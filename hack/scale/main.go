@@ -83,6 +83,12 @@ func main() {
 	if c.file < 0 {
 		c.file = c.tasks
 	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkGrowth(c.growth, set); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(2)
+	}
 	runner := run
 	if c.growth > 0 {
 		runner = runGrowth
@@ -93,31 +99,45 @@ func main() {
 	}
 }
 
+// notInGrowth are the flags of the default measurement that -growth does
+// not take: it times applies only.
+var notInGrowth = []string{"small", "lists", "idle", "file", "profile", "profile-seconds", "profile-after", "profile-whole"}
+
+// checkGrowth refuses a -growth that compares nothing, and a flag given
+// (set holds the names of those given) that the growth measurement would
+// silently ignore.
+func checkGrowth(growth int, set map[string]bool) error {
+	switch {
+	case growth < 0 || growth == 1:
+		return fmt.Errorf("-growth %d: the factor between the two sizes must be 2 or more (0 measures one size)", growth)
+	case growth == 0:
+		return nil
+	}
+	for _, name := range notInGrowth {
+		if set[name] {
+			return fmt.Errorf("-%s is not taken with -growth, which times the applies only (flags it takes: -runs, -tasks, -workers, -clients, -logs, -log-level)", name)
+		}
+	}
+	return nil
+}
+
 // figures are the measurements of one run; a refusal stands in for a
 // figure that could not be taken.
 type figures struct {
-	rate       float64 // tasks/s, apply to all Running
-	cpuPerTask float64 // ms of manager CPU per task
-	allocated  float64 // KB the manager allocated per task, same span
-	hollowCPU  float64 // ms of the hollow workers' CPU per task
-	clientCPU  float64 // ms of this program's CPU (the clients and the watch) per task
-	peakRSS    float64 // MB, VmHWM when all run
-	anonRSS    float64 // MB, RssAnon when all run
-	storeRSS   float64 // MB of the store file resident then
-	filesRSS   float64 // MB of the other mapped files (the binary) resident then
-	afterRSS   float64 // MB, VmRSS after the lists and the idle wait
-	afterPeak  float64 // MB, VmHWM then
-	liveHeap   float64 // MB, the Go heap after a collection, then
-	idleCPU    float64 // ms of manager CPU per second of the idle wait
-	beatCPU    float64 // ms of manager CPU per heartbeat received in the idle wait
-	beatAlloc  float64 // KB the manager allocated per heartbeat received then
-	getTable   float64 // ms, median of 5
-	getJSON    float64 // ms, median of 5
-	applyFile  float64 // creates/s
-	applyErr   string
-	fileRun    float64 // s, from the start of mkctl apply -f to all its tasks Running
-	fileCPU    float64 // ms of mkctl's own CPU per document of the apply -f
-	small      float64 // s, 1,000 tasks apply to all Running
+	applyFigures         // the large apply
+	afterRSS     float64 // MB, VmRSS after the lists and the idle wait
+	afterPeak    float64 // MB, VmHWM then
+	liveHeap     float64 // MB, the Go heap after a collection, then
+	idleCPU      float64 // ms of manager CPU per second of the idle wait
+	beatCPU      float64 // ms of manager CPU per heartbeat received in the idle wait
+	beatAlloc    float64 // KB the manager allocated per heartbeat received then
+	getTable     float64 // ms, median of 5
+	getJSON      float64 // ms, median of 5
+	applyFile    float64 // creates/s
+	applyErr     string
+	fileRun      float64 // s, from the start of mkctl apply -f to all its tasks Running
+	fileCPU      float64 // ms of mkctl's own CPU per document of the apply -f
+	small        float64 // s, 1,000 tasks apply to all Running
 }
 
 func run(c config) error {
@@ -147,12 +167,9 @@ func runOnce(c config, r int) (figures, error) {
 			profile = make(chan error, 1)
 			go func() { profile <- cl.profileCPU(c) }()
 		}
-		a, err := cl.measureApply(c, c.tasks)
-		if err != nil {
+		if f.applyFigures, err = cl.measureApply(c); err != nil {
 			return err
 		}
-		f.rate, f.cpuPerTask, f.allocated, f.hollowCPU, f.clientCPU = a.rate, a.cpuPerTask, a.allocated, a.hollowCPU, a.clientCPU
-		f.peakRSS, f.anonRSS, f.storeRSS, f.filesRSS = a.mem.peak, a.mem.anon, a.mem.store, a.mem.files
 		if profile != nil {
 			if err := cl.fetch("/debug/pprof/heap", filepath.Join(c.profileDir, "heap.pprof")); err != nil {
 				return err
@@ -455,7 +472,7 @@ func (cl *cluster) applyAll(c config, prefix string, n int) (time.Duration, time
 // sized are the figures of one apply at one size in a growth run.
 type sized struct {
 	applyFigures
-	tasks int
+	peakPerTask float64 // KB of peak RSS per task, the fixed part included
 	// heapPerTask is what the manager's live heap (after a collection)
 	// grew by per task, from before the apply to all Running: the memory
 	// a task costs, without the manager's fixed part (its binary, its
@@ -495,7 +512,7 @@ func runGrowth(c config) error {
 
 // growthOnce applies c.tasks on a fresh cluster of c.workers.
 func growthOnce(c config, name string) (sized, error) {
-	f := sized{tasks: c.tasks}
+	var f sized
 	cl, err := startCluster(c, name)
 	if err != nil {
 		return f, err
@@ -505,9 +522,10 @@ func growthOnce(c config, name string) (sized, error) {
 	if err != nil {
 		return f, err
 	}
-	if f.applyFigures, err = cl.measureApply(c, c.tasks); err != nil {
+	if f.applyFigures, err = cl.measureApply(c); err != nil {
 		return f, err
 	}
+	f.peakPerTask = f.mem.peak * 1024 / float64(c.tasks)
 	heap1, err := cl.liveHeap()
 	if err != nil {
 		return f, err
@@ -520,14 +538,8 @@ func growthOnce(c config, name string) (sized, error) {
 // the ratio of the larger size's median to the smaller's.
 func printGrowth(w io.Writer, sizes []config, all [][]sized) {
 	cells := func(fs []sized, get func(sized) float64, format string) (string, float64) {
-		var vals []string
-		var xs []float64
-		for _, f := range fs {
-			xs = append(xs, get(f))
-			vals = append(vals, fmt.Sprintf(format, get(f)))
-		}
-		m := median(xs)
-		return strings.Join(vals, ", ") + "; median " + fmt.Sprintf(format, m), m
+		runs, m := runsAndMedian(fs, get, format)
+		return runs + "; median " + fmt.Sprintf(format, m), m
 	}
 	small, big := sizes[0], sizes[1]
 	fmt.Fprintf(w, "\ngrowth: %d tasks on %d hollow workers against %d on %d, %d run(s) of both; runs listed, then the median\n\n",
@@ -546,7 +558,7 @@ func printGrowth(w io.Writer, sizes []config, all [][]sized) {
 	row("apply → all Running (tasks/s)", func(f sized) float64 { return f.rate }, "%.0f", "-")
 	row("manager CPU per task, create → Running (ms)", func(f sized) float64 { return f.cpuPerTask }, "%.3f", "≤ 1.5")
 	row("manager live heap per task: its growth over the apply, after a collection (KB)", func(f sized) float64 { return f.heapPerTask }, "%.1f", "≤ 1.5")
-	row("manager peak RSS per task (KB; its fixed part spread over the tasks)", func(f sized) float64 { return f.mem.peak * 1024 / float64(f.tasks) }, "%.1f", "-")
+	row("manager peak RSS per task (KB; its fixed part spread over the tasks)", func(f sized) float64 { return f.peakPerTask }, "%.1f", "-")
 	row("manager memory allocated per task (KB)", func(f sized) float64 { return f.allocated }, "%.1f", "-")
 	row("hollow workers' CPU per task (ms; shares the cores)", func(f sized) float64 { return f.hollowCPU }, "%.3f", "-")
 	var pairs []string
@@ -568,10 +580,11 @@ type applyFigures struct {
 	mem        mem     // the manager's memory when all run
 }
 
-// measureApply creates n tasks (named task-...) on cl and measures the
-// apply until all run.
-func (cl *cluster) measureApply(c config, n int) (applyFigures, error) {
+// measureApply creates c.tasks tasks (named task-...) on cl and measures
+// the apply until all run.
+func (cl *cluster) measureApply(c config) (applyFigures, error) {
 	var a applyFigures
+	n := c.tasks
 	hollow0, err := cl.hollowCPU()
 	if err != nil {
 		return a, err
@@ -1018,17 +1031,22 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// runsAndMedian formats the figure get takes from each run, comma
+// separated, and returns it with the median.
+func runsAndMedian[F any](runs []F, get func(F) float64, format string) (string, float64) {
+	vals := make([]string, len(runs))
+	xs := make([]float64, len(runs))
+	for i, f := range runs {
+		xs[i] = get(f)
+		vals[i] = fmt.Sprintf(format, xs[i])
+	}
+	return strings.Join(vals, ", "), median(xs)
+}
+
 func printTable(c config, all []figures) {
 	col := func(get func(figures) float64, format string) string {
-		var vals, cells []string
-		var xs []float64
-		for _, f := range all {
-			x := get(f)
-			xs = append(xs, x)
-			vals = append(vals, fmt.Sprintf(format, x))
-		}
-		cells = append(cells, strings.Join(vals, ", "), fmt.Sprintf(format, median(xs)))
-		return strings.Join(cells, " | ")
+		runs, m := runsAndMedian(all, get, format)
+		return runs + " | " + fmt.Sprintf(format, m)
 	}
 	fmt.Printf("\n%d hollow workers, %d parallel clients, %d run(s); runs listed, then the median\n\n", c.workers, c.clients, len(all))
 	fmt.Println("| figure | runs | median | goal |")
@@ -1038,11 +1056,11 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| manager memory allocated per task, same span (KB; what its collector has to reclaim) | %s | - |\n", col(func(f figures) float64 { return f.allocated }, "%.1f"))
 	fmt.Printf("| hollow workers' CPU per task, same span (ms; shares the cores) | %s | - |\n", col(func(f figures) float64 { return f.hollowCPU }, "%.3f"))
 	fmt.Printf("| this program's CPU per task, same span (ms; its clients and watch share the cores too) | %s | - |\n", col(func(f figures) float64 { return f.clientCPU }, "%.3f"))
-	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.peakRSS }, "%.0f"))
-	fmt.Printf("| manager peak RSS per task (KB) | %s | - |\n", col(func(f figures) float64 { return f.peakRSS * 1024 / float64(c.tasks) }, "%.1f"))
-	fmt.Printf("| resident when all Running: anonymous (MB; Go heap, stacks) | %s | - |\n", col(func(f figures) float64 { return f.anonRSS }, "%.0f"))
-	fmt.Printf("| resident when all Running: the store file, mapped (MB) | %s | - |\n", col(func(f figures) float64 { return f.storeRSS }, "%.0f"))
-	fmt.Printf("| resident when all Running: the binary and other files (MB) | %s | - |\n", col(func(f figures) float64 { return f.filesRSS }, "%.0f"))
+	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.mem.peak }, "%.0f"))
+	fmt.Printf("| manager peak RSS per task (KB) | %s | - |\n", col(func(f figures) float64 { return f.mem.peak * 1024 / float64(c.tasks) }, "%.1f"))
+	fmt.Printf("| resident when all Running: anonymous (MB; Go heap, stacks) | %s | - |\n", col(func(f figures) float64 { return f.mem.anon }, "%.0f"))
+	fmt.Printf("| resident when all Running: the store file, mapped (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.store }, "%.0f"))
+	fmt.Printf("| resident when all Running: the binary and other files (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.files }, "%.0f"))
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
 	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))

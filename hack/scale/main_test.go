@@ -53,12 +53,12 @@ func TestIdleSampleSince(t *testing.T) {
 // fixed part of the manager makes fall as the tasks grow.
 func TestPrintGrowth(t *testing.T) {
 	small, big := config{tasks: 10, workers: 1}, config{tasks: 100, workers: 10}
-	at := func(tasks int, cpu, heap, peak float64) sized {
-		return sized{applyFigures: applyFigures{rate: 1000, cpuPerTask: cpu, mem: mem{peak: peak}}, tasks: tasks, heapPerTask: heap}
+	at := func(cpu, heap, peak float64) sized {
+		return sized{applyFigures: applyFigures{rate: 1000, cpuPerTask: cpu}, heapPerTask: heap, peakPerTask: peak}
 	}
 	all := [][]sized{
-		{at(10, 0.4, 2, 1), at(10, 0.6, 4, 1), at(10, 0.5, 3, 1)},
-		{at(100, 0.8, 3, 5), at(100, 0.6, 3, 5), at(100, 0.7, 3, 5)},
+		{at(0.4, 2, 102.4), at(0.6, 4, 102.4), at(0.5, 3, 102.4)},
+		{at(0.8, 3, 51.2), at(0.6, 3, 51.2), at(0.7, 3, 51.2)},
 	}
 	var out strings.Builder
 	printGrowth(&out, []config{small, big}, all)
@@ -70,6 +70,35 @@ func TestPrintGrowth(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// -growth refuses a factor that compares nothing and the flags of the
+// default measurement, which it would ignore, by name.
+func TestCheckGrowth(t *testing.T) {
+	for _, tc := range []struct {
+		growth int
+		set    []string
+		want   string // in the error; "" for none
+	}{
+		{0, []string{"profile", "lists"}, ""},
+		{10, []string{"runs", "tasks", "workers", "logs"}, ""},
+		{1, nil, "-growth 1"},
+		{-2, nil, "-growth -2"},
+		{10, []string{"runs", "profile"}, "-profile is not taken"},
+		{10, []string{"small"}, "-small is not taken"},
+	} {
+		set := map[string]bool{}
+		for _, n := range tc.set {
+			set[n] = true
+		}
+		err := checkGrowth(tc.growth, set)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("-growth %d with %v: %v", tc.growth, tc.set, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("-growth %d with %v: got %v, want an error naming %q", tc.growth, tc.set, err, tc.want)
 		}
 	}
 }
