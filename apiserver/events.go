@@ -11,15 +11,19 @@ import (
 	"github.com/minkube/minkube/store"
 )
 
-// listEvents serves GET /api/v1/events?task=NAME, oldest first.
+// listEvents serves GET /api/v1/events?task=NAME, oldest first, from the
+// store.
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	task := r.URL.Query().Get("task")
 	kind := ""
 	if task != "" {
 		kind = v1.KindTask
 	}
-	items := s.st.EventsFor(kind, task)
-	writeList(w, v1.KindEventList, s.st.EventCache.Revision(), items, nil)
+	items, rev, err := s.st.ListEvents(r.Context(), kind, task)
+	if err != nil {
+		return err
+	}
+	writeList(w, v1.KindEventList, rev, items, nil)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/apiserver"
 	"github.com/minkube/minkube/pki"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 func mustParseCert(t *testing.T, data string) *x509.Certificate {
@@ -82,7 +83,7 @@ func TestRegister_Identity(t *testing.T) {
 		t.Errorf("the refusal is not logged with the impostor's address:\n%s", log)
 	}
 	waitFor(t, "a RegistrationRefused event about w1", func() bool {
-		for _, ev := range e.st.EventsFor(v1.KindWorker, "w1") {
+		for _, ev := range statetest.Events(t, e.st, v1.KindWorker, "w1") {
 			if ev.Reason == apiserver.ReasonRegistrationRefused {
 				return true
 			}

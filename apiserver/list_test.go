@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
+	"github.com/minkube/minkube/store/statetest"
 )
 
 // wholeList encodes list the way the manager answered before lists were
@@ -157,23 +158,32 @@ func TestLists_StreamedAsTheWholeList(t *testing.T) {
 			task, _ := e.st.TaskCache.Get(all[i])
 			rec.Eventf(t.Context(), store.TaskRef(task), v1.EventNormal, "Tested", fmt.Sprintf("event <%d> & more", i))
 		}
-		deadline := time.Now().Add(apiWaitTimeout)
-		for e.st.EventCache.Len() < 3 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+		if err := e.st.FlushEvents(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-		eventList := func(task string) []byte {
-			items := []v1.Event{}
+		for _, task := range []string{"", all[1], "missing"} {
+			got := get(t, "/api/v1/events?task="+task, apiAdminToken)
+			// The list is read from the store: at its revision then,
+			// which is at least that of the events it holds.
+			var head struct {
+				Metadata v1.ListMeta `json:"metadata"`
+			}
+			if err := json.Unmarshal(got, &head); err != nil {
+				t.Fatalf("GET /api/v1/events?task=%s: %v", task, err)
+			}
+			listRev, _ := store.ParseResourceVersion(head.Metadata.ResourceVersion)
 			kind := ""
 			if task != "" {
 				kind = v1.KindTask
 			}
-			for _, ev := range e.st.EventsFor(kind, task) {
+			items := []v1.Event{}
+			for _, ev := range statetest.Events(t, e.st, kind, task) {
+				if rv, _ := store.ParseResourceVersion(ev.Metadata.ResourceVersion); rv > listRev {
+					t.Errorf("GET /api/v1/events?task=%s is at revision %d, before its event %s (%d)", task, listRev, ev.Metadata.Name, rv)
+				}
 				items = append(items, *ev)
 			}
-			return wholeList(t, &v1.EventList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEventList}, Metadata: rev(e.st.EventCache), Items: items})
-		}
-		for _, task := range []string{"", all[1], "missing"} {
-			got, want := get(t, "/api/v1/events?task="+task, apiAdminToken), eventList(task)
+			want := wholeList(t, &v1.EventList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindEventList}, Metadata: head.Metadata, Items: items})
 			if !bytes.Equal(got, want) {
 				t.Errorf("GET /api/v1/events?task=%s =\n%s\nwant\n%s", task, got, want)
 			}

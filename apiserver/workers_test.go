@@ -334,7 +334,7 @@ func TestWorkers_RuntimeUnreachable(t *testing.T) {
 	var got map[string]int32
 	for deadline := time.Now().Add(apiWaitTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		got = map[string]int32{}
-		for _, ev := range e.st.EventsFor(v1.KindWorker, "w1") {
+		for _, ev := range statetest.Events(t, e.st, v1.KindWorker, "w1") {
 			got[ev.Reason] += ev.Count
 		}
 		if maps.Equal(got, want) {

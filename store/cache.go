@@ -56,9 +56,8 @@ type Cache[T any, P interface {
 	r   *Resource[T, P]
 	log *slog.Logger
 
-	started  atomic.Bool
-	synced   chan struct{}
-	syncOnce sync.Once
+	started atomic.Bool
+	synced  firstList
 
 	mu      sync.RWMutex
 	objs    map[string]P
@@ -92,7 +91,7 @@ func NewCache[T any, P interface {
 	return &Cache[T, P]{
 		r:        r,
 		log:      logger,
-		synced:   make(chan struct{}),
+		synced:   newFirstList(r.kind + " cache"),
 		objs:     make(map[string]P),
 		revCh:    make(chan struct{}),
 		indexers: make(map[string]func(P) []string),
@@ -134,11 +133,21 @@ func (c *Cache[T, P]) Start(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("%s cache: already started", c.r.kind)
 	}
+	relist(ctx, c.log, c.r.kind, c.listAndWatch, c.Revision)
+	return nil
+}
+
+// relist runs listAndWatch until ctx ends: again after each end of its
+// watch, after relistDelay when the watch delivered changes, with a
+// delay that doubles up to maxRelistDelay while lists or watches fail
+// or end empty. kind and revision (what the list and watch reflect)
+// are for the log.
+func relist(ctx context.Context, log *slog.Logger, kind string, listAndWatch func(context.Context) (bool, error), revision func() int64) {
 	failures := 0
 	for {
-		delivered, err := c.listAndWatch(ctx)
+		delivered, err := listAndWatch(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if delivered {
 			failures = 0
@@ -147,15 +156,15 @@ func (c *Cache[T, P]) Start(ctx context.Context) error {
 		}
 		delay := min(relistDelay<<failures, maxRelistDelay)
 		if err != nil {
-			c.log.Warn("list and watch failed; listing again", "kind", c.r.kind, "err", err, "in", delay)
+			log.Warn("list and watch failed; listing again", "kind", kind, "err", err, "in", delay)
 		} else {
-			c.log.Info("watch ended; listing again", "kind", c.r.kind, "revision", c.Revision(), "in", delay)
+			log.Info("watch ended; listing again", "kind", kind, "revision", revision(), "in", delay)
 		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil
+			return
 		case <-timer.C:
 		}
 	}
@@ -248,7 +257,7 @@ func (c *Cache[T, P]) replace(items []P, rev int64) {
 	})
 	c.dispatch(handlers, events...)
 	c.handledUpTo(rev)
-	c.syncOnce.Do(func() { close(c.synced) })
+	c.synced.done()
 }
 
 // apply installs one watched change and hands it to the handlers.
@@ -344,19 +353,41 @@ func (c *Cache[T, P]) unindex(name string, obj P) {
 
 // WaitForSync returns nil once the first list is in and its objects have
 // been handed to the handlers, or ctx's error if ctx ends first.
-func (c *Cache[T, P]) WaitForSync(ctx context.Context) error {
+func (c *Cache[T, P]) WaitForSync(ctx context.Context) error { return c.synced.wait(ctx) }
+
+// HasSynced reports whether the first list is in.
+func (c *Cache[T, P]) HasSynced() bool { return c.synced.in() }
+
+// firstList is closed once a first list is in, for a cache or an index
+// that lists and watches.
+type firstList struct {
+	what string
+	ch   chan struct{}
+	once *sync.Once
+}
+
+func newFirstList(what string) firstList {
+	return firstList{what: what, ch: make(chan struct{}), once: new(sync.Once)}
+}
+
+// done marks the first list in; later calls do nothing.
+func (f firstList) done() { f.once.Do(func() { close(f.ch) }) }
+
+// wait returns nil once the first list is in, or ctx's error if ctx ends
+// first.
+func (f firstList) wait(ctx context.Context) error {
 	select {
-	case <-c.synced:
+	case <-f.ch:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%s cache: wait for the first list: %w", c.r.kind, ctx.Err())
+		return fmt.Errorf("%s: wait for the first list: %w", f.what, ctx.Err())
 	}
 }
 
-// HasSynced reports whether the first list is in.
-func (c *Cache[T, P]) HasSynced() bool {
+// in reports whether the first list is in.
+func (f firstList) in() bool {
 	select {
-	case <-c.synced:
+	case <-f.ch:
 		return true
 	default:
 		return false

@@ -8,17 +8,16 @@ import (
 	v1 "github.com/minkube/minkube/apis/v1"
 )
 
-// The caches hold every task and event decoded, each with its own copy of
+// The task cache holds every task decoded, each with its own copy of
 // every string: 10,000 tasks on one image and a hundred workers hold that
 // image's name, their worker's name, their conditions' words and an equal
 // map of labels 10,000 times. Before a cache keeps an object it compacts
 // it: the strings that repeat across objects (kinds, images, worker
 // names, phases, reasons, short messages) become one shared copy each,
-// equal small label maps become one shared map, equal times within an
-// object one value, and an event about a task shares the task's name and
-// uid. This is safe only because the objects a cache holds are read-only
-// (see Cache); DeepCopy copies maps and times again for a caller that
-// changes one.
+// equal small label maps become one shared map, and equal times within an
+// object one value. This is safe only because the objects a cache holds
+// are read-only (see Cache); DeepCopy copies maps and times again for a
+// caller that changes one.
 
 // Bounds of what a compactor shares: strings of at most maxInterned
 // bytes (longer ones are free text, an error's output, that rarely
@@ -35,10 +34,6 @@ const (
 // compactor holds the strings and label maps a cache's objects share. A
 // cache calls it from one goroutine, the one that lists and watches.
 type compactor struct {
-	// tasks, for an event cache's compactor, finds the task an event is
-	// about, whose name and uid the event then shares.
-	tasks func(name string) (*v1.Task, bool)
-
 	strings map[string]string
 	labels  map[string]map[string]string // the entries, sorted, as k\0v\0... -> the shared map
 	keys    []string                     // scratch
@@ -137,24 +132,4 @@ func (c *compactor) task(t *v1.Task) {
 		times = append(times, &s.Conditions[i].LastTransitionTime)
 	}
 	shareTimes(times...)
-}
-
-// event compacts an event: its name, uid and message are its own; the
-// name and uid of the task it is about, the task's.
-func (c *compactor) event(e *v1.Event) {
-	c.meta(&e.TypeMeta, &e.Metadata)
-	c.intern(&e.InvolvedObject.Kind)
-	c.intern(&e.Type)
-	c.intern(&e.Reason)
-	c.intern(&e.Source)
-	obj := &e.InvolvedObject
-	if c.tasks != nil && obj.Kind == v1.KindTask {
-		if t, ok := c.tasks(obj.Name); ok && t.Metadata.UID == obj.UID {
-			obj.Name, obj.UID = t.Metadata.Name, t.Metadata.UID
-		}
-	}
-	// An event is created when it first happens.
-	if ct := e.Metadata.CreationTimestamp; ct != nil && *ct == e.FirstTimestamp {
-		e.Metadata.CreationTimestamp = &e.FirstTimestamp
-	}
 }

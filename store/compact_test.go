@@ -188,52 +188,6 @@ func TestTaskCompactor_SharesWhatRepeatsAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestEventCompactor_SharesWhatRepeats(t *testing.T) {
-	tasks := map[string]*v1.Task{"a": runningTask("a", "w1"), "b": runningTask("b", "w1")}
-	tasks["b"].Metadata.UID = "uid-of-a-later-b"
-	c := compactor{tasks: func(name string) (*v1.Task, bool) { t, ok := tasks[name]; return t, ok }}
-	event := func(name string) *v1.Event {
-		own := strings.Clone
-		first := time.Now().UTC()
-		created := first
-		return &v1.Event{
-			TypeMeta:       v1.TypeMeta{APIVersion: own(v1.APIVersion), Kind: own(v1.KindEvent)},
-			Metadata:       v1.ObjectMeta{Name: "task." + name + ".0123", ResourceVersion: "3", CreationTimestamp: &created},
-			InvolvedObject: v1.ObjectReference{Kind: own(v1.KindTask), Name: own(name), UID: "uid-" + name},
-			Type:           own(v1.EventNormal), Reason: own("Scheduled"), Source: own("scheduler"),
-			Message: "assigned " + name, Count: 1, FirstTimestamp: first, LastTimestamp: first,
-		}
-	}
-	a, b := event("a"), event("b")
-	wantA := a.DeepCopy()
-	c.event(a)
-	c.event(b)
-	if !reflect.DeepEqual(a, wantA) {
-		t.Fatalf("compact changed the event:\n got %+v\nwant %+v", *a, *wantA)
-	}
-	if !SameString(a.InvolvedObject.Name, tasks["a"].Metadata.Name) || !SameString(a.InvolvedObject.UID, tasks["a"].Metadata.UID) {
-		t.Error("the event about task a does not share the task's name and uid")
-	}
-	if SameString(b.InvolvedObject.Name, tasks["b"].Metadata.Name) || b.InvolvedObject.UID != "uid-b" {
-		t.Error("the event about an earlier task b (another uid) was given the name and uid of the task b now")
-	}
-	if a.Metadata.CreationTimestamp != &a.FirstTimestamp {
-		t.Error("the event's creationTimestamp, equal to its firstTimestamp, is a value of its own")
-	}
-	for _, s := range []struct{ field, x, y string }{
-		{"apiVersion", a.APIVersion, b.APIVersion},
-		{"kind", a.Kind, b.Kind},
-		{"involvedObject.kind", a.InvolvedObject.Kind, b.InvolvedObject.Kind},
-		{"type", a.Type, b.Type},
-		{"reason", a.Reason, b.Reason},
-		{"source", a.Source, b.Source},
-	} {
-		if !SameString(s.x, s.y) {
-			t.Errorf("%s %q is not shared between two events", s.field, s.x)
-		}
-	}
-}
-
 // BenchmarkCompactTask is the cost of compacting a task as a cache keeps
 // it, its strings shared already (the common case).
 func BenchmarkCompactTask(b *testing.B) {

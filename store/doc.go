@@ -70,10 +70,16 @@
 //
 // Objects from a Cache are shared between every reader and handler: they
 // are read-only, and a caller that wants to change one calls DeepCopy
-// first. The State's task and event caches also share, among their
-// objects, the strings that repeat (kinds, images, worker names, the
-// words of conditions), equal small label maps and equal times
-// (compact.go), which read-only objects allow.
+// first. The State's task cache also shares, among its objects, the
+// strings that repeat (kinds, images, worker names, the words of
+// conditions), equal small label maps and equal times (compact.go),
+// which read-only objects allow.
+//
+// Events are the one kind without a cache: the State keeps only an index
+// of their names and revisions, followed through a watch of the keys,
+// which the event writer counts its bounds on; a list of events reads
+// the store (State.ListEvents), as kube-apiserver serves events without
+// a watch cache.
 //
 // # How the manager uses them
 //

@@ -27,8 +27,7 @@ const (
 	MaxEvents          = 20000
 )
 
-// ObjectKey is "KIND/NAME" of an object reference: the events about one
-// object are found under it.
+// ObjectKey is "KIND/NAME" of an object reference, as logs name it.
 func ObjectKey(ref v1.ObjectReference) string { return ref.Kind + "/" + ref.Name }
 
 // Recorder records Kubernetes-style events: a repeat of the same type,
@@ -74,15 +73,17 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 		}
 		return
 	}
+	if rev, err := ParseResourceVersion(out.Metadata.ResourceVersion); err == nil {
+		r.st.eventIndex.written(p.name, rev)
+	}
 	if created {
-		q.deleteAll(ctx, q.overObject(ObjectKey(obj), []*v1.Event{out}))
+		q.deleteAll(ctx, r.st.eventIndex.overObject(eventObject(p.name)))
 	}
 }
 
 // FlushEvents returns once every event recorded before the call is stored
 // (or dropped, its failure logged), or ctx's error if ctx ends first. It
-// is for a caller that must read its own event back from the store; the
-// event cache shows it once its watch delivers the write.
+// is for a caller that must read its own event back from the store.
 func (st *State) FlushEvents(ctx context.Context) error {
 	return st.events.flush(ctx)
 }
@@ -107,9 +108,6 @@ const (
 	// trimWriters bounds the deletes in flight at once outside the writer
 	// (a recorder of a State that does not run).
 	trimWriters = 16
-	// cacheWait bounds how long a round waits for the event cache to
-	// show its new events before it counts them against the bounds.
-	cacheWait = 2 * time.Second
 	// roundTimeout bounds the writes of one round; finalRoundTimeout those
 	// of the last, what is queued when the State stops, which holds up the
 	// stop (a store that cannot be reached must not hold it for long).
@@ -152,12 +150,8 @@ type eventQueue struct {
 	// does: a goroutine started per write would grow its stack for the
 	// JSON encoder at every write (4% of a busy manager's CPU).
 	jobs   chan func()
-	recent map[string]*v1.Event // the last round's writes, ahead of the cache
-	trims  []*v1.Event          // events to delete, oldest first
-	// trimmedAt is a store revision read once the trim to MaxEvents was
-	// done: until the cache reflects it, the cache may still hold what the
-	// trim deleted, and is not looked at for the next one.
-	trimmedAt int64
+	recent map[string]*v1.Event // the last round's writes: a repeat's hint
+	trims  []indexedEvent       // events to delete, oldest first
 }
 
 func newEventQueue(st *State, logger *slog.Logger) *eventQueue {
@@ -285,7 +279,7 @@ func (q *eventQueue) run(ctx context.Context) error {
 			timeout = finalRoundTimeout
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		q.round(rctx, ctx, batch, dropped, !stop)
+		q.round(rctx, batch, dropped, !stop)
 		cancel()
 		for _, w := range waiters {
 			close(w)
@@ -302,12 +296,12 @@ func (q *eventQueue) run(ctx context.Context) error {
 // round writes batch within ctx, and with trim, deletes up to
 // trimPerRound (or twice the batch) of the events the bounds call for;
 // then it finds those the round's new events push past the bounds, for
-// the next rounds, waiting (while live lasts) for the cache to show them.
-func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dropped int, trim bool) {
+// the next rounds.
+func (q *eventQueue) round(ctx context.Context, batch []*pendingEvent, dropped int, trim bool) {
 	if dropped > 0 {
 		q.log.Warn("dropped events: the event queue was full", "dropped", dropped)
 	}
-	var deletes []*v1.Event
+	var deletes []indexedEvent
 	if trim {
 		n := min(len(q.trims), max(trimPerRound, 2*len(batch)))
 		deletes, q.trims = q.trims[:n:n], q.trims[n:]
@@ -335,17 +329,11 @@ func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dro
 		}
 	}
 	wg.Wait()
-	if len(deletes) > 0 && len(q.trims) == 0 {
-		if rev, err := q.st.Store.Revision(ctx); err == nil {
-			q.trimmedAt = rev
-		}
-	}
 
 	failed, trimFailed := 0, 0
-	var maxRev int64
 	var firstErr, firstTrimErr error
 	recent := make(map[string]*v1.Event, len(batch))
-	byObject := make(map[string][]*v1.Event)
+	objects := make(map[string]bool)
 	for i, p := range batch {
 		if errs[i] != nil {
 			failed++
@@ -354,12 +342,11 @@ func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dro
 			continue
 		}
 		recent[p.name] = written[i]
-		if rev, _ := ParseResourceVersion(written[i].Metadata.ResourceVersion); rev > maxRev {
-			maxRev = rev
+		if rev, err := ParseResourceVersion(written[i].Metadata.ResourceVersion); err == nil {
+			q.st.eventIndex.written(p.name, rev)
 		}
 		if created[i] {
-			key := ObjectKey(p.ref)
-			byObject[key] = append(byObject[key], written[i])
+			objects[eventObject(p.name)] = true
 		}
 	}
 	for _, err := range errs[len(batch):] {
@@ -378,33 +365,22 @@ func (q *eventQueue) round(ctx, live context.Context, batch []*pendingEvent, dro
 	if !trim {
 		return
 	}
-	if len(byObject) > 0 {
-		// The bounds are counted on the cache: let it show the round's
-		// new events first (a cache behind would leave an object past
-		// its bound until its next event).
-		wctx, cancel := context.WithTimeout(live, cacheWait)
-		_ = q.st.EventCache.WaitForRevision(wctx, maxRev)
-		cancel()
-	}
-	var over []*v1.Event
-	for key, evs := range byObject {
-		over = append(over, q.overObject(key, evs)...)
+	var over []indexedEvent
+	for obj := range objects {
+		over = append(over, q.st.eventIndex.overObject(obj)...)
 	}
 	if len(over) > 0 {
 		q.trims = append(over, q.trims...)
 	}
-	if len(q.trims) == 0 && q.st.EventCache.Len() > MaxEvents+MaxEvents/10 && q.st.EventCache.Revision() >= q.trimmedAt {
-		q.trims = oldest(q.st.EventCache.List(), MaxEvents)
+	if len(q.trims) == 0 {
+		q.trims = q.st.eventIndex.overAll(MaxEvents+MaxEvents/10, MaxEvents)
 	}
 }
 
 // write stores p: as a new event, or as a repeat of the stored one when
-// there is one (from hint, the cache's copy, or the store). It reports
-// whether it created the event.
+// there is one (from hint, the last round's write of it, or the store).
+// It reports whether it created the event.
 func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event) (*v1.Event, bool, error) {
-	if cur, ok := q.st.EventCache.Get(p.name); ok && (hint == nil || newer(cur, hint)) {
-		hint = cur
-	}
 	raise := func(e *v1.Event) (*v1.Event, error) {
 		e.Count += p.count
 		if p.last.After(e.LastTimestamp) {
@@ -412,7 +388,7 @@ func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event)
 		}
 		return e, nil
 	}
-	if hint != nil {
+	if hint != nil || q.st.eventIndex.has(p.name) {
 		out, err := q.st.Events.GuaranteedUpdateFrom(ctx, p.name, hint, raise)
 		if !errors.Is(err, ErrNotFound) {
 			return out, false, err
@@ -435,7 +411,7 @@ func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event)
 	// the stored event already.
 	out, err := q.st.Events.createOwned(ctx, e)
 	if errors.Is(err, ErrExists) {
-		// Recorded meanwhile, or the cache is behind: a repeat.
+		// Recorded meanwhile, or the index is behind: a repeat.
 		out, err := q.st.Events.GuaranteedUpdate(ctx, p.name, raise)
 		return out, false, err
 	}
@@ -447,9 +423,13 @@ func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event)
 
 // delete deletes e unless it changed since (a repeat made it newer) or is
 // gone already.
-func (q *eventQueue) delete(ctx context.Context, e *v1.Event) error {
-	err := q.st.Events.Delete(ctx, e.Metadata.Name, e.Metadata.ResourceVersion)
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+func (q *eventQueue) delete(ctx context.Context, e indexedEvent) error {
+	err := q.st.Events.Delete(ctx, e.name, FormatResourceVersion(e.rev))
+	switch {
+	case err == nil || errors.Is(err, ErrNotFound):
+		q.st.eventIndex.deleted(e.name, e.rev)
+		return nil
+	case errors.Is(err, ErrConflict):
 		return nil
 	}
 	return err
@@ -457,7 +437,7 @@ func (q *eventQueue) delete(ctx context.Context, e *v1.Event) error {
 
 // deleteAll deletes events, trimWriters at a time, and logs the first
 // failure.
-func (q *eventQueue) deleteAll(ctx context.Context, events []*v1.Event) {
+func (q *eventQueue) deleteAll(ctx context.Context, events []indexedEvent) {
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
@@ -478,90 +458,9 @@ func (q *eventQueue) deleteAll(ctx context.Context, events []*v1.Event) {
 	wg.Wait()
 }
 
-// overObject returns the oldest events about the object of key beyond
-// MaxEventsPerObject: of those the cache holds and written, events just
-// written that the cache may not show yet.
-func (q *eventQueue) overObject(key string, written []*v1.Event) []*v1.Event {
-	events := q.st.eventsByObject.get(key)
-	if len(events)+len(written) <= MaxEventsPerObject {
-		return nil
-	}
-	for _, w := range written {
-		if i := slices.IndexFunc(events, func(e *v1.Event) bool { return e.Metadata.Name == w.Metadata.Name }); i >= 0 {
-			if newer(w, events[i]) {
-				events[i] = w
-			}
-		} else {
-			events = append(events, w)
-		}
-	}
-	return oldest(events, MaxEventsPerObject)
-}
-
-// oldest returns the oldest of events beyond keep, oldest first. It sorts
-// events, the caller's own slice, in place.
-func oldest(events []*v1.Event, keep int) []*v1.Event {
-	if len(events) <= keep {
-		return nil
-	}
-	slices.SortFunc(events, byLastTimestamp)
-	return slices.Clip(events[:len(events)-keep])
-}
-
 // byLastTimestamp orders events by when they last happened, then by name.
 func byLastTimestamp(a, b *v1.Event) int {
 	return cmp.Or(a.LastTimestamp.Compare(b.LastTimestamp), strings.Compare(a.Metadata.Name, b.Metadata.Name))
-}
-
-// newer reports whether a is a later version of the same event than b.
-func newer(a, b *v1.Event) bool {
-	ra, _ := ParseResourceVersion(a.Metadata.ResourceVersion)
-	rb, _ := ParseResourceVersion(b.Metadata.ResourceVersion)
-	return ra > rb
-}
-
-// objectEvents finds the events the event cache holds by the object they
-// are about. It is kept by a handler of the cache rather than as one of
-// its indexes: a few pointers in a slice per object instead of a map per
-// object, the index of 20,000 events about 10,000 tasks in a fraction of
-// the memory. It trails the cache by the handler call.
-type objectEvents struct {
-	mu       sync.RWMutex
-	byObject map[string][]*v1.Event // ObjectKey -> events, in no order
-}
-
-// handle applies one change of the event cache.
-func (x *objectEvents) handle(ev CacheEvent[*v1.Event]) {
-	key, name := ObjectKey(ev.New.InvolvedObject), ev.New.Metadata.Name
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.byObject == nil {
-		x.byObject = make(map[string][]*v1.Event)
-	}
-	events := x.byObject[key]
-	i := slices.IndexFunc(events, func(e *v1.Event) bool { return e.Metadata.Name == name })
-	switch {
-	case ev.Type == v1.Deleted && i >= 0:
-		events = slices.Delete(events, i, i+1)
-		if len(events) == 0 {
-			delete(x.byObject, key)
-		} else {
-			x.byObject[key] = events
-		}
-	case ev.Type == v1.Deleted:
-	case i >= 0:
-		events[i] = ev.New
-	default:
-		x.byObject[key] = append(events, ev.New)
-	}
-}
-
-// get returns the events about the object of key, in no order, in a
-// slice of the caller's. The events are shared, as the cache's are.
-func (x *objectEvents) get(key string) []*v1.Event {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return slices.Clone(x.byObject[key])
 }
 
 // eventName is stable for the same object, type, reason and message.
@@ -571,20 +470,32 @@ func eventName(obj v1.ObjectReference, typ, reason, message string) string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return strings.ToLower(obj.Kind) + "." + strings.ReplaceAll(obj.Name, "/", "_") + "." + hex.EncodeToString(h.Sum(nil)[:8])
+	return eventObjectOf(obj.Kind, obj.Name) + "." + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-// EventsFor returns the events about the object of kind and name, oldest
-// first; an empty name means every event.
-func (st *State) EventsFor(kind, name string) []*v1.Event {
-	var events []*v1.Event
+// ListEvents returns the events about the object of kind and name (every
+// event when name is ""), oldest first, read from the store, and the
+// store revision they were read at.
+func (st *State) ListEvents(ctx context.Context, kind, name string) ([]*v1.Event, int64, error) {
+	var (
+		events []*v1.Event
+		rev    int64
+		err    error
+	)
 	if name == "" {
-		events = st.EventCache.List()
+		events, rev, err = st.Events.List(ctx)
 	} else {
-		events = st.eventsByObject.get(kind + "/" + name)
+		obj := eventObjectOf(kind, name)
+		events, rev, err = st.Events.listPrefix(ctx, obj+".")
+		events = slices.DeleteFunc(events, func(e *v1.Event) bool {
+			return eventObject(e.Metadata.Name) != obj || e.InvolvedObject.Kind != kind || e.InvolvedObject.Name != name
+		})
+	}
+	if err != nil {
+		return nil, 0, err
 	}
 	slices.SortFunc(events, byLastTimestamp)
-	return events
+	return events, rev, nil
 }
 
 // TaskRef is the event reference of a task.

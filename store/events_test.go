@@ -231,10 +231,11 @@ func TestRecorder_TrimsEachObject(t *testing.T) {
 	for i := range n {
 		store.SetNow(rec, func() time.Time { return base.Add(time.Duration(i) * time.Second) })
 		rec.Eventf(t.Context(), taskRef("web"), v1.EventNormal, "Step", fmt.Sprintf("step %03d", i))
-		if i%7 == 0 {
-			if err := st.FlushEvents(t.Context()); err != nil {
-				t.Fatal(err)
-			}
+		// One round each: the events of one round are written
+		// together, in no order, and the trim goes by the order of
+		// the writes.
+		if err := st.FlushEvents(t.Context()); err != nil {
+			t.Fatal(err)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -265,50 +266,162 @@ func TestRecorder_TrimsEachObject(t *testing.T) {
 	}
 }
 
-// TestEventsFor_FollowsTheCache: the events about an object are found by
-// the object, oldest first, as they are recorded, repeated and deleted.
-func TestEventsFor_FollowsTheCache(t *testing.T) {
+// TestListEvents_ByObject: the events about an object are read from the
+// store, oldest first, as they are recorded, repeated and deleted, and
+// only theirs: not those of an object whose name starts with its name
+// and a dot (task "web.x" for task "web"), nor those of a file whose name
+// differs in a "/" against a "_" (their events' names share a prefix).
+func TestListEvents_ByObject(t *testing.T) {
 	st := store.NewState(mustStore(t, bolt.Options{NoSync: true}), quietLogger())
 	startState(t, st)
 	rec := st.Recorder("test", quietLogger())
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	record := func(at int, task, reason string) {
+	record := func(at int, ref v1.ObjectReference, reason string) {
 		store.SetNow(rec, func() time.Time { return base.Add(time.Duration(at) * time.Second) })
-		rec.Eventf(t.Context(), taskRef(task), v1.EventNormal, reason, reason+" "+task)
+		rec.Eventf(t.Context(), ref, v1.EventNormal, reason, reason+" "+ref.Name)
 		if err := st.FlushEvents(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	record(1, "web", "Scheduled")
-	record(2, "db", "Scheduled")
-	record(3, "web", "Started")
-	record(4, "web", "Scheduled") // a repeat: now the newest
-	waitReasons := func(task, want string) {
+	file := func(name string) v1.ObjectReference { return v1.ObjectReference{Kind: "File", Name: name} }
+	record(1, taskRef("web"), "Scheduled")
+	record(2, taskRef("db"), "Scheduled")
+	record(3, taskRef("web"), "Started")
+	record(4, taskRef("web"), "Scheduled") // a repeat: now the newest
+	record(5, taskRef("web.x"), "Scheduled")
+	record(6, file("dir/a.yaml"), "Applied")
+	record(7, file("dir_a.yaml"), "Refused")
+	reasons := func(kind, name, want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			var got []string
-			for _, e := range st.EventsFor(v1.KindTask, task) {
-				got = append(got, fmt.Sprintf("%s/%d", e.Reason, e.Count))
-			}
-			if strings.Join(got, ",") == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("events about %s: %v, want %s", task, got, want)
-			}
-			time.Sleep(10 * time.Millisecond)
+		events, rev, err := st.ListEvents(t.Context(), kind, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rev == 0 {
+			t.Error("the list has no revision")
+		}
+		var got []string
+		for _, e := range events {
+			got = append(got, fmt.Sprintf("%s/%d", e.Reason, e.Count))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("events about %s %s: %v, want %s", kind, name, got, want)
 		}
 	}
-	waitReasons("web", "Started/1,Scheduled/2")
-	waitReasons("db", "Scheduled/1")
-	for _, e := range st.EventsFor(v1.KindTask, "web") {
+	reasons(v1.KindTask, "web", "Started/1,Scheduled/2")
+	reasons(v1.KindTask, "db", "Scheduled/1")
+	reasons(v1.KindTask, "web.x", "Scheduled/1")
+	reasons("File", "dir/a.yaml", "Applied/1")
+	reasons("File", "dir_a.yaml", "Refused/1")
+	reasons(v1.KindTask, "nope", "")
+	reasons("", "", "Scheduled/1,Started/1,Scheduled/2,Scheduled/1,Applied/1,Refused/1")
+	events, _, err := st.ListEvents(t.Context(), v1.KindTask, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
 		if e.Reason == "Started" {
 			if err := st.Events.Delete(t.Context(), e.Metadata.Name, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	waitReasons("web", "Scheduled/2")
-	waitReasons("nope", "")
+	reasons(v1.KindTask, "web", "Scheduled/2")
+}
+
+// TestRecorder_TrimsWhatOthersWrote: the bounds count the events another
+// manager stores too (seen through the watch of the store), and an event
+// another manager deleted is not counted.
+func TestRecorder_TrimsWhatOthersWrote(t *testing.T) {
+	st := store.NewState(mustStore(t, bolt.Options{NoSync: true}), quietLogger())
+	startState(t, st)
+	// The other manager: a second State over the same store.
+	other := store.NewState(st.Store, quietLogger())
+	startState(t, other)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	theirs := other.Recorder("other", quietLogger())
+	for i := range store.MaxEventsPerObject + 1 {
+		store.SetNow(theirs, func() time.Time { return base.Add(time.Duration(i) * time.Second) })
+		theirs.Eventf(t.Context(), taskRef("web"), v1.EventNormal, "Step", fmt.Sprintf("step %03d", i))
+		if err := other.FlushEvents(t.Context()); err != nil { // one round each, as in TestRecorder_TrimsEachObject
+			t.Fatal(err)
+		}
+	}
+	// The other manager trims its own 51st; wait for the store to hold 50.
+	waitStored := func(want int) []*v1.Event {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			events, _, err := st.ListEvents(t.Context(), v1.KindTask, "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) == want {
+				return events
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events about web stored, want %d", len(events), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	events := waitStored(store.MaxEventsPerObject)
+	// Deleted behind both writers' backs: not counted once the watch has
+	// it.
+	if err := st.Events.Delete(t.Context(), events[len(events)-1].Metadata.Name, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexed := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for store.IndexedEvents(st) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the index knows %d events, want %d", store.IndexedEvents(st), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitIndexed(store.MaxEventsPerObject - 1)
+	ours := st.Recorder("ours", quietLogger())
+	store.SetNow(ours, func() time.Time { return base.Add(time.Hour) })
+	ours.Eventf(t.Context(), taskRef("web"), v1.EventNormal, "Mine", "the 50th")
+	if err := st.FlushEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitStored(store.MaxEventsPerObject)
+	store.SetNow(ours, func() time.Time { return base.Add(2 * time.Hour) })
+	ours.Eventf(t.Context(), taskRef("web"), v1.EventNormal, "Mine", "the 51st")
+	if err := st.FlushEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	events = waitStored(store.MaxEventsPerObject)
+	if want := "step 002"; events[0].Message != want {
+		t.Errorf("oldest kept %q, want %q: the oldest of the other manager's go first", events[0].Message, want)
+	}
+	if last := events[len(events)-1]; last.Message != "the 51st" || last.Source != "ours" {
+		t.Errorf("newest %s %q, want ours, the 51st", last.Source, last.Message)
+	}
+}
+
+// BenchmarkListEvents is what a list of events costs now that it reads
+// the store: every one of 20,000 events (about 10,000 tasks at two
+// each), and the events about one task.
+func BenchmarkListEvents(b *testing.B) {
+	st := recordMany(b, store.MaxEvents)
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			events, _, err := st.ListEvents(b.Context(), "", "")
+			if err != nil || len(events) != store.MaxEvents {
+				b.Fatalf("%d events, %v", len(events), err)
+			}
+		}
+	})
+	b.Run("one task", func(b *testing.B) {
+		for b.Loop() {
+			events, _, err := st.ListEvents(b.Context(), v1.KindTask, "t-001234")
+			if err != nil || len(events) != 1 {
+				b.Fatalf("%d events, %v", len(events), err)
+			}
+		}
+	})
 }

@@ -15,6 +15,9 @@ func SetNow(r *Recorder, now func() time.Time) { r.now = now }
 // before st starts.
 func SetEventQueueBound(st *State, n int) { st.events.max = n }
 
+// IndexedEvents is how many events st's event index knows.
+func IndexedEvents(st *State) int { return st.eventIndex.len() }
+
 // SameMap reports whether a and b are one map, not two equal ones.
 func SameMap(a, b map[string]string) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()

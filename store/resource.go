@@ -85,7 +85,12 @@ func (r *Resource[T, P]) Get(ctx context.Context, name string) (P, error) {
 // List returns every object, ordered by name, and the store revision it
 // was read at; Watch from that revision to follow on.
 func (r *Resource[T, P]) List(ctx context.Context) ([]P, int64, error) {
-	kvs, rev, err := r.store.List(ctx, r.prefix)
+	return r.listPrefix(ctx, "")
+}
+
+// listPrefix is List of the objects whose names start with prefix.
+func (r *Resource[T, P]) listPrefix(ctx context.Context, prefix string) ([]P, int64, error) {
+	kvs, rev, err := r.store.List(ctx, r.prefix+prefix)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %ss: %w", r.kind, err)
 	}

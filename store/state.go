@@ -40,13 +40,12 @@ type State struct {
 	TaskCache       *Cache[v1.Task, *v1.Task]
 	WorkerCache     *Cache[v1.Worker, *v1.Worker]
 	CredentialCache *Cache[v1.Credential, *v1.Credential]
-	EventCache      *Cache[v1.Event, *v1.Event]
 
 	// events is the writer of the events recorders queue, run by Start.
 	events *eventQueue
-	// eventsByObject finds the events of EventCache by the object they
-	// are about.
-	eventsByObject objectEvents
+	// eventIndex knows the stored events by name and object; the events
+	// themselves are read from the store (ListEvents).
+	eventIndex *eventIndex
 }
 
 // NewState builds the resources and caches over s. Handlers and indexes may
@@ -65,12 +64,10 @@ func NewState(s Store, logger *slog.Logger) *State {
 	st.TaskCache = NewCache(st.Tasks, logger.With("cache", "tasks"))
 	st.WorkerCache = NewCache(st.Workers, logger.With("cache", "workers"))
 	st.CredentialCache = NewCache(st.Credentials, logger.With("cache", "credentials"))
-	st.EventCache = NewCache(st.Events, logger.With("cache", "events"))
+	st.eventIndex = newEventIndex(s, logger.With("index", "events"))
 	st.TaskCache.compact = new(compactor).task
-	st.EventCache.compact = (&compactor{tasks: st.TaskCache.Get}).event
 	st.events = newEventQueue(st, logger)
 	st.CredentialCache.AddIndex(IndexTokenHash, func(c *v1.Credential) []string { return []string{c.TokenHash} })
-	st.EventCache.AddHandler(st.eventsByObject.handle)
 	st.TaskCache.AddIndex(IndexWorker, func(t *v1.Task) []string {
 		if t.Status.Worker == "" {
 			return nil
@@ -95,7 +92,7 @@ func (st *State) Start(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.EventCache.Start, st.events.run}
+	starts := []func(context.Context) error{st.TaskCache.Start, st.WorkerCache.Start, st.CredentialCache.Start, st.eventIndex.Start, st.events.run}
 	errs := make([]error, len(starts))
 	for i, start := range starts {
 		wg.Add(1)
@@ -108,9 +105,10 @@ func (st *State) Start(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// WaitForSync returns once every cache holds its first list.
+// WaitForSync returns once every cache, and the event index, holds its
+// first list.
 func (st *State) WaitForSync(ctx context.Context) error {
-	for _, wait := range []func(context.Context) error{st.TaskCache.WaitForSync, st.WorkerCache.WaitForSync, st.CredentialCache.WaitForSync, st.EventCache.WaitForSync} {
+	for _, wait := range []func(context.Context) error{st.TaskCache.WaitForSync, st.WorkerCache.WaitForSync, st.CredentialCache.WaitForSync, st.eventIndex.WaitForSync} {
 		if err := wait(ctx); err != nil {
 			return err
 		}
@@ -118,7 +116,8 @@ func (st *State) WaitForSync(ctx context.Context) error {
 	return nil
 }
 
-// HasSynced reports whether every cache holds its first list.
+// HasSynced reports whether every cache, and the event index, holds its
+// first list.
 func (st *State) HasSynced() bool {
-	return st.TaskCache.HasSynced() && st.WorkerCache.HasSynced() && st.CredentialCache.HasSynced() && st.EventCache.HasSynced()
+	return st.TaskCache.HasSynced() && st.WorkerCache.HasSynced() && st.CredentialCache.HasSynced() && st.eventIndex.HasSynced()
 }

@@ -121,13 +121,13 @@ func (e *env) waitEvent(kind, name, reason, text string) *v1.Event {
 	e.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		for _, ev := range e.st.EventsFor(kind, name) {
+		for _, ev := range statetest.Events(e.t, e.st, kind, name) {
 			if ev.Reason == reason && strings.Contains(ev.Message, text) {
 				return ev
 			}
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for a %s event about %s %s containing %q; have %v", reason, kind, name, text, eventSummary(e.st.EventsFor(kind, name)))
+			e.t.Fatalf("timed out waiting for a %s event about %s %s containing %q; have %v", reason, kind, name, text, eventSummary(statetest.Events(e.t, e.st, kind, name)))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -417,7 +417,7 @@ func TestController_Ownership(t *testing.T) {
 			if got := e.task("web"); got.Metadata.Generation != 1 {
 				t.Errorf("generation %d, want 1", got.Metadata.Generation)
 			}
-			if evs := e.st.EventsFor(KindFile, "a.yaml"); len(evs) != 1 || evs[0].Count != 1 {
+			if evs := statetest.Events(t, e.st, KindFile, "a.yaml"); len(evs) != 1 || evs[0].Count != 1 {
 				t.Errorf("events about a.yaml: %v, want the one DuplicateTask recorded once", eventSummary(evs))
 			}
 			// The owner lets go: the other file takes it over.

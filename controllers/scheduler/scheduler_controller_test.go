@@ -455,7 +455,7 @@ func (e *env) mustEvent(t *testing.T, task, typ, reason, message string) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
-		for _, ev := range e.st.EventsFor(v1.KindTask, task) {
+		for _, ev := range statetest.Events(t, e.st, v1.KindTask, task) {
 			if ev.Type == typ && ev.Reason == reason && ev.Message == message {
 				return
 			}
@@ -463,7 +463,7 @@ func (e *env) mustEvent(t *testing.T, task, typ, reason, message string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var seen []string
-	for _, ev := range e.st.EventsFor(v1.KindTask, task) {
+	for _, ev := range statetest.Events(t, e.st, v1.KindTask, task) {
 		seen = append(seen, fmt.Sprintf("%s/%s: %s", ev.Type, ev.Reason, ev.Message))
 	}
 	t.Fatalf("no %s event %s %q about task %s; seen: %q", typ, reason, message, task, seen)

@@ -163,14 +163,14 @@ func (e *env) mustEvent(t *testing.T, kind, name, typ, reason string) *v1.Event 
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		for _, ev := range e.st.EventsFor(kind, name) {
+		for _, ev := range statetest.Events(t, e.st, kind, name) {
 			if ev.Type == typ && ev.Reason == reason {
 				return ev
 			}
 		}
 		if time.Now().After(deadline) {
 			var got []string
-			for _, ev := range e.st.EventsFor(kind, name) {
+			for _, ev := range statetest.Events(t, e.st, kind, name) {
 				got = append(got, fmt.Sprintf("%s/%s: %s", ev.Type, ev.Reason, ev.Message))
 			}
 			t.Fatalf("no %s %s event about %s/%s; seen %q", typ, reason, kind, name, got)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	v1 "github.com/minkube/minkube/apis/v1"
 	"github.com/minkube/minkube/store"
 	"github.com/minkube/minkube/store/bolt"
 )
@@ -64,4 +65,16 @@ func Run(t testing.TB, st *store.State, starters ...Starter) {
 	if err := st.WaitForSync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Events returns the events about the object of kind and name (every
+// event when name is ""), oldest first, as State.ListEvents reads them;
+// a read that fails fails the test.
+func Events(t testing.TB, st *store.State, kind, name string) []*v1.Event {
+	t.Helper()
+	events, _, err := st.ListEvents(context.Background(), kind, name)
+	if err != nil {
+		t.Fatalf("list the events about %s %s: %v", kind, name, err)
+	}
+	return events
 }

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// eventIndex is all the manager keeps of the stored events in memory: the
+// name of each and the revision of its last write, grouped by the object
+// it is about. The event writer counts the bounds on it (MaxEvents,
+// MaxEventsPerObject) and finds what to trim; the events themselves are
+// read from the store when a client lists them, as kube-apiserver serves
+// events without a watch cache. A cache of 20,000 decoded events cost the
+// manager about 10 MB of heap and a decode of every event it wrote; the
+// index costs a few megabytes and no decode: it follows the store through
+// a List and a Watch of the keys and revisions, and the writer notes its
+// own writes and deletes at once, ahead of the watch.
+//
+// Ordered by revision, the events are ordered by when they were last
+// written: the newest kept are the ones last raised or created. The
+// writer stores the events of one round together, in no order, so among
+// events recorded within the same few milliseconds the trim may keep one
+// and delete another a little newer.
+type eventIndex struct {
+	store   Store
+	log     *slog.Logger
+	started atomic.Bool
+
+	synced firstList
+
+	mu       sync.Mutex
+	rev      int64                      // the revision the watch has delivered
+	events   map[string]*indexedEvent   // name -> event
+	byObject map[string][]*indexedEvent // eventObject(name) -> its events, in no order
+}
+
+// indexedEvent is one stored event: its name (the key without
+// EventsPrefix) and the revision of its last write.
+type indexedEvent struct {
+	name string
+	rev  int64
+}
+
+func newEventIndex(s Store, logger *slog.Logger) *eventIndex {
+	return &eventIndex{store: s, log: logger, synced: newFirstList("event index"),
+		events: make(map[string]*indexedEvent), byObject: make(map[string][]*indexedEvent)}
+}
+
+// eventObject is the part of an event's name that names the object it is
+// about ("task.web" of "task.web.0123456789abcdef", see eventName): the
+// events of one object share it. Two objects can share it only when
+// their names differ in a "/" against a "_" (files of the manifests
+// directory); they then share a bound, and a list filters on the event's
+// involvedObject.
+func eventObject(name string) string {
+	const hash = 1 + 16 // "." and 16 hex digits
+	if i := len(name) - hash; i > 0 && name[i] == '.' {
+		return name[:i]
+	}
+	return name
+}
+
+// eventObjectOf is eventObject of the events about the object of kind and
+// name.
+func eventObjectOf(kind, name string) string {
+	return strings.ToLower(kind) + "." + strings.ReplaceAll(name, "/", "_")
+}
+
+// Start lists the events' keys, then watches them, and lists again
+// whenever the watch ends, until ctx ends.
+func (x *eventIndex) Start(ctx context.Context) error {
+	if !x.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("event index: already started")
+	}
+	relist(ctx, x.log, "event", x.listAndWatch, x.revision)
+	return nil
+}
+
+func (x *eventIndex) listAndWatch(ctx context.Context) (delivered bool, err error) {
+	kvs, rev, err := x.store.List(ctx, EventsPrefix)
+	if err != nil {
+		return false, fmt.Errorf("list events: %w", err)
+	}
+	x.replace(kvs, rev)
+	kvs = nil
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := x.store.Watch(wctx, EventsPrefix, rev)
+	if err != nil {
+		return false, fmt.Errorf("watch events: %w", err)
+	}
+	for ev := range ch {
+		delivered = true
+		x.apply(ev)
+	}
+	return delivered, nil
+}
+
+// replace installs what a list found.
+func (x *eventIndex) replace(kvs []KeyValue, rev int64) {
+	events := make(map[string]*indexedEvent, len(kvs))
+	byObject := make(map[string][]*indexedEvent)
+	for _, kv := range kvs {
+		e := &indexedEvent{name: strings.TrimPrefix(kv.Key, EventsPrefix), rev: kv.Revision}
+		events[e.name] = e
+		obj := eventObject(e.name)
+		byObject[obj] = append(byObject[obj], e)
+	}
+	x.mu.Lock()
+	x.events, x.byObject, x.rev = events, byObject, rev
+	x.mu.Unlock()
+	x.synced.done()
+}
+
+// apply applies one watched change.
+func (x *eventIndex) apply(ev Event) {
+	name := strings.TrimPrefix(ev.KV.Key, EventsPrefix)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.rev = max(x.rev, ev.KV.Revision)
+	if ev.Type == EventDelete {
+		x.remove(name, ev.KV.Revision)
+	} else {
+		x.put(name, ev.KV.Revision)
+	}
+}
+
+// put records a write of the event name at rev, unless a later one is
+// known. x.mu is held.
+func (x *eventIndex) put(name string, rev int64) {
+	if e := x.events[name]; e != nil {
+		e.rev = max(e.rev, rev)
+		return
+	}
+	e := &indexedEvent{name: name, rev: rev}
+	x.events[name] = e
+	obj := eventObject(name)
+	x.byObject[obj] = append(x.byObject[obj], e)
+}
+
+// remove forgets the event name unless it was written after rev. x.mu is
+// held.
+func (x *eventIndex) remove(name string, rev int64) {
+	e := x.events[name]
+	if e == nil || e.rev > rev {
+		return
+	}
+	delete(x.events, name)
+	obj := eventObject(name)
+	events := slices.DeleteFunc(x.byObject[obj], func(o *indexedEvent) bool { return o == e })
+	if len(events) == 0 {
+		delete(x.byObject, obj)
+	} else {
+		x.byObject[obj] = events
+	}
+}
+
+// written notes the writer's own write of the event name at rev, ahead of
+// the watch. A write the watch has delivered, or passed, is left to it:
+// what came after it (another manager's delete) must not be undone.
+func (x *eventIndex) written(name string, rev int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if rev > x.rev {
+		x.put(name, rev)
+	}
+}
+
+// deleted notes the writer's own delete of the event name as last
+// written at rev.
+func (x *eventIndex) deleted(name string, rev int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.remove(name, rev)
+}
+
+// has reports whether the event name is stored, as far as the index
+// knows.
+func (x *eventIndex) has(name string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.events[name] != nil
+}
+
+// len is how many events are stored.
+func (x *eventIndex) len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.events)
+}
+
+// overObject returns the oldest events about the object obj (see
+// eventObject) beyond MaxEventsPerObject, oldest first.
+func (x *eventIndex) overObject(obj string) []indexedEvent {
+	x.mu.Lock()
+	events := x.byObject[obj]
+	if len(events) <= MaxEventsPerObject {
+		x.mu.Unlock()
+		return nil
+	}
+	out := make([]indexedEvent, len(events))
+	for i, e := range events {
+		out[i] = *e
+	}
+	x.mu.Unlock()
+	return oldest(out, MaxEventsPerObject)
+}
+
+// overAll returns the oldest events beyond keep, oldest first, when more
+// than limit are stored.
+func (x *eventIndex) overAll(limit, keep int) []indexedEvent {
+	x.mu.Lock()
+	if len(x.events) <= limit {
+		x.mu.Unlock()
+		return nil
+	}
+	out := make([]indexedEvent, 0, len(x.events))
+	for _, e := range x.events {
+		out = append(out, *e)
+	}
+	x.mu.Unlock()
+	return oldest(out, keep)
+}
+
+// oldest returns the oldest of events beyond keep, oldest first. It sorts
+// events, the caller's own slice, in place.
+func oldest(events []indexedEvent, keep int) []indexedEvent {
+	if len(events) <= keep {
+		return nil
+	}
+	slices.SortFunc(events, func(a, b indexedEvent) int { return cmp.Or(cmp.Compare(a.rev, b.rev), strings.Compare(a.name, b.name)) })
+	return slices.Clip(events[:len(events)-keep])
+}
+
+func (x *eventIndex) revision() int64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.rev
+}
+
+// WaitForSync returns nil once the index holds its first list, or ctx's
+// error if ctx ends first.
+func (x *eventIndex) WaitForSync(ctx context.Context) error { return x.synced.wait(ctx) }
+
+// HasSynced reports whether the index holds its first list.
+func (x *eventIndex) HasSynced() bool { return x.synced.in() }
