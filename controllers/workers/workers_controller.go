@@ -68,6 +68,18 @@ func New(opts Options) *Controller {
 	c.st.WorkerCache.AddHandler(func(ev store.CacheEvent[*v1.Worker]) {
 		c.queue.Enqueue(ev.New.Metadata.Name)
 	})
+	// The two caches follow the store apart: a task assigned just before
+	// its worker was deleted can reach the task cache after the delete
+	// reached the worker cache, and the worker's pass then missed it. A
+	// task shown on a worker the worker cache does not hold queues that
+	// worker, whose pass asks the store whether it was deleted.
+	c.st.TaskCache.AddHandler(func(ev store.CacheEvent[*v1.Task]) {
+		if w := ev.New.Status.Worker; w != "" && ev.Type != v1.Deleted {
+			if _, ok := c.st.WorkerCache.Get(w); !ok {
+				c.queue.Enqueue(w)
+			}
+		}
+	})
 	return c
 }
 

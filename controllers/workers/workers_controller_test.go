@@ -397,6 +397,34 @@ func TestController_FreshGraceAfterStart(t *testing.T) {
 	}
 }
 
+// TestController_TaskShownAfterItsWorkerWasDeleted: a task that reaches
+// the task cache on a worker whose delete the controller has handled
+// already (the caches follow the store apart, or a placement raced the
+// delete) is placed elsewhere too, not left Running on a worker that is
+// gone.
+func TestController_TaskShownAfterItsWorkerWasDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustRun(t, time.Hour, 2*time.Hour)
+	e.mustWorker(t, "w1")
+	if err := e.st.Workers.Delete(t.Context(), "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(5 * time.Millisecond) {
+		if _, ok := e.st.WorkerCache.Get("w1"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker cache still holds w1")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the pass the delete queued has run
+	e.mustTask(t, "late", "w1", v1.PhaseRunning, v1.RestartAlways, false)
+	e.mustEventually(t, "late", "placed elsewhere", func(task *v1.Task) bool {
+		return task.Status.Worker == "" && task.Status.Phase == v1.PhasePending && task.Status.Reason == v1.ReasonWorkerDeleted
+	})
+}
+
 // TestController_WorkerDeleted: the tasks of a deleted worker are placed
 // elsewhere at once, without waiting out the worker timeout; so are those
 // of a worker deleted while no controller ran.
