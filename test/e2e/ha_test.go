@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,18 +95,14 @@ func newHACluster(t testing.TB, extra ...string) *haCluster {
 	return h
 }
 
-// freeAddrs returns n distinct free loopback addresses: each is held open
-// until all are picked, so none is handed out twice.
+// freeAddrs returns n distinct free loopback addresses (see freeAddr).
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	var out []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	for len(out) < n {
+		if addr := freeAddr(t); !slices.Contains(out, addr) {
+			out = append(out, addr)
 		}
-		defer l.Close()
-		out = append(out, l.Addr().String())
 	}
 	return out
 }

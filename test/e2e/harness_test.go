@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -543,14 +545,52 @@ func containersOf(t testing.TB, uid string) []container.Summary {
 	return list
 }
 
+// freeAddr returns 127.0.0.1:PORT with PORT free for both TCP and UDP (a
+// manager's DNS server takes both), picked at random below the kernel's
+// range of ephemeral ports. A port the kernel handed out to a listener on
+// port 0 is one it hands out to outgoing connections too: in the moment
+// between the pick and the bind of the process it was picked for, any
+// connection of the tests running in parallel could take it (a manager
+// failed to start on "bind: address already in use" for its DNS port).
+// Below that range only another explicit pick can take a port, and the
+// picks are spread over some twelve thousand.
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	const low = 20000
+	high := ephemeralLow()
+	for range 1000 {
+		if high <= low {
+			break
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(low+mrand.IntN(high-low)))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return addr
+	}
+	// No room below the ephemeral range: let the kernel pick.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// ephemeralLow is the first port of the kernel's range of ephemeral ports.
+func ephemeralLow() int {
+	low := 32768 // Linux's default
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(data), &low)
+	}
+	return low
 }
 
 func freePort(t testing.TB) int {
