@@ -119,7 +119,7 @@ func TestDelete_Selector(t *testing.T) {
 		{name: "matches", args: []string{"delete", "tasks", "-l", "app=web"}, wantStdout: "task/web deleted\n", wantDeletes: []string{"web"}},
 		{name: "none match", args: []string{"delete", "tasks", "-l", "app=nope"}, wantStderr: "No tasks found.\n"},
 		{name: "bad selector", args: []string{"delete", "tasks", "-l", "app in (web"}, wantCode: 1,
-			wantStderr: "error: bad label selector \"app in (web\": unable to parse requirement: found '', expected: ',' or ')'\n"},
+			wantStderr: "error: bad label selector (-l) \"app in (web\": unable to parse requirement: found '', expected: ',' or ')'\n"},
 		{name: "names and selector", args: []string{"delete", "task", "web", "-l", "app=web"}, wantCode: 1,
 			wantStderr: "error: names and a selector (-l) cannot be used together\nSee 'mkctl delete --help' for usage.\n"},
 	}

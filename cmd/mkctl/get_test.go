@@ -412,8 +412,8 @@ func TestGet_Selectors(t *testing.T) {
 		t.Run("bad "+bad, func(t *testing.T) {
 			_, _, before := m.recorded()
 			res := e.mustFail(t, args(m, "get", "tasks", "-l", bad)...)
-			if !strings.HasPrefix(res.stderr, "error: bad label selector \""+bad+"\": ") || strings.Count(res.stderr, "\n") != 1 {
-				t.Errorf("stderr %q, want one line naming the selector", res.stderr)
+			if !strings.HasPrefix(res.stderr, "error: bad label selector (-l) \""+bad+"\": ") || strings.Count(res.stderr, "\n") != 1 {
+				t.Errorf("stderr %q, want one line naming the flag and the selector", res.stderr)
 			}
 			if _, _, after := m.recorded(); after != before {
 				t.Errorf("a bad selector was sent to the manager")

@@ -17,7 +17,7 @@ func parseSelector(s string) (string, labels.Selector, error) {
 	}
 	sel, err := labels.Parse(s)
 	if err != nil {
-		return "", nil, fmt.Errorf("bad label selector %q: %w", s, err)
+		return "", nil, fmt.Errorf("bad label selector (-l) %q: %w", s, err)
 	}
 	return sel.String(), sel, nil
 }

@@ -586,9 +586,9 @@ func TestMkctl_Errors(t *testing.T) {
 		{name: "unknown flag", args: []string{"get", "tasks", "--bogus"}, want: "error: unknown flag: --bogus\nSee 'mkctl get --help' for usage.\n"},
 		{name: "unknown command", args: []string{"drian", "w1"}, want: "error: unknown command \"drian\" for \"mkctl\"; did you mean \"drain\"?\nSee 'mkctl --help' for usage.\n"},
 		{name: "bad selector, get", args: []string{"get", "tasks", "-l", "app in (web"},
-			want: "error: bad label selector \"app in (web\": unable to parse requirement: found '', expected: ',' or ')'\n"},
+			want: "error: bad label selector (-l) \"app in (web\": unable to parse requirement: found '', expected: ',' or ')'\n"},
 		{name: "bad selector, delete", args: []string{"delete", "tasks", "-l", "=web"},
-			want: "error: bad label selector \"=web\": found '=', expected: !, identifier, or 'end of string'\n"},
+			want: "error: bad label selector (-l) \"=web\": found '=', expected: !, identifier, or 'end of string'\n"},
 		{name: "bad condition", args: []string{"wait", "task/web", "--for=ready"},
 			want: "error: --for=ready: use phase=PHASE, condition=TYPE[=True|False] or delete\nSee 'mkctl wait --help' for usage.\n"},
 	}
