@@ -201,7 +201,14 @@ condition (a Failed task never becomes Running). --timeout 0 checks once.`,
 			if timeout < 0 {
 				return usageErrorf(path, "--timeout must not be negative")
 			}
-			return c.wait(cmd.Context(), slices.Compact(names), cd, timeout)
+			// A Task named twice is waited for, and reported, once.
+			seen := map[string]bool{}
+			names = slices.DeleteFunc(names, func(n string) bool {
+				dup := seen[n]
+				seen[n] = true
+				return dup
+			})
+			return c.wait(cmd.Context(), names, cd, timeout)
 		},
 	}
 	cmd.Flags().StringVar(&forFlag, "for", "", "the condition: phase=PHASE, condition=TYPE[=True|False] or delete")

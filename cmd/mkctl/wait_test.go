@@ -25,6 +25,8 @@ func TestWait_MetAtOnce(t *testing.T) {
 		{name: "condition", args: []string{"wait", "task", "web", "--for", "condition=Ready"}, want: "task/web condition met\n"},
 		{name: "condition False", args: []string{"wait", "task/old", "--for=condition=Ready=false"}, want: "task/old condition met\n"},
 		{name: "delete of a missing task", args: []string{"wait", "task/nope", "--for=delete"}, want: "task/nope deleted\n"},
+		{name: "a task named twice, apart", args: []string{"wait", "task/nope", "task/gone", "task/nope", "--for=delete"},
+			want: "task/nope deleted\ntask/gone deleted\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
