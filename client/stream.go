@@ -122,7 +122,7 @@ func (s *taskStream) run(ctx context.Context) error {
 		case IsGone(err):
 			relist = true
 			s.failures = 0
-		case permanent(err):
+		case Permanent(err):
 			return err
 		default:
 			// The stream broke or the manager is away: try again.
@@ -240,9 +240,11 @@ func (s *taskStream) backoff() time.Duration {
 	return min(d, s.opts.MaxBackoff)
 }
 
-// permanent reports whether err is an answer that asking again cannot
-// change: a client error other than 410 Gone, 408 and 429.
-func permanent(err error) bool {
+// Permanent reports whether err is an answer that asking again cannot
+// change: a client error other than 410 Gone, 408 and 429. A watch, or a
+// poll, that meets one ends; other errors (the manager away or
+// restarting, 5xx) are worth asking again.
+func Permanent(err error) bool {
 	code := codeOf(err)
 	if IsUnauthorized(err) {
 		return true

@@ -148,6 +148,9 @@ type fakeManager struct {
 	// noBatch makes POST /api/v1/apply answer 404, as a manager from
 	// before batches did; batches counts the Tasks of each batch, and
 	// maxBatchesInFlight is the most batches under way at once.
+	// listCode, when set, is the answer to a list of workers (a
+	// Status), instead of the list.
+	listCode                            int
 	noBatch                             bool
 	batches                             []int
 	batchesInFlight, maxBatchesInFlight int
@@ -555,6 +558,10 @@ func (f *fakeManager) listEvents(w http.ResponseWriter, r *http.Request) {
 func (f *fakeManager) listWorkers(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.listCode != 0 {
+		writeStatus(w, f.listCode, v1.StatusReason(http.StatusText(f.listCode)), "refused by the test", nil)
+		return
+	}
 	writeJSON(w, http.StatusOK, v1.WorkerList{TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorkerList}, Items: f.workers})
 }
 

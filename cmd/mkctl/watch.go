@@ -356,11 +356,12 @@ func (c *cli) poll(ctx context.Context, step func(context.Context) error) error 
 	}
 }
 
-// pollFailure says whether a failed list ends get -w: a refused token
-// does; the manager being away or restarting does not, and the next poll
-// tries again.
+// pollFailure says whether a failed list ends get -w, by the rule that
+// ends get tasks -w: an answer asking again cannot change does (a refused
+// token, a forbidden list); the manager being away or restarting does
+// not, and the next poll tries again.
 func pollFailure(err error) error {
-	if client.IsUnauthorized(err) {
+	if client.Permanent(err) {
 		return err
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,35 @@ func TestGetWorkers_Watch(t *testing.T) {
 	}
 	if res := w.interrupt(t); res.code != 0 || res.stderr != "" || res.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestGetWorkersWatch_Failures: get workers -w polls through a manager
+// that answers 503 for a while, and ends on an answer asking again cannot
+// change (403), as get tasks -w does.
+func TestGetWorkersWatch_Failures(t *testing.T) {
+	m := mustManager(t)
+	created := time.Now().Add(-2 * time.Hour)
+	worker := func(name string, phase v1.WorkerPhase) v1.Worker {
+		return v1.Worker{Metadata: v1.ObjectMeta{Name: name, CreationTimestamp: &created},
+			Spec: v1.WorkerSpec{Address: "127.0.0.1:7071"}, Status: v1.WorkerStatus{Phase: phase}}
+	}
+	m.setWorkers([]v1.Worker{worker("w1", v1.WorkerReady)})
+	w := mustEnv(t).mustStart(t, args(m, "get", "workers", "-w", "--no-headers", "-o", "name")...)
+	if got := w.mustLine(t); got != "worker/w1" {
+		t.Fatalf("line %q", got)
+	}
+	m.with(func(f *fakeManager) { f.listCode = http.StatusServiceUnavailable })
+	time.Sleep(2 * pollInterval)
+	m.with(func(f *fakeManager) { f.listCode = 0 })
+	m.setWorkers([]v1.Worker{worker("w1", v1.WorkerReady), worker("w2", v1.WorkerReady)})
+	if got := w.mustLine(t); got != "worker/w2" {
+		t.Fatalf("after the manager answered 503 a while: line %q, want the new worker", got)
+	}
+	m.with(func(f *fakeManager) { f.listCode = http.StatusForbidden })
+	res := w.wait(t)
+	if res.code != 1 || !strings.HasPrefix(res.stderr, "error: ") || !strings.Contains(res.stderr, "refused by the test") {
+		t.Errorf("after a 403: exit %d, stderr %q; want 1 and the manager's answer", res.code, res.stderr)
 	}
 }
 
