@@ -88,7 +88,6 @@ func (x *eventIndex) listAndWatch(ctx context.Context) (delivered bool, err erro
 		return false, fmt.Errorf("list events: %w", err)
 	}
 	x.replace(kvs, rev)
-	kvs = nil
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch, err := x.store.Watch(wctx, EventsPrefix, rev)
