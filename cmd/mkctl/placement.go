@@ -122,7 +122,9 @@ holds that has not finished off it; the scheduler places each on another
 worker, and the drained worker stops its copy once the Task runs elsewhere.
 Drain prints each Task as it is placed and returns once the worker holds no
 unfinished Task. It exits 1 if that has not happened within the timeout
-(--timeout 0: no limit), for example when no other worker can take a Task.`,
+(--timeout 0: no limit), for example when no other worker can take a Task,
+or when interrupted, naming the Tasks still on the worker; the worker stays
+cordoned.`,
 		Example: `  mkctl drain worker-1
   mkctl drain worker-1 --timeout 5m
   mkctl uncordon worker-1`,
@@ -239,10 +241,19 @@ func (c *cli) drain(ctx context.Context, name string, timeout time.Duration) err
 		return left == 0, nil
 	}
 	state, err := c.followTasks(ctx, timeout, check)
-	if errors.Is(err, errTimedOut) {
+	// Timed out or interrupted: say which Tasks are still on the worker
+	// (it stays cordoned, and the manager goes on moving them).
+	var ended string
+	switch {
+	case errors.Is(err, errTimedOut):
+		ended = fmt.Sprintf("timed out after %s", timeout)
+	case errors.Is(err, context.Canceled):
+		ended = "interrupted"
+	}
+	if ended != "" {
 		for _, n := range order {
 			if _, ok := moving[n]; ok {
-				c.printError(fmt.Errorf("timed out after %s draining worker %s: task/%s is not placed elsewhere: %s", timeout, name, n, taskState(state[n])))
+				c.printError(fmt.Errorf("%s draining worker %s: task/%s is not placed elsewhere: %s", ended, name, n, taskState(state[n])))
 			}
 		}
 		return errReported

@@ -68,6 +68,23 @@ func TestDrain(t *testing.T) {
 			t.Errorf("stdout %q, stderr %q; want %q, %q", res.stdout, res.stderr, wantOut, wantErr)
 		}
 	})
+	t.Run("interrupted", func(t *testing.T) {
+		m := mustManager(t)
+		mustWorkers(t, m)
+		mustTasks(t, m)
+		d := mustEnv(t).mustStart(t, args(m, "drain", "worker-1")...)
+		for _, want := range []string{"worker/worker-1 cordoned", "moving task/web off worker worker-1"} {
+			if got := d.mustLine(t); got != want {
+				t.Fatalf("line %q, want %q", got, want)
+			}
+		}
+		mustEventually(t, "the drain to watch", func() bool { return m.watchCount() > 0 })
+		res := d.interrupt(t)
+		wantErr := "error: interrupted draining worker worker-1: task/web is not placed elsewhere: it is Pending (Drained: moved off worker worker-1 by drain)\n"
+		if res.code != 1 || res.stderr != wantErr {
+			t.Errorf("exit %d, stderr %q; want 1, %q", res.code, res.stderr, wantErr)
+		}
+	})
 	t.Run("nothing to move", func(t *testing.T) {
 		m := mustManager(t)
 		mustWorkers(t, m)
