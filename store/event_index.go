@@ -211,11 +211,12 @@ func (x *eventIndex) overObject(obj string) []indexedEvent {
 	return oldest(out, MaxEventsPerObject)
 }
 
-// overAll returns the oldest events beyond keep, oldest first, when more
-// than limit are stored.
-func (x *eventIndex) overAll(limit, keep int) []indexedEvent {
+// overAll returns the oldest events beyond MaxEvents, oldest first, once
+// more than a tenth over it are stored (a trim deletes a share at a time,
+// and need not start for every event past the bound).
+func (x *eventIndex) overAll() []indexedEvent {
 	x.mu.Lock()
-	if len(x.events) <= limit {
+	if len(x.events) <= MaxEvents+MaxEvents/10 {
 		x.mu.Unlock()
 		return nil
 	}
@@ -224,7 +225,7 @@ func (x *eventIndex) overAll(limit, keep int) []indexedEvent {
 		out = append(out, *e)
 	}
 	x.mu.Unlock()
-	return oldest(out, keep)
+	return oldest(out, MaxEvents)
 }
 
 // oldest returns the oldest of events beyond keep, oldest first. It sorts

@@ -65,16 +65,13 @@ func (r *Recorder) Eventf(ctx context.Context, obj v1.ObjectReference, typ, reas
 		return
 	}
 	q := r.st.events
-	out, created, err := q.write(ctx, p, nil)
+	_, created, err := q.write(ctx, p, nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			eventDropped(r.st.Store)
 			r.log.Warn("recording an event failed", "object", ObjectKey(obj), "reason", reason, "err", err)
 		}
 		return
-	}
-	if rev, err := ParseResourceVersion(out.Metadata.ResourceVersion); err == nil {
-		r.st.eventIndex.written(p.name, rev)
 	}
 	if created {
 		q.deleteAll(ctx, r.st.eventIndex.overObject(eventObject(p.name)))
@@ -342,9 +339,6 @@ func (q *eventQueue) round(ctx context.Context, batch []*pendingEvent, dropped i
 			continue
 		}
 		recent[p.name] = written[i]
-		if rev, err := ParseResourceVersion(written[i].Metadata.ResourceVersion); err == nil {
-			q.st.eventIndex.written(p.name, rev)
-		}
 		if created[i] {
 			objects[eventObject(p.name)] = true
 		}
@@ -373,14 +367,27 @@ func (q *eventQueue) round(ctx context.Context, batch []*pendingEvent, dropped i
 		q.trims = append(over, q.trims...)
 	}
 	if len(q.trims) == 0 {
-		q.trims = q.st.eventIndex.overAll(MaxEvents+MaxEvents/10, MaxEvents)
+		q.trims = q.st.eventIndex.overAll()
 	}
 }
 
-// write stores p: as a new event, or as a repeat of the stored one when
+// write stores p (see save) and notes the write in the event index at
+// once, ahead of its watch. It reports whether it created the event.
+func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event) (*v1.Event, bool, error) {
+	out, created, err := q.save(ctx, p, hint)
+	if err != nil {
+		return nil, false, err
+	}
+	if rev, err := ParseResourceVersion(out.Metadata.ResourceVersion); err == nil {
+		q.st.eventIndex.written(p.name, rev)
+	}
+	return out, created, nil
+}
+
+// save stores p: as a new event, or as a repeat of the stored one when
 // there is one (from hint, the last round's write of it, or the store).
 // It reports whether it created the event.
-func (q *eventQueue) write(ctx context.Context, p *pendingEvent, hint *v1.Event) (*v1.Event, bool, error) {
+func (q *eventQueue) save(ctx context.Context, p *pendingEvent, hint *v1.Event) (*v1.Event, bool, error) {
 	raise := func(e *v1.Event) (*v1.Event, error) {
 		e.Count += p.count
 		if p.last.After(e.LastTimestamp) {
@@ -485,10 +492,11 @@ func (st *State) ListEvents(ctx context.Context, kind, name string) ([]*v1.Event
 	if name == "" {
 		events, rev, err = st.Events.List(ctx)
 	} else {
-		obj := eventObjectOf(kind, name)
-		events, rev, err = st.Events.listPrefix(ctx, obj+".")
+		// The prefix also finds the events of "web.x" for "web", and of
+		// a file "dir_a.yaml" for "dir/a.yaml" (see eventObject).
+		events, rev, err = st.Events.listPrefix(ctx, eventObjectOf(kind, name)+".")
 		events = slices.DeleteFunc(events, func(e *v1.Event) bool {
-			return eventObject(e.Metadata.Name) != obj || e.InvolvedObject.Kind != kind || e.InvolvedObject.Name != name
+			return e.InvolvedObject.Kind != kind || e.InvolvedObject.Name != name
 		})
 	}
 	if err != nil {

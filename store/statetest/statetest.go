@@ -72,7 +72,7 @@ func Run(t testing.TB, st *store.State, starters ...Starter) {
 // a read that fails fails the test.
 func Events(t testing.TB, st *store.State, kind, name string) []*v1.Event {
 	t.Helper()
-	events, _, err := st.ListEvents(context.Background(), kind, name)
+	events, _, err := st.ListEvents(t.Context(), kind, name)
 	if err != nil {
 		t.Fatalf("list the events about %s %s: %v", kind, name, err)
 	}

@@ -558,10 +558,7 @@ func freeAddr(t testing.TB) string {
 	t.Helper()
 	const low = 20000
 	high := ephemeralLow()
-	for range 1000 {
-		if high <= low {
-			break
-		}
+	for i := 0; high > low && i < 1000; i++ {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(low+mrand.IntN(high-low)))
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -584,14 +581,15 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// ephemeralLow is the first port of the kernel's range of ephemeral ports.
-func ephemeralLow() int {
+// ephemeralLow is the first port of the kernel's range of ephemeral ports,
+// read once.
+var ephemeralLow = sync.OnceValue(func() int {
 	low := 32768 // Linux's default
 	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		fmt.Sscan(string(data), &low)
 	}
 	return low
-}
+})
 
 func freePort(t testing.TB) int {
 	t.Helper()
