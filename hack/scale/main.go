@@ -578,7 +578,16 @@ type applyFigures struct {
 	hollowCPU  float64 // ms of the hollow workers' CPU per task
 	clientCPU  float64 // ms of this program's CPU per task
 	mem        mem     // the manager's memory when all run
+	// atPeak is the reading with the highest RSS of those taken every
+	// peakSampleEvery during the apply: what the peak (VmHWM, which has
+	// no breakdown) was made of, to within a sample. The store file's
+	// part falls whenever bbolt maps a grown file anew, so at the end
+	// it can be a fraction of what it was at the peak.
+	atPeak mem
 }
+
+// peakSampleEvery is how often measureApply reads the manager's memory.
+const peakSampleEvery = 200 * time.Millisecond
 
 // measureApply creates c.tasks tasks (named task-...) on cl and measures
 // the apply until all run.
@@ -597,7 +606,11 @@ func (cl *cluster) measureApply(c config) (applyFigures, error) {
 	if err != nil {
 		return a, err
 	}
+	stop, highest := make(chan struct{}), make(chan mem, 1)
+	go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
 	elapsed, cpu, err := cl.applyAll(c, "task", n)
+	close(stop)
+	a.atPeak = <-highest
 	if err != nil {
 		return a, err
 	}
@@ -948,6 +961,24 @@ func processCPU(pid int) (time.Duration, error) {
 // (the binary's code and data).
 type mem struct{ rss, peak, anon, store, files float64 }
 
+// highestSample reads pid's memory (see memory) every peakSampleEvery
+// until stop is closed, and returns the reading with the highest RSS.
+func highestSample(pid int, storePath string, stop <-chan struct{}) mem {
+	var top mem
+	tick := time.NewTicker(peakSampleEvery)
+	defer tick.Stop()
+	for {
+		if m, err := memory(pid, storePath); err == nil && m.rss > top.rss {
+			top = m
+		}
+		select {
+		case <-stop:
+			return top
+		case <-tick.C:
+		}
+	}
+}
+
 // memory returns pid's resident memory, from /proc/PID/status, and how
 // much of the store file at storePath is resident, from /proc/PID/smaps.
 func memory(pid int, storePath string) (mem, error) {
@@ -1061,6 +1092,10 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| resident when all Running: anonymous (MB; Go heap, stacks) | %s | - |\n", col(func(f figures) float64 { return f.mem.anon }, "%.0f"))
 	fmt.Printf("| resident when all Running: the store file, mapped (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.store }, "%.0f"))
 	fmt.Printf("| resident when all Running: the binary and other files (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.files }, "%.0f"))
+	atPeak := fmt.Sprintf("resident at the apply's highest RSS, sampled every %s", peakSampleEvery)
+	fmt.Printf("| %s: anonymous (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.anon }, "%.0f"))
+	fmt.Printf("| %s: the store file, mapped (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.store }, "%.0f"))
+	fmt.Printf("| %s: the binary and other files (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.files }, "%.0f"))
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
 	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))

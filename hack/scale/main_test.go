@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -100,5 +105,67 @@ func TestCheckGrowth(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("-growth %d with %v: got %v, want an error naming %q", tc.growth, tc.set, err, tc.want)
 		}
+	}
+}
+
+// highestSample keeps the reading with the highest RSS and splits it:
+// here this process maps and reads an 8 MB file as the store and fills
+// 64 MB of its heap while it samples, then lets both go before it stops.
+func TestHighestSample(t *testing.T) {
+	storePath := filepath.Join(t.TempDir(), "minkube.db")
+	if err := os.WriteFile(storePath, bytes.Repeat([]byte{1}, 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := memory(os.Getpid(), storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, highest := make(chan struct{}), make(chan mem, 1)
+	go func() { highest <- highestSample(os.Getpid(), storePath, stop) }()
+
+	f, err := os.Open(storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mapped, err := syscall.Mmap(int(f.Fd()), 0, 8<<20, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for i := 0; i < len(mapped); i += os.Getpagesize() {
+		sum += int(mapped[i])
+	}
+	heap := bytes.Repeat([]byte{1}, 64<<20)
+	time.Sleep(3 * peakSampleEvery)
+	if err := syscall.Munmap(mapped); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(heap)
+	heap = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	time.Sleep(2 * peakSampleEvery)
+	close(stop)
+	top := <-highest
+
+	if sum != 8<<20/os.Getpagesize() {
+		t.Fatalf("read %d pages of the store file", sum)
+	}
+	if top.store < 7 {
+		t.Errorf("the store file at the highest sample: %.1f MB resident, want the 8 MB mapped then", top.store)
+	}
+	if top.anon < before.anon+48 {
+		t.Errorf("anonymous at the highest sample: %.1f MB, before %.1f MB; want the 64 MB filled then", top.anon, before.anon)
+	}
+	if top.rss < top.anon+top.store || top.files <= 0 {
+		t.Errorf("the highest sample does not add up: %+v", top)
+	}
+	after, err := memory(os.Getpid(), storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.store != 0 || after.rss >= top.rss {
+		t.Errorf("after the unmap and the collection: %+v; the highest sample %+v should be above it", after, top)
 	}
 }
