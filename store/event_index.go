@@ -103,16 +103,14 @@ func (x *eventIndex) listAndWatch(ctx context.Context) (delivered bool, err erro
 
 // replace installs what a list found.
 func (x *eventIndex) replace(kvs []KeyValue, rev int64) {
-	events := make(map[string]*indexedEvent, len(kvs))
-	byObject := make(map[string][]*indexedEvent)
+	// Built apart, then swapped in: no one else sees fresh, so its puts
+	// need no lock.
+	fresh := eventIndex{events: make(map[string]*indexedEvent, len(kvs)), byObject: make(map[string][]*indexedEvent)}
 	for _, kv := range kvs {
-		e := &indexedEvent{name: strings.TrimPrefix(kv.Key, EventsPrefix), rev: kv.Revision}
-		events[e.name] = e
-		obj := eventObject(e.name)
-		byObject[obj] = append(byObject[obj], e)
+		fresh.put(strings.TrimPrefix(kv.Key, EventsPrefix), kv.Revision)
 	}
 	x.mu.Lock()
-	x.events, x.byObject, x.rev = events, byObject, rev
+	x.events, x.byObject, x.rev = fresh.events, fresh.byObject, rev
 	x.mu.Unlock()
 	x.synced.done()
 }

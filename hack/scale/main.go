@@ -1089,13 +1089,14 @@ func printTable(c config, all []figures) {
 	fmt.Printf("| this program's CPU per task, same span (ms; its clients and watch share the cores too) | %s | - |\n", col(func(f figures) float64 { return f.clientCPU }, "%.3f"))
 	fmt.Printf("| manager peak RSS when all Running (MB) | %s | ≤ 100 |\n", col(func(f figures) float64 { return f.mem.peak }, "%.0f"))
 	fmt.Printf("| manager peak RSS per task (KB) | %s | - |\n", col(func(f figures) float64 { return f.mem.peak * 1024 / float64(c.tasks) }, "%.1f"))
-	fmt.Printf("| resident when all Running: anonymous (MB; Go heap, stacks) | %s | - |\n", col(func(f figures) float64 { return f.mem.anon }, "%.0f"))
-	fmt.Printf("| resident when all Running: the store file, mapped (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.store }, "%.0f"))
-	fmt.Printf("| resident when all Running: the binary and other files (MB) | %s | - |\n", col(func(f figures) float64 { return f.mem.files }, "%.0f"))
-	atPeak := fmt.Sprintf("resident at the apply's highest RSS, sampled every %s", peakSampleEvery)
-	fmt.Printf("| %s: anonymous (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.anon }, "%.0f"))
-	fmt.Printf("| %s: the store file, mapped (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.store }, "%.0f"))
-	fmt.Printf("| %s: the binary and other files (MB) | %s | - |\n", atPeak, col(func(f figures) float64 { return f.atPeak.files }, "%.0f"))
+	// The three parts of a reading of the manager's resident memory.
+	resident := func(when string, of func(figures) mem) {
+		fmt.Printf("| resident %s: anonymous (MB; Go heap, stacks) | %s | - |\n", when, col(func(f figures) float64 { return of(f).anon }, "%.0f"))
+		fmt.Printf("| resident %s: the store file, mapped (MB) | %s | - |\n", when, col(func(f figures) float64 { return of(f).store }, "%.0f"))
+		fmt.Printf("| resident %s: the binary and other files (MB) | %s | - |\n", when, col(func(f figures) float64 { return of(f).files }, "%.0f"))
+	}
+	resident("when all Running", func(f figures) mem { return f.mem })
+	resident(fmt.Sprintf("at the apply's highest RSS, sampled every %s", peakSampleEvery), func(f figures) mem { return f.atPeak })
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
 	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))
