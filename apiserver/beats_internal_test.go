@@ -2,6 +2,9 @@ package apiserver
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -79,5 +82,91 @@ func TestWriteGroup(t *testing.T) {
 		if d := time.Since(before); d != 0 {
 			t.Errorf("with no window a call took %s", d)
 		}
+	})
+}
+
+// Reports enter the gate while their announced sizes fit in it together,
+// and wait, unread, while they do not; one of unknown or larger size
+// counts as the whole gate, so it enters alone and still enters; one
+// whose client gives up while waiting returns its context's error and
+// holds nothing. The clock is synctest's: a report still waiting once
+// every goroutine waits is blocked for good.
+func TestReportGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newReportGate(100)
+		report := func(ctx context.Context, length int64) *http.Request {
+			r := httptest.NewRequestWithContext(ctx, http.MethodPut, "/api/v1/workers/w/status", nil)
+			r.ContentLength = length
+			return r
+		}
+		type entered struct {
+			release func()
+			err     error
+		}
+		// try starts a report's wait at the gate; its result arrives on
+		// the channel once it enters or gives up.
+		try := func(ctx context.Context, length int64) <-chan entered {
+			ch := make(chan entered, 1)
+			go func() {
+				release, err := g.enter(report(ctx, length))
+				ch <- entered{release, err}
+			}()
+			return ch
+		}
+		in := func(ch <-chan entered, what string) func() {
+			t.Helper()
+			synctest.Wait()
+			select {
+			case e := <-ch:
+				if e.err != nil {
+					t.Fatalf("%s: %v", what, e.err)
+				}
+				return e.release
+			default:
+				t.Fatalf("%s: still waiting at the gate", what)
+				return nil
+			}
+		}
+		waiting := func(ch <-chan entered, what string) {
+			t.Helper()
+			synctest.Wait()
+			select {
+			case e := <-ch:
+				t.Fatalf("%s entered (err %v); it should wait", what, e.err)
+			default:
+			}
+		}
+		ctx := context.Background()
+
+		first := in(try(ctx, 60), "a report of 60 bytes at an empty gate")
+		second := in(try(ctx, 40), "a report of 40 bytes beside 60")
+		third := try(ctx, 1)
+		waiting(third, "a report of 1 byte beside 100")
+		first()
+		thirdRelease := in(third, "the report of 1 byte once 60 left")
+
+		unknown := try(ctx, -1)
+		waiting(unknown, "a report of unknown length beside 41 bytes")
+		second()
+		waiting(unknown, "a report of unknown length beside 1 byte")
+		thirdRelease()
+		unknownRelease := in(unknown, "the report of unknown length at an empty gate")
+		small := try(ctx, 1)
+		waiting(small, "a report of 1 byte beside one of unknown length")
+		unknownRelease()
+		smallRelease := in(small, "the report of 1 byte once the one of unknown length left")
+		smallRelease()
+
+		large := in(try(ctx, 5000), "a report larger than the gate at an empty gate")
+		gone, giveUp := context.WithCancel(ctx)
+		gaveUp := try(gone, 10)
+		waiting(gaveUp, "a report of 10 bytes beside a larger one")
+		giveUp()
+		synctest.Wait()
+		if e := <-gaveUp; !errors.Is(e.err, context.Canceled) {
+			t.Fatalf("a report whose client gave up: err %v, want context.Canceled", e.err)
+		}
+		large()
+		in(try(ctx, 100), "a report of the gate's whole size after the one that gave up")()
 	})
 }

@@ -142,6 +142,8 @@ type Server struct {
 	heartbeat time.Duration
 	// beats lines up the periodic heartbeats' writes (beats.go).
 	beats writeGroup
+	// reports bounds the status reports judged at once (beats.go).
+	reports reportGate
 
 	ending    chan struct{} // closed by EndSessions (exec.go)
 	endingNow sync.Once
@@ -182,6 +184,7 @@ func New(opts Options) (*Server, error) {
 		endpoints: opts.Endpoints,
 		heartbeat: opts.HeartbeatInterval,
 		beats:     writeGroup{window: cmp.Or(opts.HeartbeatWindow, beatWindow)},
+		reports:   newReportGate(reportBytesAtOnce),
 		ending:    make(chan struct{}),
 
 		registry:     opts.Metrics,

@@ -330,6 +330,11 @@ func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httproute
 // and the task revision the answer was made at.
 func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	name := p.ByName("name")
+	release, err := s.reports.enter(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var rep v1.StatusReport
 	if err := decodeJSON(r, &rep); err != nil {
 		// Heartbeats refused for long make a worker lost: say so loudly.
