@@ -11,6 +11,7 @@ require (
 	github.com/go-playground/validator/v10 v10.30.6
 	github.com/goccy/go-json v0.12.0
 	github.com/julienschmidt/httprouter v1.3.0
+	github.com/klauspost/compress v1.18.0
 	github.com/miekg/dns v1.1.73
 	github.com/moby/sys/atomicwriter v0.1.0
 	github.com/prometheus/client_golang v1.23.2

@@ -134,7 +134,7 @@ func Open(path string, opts Options) (*Store, error) {
 	var st state
 	err = db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		if st, err = initBuckets(tx); err != nil {
+		if st, err = initBuckets(tx, s.log); err != nil {
 			return err
 		}
 		return s.trim(tx, &st)
@@ -156,8 +156,8 @@ type state struct {
 }
 
 // initBuckets creates the buckets of a new file, checks the format of an
-// existing one, and reads the meta state.
-func initBuckets(tx *bbolt.Tx) (state, error) {
+// existing one (upgrading one of format 1), and reads the meta state.
+func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, error) {
 	for _, name := range [][]byte{bucketKV, bucketLog, bucketMeta} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return state{}, fmt.Errorf("create bucket %s: %w", name, err)
@@ -175,7 +175,13 @@ func initBuckets(tx *bbolt.Tx) (state, error) {
 		if err := saveState(tx, state{rev: 1, compacted: 1}); err != nil {
 			return state{}, err
 		}
-	} else if f, err := parseRev(v); err != nil || f != formatVersion {
+	} else if f, err := parseRev(v); err == nil && f == 1 {
+		n, err := migrateV1(tx)
+		if err != nil {
+			return state{}, fmt.Errorf("upgrade from format 1: %w", err)
+		}
+		log.Info("store upgraded from format 1: its values are kept compressed", "format", formatVersion, "values", n)
+	} else if err != nil || f != formatVersion {
 		return state{}, fmt.Errorf("format version %x, want %d: %w", v, formatVersion, ErrCorrupt)
 	}
 	return readState(tx)
@@ -579,14 +585,17 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 
 		st.rev++
 		ev := store.Event{Type: store.EventPut, Created: w.kind == opCreate}
+		var entry []byte
 		if w.kind == opDelete {
 			prev, err := decodeKV(w.key, cur)
 			if err != nil {
 				return events, err
 			}
 			ev.Type, ev.KV = store.EventDelete, store.KeyValue{Key: w.key, Value: prev.Value, Revision: st.rev}
-			err = kvb.Delete(key)
-			if err != nil {
+			// The log keeps the last value's block as the kv bucket held it.
+			block := cur[8:]
+			entry = appendEntry(make([]byte, 0, entryHeadLen(w.key)+len(block)), ev, block)
+			if err := kvb.Delete(key); err != nil {
 				return events, fmt.Errorf("delete %s: %w", w.key, err)
 			}
 		} else {
@@ -594,12 +603,7 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 			if err := kvb.Put(key, w.put.kvValue(st.rev)); err != nil {
 				return events, fmt.Errorf("put %s: %w", w.key, err)
 			}
-		}
-		var entry []byte
-		if w.kind == opDelete {
-			entry = encodeEvent(ev)
-		} else {
-			entry = appendEvent(w.put.log, ev) // in the room the record left for it
+			entry = appendEntry(w.put.log, ev, w.put.block()) // in the room the record left for it
 		}
 		if err := logb.Put(revKey(st.rev), entry); err != nil {
 			return events, fmt.Errorf("append log entry %d: %w", st.rev, err)

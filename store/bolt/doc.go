@@ -6,12 +6,20 @@
 //
 // The file holds three buckets:
 //
-//	kv    key -> 8-byte big-endian revision of the last write, then the value
+//	kv    key -> 8-byte big-endian revision of the last write, then the
+//	      value's block
 //	log   8-byte big-endian revision -> the change made at that revision:
-//	      event type, created flag, key, and the new value (put) or the
-//	      last value (delete)
-//	meta  "format" -> layout version; "revision" -> current revision;
+//	      event type, created flag, key, and the block of the new value
+//	      (put) or of the last value (delete)
+//	meta  "format" -> layout version (2); "revision" -> current revision;
 //	      "compacted" -> the highest revision dropped from the log
+//
+// A value's block is its S2 encoding (github.com/klauspost/compress/s2,
+// a faster relative of Snappy): a task's JSON takes about half the room,
+// so the file does too, and so does the part of it bbolt reads through
+// its memory map, which counts in the manager's resident memory. A store
+// of format 1, which kept values as they came, is upgraded when it is
+// opened, in the transaction that opens it.
 //
 // Every write appends exactly one log entry, so log keys are contiguous.
 // The log keeps the last Options.WatchHistory changes; a Watch from a

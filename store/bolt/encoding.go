@@ -3,6 +3,9 @@ package bolt
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/minkube/minkube/store"
 )
@@ -19,7 +22,7 @@ var (
 )
 
 // formatVersion is the on-disk layout version written to meta/format.
-const formatVersion = 1
+const formatVersion = 2
 
 // Log entry flags (the second byte of an entry).
 const flagCreated = 1
@@ -41,20 +44,34 @@ func parseRev(b []byte) (int64, error) {
 }
 
 // putRecord is where a put's value is laid out for its two bucket
-// entries, in one allocation: the kv bucket value (the 8-byte revision of
-// the write, then the value) and room for its log entry. value is the
-// copy of the value the store keeps (and hands to watchers).
+// entries, in one allocation: value, the copy of the value the store
+// keeps (and hands to watchers); kv, the kv bucket value (the 8-byte
+// revision of the write, then the value's block); and room for its log
+// entry.
 type putRecord struct {
 	kv, value, log []byte
 }
 
-// newPutRecord copies value into a putRecord for key.
+// Values are kept in S2 blocks (github.com/klauspost/compress/s2, a
+// faster relative of Snappy): a task's JSON takes about half the room,
+// and so does the file, which bbolt reads through its memory map. A
+// block starts with the value's length, so decoding allocates once.
+var blockScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// newPutRecord copies value, and its block, into a putRecord for key.
 func newPutRecord(key string, value []byte) putRecord {
-	n := len(value)
-	logLen := 2 + uvarintLen(uint64(len(key))) + len(key) + n
-	b := make([]byte, 8+n+logLen)
-	copy(b[8:], value)
-	return putRecord{kv: b[: 8+n : 8+n], value: b[8 : 8+n : 8+n], log: b[8+n : 8+n]}
+	scratch := blockScratch.Get().(*[]byte)
+	if need := s2.MaxEncodedLen(len(value)); cap(*scratch) < need {
+		*scratch = make([]byte, need)
+	}
+	block := s2.Encode((*scratch)[:cap(*scratch)], value)
+	n, m := len(value), len(block)
+	logLen := entryHeadLen(key) + m
+	b := make([]byte, n+8+m+logLen)
+	copy(b, value)
+	copy(b[n+8:], block)
+	blockScratch.Put(scratch)
+	return putRecord{value: b[:n:n], kv: b[n : n+8+m : n+8+m], log: b[n+8+m : n+8+m]}
 }
 
 // kvValue returns the kv bucket value of the record at revision rev.
@@ -63,35 +80,49 @@ func (r putRecord) kvValue(rev int64) []byte {
 	return r.kv
 }
 
+// block returns the record's value block.
+func (r putRecord) block() []byte { return r.kv[8:] }
+
 // uvarintLen is the length of x encoded as a uvarint.
 func uvarintLen(x uint64) int {
 	var b [binary.MaxVarintLen64]byte
 	return binary.PutUvarint(b[:], x)
 }
 
-// decodeKV splits a kv bucket value into a copied value and its revision.
-// The copy is needed because bbolt's memory is valid only inside the
-// transaction.
+// decodeValue returns the value a block holds, in a new slice.
+func decodeValue(block []byte) ([]byte, error) {
+	v, err := s2.Decode(nil, block)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// decodeKV splits a kv bucket value into its value, decoded into a new
+// slice (bbolt's memory is valid only inside the transaction), and its
+// revision.
 func decodeKV(key string, b []byte) (store.KeyValue, error) {
 	if len(b) < 8 {
 		return store.KeyValue{}, fmt.Errorf("key %s: record of %d bytes: %w", key, len(b), ErrCorrupt)
 	}
-	return store.KeyValue{
-		Key:      key,
-		Value:    append([]byte{}, b[8:]...),
-		Revision: int64(binary.BigEndian.Uint64(b)),
-	}, nil
+	v, err := decodeValue(b[8:])
+	if err != nil {
+		return store.KeyValue{}, fmt.Errorf("key %s: value: %w: %w", key, ErrCorrupt, err)
+	}
+	return store.KeyValue{Key: key, Value: v, Revision: int64(binary.BigEndian.Uint64(b))}, nil
 }
 
-// encodeEvent lays out a log entry: event type, flags, the key's length as
-// a uvarint, the key, then the value (the new value of a put, the last
-// value before a delete). The revision is the entry's key.
-func encodeEvent(ev store.Event) []byte {
-	return appendEvent(make([]byte, 0, 2+binary.MaxVarintLen64+len(ev.KV.Key)+len(ev.KV.Value)), ev)
-}
+// entryHeadLen is the length of a log entry of key before its value.
+func entryHeadLen(key string) int { return 2 + uvarintLen(uint64(len(key))) + len(key) }
 
-// appendEvent appends the log entry of ev to b.
-func appendEvent(b []byte, ev store.Event) []byte {
+// appendEntry appends a log entry to b: event type, flags, the key's
+// length as a uvarint, the key, then block, the value's block (the new
+// value of a put, the last value before a delete). The revision is the
+// entry's key.
+func appendEntry(b []byte, ev store.Event, block []byte) []byte {
 	var flags byte
 	if ev.Created {
 		flags |= flagCreated
@@ -99,10 +130,10 @@ func appendEvent(b []byte, ev store.Event) []byte {
 	b = append(b, byte(ev.Type), flags)
 	b = binary.AppendUvarint(b, uint64(len(ev.KV.Key)))
 	b = append(b, ev.KV.Key...)
-	return append(b, ev.KV.Value...)
+	return append(b, block...)
 }
 
-// decodeEvent is the inverse of encodeEvent; it copies what it returns.
+// decodeEvent is the inverse of appendEntry; it copies what it returns.
 func decodeEvent(rev int64, b []byte) (store.Event, error) {
 	if len(b) < 3 {
 		return store.Event{}, fmt.Errorf("log entry %d of %d bytes: %w", rev, len(b), ErrCorrupt)
@@ -117,13 +148,13 @@ func decodeEvent(rev int64, b []byte) (store.Event, error) {
 		return store.Event{}, fmt.Errorf("log entry %d: bad key length: %w", rev, ErrCorrupt)
 	}
 	rest := b[2+w:]
+	v, err := decodeValue(rest[n:])
+	if err != nil {
+		return store.Event{}, fmt.Errorf("log entry %d: value: %w: %w", rev, ErrCorrupt, err)
+	}
 	return store.Event{
-		Type: typ,
-		KV: store.KeyValue{
-			Key:      string(rest[:n]),
-			Value:    append([]byte{}, rest[n:]...),
-			Revision: rev,
-		},
+		Type:    typ,
+		KV:      store.KeyValue{Key: string(rest[:n]), Value: v, Revision: rev},
 		Created: flags&flagCreated != 0,
 	}, nil
 }

@@ -1,0 +1,74 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// migrateV1 upgrades a store of format 1, which kept values as they came,
+// to format 2, which keeps each in a block (encoding.go): every value of
+// the kv bucket and of the log is rewritten. It runs in the transaction
+// that opens the store, so a store is upgraded whole or not at all. It
+// returns the number of values rewritten.
+func migrateV1(tx *bbolt.Tx) (int, error) {
+	kv, err := rewrite(tx.Bucket(bucketKV), func(k, v []byte) ([]byte, error) {
+		if len(v) < 8 {
+			return nil, fmt.Errorf("key %s: record of %d bytes: %w", k, len(v), ErrCorrupt)
+		}
+		return appendBlock(v[:8], v[8:]), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	logb := tx.Bucket(bucketLog)
+	logb.FillPercent = 1 // keys are in order, as when they were appended
+	log, err := rewrite(logb, func(k, v []byte) ([]byte, error) {
+		// type, flags, the key's length as a uvarint, the key, the value
+		n, w := uint64(0), 0
+		if len(v) >= 3 {
+			n, w = binary.Uvarint(v[2:])
+		}
+		if w <= 0 || n > uint64(len(v)-2-w) {
+			return nil, fmt.Errorf("log entry %x: bad key length: %w", k, ErrCorrupt)
+		}
+		head := 2 + w + int(n)
+		return appendBlock(v[:head], v[head:]), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return kv + log, tx.Bucket(bucketMeta).Put(metaFormat, revKey(formatVersion))
+}
+
+// appendBlock returns a new slice of head, then value's block.
+func appendBlock(head, value []byte) []byte {
+	b := make([]byte, len(head), len(head)+s2.MaxEncodedLen(len(value)))
+	copy(b, head)
+	block := s2.Encode(b[len(head):cap(b)], value)
+	return b[:len(head)+len(block)]
+}
+
+// rewrite replaces each value of b with what conv makes of it, and
+// returns how many it replaced.
+func rewrite(b *bbolt.Bucket, conv func(k, v []byte) ([]byte, error)) (int, error) {
+	c := b.Cursor()
+	n := 0
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		nv, err := conv(k, v)
+		if err != nil {
+			return n, err
+		}
+		key := bytes.Clone(k)
+		if err := b.Put(key, nv); err != nil {
+			return n, err
+		}
+		n++
+		// A put moves the cursor's ground: find the key again.
+		c.Seek(key)
+	}
+	return n, nil
+}

@@ -1,0 +1,171 @@
+package bolt_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/s2"
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/minkube/minkube/store"
+	"github.com/minkube/minkube/store/bolt"
+)
+
+func rev8(r int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(r)) }
+
+// v1Entry lays out a log entry as format 1 did: event type, flags (1:
+// created), the key's length as a uvarint, the key, the value as it came.
+func v1Entry(typ store.EventType, created bool, key, value string) []byte {
+	var flags byte
+	if created {
+		flags = 1
+	}
+	b := binary.AppendUvarint([]byte{byte(typ), flags}, uint64(len(key)))
+	return append(append(b, key...), value...)
+}
+
+// writeV1 writes a store of format 1 by hand: /k/a created at 2, /k/b
+// created at 3 and deleted at 4, /k/c created at 5, its log whole, and
+// the extra writes of edit.
+func writeV1(t *testing.T, path string, a, b, c string, edit func(tx *bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		kv, _ := tx.CreateBucket([]byte("kv"))
+		log, _ := tx.CreateBucket([]byte("log"))
+		meta, _ := tx.CreateBucket([]byte("meta"))
+		for _, e := range []struct {
+			bucket     *bbolt.Bucket
+			key, value []byte
+		}{
+			{meta, []byte("format"), rev8(1)},
+			{meta, []byte("revision"), rev8(5)},
+			{meta, []byte("compacted"), rev8(1)},
+			{kv, []byte("/k/a"), append(rev8(2), a...)},
+			{kv, []byte("/k/c"), append(rev8(5), c...)},
+			{log, rev8(2), v1Entry(store.EventPut, true, "/k/a", a)},
+			{log, rev8(3), v1Entry(store.EventPut, true, "/k/b", b)},
+			{log, rev8(4), v1Entry(store.EventDelete, false, "/k/b", b)},
+			{log, rev8(5), v1Entry(store.EventPut, true, "/k/c", c)},
+		} {
+			if err := e.bucket.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		if edit != nil {
+			return edit(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawValue reads a bucket's value as it lies in the file.
+func rawValue(t *testing.T, path, bucket string, key []byte) []byte {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v []byte
+	_ = db.View(func(tx *bbolt.Tx) error {
+		v = append([]byte(nil), tx.Bucket([]byte(bucket)).Get(key)...)
+		return nil
+	})
+	return v
+}
+
+// A store of format 1, which kept values as they came, opens upgraded:
+// its values, its revision and its whole history read as they were
+// written; the file holds format 2 and the values' blocks; it opens again
+// as it is. A file of a newer format is refused, and so is a format-1
+// file with a broken log entry, which is left as it was.
+func TestOpen_upgradesFormat1(t *testing.T) {
+	ctx := t.Context()
+	a := `{"kind":"Task","metadata":{"name":"a"},"status":{"conditions":[` +
+		strings.Repeat(`{"type":"Ready","status":"True","reason":"Started"},`, 3) + `{}]}}`
+	b, c := strings.Repeat(`{"b":1}`, 50), ""
+	path := filepath.Join(t.TempDir(), "state.db")
+	writeV1(t, path, a, b, c, nil)
+
+	for open := range 2 { // upgraded, then as it is
+		s := mustOpenPath(t, path, bolt.Options{})
+		if rev, err := s.Revision(ctx); err != nil || rev != 5 {
+			t.Fatalf("open %d: Revision = %d, %v; want 5", open, rev, err)
+		}
+		kvs, rev, err := s.List(ctx, "/k/")
+		if err != nil || rev != 5 || len(kvs) != 2 ||
+			kvs[0].Key != "/k/a" || string(kvs[0].Value) != a || kvs[0].Revision != 2 ||
+			kvs[1].Key != "/k/c" || string(kvs[1].Value) != c || kvs[1].Revision != 5 {
+			t.Fatalf("open %d: List = %+v at %d, %v; want /k/a and /k/c as written", open, kvs, rev, err)
+		}
+		ch, err := s.Watch(ctx, "/k/", 1)
+		if err != nil {
+			t.Fatalf("open %d: Watch from 1: %v", open, err)
+		}
+		var got []string
+		for range 4 {
+			ev := <-ch
+			got = append(got, fmt.Sprintf("%d %s@%d created=%v %q", ev.Type, ev.KV.Key, ev.KV.Revision, ev.Created, ev.KV.Value))
+		}
+		want := []string{
+			fmt.Sprintf("%d /k/a@2 created=true %q", store.EventPut, a),
+			fmt.Sprintf("%d /k/b@3 created=true %q", store.EventPut, b),
+			fmt.Sprintf("%d /k/b@4 created=false %q", store.EventDelete, b),
+			fmt.Sprintf("%d /k/c@5 created=true %q", store.EventPut, c),
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("open %d: history =\n%s\nwant\n%s", open, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if f := rawValue(t, path, "meta", []byte("format")); string(f) != string(rev8(2)) {
+			t.Fatalf("open %d: format in the file = %x, want 2", open, f)
+		}
+		raw := rawValue(t, path, "kv", []byte("/k/a"))
+		if v, err := s2.Decode(nil, raw[8:]); err != nil || string(v) != a || len(raw)-8 >= len(a) {
+			t.Fatalf("open %d: /k/a in the file is %d bytes after its revision, decoding to %q, %v; want the block of its %d bytes",
+				open, len(raw)-8, v, err, len(a))
+		}
+	}
+
+	newer := filepath.Join(t.TempDir(), "newer.db")
+	writeV1(t, newer, a, b, c, func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), rev8(3))
+	})
+	if s, err := bolt.Open(newer, bolt.Options{}); err == nil {
+		s.Close()
+		t.Fatal("a file of format 3 opened")
+	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "format version") || !strings.Contains(err.Error(), newer) {
+		t.Fatalf("a file of format 3: %v; want ErrCorrupt naming the format and the file", err)
+	}
+
+	broken := filepath.Join(t.TempDir(), "broken.db")
+	writeV1(t, broken, a, b, c, func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("log")).Put(rev8(3), []byte{byte(store.EventPut), 0, 0x7f, 'x'})
+	})
+	if s, err := bolt.Open(broken, bolt.Options{}); err == nil {
+		s.Close()
+		t.Fatal("a format-1 file with a broken log entry opened")
+	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "upgrade from format 1") {
+		t.Fatalf("a format-1 file with a broken log entry: %v; want ErrCorrupt from the upgrade", err)
+	}
+	if f := rawValue(t, broken, "meta", []byte("format")); string(f) != string(rev8(1)) {
+		t.Fatalf("format of the file whose upgrade failed = %x, want 1 still", f)
+	}
+	if v := rawValue(t, broken, "kv", []byte("/k/a")); string(v[8:]) != a {
+		t.Fatalf("/k/a of the file whose upgrade failed = %q, want %q as it was", v[8:], a)
+	}
+}
