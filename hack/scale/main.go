@@ -55,6 +55,7 @@ type config struct {
 	logLevel     string
 	file         int
 	growth       int
+	managerEnv   []string // NAME=VALUE added to the manager's environment only
 }
 
 func main() {
@@ -75,6 +76,13 @@ func main() {
 	flag.IntVar(&c.file, "file", -1, "documents of the timed mkctl apply -f (0 skips it; default: -tasks)")
 	flag.StringVar(&c.logLevel, "log-level", "warn", "log level of the manager (info shows its caches' relists)")
 	flag.StringVar(&c.logDir, "logs", "", "directory to keep the processes' logs in (default: a temporary one, removed)")
+	flag.Func("manager-env", "NAME=VALUE to add to the manager's environment only, not the hollow workers' or this program's (GOGC=50, GOMEMLIMIT=56MiB); repeat it for more", func(v string) error {
+		env, err := envEntry(v)
+		if err == nil {
+			c.managerEnv = append(c.managerEnv, env)
+		}
+		return err
+	})
 	flag.Parse()
 	if c.bin == "" {
 		fmt.Fprintln(os.Stderr, "scale: -bin is required")
@@ -106,6 +114,15 @@ var notInGrowth = []string{"small", "lists", "idle", "file", "profile", "profile
 // checkGrowth refuses a -growth that compares nothing, and a flag given
 // (set holds the names of those given) that the growth measurement would
 // silently ignore.
+// envEntry checks a NAME=VALUE entry of -manager-env.
+func envEntry(v string) (string, error) {
+	name, _, ok := strings.Cut(v, "=")
+	if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		return "", fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	return v, nil
+}
+
 func checkGrowth(growth int, set map[string]bool) error {
 	switch {
 	case growth < 0 || growth == 1:
@@ -115,7 +132,7 @@ func checkGrowth(growth int, set map[string]bool) error {
 	}
 	for _, name := range notInGrowth {
 		if set[name] {
-			return fmt.Errorf("-%s is not taken with -growth, which times the applies only (flags it takes: -runs, -tasks, -workers, -clients, -logs, -log-level)", name)
+			return fmt.Errorf("-%s is not taken with -growth, which times the applies only (flags it takes: -runs, -tasks, -workers, -clients, -logs, -log-level, -manager-env)", name)
 		}
 	}
 	return nil
@@ -293,7 +310,7 @@ func startCluster(c config, name string) (*cluster, error) {
 	cl.storeDB = filepath.Join(data, "minkube.db")
 	// --pprof: the profiles, and a collection on demand for liveHeap.
 	args := []string{"manager", "--listen", addr, "--data-dir", data, "--dns-listen", dns, "--log-level", c.logLevel, "--write-config=false", "--pprof"}
-	if cl.mgr, err = cl.start(filepath.Join(logDir, name+"-manager.log"), args...); err != nil {
+	if cl.mgr, err = cl.start(c.managerEnv, filepath.Join(logDir, name+"-manager.log"), args...); err != nil {
 		return nil, err
 	}
 	if err := cl.waitManager(data); err != nil {
@@ -312,7 +329,7 @@ func startCluster(c config, name string) (*cluster, error) {
 		if c.workers > hollowPerProcess {
 			prefix = fmt.Sprintf("hollow%d", p)
 		}
-		h, err := cl.start(filepath.Join(logDir, fmt.Sprintf("%s-%s.log", name, prefix)), "worker", "--runtime", "fake",
+		h, err := cl.start(nil, filepath.Join(logDir, fmt.Sprintf("%s-%s.log", name, prefix)), "worker", "--runtime", "fake",
 			"--replicas", strconv.Itoa(n), "--name", prefix, "--listen", "127.0.0.1:0", "--dns-server=",
 			"--manager", cl.server, "--join-token-file", filepath.Join(data, "join-token"),
 			"--data-dir", filepath.Join(dir, prefix), "--log-level", "warn")
@@ -328,13 +345,18 @@ func startCluster(c config, name string) (*cluster, error) {
 	return cl, nil
 }
 
-func (cl *cluster) start(logFile string, args ...string) (*proc, error) {
+// start starts minkube with args, its output to logFile, with env added
+// to this program's environment.
+func (cl *cluster) start(env []string, logFile string, args ...string) (*proc, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(filepath.Join(cl.c.bin, "minkube"), args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return nil, err
@@ -542,8 +564,8 @@ func printGrowth(w io.Writer, sizes []config, all [][]sized) {
 		return runs + "; median " + fmt.Sprintf(format, m), m
 	}
 	small, big := sizes[0], sizes[1]
-	fmt.Fprintf(w, "\ngrowth: %d tasks on %d hollow workers against %d on %d, %d run(s) of both; runs listed, then the median\n\n",
-		small.tasks, small.workers, big.tasks, big.workers, len(all[0]))
+	fmt.Fprintf(w, "\ngrowth: %d tasks on %d hollow workers against %d on %d, %d run(s) of both%s; runs listed, then the median\n\n",
+		small.tasks, small.workers, big.tasks, big.workers, len(all[0]), managerEnvNote(small.managerEnv))
 	fmt.Fprintf(w, "| figure | %d tasks | %d tasks | ratio of the medians | goal |\n", small.tasks, big.tasks)
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	row := func(name string, get func(sized) float64, format, goal string) {
@@ -1079,7 +1101,7 @@ func printTable(c config, all []figures) {
 		runs, m := runsAndMedian(all, get, format)
 		return runs + " | " + fmt.Sprintf(format, m)
 	}
-	fmt.Printf("\n%d hollow workers, %d parallel clients, %d run(s); runs listed, then the median\n\n", c.workers, c.clients, len(all))
+	fmt.Printf("\n%d hollow workers, %d parallel clients, %d run(s)%s; runs listed, then the median\n\n", c.workers, c.clients, len(all), managerEnvNote(c.managerEnv))
 	fmt.Println("| figure | runs | median | goal |")
 	fmt.Println("|---|---|---|---|")
 	fmt.Printf("| apply → all Running, %d tasks (tasks/s) | %s | ≥ 2,000 |\n", c.tasks, col(func(f figures) float64 { return f.rate }, "%.0f"))
@@ -1130,4 +1152,12 @@ func tlsConfig(caPEM []byte) *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// managerEnvNote says what -manager-env added, for a table's heading.
+func managerEnvNote(env []string) string {
+	if len(env) == 0 {
+		return ""
+	}
+	return ", the manager's environment with " + strings.Join(env, " ")
 }

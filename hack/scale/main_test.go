@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,7 +58,8 @@ func TestIdleSampleSince(t *testing.T) {
 // heap's growth per task, not the resident memory per task, which the
 // fixed part of the manager makes fall as the tasks grow.
 func TestPrintGrowth(t *testing.T) {
-	small, big := config{tasks: 10, workers: 1}, config{tasks: 100, workers: 10}
+	env := []string{"GOMEMLIMIT=56MiB"}
+	small, big := config{tasks: 10, workers: 1, managerEnv: env}, config{tasks: 100, workers: 10, managerEnv: env}
 	at := func(cpu, heap, peak float64) sized {
 		return sized{applyFigures: applyFigures{rate: 1000, cpuPerTask: cpu}, heapPerTask: heap, peakPerTask: peak}
 	}
@@ -68,6 +70,7 @@ func TestPrintGrowth(t *testing.T) {
 	var out strings.Builder
 	printGrowth(&out, []config{small, big}, all)
 	for _, want := range []string{
+		"growth: 10 tasks on 1 hollow workers against 100 on 10, 3 run(s) of both, the manager's environment with GOMEMLIMIT=56MiB; runs listed",
 		"| manager CPU per task, create → Running (ms) | 0.400, 0.600, 0.500; median 0.500 | 0.800, 0.600, 0.700; median 0.700 | 1.40 | ≤ 1.5 |",
 		"| manager live heap per task: its growth over the apply, after a collection (KB) | 2.0, 4.0, 3.0; median 3.0 | 3.0, 3.0, 3.0; median 3.0 | 1.00 | ≤ 1.5 |",
 		"| manager peak RSS per task (KB; its fixed part spread over the tasks) | 102.4, 102.4, 102.4; median 102.4 | 51.2, 51.2, 51.2; median 51.2 | 0.50 | - |",
@@ -75,6 +78,21 @@ func TestPrintGrowth(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// -manager-env takes NAME=VALUE, the value possibly empty or holding
+// "=", and refuses anything else by its text.
+func TestEnvEntry(t *testing.T) {
+	for _, ok := range []string{"GOMEMLIMIT=56MiB", "GODEBUG=gctrace=1", "GOGC="} {
+		if got, err := envEntry(ok); err != nil || got != ok {
+			t.Errorf("envEntry(%q) = %q, %v; want it as it is", ok, got, err)
+		}
+	}
+	for _, bad := range []string{"GOGC", "=50", "GO GC=50", ""} {
+		if _, err := envEntry(bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("envEntry(%q): err %v, want one quoting it", bad, err)
 		}
 	}
 }
