@@ -133,6 +133,20 @@ func appendEntry(b []byte, ev store.Event, block []byte) []byte {
 	return append(b, block...)
 }
 
+// entryKey returns a log entry's key, and the length of what comes before
+// its value: the event type, the flags, the key's length and the key.
+func entryKey(b []byte) (key []byte, head int, err error) {
+	n, w := uint64(0), 0
+	if len(b) >= 3 {
+		n, w = binary.Uvarint(b[2:])
+	}
+	if w <= 0 || n > uint64(len(b)-2-w) {
+		return nil, 0, fmt.Errorf("bad key length: %w", ErrCorrupt)
+	}
+	head = 2 + w + int(n)
+	return b[2+w : head], head, nil
+}
+
 // decodeEvent is the inverse of appendEntry; it copies what it returns.
 func decodeEvent(rev int64, b []byte) (store.Event, error) {
 	if len(b) < 3 {
@@ -142,19 +156,17 @@ func decodeEvent(rev int64, b []byte) (store.Event, error) {
 	if typ != store.EventPut && typ != store.EventDelete {
 		return store.Event{}, fmt.Errorf("log entry %d: event type %d: %w", rev, b[0], ErrCorrupt)
 	}
-	flags := b[1]
-	n, w := binary.Uvarint(b[2:])
-	if w <= 0 || n > uint64(len(b)-2-w) {
-		return store.Event{}, fmt.Errorf("log entry %d: bad key length: %w", rev, ErrCorrupt)
+	key, head, err := entryKey(b)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("log entry %d: %w", rev, err)
 	}
-	rest := b[2+w:]
-	v, err := decodeValue(rest[n:])
+	v, err := decodeValue(b[head:])
 	if err != nil {
 		return store.Event{}, fmt.Errorf("log entry %d: value: %w: %w", rev, ErrCorrupt, err)
 	}
 	return store.Event{
 		Type:    typ,
-		KV:      store.KeyValue{Key: string(rest[:n]), Value: v, Revision: rev},
-		Created: flags&flagCreated != 0,
+		KV:      store.KeyValue{Key: string(key), Value: v, Revision: rev},
+		Created: b[1]&flagCreated != 0,
 	}, nil
 }

@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
@@ -27,15 +26,11 @@ func migrateV1(tx *bbolt.Tx) (int, error) {
 	logb := tx.Bucket(bucketLog)
 	logb.FillPercent = 1 // keys are in order, as when they were appended
 	log, err := rewrite(logb, func(k, v []byte) ([]byte, error) {
-		// type, flags, the key's length as a uvarint, the key, the value
-		n, w := uint64(0), 0
-		if len(v) >= 3 {
-			n, w = binary.Uvarint(v[2:])
+		// type, flags, the key's length, the key, then the value
+		_, head, err := entryKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("log entry %x: %w", k, err)
 		}
-		if w <= 0 || n > uint64(len(v)-2-w) {
-			return nil, fmt.Errorf("log entry %x: bad key length: %w", k, ErrCorrupt)
-		}
-		head := 2 + w + int(n)
 		return appendBlock(v[:head], v[head:]), nil
 	})
 	if err != nil {
