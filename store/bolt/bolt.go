@@ -87,8 +87,10 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating when missing) the store file at path. It fails
 // with an error wrapping ErrLocked, naming path, when another process
-// holds the file for more than a second, and with ErrCorrupt when the file
-// is not a store this package wrote. The directory must exist.
+// holds the file for more than a second, with ErrCorrupt when the file
+// is not a store this package wrote, and with ErrNewerFormat when a newer
+// version of it wrote the file. A file of an older format is upgraded.
+// The directory must exist.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.WatchHistory < 0 || opts.WatchBuffer < 0 {
 		return nil, fmt.Errorf("open store %s: WatchHistory and WatchBuffer must not be negative", path)
@@ -181,8 +183,10 @@ func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, error) {
 			return state{}, fmt.Errorf("upgrade from format 1: %w", err)
 		}
 		log.Info("store upgraded from format 1: its values are kept compressed", "format", formatVersion, "values", n)
-	} else if err != nil || f != formatVersion {
-		return state{}, fmt.Errorf("format version %x, want %d: %w", v, formatVersion, ErrCorrupt)
+	} else if err != nil || f < 1 {
+		return state{}, fmt.Errorf("format version %x: %w", v, ErrCorrupt)
+	} else if f > formatVersion {
+		return state{}, fmt.Errorf("format %d; this minkube reads formats 1 to %d: %w", f, formatVersion, ErrNewerFormat)
 	}
 	return readState(tx)
 }
@@ -454,15 +458,15 @@ func opName(w *write) string {
 }
 
 // checkKey rejects what bbolt would refuse inside the transaction, where a
-// failure would fail the whole batch.
+// failure would fail the whole batch, and values past maxValue.
 func checkKey(key string, value []byte) error {
 	switch {
 	case key == "":
 		return errors.New("empty key")
 	case len(key) > bbolt.MaxKeySize:
 		return fmt.Errorf("key of %d bytes, at most %d", len(key), bbolt.MaxKeySize)
-	case len(value)+8 > bbolt.MaxValueSize:
-		return fmt.Errorf("value of %d bytes, at most %d", len(value), bbolt.MaxValueSize-8)
+	case len(value) > maxValue:
+		return fmt.Errorf("value of %d bytes, at most %d", len(value), maxValue)
 	}
 	return nil
 }

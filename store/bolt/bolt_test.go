@@ -274,3 +274,24 @@ func TestCreate_badKey(t *testing.T) {
 		t.Fatalf("Create after refused writes: %v", err)
 	}
 }
+
+// A value past the most the store keeps is refused, naming both sizes,
+// and nothing is written.
+func TestCreate_valueTooLarge(t *testing.T) {
+	s := mustOpen(t, bolt.Options{})
+	ctx := t.Context()
+	before, err := s.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Create(ctx, "/big/a", make([]byte, 64<<20+1))
+	if err == nil || !strings.Contains(err.Error(), "value of 67108865 bytes, at most 67108864") {
+		t.Fatalf("Create of a value of 64 MiB and a byte: %v; want a refusal naming both sizes", err)
+	}
+	if rev, err := s.Revision(ctx); err != nil || rev != before {
+		t.Errorf("Revision after the refusal = %d, %v; want %d", rev, err, before)
+	}
+	if _, err := s.Create(ctx, "/big/b", make([]byte, 64<<20)); err != nil {
+		t.Errorf("Create of a value of 64 MiB: %v", err)
+	}
+}

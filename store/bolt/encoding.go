@@ -89,8 +89,21 @@ func uvarintLen(x uint64) int {
 	return binary.PutUvarint(b[:], x)
 }
 
+// maxValue is the largest value the store keeps: far above any object
+// (the API takes bodies of at most 1 MiB), and the most a block may say
+// it holds, so that a corrupt length in the file is refused rather than
+// allocated.
+const maxValue = 64 << 20
+
 // decodeValue returns the value a block holds, in a new slice.
 func decodeValue(block []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(block)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxValue {
+		return nil, fmt.Errorf("a block of a value of %d bytes, more than the %d the store keeps", n, maxValue)
+	}
 	v, err := s2.Decode(nil, block)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -65,12 +66,24 @@ func TestPutRecord(t *testing.T) {
 }
 
 // A value whose block does not decode is ErrCorrupt, naming its key or
-// its log entry, never a panic.
+// its log entry, never a panic; one that says it holds more than the
+// store keeps is refused before anything is allocated for it.
 func TestDecodeCorruptBlock(t *testing.T) {
 	bad := [][]byte{
 		{0xff, 0xff, 0xff, 0xff, 0x0f}, // a length far past what follows
 		{0x05, 0x00},                   // five bytes promised, a literal of one
 		append([]byte{0x20}, "abc"...), // 32 bytes promised, three given
+	}
+	huge := binary.AppendUvarint(nil, maxValue+1)
+	bad = append(bad, append(huge, 0x00))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := decodeValue(bad[0]); err == nil {
+		t.Fatal("a block saying it holds 4 GB decoded")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("refusing a block that says it holds 4 GB allocated %d bytes", grew)
 	}
 	for _, block := range bad {
 		kv := append(binary.BigEndian.AppendUint64(nil, 7), block...)

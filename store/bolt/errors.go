@@ -10,7 +10,11 @@ var (
 	ErrLocked = errors.New("database file is locked by another process")
 
 	// ErrCorrupt means the file holds data this package did not write or
-	// cannot read: a record that does not decode or an unknown format
-	// version.
+	// cannot read: a record that does not decode or a format version
+	// that is not one.
 	ErrCorrupt = errors.New("database file is corrupt")
+
+	// ErrNewerFormat means a newer version of this package wrote the
+	// file, in a format this one does not read.
+	ErrNewerFormat = errors.New("database file was written by a newer minkube")
 )

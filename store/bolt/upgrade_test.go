@@ -89,8 +89,9 @@ func rawValue(t *testing.T, path, bucket string, key []byte) []byte {
 // A store of format 1, which kept values as they came, opens upgraded:
 // its values, its revision and its whole history read as they were
 // written; the file holds format 2 and the values' blocks; it opens again
-// as it is. A file of a newer format is refused, and so is a format-1
-// file with a broken log entry, which is left as it was.
+// as it is. A file of a newer format is refused as such; one of format 0,
+// and a format-1 file with a broken log entry, as corrupt, the latter
+// left as it was.
 func TestOpen_upgradesFormat1(t *testing.T) {
 	ctx := t.Context()
 	a := `{"kind":"Task","metadata":{"name":"a"},"status":{"conditions":[` +
@@ -148,8 +149,19 @@ func TestOpen_upgradesFormat1(t *testing.T) {
 	if s, err := bolt.Open(newer, bolt.Options{}); err == nil {
 		s.Close()
 		t.Fatal("a file of format 3 opened")
-	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "format version") || !strings.Contains(err.Error(), newer) {
-		t.Fatalf("a file of format 3: %v; want ErrCorrupt naming the format and the file", err)
+	} else if !errors.Is(err, bolt.ErrNewerFormat) || !strings.Contains(err.Error(), "format 3") || !strings.Contains(err.Error(), newer) {
+		t.Fatalf("a file of format 3: %v; want ErrNewerFormat naming the format and the file", err)
+	}
+
+	zero := filepath.Join(t.TempDir(), "zero.db")
+	writeV1(t, zero, a, b, c, func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), rev8(0))
+	})
+	if s, err := bolt.Open(zero, bolt.Options{}); err == nil {
+		s.Close()
+		t.Fatal("a file of format 0 opened")
+	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "format version") {
+		t.Fatalf("a file of format 0: %v; want ErrCorrupt naming the format", err)
 	}
 
 	broken := filepath.Join(t.TempDir(), "broken.db")
