@@ -142,38 +142,31 @@ func TestOpen_upgradesFormat1(t *testing.T) {
 		}
 	}
 
-	newer := filepath.Join(t.TempDir(), "newer.db")
-	writeV1(t, newer, a, b, c, func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("format"), rev8(3))
-	})
-	if s, err := bolt.Open(newer, bolt.Options{}); err == nil {
-		s.Close()
-		t.Fatal("a file of format 3 opened")
-	} else if !errors.Is(err, bolt.ErrNewerFormat) || !strings.Contains(err.Error(), "format 3") || !strings.Contains(err.Error(), newer) {
-		t.Fatalf("a file of format 3: %v; want ErrNewerFormat naming the format and the file", err)
+	// refused writes a format-1 file changed by edit and checks that
+	// Open refuses it with want, its error naming the file and saying
+	// says; it returns the file's path.
+	refused := func(what string, edit func(tx *bbolt.Tx) error, want error, says string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "state.db")
+		writeV1(t, path, a, b, c, edit)
+		s, err := bolt.Open(path, bolt.Options{})
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s opened", what)
+		}
+		if !errors.Is(err, want) || !strings.Contains(err.Error(), says) || !strings.Contains(err.Error(), path) {
+			t.Fatalf("%s: %v; want %v, saying %q and naming the file", what, err, want, says)
+		}
+		return path
 	}
-
-	zero := filepath.Join(t.TempDir(), "zero.db")
-	writeV1(t, zero, a, b, c, func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("format"), rev8(0))
-	})
-	if s, err := bolt.Open(zero, bolt.Options{}); err == nil {
-		s.Close()
-		t.Fatal("a file of format 0 opened")
-	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "format version") {
-		t.Fatalf("a file of format 0: %v; want ErrCorrupt naming the format", err)
+	format := func(f int64) func(tx *bbolt.Tx) error {
+		return func(tx *bbolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("format"), rev8(f)) }
 	}
-
-	broken := filepath.Join(t.TempDir(), "broken.db")
-	writeV1(t, broken, a, b, c, func(tx *bbolt.Tx) error {
+	refused("a file of format 3", format(3), bolt.ErrNewerFormat, "format 3; this minkube reads formats 1 to 2")
+	refused("a file of format 0", format(0), bolt.ErrCorrupt, "format version")
+	broken := refused("a format-1 file with a broken log entry", func(tx *bbolt.Tx) error {
 		return tx.Bucket([]byte("log")).Put(rev8(3), []byte{byte(store.EventPut), 0, 0x7f, 'x'})
-	})
-	if s, err := bolt.Open(broken, bolt.Options{}); err == nil {
-		s.Close()
-		t.Fatal("a format-1 file with a broken log entry opened")
-	} else if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "upgrade from format 1") {
-		t.Fatalf("a format-1 file with a broken log entry: %v; want ErrCorrupt from the upgrade", err)
-	}
+	}, bolt.ErrCorrupt, "upgrade from format 1")
 	if f := rawValue(t, broken, "meta", []byte("format")); string(f) != string(rev8(1)) {
 		t.Fatalf("format of the file whose upgrade failed = %x, want 1 still", f)
 	}
