@@ -332,7 +332,11 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	name := p.ByName("name")
 	release, err := s.reports.enter(r)
 	if err != nil {
-		return err
+		// The worker gave up (its request's deadline passed) while the
+		// reports before it were judged: nobody is left to answer.
+		s.log.Warn("a worker gave up on its status report while it waited for the reports before it; the manager is behind on its workers' reports",
+			"worker", name, "bytes", r.ContentLength, "err", err)
+		return nil
 	}
 	defer release()
 	var rep v1.StatusReport

@@ -587,14 +587,23 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 			continue
 		}
 
+		var prev store.KeyValue
+		if w.kind == opDelete {
+			// Its last value goes to the watchers. One that does not
+			// decode fails this write alone, not the writes batched
+			// with it.
+			p, derr := decodeKV(w.key, cur)
+			if derr != nil {
+				w.err = derr
+				continue
+			}
+			prev = p
+		}
+
 		st.rev++
 		ev := store.Event{Type: store.EventPut, Created: w.kind == opCreate}
 		var entry []byte
 		if w.kind == opDelete {
-			prev, err := decodeKV(w.key, cur)
-			if err != nil {
-				return events, err
-			}
 			ev.Type, ev.KV = store.EventDelete, store.KeyValue{Key: w.key, Value: prev.Value, Revision: st.rev}
 			// The log keeps the last value's block as the kv bucket held it.
 			block := cur[8:]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
@@ -172,5 +173,62 @@ func TestOpen_upgradesFormat1(t *testing.T) {
 	}
 	if v := rawValue(t, broken, "kv", []byte("/k/a")); string(v[8:]) != a {
 		t.Fatalf("/k/a of the file whose upgrade failed = %q, want %q as it was", v[8:], a)
+	}
+}
+
+// A value whose block does not decode reads as ErrCorrupt naming its key,
+// and a delete of it fails alone: the store goes on with other writes.
+func TestCorruptValue(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.Create(ctx, "/k/a", []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("kv")).Put([]byte("/k/a"), append(rev8(rev), 0x20, 'x'))
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+
+	s = mustOpenPath(t, path, bolt.Options{})
+	if _, err := s.Get(ctx, "/k/a"); !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "/k/a") {
+		t.Fatalf("Get of a corrupt value: %v; want ErrCorrupt naming the key", err)
+	}
+	// The delete goes with creates, so that the writer batches some of
+	// them with it.
+	const creates = 50
+	errs := make(chan error, creates)
+	var wg sync.WaitGroup
+	for i := range creates {
+		wg.Go(func() {
+			_, err := s.Create(ctx, fmt.Sprintf("/k/c%02d", i), []byte(`{"c":1}`))
+			errs <- err
+		})
+	}
+	if err := s.Delete(ctx, "/k/a", 0); !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "/k/a") {
+		t.Fatalf("Delete of a corrupt value: %v; want ErrCorrupt naming the key", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a create beside the delete of a corrupt value: %v", err)
+		}
+	}
+	if kvs, _, err := s.List(ctx, "/k/c"); err != nil || len(kvs) != creates {
+		t.Fatalf("List /k/c = %d values, %v; want %d", len(kvs), err, creates)
 	}
 }
