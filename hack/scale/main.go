@@ -111,9 +111,6 @@ func main() {
 // not take: it times applies only.
 var notInGrowth = []string{"small", "lists", "idle", "file", "profile", "profile-seconds", "profile-after", "profile-whole"}
 
-// checkGrowth refuses a -growth that compares nothing, and a flag given
-// (set holds the names of those given) that the growth measurement would
-// silently ignore.
 // envEntry checks a NAME=VALUE entry of -manager-env.
 func envEntry(v string) (string, error) {
 	name, _, ok := strings.Cut(v, "=")
@@ -123,6 +120,9 @@ func envEntry(v string) (string, error) {
 	return v, nil
 }
 
+// checkGrowth refuses a -growth that compares nothing, and a flag given
+// (set holds the names of those given) that the growth measurement would
+// silently ignore.
 func checkGrowth(growth int, set map[string]bool) error {
 	switch {
 	case growth < 0 || growth == 1:

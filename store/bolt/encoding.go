@@ -58,20 +58,28 @@ type putRecord struct {
 // block starts with the value's length, so decoding allocates once.
 var blockScratch = sync.Pool{New: func() any { return new([]byte) }}
 
-// newPutRecord copies value, and its block, into a putRecord for key.
-func newPutRecord(key string, value []byte) putRecord {
+// withBlock encodes value into a block and hands it to use, which must
+// copy what it keeps: the block is in a scratch buffer that goes back to
+// its pool when use returns.
+func withBlock(value []byte, use func(block []byte)) {
 	scratch := blockScratch.Get().(*[]byte)
 	if need := s2.MaxEncodedLen(len(value)); cap(*scratch) < need {
 		*scratch = make([]byte, need)
 	}
-	block := s2.Encode((*scratch)[:cap(*scratch)], value)
-	n, m := len(value), len(block)
-	logLen := entryHeadLen(key) + m
-	b := make([]byte, n+8+m+logLen)
-	copy(b, value)
-	copy(b[n+8:], block)
+	use(s2.Encode((*scratch)[:cap(*scratch)], value))
 	blockScratch.Put(scratch)
-	return putRecord{value: b[:n:n], kv: b[n : n+8+m : n+8+m], log: b[n+8+m : n+8+m]}
+}
+
+// newPutRecord copies value, and its block, into a putRecord for key.
+func newPutRecord(key string, value []byte) (r putRecord) {
+	withBlock(value, func(block []byte) {
+		n, m := len(value), len(block)
+		b := make([]byte, n+8+m+entryHeadLen(key)+m)
+		copy(b, value)
+		copy(b[n+8:], block)
+		r = putRecord{value: b[:n:n], kv: b[n : n+8+m : n+8+m], log: b[n+8+m : n+8+m]}
+	})
+	return r
 }
 
 // kvValue returns the kv bucket value of the record at revision rev.
@@ -104,14 +112,7 @@ func decodeValue(block []byte) ([]byte, error) {
 	if n > maxValue {
 		return nil, fmt.Errorf("a block of a value of %d bytes, more than the %d the store keeps", n, maxValue)
 	}
-	v, err := s2.Decode(nil, block)
-	if err != nil {
-		return nil, err
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v, nil
+	return s2.Decode(make([]byte, n), block)
 }
 
 // decodeKV splits a kv bucket value into its value, decoded into a new

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/klauspost/compress/s2"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -40,11 +39,11 @@ func migrateV1(tx *bbolt.Tx) (int, error) {
 }
 
 // appendBlock returns a new slice of head, then value's block.
-func appendBlock(head, value []byte) []byte {
-	b := make([]byte, len(head), len(head)+s2.MaxEncodedLen(len(value)))
-	copy(b, head)
-	block := s2.Encode(b[len(head):cap(b)], value)
-	return b[:len(head)+len(block)]
+func appendBlock(head, value []byte) (b []byte) {
+	withBlock(value, func(block []byte) {
+		b = append(append(make([]byte, 0, len(head)+len(block)), head...), block...)
+	})
+	return b
 }
 
 // rewrite replaces each value of b with what conv makes of it, and
