@@ -69,6 +69,7 @@ type Store struct {
 	history int64
 	buffer  int
 	hub     *hub
+	codec   codec // set by Open, read-only after
 
 	// mu guards closed and the writes channel against Close: reads hold
 	// it shared for their whole transaction, writes while they enqueue.
@@ -136,7 +137,7 @@ func Open(path string, opts Options) (*Store, error) {
 	var st state
 	err = db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		if st, err = initBuckets(tx, s.log); err != nil {
+		if st, s.codec, err = initBuckets(tx, s.log); err != nil {
 			return err
 		}
 		return s.trim(tx, &st)
@@ -158,37 +159,53 @@ type state struct {
 }
 
 // initBuckets creates the buckets of a new file, checks the format of an
-// existing one (upgrading one of format 1), and reads the meta state.
-func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, error) {
+// existing one (upgrading one of an older format), and reads the meta
+// state and the file's codec.
+func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, codec, error) {
 	for _, name := range [][]byte{bucketKV, bucketLog, bucketMeta} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return state{}, fmt.Errorf("create bucket %s: %w", name, err)
+			return state{}, codec{}, fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
-	if v := meta.Get(metaFormat); v == nil {
-		if err := meta.Put(metaFormat, revKey(formatVersion)); err != nil {
-			return state{}, err
+	v := meta.Get(metaFormat)
+	if v == nil {
+		dictionary := newDictionary()
+		c, err := newCodec(dictionary)
+		if err != nil {
+			return state{}, codec{}, err
+		}
+		for _, e := range [][2][]byte{{metaFormat, revKey(formatVersion)}, {metaDictionary, dictionary}} {
+			if err := meta.Put(e[0], e[1]); err != nil {
+				return state{}, codec{}, err
+			}
 		}
 		// A new store starts at revision 1, as etcd does: a List of the
 		// empty store then returns a revision a Watch can start from
 		// (Watch from 0 means "from now on" and would miss a write made
 		// between the two).
-		if err := saveState(tx, state{rev: 1, compacted: 1}); err != nil {
-			return state{}, err
-		}
-	} else if f, err := parseRev(v); err == nil && f == 1 {
-		n, err := migrateV1(tx)
-		if err != nil {
-			return state{}, fmt.Errorf("upgrade from format 1: %w", err)
-		}
-		log.Info("store upgraded from format 1: its values are kept compressed", "format", formatVersion, "values", n)
-	} else if err != nil || f < 1 {
-		return state{}, fmt.Errorf("format version %x: %w", v, ErrCorrupt)
-	} else if f > formatVersion {
-		return state{}, fmt.Errorf("format %d; this minkube reads formats 1 to %d: %w", f, formatVersion, ErrNewerFormat)
+		st := state{rev: 1, compacted: 1}
+		return st, c, saveState(tx, st)
 	}
-	return readState(tx)
+	var c codec
+	switch f, err := parseRev(v); {
+	case err != nil || f < 1:
+		return state{}, codec{}, fmt.Errorf("format version %x: %w", v, ErrCorrupt)
+	case f > formatVersion:
+		return state{}, codec{}, fmt.Errorf("format %d; this minkube reads formats 1 to %d: %w", f, formatVersion, ErrNewerFormat)
+	case f < formatVersion:
+		var n int
+		if c, n, err = upgrade(tx, f); err != nil {
+			return state{}, codec{}, fmt.Errorf("upgrade from format %d: %w", f, err)
+		}
+		log.Info("store upgraded: its values are kept compressed with a dictionary", "from", f, "format", formatVersion, "values", n)
+	default:
+		if c, err = newCodec(meta.Get(metaDictionary)); err != nil {
+			return state{}, codec{}, fmt.Errorf("format %d: %w", f, err)
+		}
+	}
+	st, err := readState(tx)
+	return st, c, err
 }
 
 // readState reads the current and compacted revisions.
@@ -255,7 +272,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.KeyValue, error) {
 			return store.ErrNotFound
 		}
 		var err error
-		kv, err = decodeKV(key, v)
+		kv, err = s.codec.decodeKV(key, v)
 		return err
 	})
 	if err != nil {
@@ -282,7 +299,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.KeyValue, int6
 		p := []byte(prefix)
 		c := tx.Bucket(bucketKV).Cursor()
 		for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {
-			kv, err := decodeKV(string(k), v)
+			kv, err := s.codec.decodeKV(string(k), v)
 			if err != nil {
 				return err
 			}
@@ -421,11 +438,6 @@ func (s *Store) submit(ctx context.Context, w *write) (int64, error) {
 		if err := checkKey(w.key, w.value); err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		if w.kind != opDelete {
-			// Own the value: it goes to watchers after the caller returns.
-			w.put = newPutRecord(w.key, w.value)
-			w.value = w.put.value
-		}
 	}
 	w.done = make(chan struct{})
 
@@ -521,6 +533,19 @@ func (s *Store) writer() {
 		}
 		last = len(batch)
 
+		// The writer, not each caller, makes the puts' blocks: the
+		// dictionary's encoder keeps a 64 KiB table on the stack, which
+		// in every goroutine that writes (hundreds under load: handlers,
+		// reconcilers, event writers) grew its stack to 128 KiB and the
+		// manager's memory by about 30 MB; here it is one stack. A
+		// block costs about a microsecond. The record also owns the
+		// value, which goes to watchers after the caller has returned.
+		for _, w := range batch {
+			if w.kind == opCreate || w.kind == opUpdate {
+				w.put = s.codec.newPutRecord(w.key, w.value)
+				w.value = w.put.value
+			}
+		}
 		events = events[:0]
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			events = events[:0]
@@ -592,7 +617,7 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 			// Its last value goes to the watchers. One that does not
 			// decode fails this write alone, not the writes batched
 			// with it.
-			p, derr := decodeKV(w.key, cur)
+			p, derr := s.codec.decodeKV(w.key, cur)
 			if derr != nil {
 				w.err = derr
 				continue

@@ -11,15 +11,21 @@
 //	log   8-byte big-endian revision -> the change made at that revision:
 //	      event type, created flag, key, and the block of the new value
 //	      (put) or of the last value (delete)
-//	meta  "format" -> layout version (2); "revision" -> current revision;
-//	      "compacted" -> the highest revision dropped from the log
+//	meta  "format" -> layout version (3); "revision" -> current revision;
+//	      "compacted" -> the highest revision dropped from the log;
+//	      "dictionary" -> the dictionary the file's blocks are made with
 //
 // A value's block is its S2 encoding (github.com/klauspost/compress/s2,
-// a faster relative of Snappy): a task's JSON takes about half the room,
-// so the file does too, and so does the part of it bbolt reads through
-// its memory map, which counts in the manager's resident memory. A store
-// of format 1, which kept values as they came, is upgraded when it is
-// opened, in the transaction that opens it.
+// a faster relative of Snappy) made with a dictionary: a sample of the
+// documents the manager keeps (dictionary.go), from which a block copies
+// the keys and words a value shares with them. A running task's JSON of
+// about 1,100 bytes takes about 300 (600 in a plain S2 block), so the
+// file is smaller, and so is the part of it bbolt reads through its
+// memory map, which counts in the manager's resident memory. A new file
+// keeps the dictionary it is made with, so a later minkube whose sample
+// differs reads it as it is. A store of format 1 (values as they came)
+// or 2 (plain S2 blocks) is upgraded when it is opened, in the
+// transaction that opens it.
 //
 // Every write appends exactly one log entry, so log keys are contiguous.
 // The log keeps the last Options.WatchHistory changes; a Watch from a

@@ -267,7 +267,7 @@ func (s *Store) readLog(rev int64, prefix string) (events []store.Event, last, c
 			if r != last+1 {
 				return fmt.Errorf("log entry %d follows %d: %w", r, last, ErrCorrupt)
 			}
-			ev, err := decodeEvent(r, v)
+			ev, err := s.codec.decodeEvent(r, v)
 			if err != nil {
 				return err
 			}
