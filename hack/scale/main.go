@@ -986,18 +986,32 @@ type mem struct{ rss, peak, anon, store, files float64 }
 // highestSample reads pid's memory (see memory) every peakSampleEvery
 // until stop is closed, and returns the reading with the highest RSS.
 func highestSample(pid int, storePath string, stop <-chan struct{}) mem {
-	var top mem
+	s := peakSampler{pid: pid, storePath: storePath}
 	tick := time.NewTicker(peakSampleEvery)
 	defer tick.Stop()
 	for {
-		if m, err := memory(pid, storePath); err == nil && m.rss > top.rss {
-			top = m
-		}
+		s.sample()
 		select {
 		case <-stop:
-			return top
+			return s.top
 		case <-tick.C:
 		}
+	}
+}
+
+// peakSampler keeps the reading of a process's memory with the highest
+// RSS.
+type peakSampler struct {
+	pid       int
+	storePath string
+	top       mem
+}
+
+// sample reads the memory and keeps the reading if its RSS is the
+// highest yet.
+func (s *peakSampler) sample() {
+	if m, err := memory(s.pid, s.storePath); err == nil && m.rss > s.top.rss {
+		s.top = m
 	}
 }
 

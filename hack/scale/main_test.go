@@ -126,10 +126,15 @@ func TestCheckGrowth(t *testing.T) {
 	}
 }
 
-// highestSample keeps the reading with the highest RSS and splits it:
-// here this process maps and reads an 8 MB file as the store and fills
-// 64 MB of its heap while it samples, then lets both go before it stops.
-func TestHighestSample(t *testing.T) {
+// The sampler keeps the reading with the highest RSS and splits it: here
+// this process reads its memory, maps and reads an 8 MB file as the
+// store and fills 64 MB of its heap, reads it again, then lets both go
+// and reads it a third time. The test takes the readings itself, one at
+// a time, so that none falls while the file is being unmapped (a reading
+// of the status before the munmap and of the mappings after it counts
+// the file's pages as another file's) and a busy machine cannot delay
+// one past the moment.
+func TestPeakSampler(t *testing.T) {
 	storePath := filepath.Join(t.TempDir(), "minkube.db")
 	if err := os.WriteFile(storePath, bytes.Repeat([]byte{1}, 8<<20), 0o600); err != nil {
 		t.Fatal(err)
@@ -138,8 +143,8 @@ func TestHighestSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, highest := make(chan struct{}), make(chan mem, 1)
-	go func() { highest <- highestSample(os.Getpid(), storePath, stop) }()
+	s := peakSampler{pid: os.Getpid(), storePath: storePath}
+	s.sample()
 
 	f, err := os.Open(storePath)
 	if err != nil {
@@ -155,7 +160,7 @@ func TestHighestSample(t *testing.T) {
 		sum += int(mapped[i])
 	}
 	heap := bytes.Repeat([]byte{1}, 64<<20)
-	time.Sleep(3 * peakSampleEvery)
+	s.sample()
 	if err := syscall.Munmap(mapped); err != nil {
 		t.Fatal(err)
 	}
@@ -163,9 +168,8 @@ func TestHighestSample(t *testing.T) {
 	heap = nil
 	runtime.GC()
 	debug.FreeOSMemory()
-	time.Sleep(2 * peakSampleEvery)
-	close(stop)
-	top := <-highest
+	s.sample()
+	top := s.top
 
 	if sum != 8<<20/os.Getpagesize() {
 		t.Fatalf("read %d pages of the store file", sum)
