@@ -170,15 +170,9 @@ func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, codec, error) {
 	meta := tx.Bucket(bucketMeta)
 	v := meta.Get(metaFormat)
 	if v == nil {
-		dictionary := newDictionary()
-		c, err := newCodec(dictionary)
+		c, err := newFormat(meta)
 		if err != nil {
 			return state{}, codec{}, err
-		}
-		for _, e := range [][2][]byte{{metaFormat, revKey(formatVersion)}, {metaDictionary, dictionary}} {
-			if err := meta.Put(e[0], e[1]); err != nil {
-				return state{}, codec{}, err
-			}
 		}
 		// A new store starts at revision 1, as etcd does: a List of the
 		// empty store then returns a revision a Watch can start from
@@ -206,6 +200,20 @@ func initBuckets(tx *bbolt.Tx, log *slog.Logger) (state, codec, error) {
 	}
 	st, err := readState(tx)
 	return st, c, err
+}
+
+// newFormat writes the current format and a new dictionary into meta,
+// for a new file or one being upgraded, and returns their codec.
+func newFormat(meta *bbolt.Bucket) (codec, error) {
+	dictionary := newDictionary()
+	c, err := newCodec(dictionary)
+	if err != nil {
+		return codec{}, err
+	}
+	if err := meta.Put(metaDictionary, dictionary); err != nil {
+		return codec{}, err
+	}
+	return c, meta.Put(metaFormat, revKey(formatVersion))
 }
 
 // readState reads the current and compacted revisions.
@@ -631,8 +639,7 @@ func (s *Store) apply(tx *bbolt.Tx, batch []*write, events []store.Event) ([]sto
 		if w.kind == opDelete {
 			ev.Type, ev.KV = store.EventDelete, store.KeyValue{Key: w.key, Value: prev.Value, Revision: st.rev}
 			// The log keeps the last value's block as the kv bucket held it.
-			block := cur[8:]
-			entry = appendEntry(make([]byte, 0, entryHeadLen(w.key)+len(block)), ev, block)
+			entry = newEntry(ev, cur[8:])
 			if err := kvb.Delete(key); err != nil {
 				return events, fmt.Errorf("delete %s: %w", w.key, err)
 			}

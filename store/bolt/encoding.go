@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -73,10 +74,12 @@ var blockScratch = sync.Pool{New: func() any { return new([]byte) }}
 // copies only from what it has already written.
 const dictReach = s2.MaxDictSrcOffset
 
-// codec makes and reads the blocks of one file. Its dictionary is nil for
-// the plain blocks of format 2, which only an upgrade reads.
+// codec makes and reads the blocks of one file. Only an upgrade reads
+// with the codecs of older formats: format 2's plain blocks (no
+// dictionary), and format 1's values as they came (raw).
 type codec struct {
 	dict *s2.Dict
+	raw  bool
 }
 
 // newCodec returns the codec of a dictionary as meta keeps it (what
@@ -140,6 +143,9 @@ const maxValue = 64 << 20
 
 // decodeValue returns the value a block holds, in a new slice.
 func (c codec) decodeValue(block []byte) ([]byte, error) {
+	if c.raw {
+		return bytes.Clone(block), nil
+	}
 	n, err := s2.DecodedLen(block)
 	if err != nil {
 		return nil, err
@@ -170,6 +176,11 @@ func (c codec) decodeKV(key string, b []byte) (store.KeyValue, error) {
 // entryHeadLen is the length of a log entry of key before its value.
 func entryHeadLen(key string) int { return 2 + uvarintLen(uint64(len(key))) + len(key) }
 
+// newEntry returns ev's log entry, with block, in a slice of its own.
+func newEntry(ev store.Event, block []byte) []byte {
+	return appendEntry(make([]byte, 0, entryHeadLen(ev.KV.Key)+len(block)), ev, block)
+}
+
 // appendEntry appends a log entry to b: event type, flags, the key's
 // length as a uvarint, the key, then block, the value's block (the new
 // value of a put, the last value before a delete). The revision is the
@@ -185,20 +196,6 @@ func appendEntry(b []byte, ev store.Event, block []byte) []byte {
 	return append(b, block...)
 }
 
-// entryKey returns a log entry's key, and the length of what comes before
-// its value: the event type, the flags, the key's length and the key.
-func entryKey(b []byte) (key []byte, head int, err error) {
-	n, w := uint64(0), 0
-	if len(b) >= 3 {
-		n, w = binary.Uvarint(b[2:])
-	}
-	if w <= 0 || n > uint64(len(b)-2-w) {
-		return nil, 0, fmt.Errorf("bad key length: %w", ErrCorrupt)
-	}
-	head = 2 + w + int(n)
-	return b[2+w : head], head, nil
-}
-
 // decodeEvent is the inverse of appendEntry; it copies what it returns.
 func (c codec) decodeEvent(rev int64, b []byte) (store.Event, error) {
 	if len(b) < 3 {
@@ -208,10 +205,12 @@ func (c codec) decodeEvent(rev int64, b []byte) (store.Event, error) {
 	if typ != store.EventPut && typ != store.EventDelete {
 		return store.Event{}, fmt.Errorf("log entry %d: event type %d: %w", rev, b[0], ErrCorrupt)
 	}
-	key, head, err := entryKey(b)
-	if err != nil {
-		return store.Event{}, fmt.Errorf("log entry %d: %w", rev, err)
+	n, w := binary.Uvarint(b[2:])
+	if w <= 0 || n > uint64(len(b)-2-w) {
+		return store.Event{}, fmt.Errorf("log entry %d: bad key length: %w", rev, ErrCorrupt)
 	}
+	head := 2 + w + int(n)
+	key := b[2+w : head]
 	v, err := c.decodeValue(b[head:])
 	if err != nil {
 		return store.Event{}, fmt.Errorf("log entry %d: value: %w: %w", rev, ErrCorrupt, err)

@@ -14,24 +14,21 @@ import (
 // so a store is upgraded whole or not at all. It returns the codec of the
 // upgraded store and the number of values rewritten.
 func upgrade(tx *bbolt.Tx, from int64) (codec, int, error) {
-	dictionary := newDictionary()
-	to, err := newCodec(dictionary)
+	to, err := newFormat(tx.Bucket(bucketMeta))
 	if err != nil {
 		return codec{}, 0, err
 	}
-	read := codec{}.decodeValue // format 2: a plain block
-	if from == 1 {
-		read = func(v []byte) ([]byte, error) { return v, nil }
-	}
+	old := codec{raw: from == 1}
 	kv, err := rewrite(tx.Bucket(bucketKV), func(k, v []byte) ([]byte, error) {
-		if len(v) < 8 {
-			return nil, fmt.Errorf("key %s: record of %d bytes: %w", k, len(v), ErrCorrupt)
-		}
-		value, err := read(v[8:])
+		kv, err := old.decodeKV(string(k), v)
 		if err != nil {
-			return nil, fmt.Errorf("key %s: value: %w: %w", k, ErrCorrupt, err)
+			return nil, err
 		}
-		return to.appendBlock(v[:8], value), nil
+		var nv []byte
+		to.withBlock(kv.Value, func(block []byte) {
+			nv = append(append(make([]byte, 0, 8+len(block)), v[:8]...), block...)
+		})
+		return nv, nil
 	})
 	if err != nil {
 		return codec{}, 0, err
@@ -39,33 +36,22 @@ func upgrade(tx *bbolt.Tx, from int64) (codec, int, error) {
 	logb := tx.Bucket(bucketLog)
 	logb.FillPercent = 1 // keys are in order, as when they were appended
 	log, err := rewrite(logb, func(k, v []byte) ([]byte, error) {
-		// type, flags, the key's length, the key, then the value
-		_, head, err := entryKey(v)
+		rev, err := parseRev(k)
 		if err != nil {
 			return nil, fmt.Errorf("log entry %x: %w", k, err)
 		}
-		value, err := read(v[head:])
+		ev, err := old.decodeEvent(rev, v)
 		if err != nil {
-			return nil, fmt.Errorf("log entry %x: value: %w: %w", k, ErrCorrupt, err)
+			return nil, err
 		}
-		return to.appendBlock(v[:head], value), nil
+		var nv []byte
+		to.withBlock(ev.KV.Value, func(block []byte) { nv = newEntry(ev, block) })
+		return nv, nil
 	})
 	if err != nil {
 		return codec{}, 0, err
 	}
-	meta := tx.Bucket(bucketMeta)
-	if err := meta.Put(metaDictionary, dictionary); err != nil {
-		return codec{}, 0, err
-	}
-	return to, kv + log, meta.Put(metaFormat, revKey(formatVersion))
-}
-
-// appendBlock returns a new slice of head, then value's block.
-func (c codec) appendBlock(head, value []byte) (b []byte) {
-	c.withBlock(value, func(block []byte) {
-		b = append(append(make([]byte, 0, len(head)+len(block)), head...), block...)
-	})
-	return b
+	return to, kv + log, nil
 }
 
 // rewrite replaces each value of b with what conv makes of it, and
