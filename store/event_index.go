@@ -18,7 +18,8 @@ import (
 // read from the store when a client lists them, as kube-apiserver serves
 // events without a watch cache. A cache of 20,000 decoded events cost the
 // manager about 10 MB of heap and a decode of every event it wrote; the
-// index costs a few megabytes and no decode: it follows the store through
+// index costs about 80 bytes an event (1.6 MB at 20,000, about two events
+// a task; TestEventIndex_Footprint) and no decode: it follows the store through
 // a List and a Watch of the keys and revisions, and the writer notes its
 // own writes and deletes at once, ahead of the watch.
 //
@@ -34,10 +35,27 @@ type eventIndex struct {
 
 	synced firstList
 
-	mu       sync.Mutex
-	rev      int64                      // the revision the watch has delivered
-	events   map[string]*indexedEvent   // name -> event
-	byObject map[string][]*indexedEvent // eventObject(name) -> its events, in no order
+	mu  sync.Mutex
+	rev int64 // the revision the watch has delivered
+	n   int   // how many events
+	// byObject holds the events by the object they are about
+	// (eventObject of their names), in no order. An event's name is
+	// not kept whole: eventName ends every name it makes in 16 hex
+	// digits, which an entry keeps as a number, so an event costs 16
+	// bytes beside its object's key rather than its own name, a map
+	// entry and an object of its own (about 150 bytes, 3 MB at 20,000
+	// events).
+	byObject map[string][]indexEntry
+	// odd holds the names eventName did not make (its 16 hex digits
+	// missing), whole: name -> revision. None is expected.
+	odd map[string]int64
+}
+
+// indexEntry is one event of an object: the hex digits its name ends
+// with, and the revision of its last write.
+type indexEntry struct {
+	hash uint64
+	rev  int64
 }
 
 // indexedEvent is one stored event: its name (the key without
@@ -47,9 +65,48 @@ type indexedEvent struct {
 	rev  int64
 }
 
+// eventHashDigits is how many hex digits end the name of an event, after
+// a dot (see eventName).
+const eventHashDigits = 16
+
+// splitEventName returns the object part of an event's name and the
+// number its hex digits spell, and false for a name eventName did not
+// make.
+func splitEventName(name string) (obj string, hash uint64, ok bool) {
+	i := len(name) - eventHashDigits - 1
+	if i <= 0 || name[i] != '.' {
+		return "", 0, false
+	}
+	for _, c := range []byte(name[i+1:]) {
+		switch {
+		case '0' <= c && c <= '9':
+			hash = hash<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			hash = hash<<4 | uint64(c-'a'+10)
+		default:
+			return "", 0, false
+		}
+	}
+	return name[:i], hash, true
+}
+
+// eventNameOf is the name of the event of obj whose name ends in hash:
+// what splitEventName took apart.
+func eventNameOf(obj string, hash uint64) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, len(obj)+1+eventHashDigits)
+	copy(b, obj)
+	b[len(obj)] = '.'
+	for i := len(b) - 1; i > len(obj); i-- {
+		b[i] = digits[hash&0xf]
+		hash >>= 4
+	}
+	return string(b)
+}
+
 func newEventIndex(s Store, logger *slog.Logger) *eventIndex {
 	return &eventIndex{store: s, log: logger, synced: newFirstList("event index"),
-		events: make(map[string]*indexedEvent), byObject: make(map[string][]*indexedEvent)}
+		byObject: make(map[string][]indexEntry), odd: make(map[string]int64)}
 }
 
 // eventObject is the part of an event's name that names the object it is
@@ -105,12 +162,12 @@ func (x *eventIndex) listAndWatch(ctx context.Context) (delivered bool, err erro
 func (x *eventIndex) replace(kvs []KeyValue, rev int64) {
 	// Built apart, then swapped in: no one else sees fresh, so its puts
 	// need no lock.
-	fresh := eventIndex{events: make(map[string]*indexedEvent, len(kvs)), byObject: make(map[string][]*indexedEvent)}
+	fresh := eventIndex{byObject: make(map[string][]indexEntry), odd: make(map[string]int64)}
 	for _, kv := range kvs {
 		fresh.put(strings.TrimPrefix(kv.Key, EventsPrefix), kv.Revision)
 	}
 	x.mu.Lock()
-	x.events, x.byObject, x.rev = fresh.events, fresh.byObject, rev
+	x.byObject, x.odd, x.n, x.rev = fresh.byObject, fresh.odd, fresh.n, rev
 	x.mu.Unlock()
 	x.synced.done()
 }
@@ -131,31 +188,54 @@ func (x *eventIndex) apply(ev Event) {
 // put records a write of the event name at rev, unless a later one is
 // known. x.mu is held.
 func (x *eventIndex) put(name string, rev int64) {
-	if e := x.events[name]; e != nil {
-		e.rev = max(e.rev, rev)
+	obj, hash, ok := splitEventName(name)
+	if !ok {
+		if old, had := x.odd[name]; had {
+			x.odd[name] = max(old, rev)
+			return
+		}
+		x.odd[strings.Clone(name)] = rev
+		x.n++
 		return
 	}
-	e := &indexedEvent{name: name, rev: rev}
-	x.events[name] = e
-	obj := eventObject(name)
-	x.byObject[obj] = append(x.byObject[obj], e)
+	entries, had := x.byObject[obj]
+	for i := range entries {
+		if entries[i].hash == hash {
+			entries[i].rev = max(entries[i].rev, rev)
+			return
+		}
+	}
+	if !had {
+		// A key of its own: obj is part of a watched key or of a
+		// name the writer made, which the index must not keep whole.
+		obj = strings.Clone(obj)
+	}
+	x.byObject[obj] = append(entries, indexEntry{hash: hash, rev: rev})
+	x.n++
 }
 
 // remove forgets the event name unless it was written after rev. x.mu is
 // held.
 func (x *eventIndex) remove(name string, rev int64) {
-	e := x.events[name]
-	if e == nil || e.rev > rev {
+	obj, hash, ok := splitEventName(name)
+	if !ok {
+		if old, had := x.odd[name]; had && old <= rev {
+			delete(x.odd, name)
+			x.n--
+		}
 		return
 	}
-	delete(x.events, name)
-	obj := eventObject(name)
-	events := slices.DeleteFunc(x.byObject[obj], func(o *indexedEvent) bool { return o == e })
-	if len(events) == 0 {
-		delete(x.byObject, obj)
-	} else {
-		x.byObject[obj] = events
+	entries := x.byObject[obj]
+	i := slices.IndexFunc(entries, func(e indexEntry) bool { return e.hash == hash })
+	if i < 0 || entries[i].rev > rev {
+		return
 	}
+	x.n--
+	if len(entries) == 1 {
+		delete(x.byObject, obj)
+		return
+	}
+	x.byObject[obj] = slices.Delete(entries, i, i+1)
 }
 
 // written notes the writer's own write of the event name at rev, ahead of
@@ -182,28 +262,37 @@ func (x *eventIndex) deleted(name string, rev int64) {
 func (x *eventIndex) has(name string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.events[name] != nil
+	obj, hash, ok := splitEventName(name)
+	if !ok {
+		_, had := x.odd[name]
+		return had
+	}
+	return slices.ContainsFunc(x.byObject[obj], func(e indexEntry) bool { return e.hash == hash })
 }
 
 // len is how many events are stored.
 func (x *eventIndex) len() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return len(x.events)
+	return x.n
 }
 
 // overObject returns the oldest events about the object obj (see
 // eventObject) beyond MaxEventsPerObject, oldest first.
 func (x *eventIndex) overObject(obj string) []indexedEvent {
 	x.mu.Lock()
-	events := x.byObject[obj]
-	if len(events) <= MaxEventsPerObject {
-		x.mu.Unlock()
-		return nil
-	}
-	out := make([]indexedEvent, len(events))
-	for i, e := range events {
-		out[i] = *e
+	entries := x.byObject[obj]
+	var out []indexedEvent
+	if len(entries)+len(x.odd) > MaxEventsPerObject {
+		out = make([]indexedEvent, 0, len(entries))
+		for _, e := range entries {
+			out = append(out, indexedEvent{name: eventNameOf(obj, e.hash), rev: e.rev})
+		}
+		for name, rev := range x.odd {
+			if eventObject(name) == obj {
+				out = append(out, indexedEvent{name: name, rev: rev})
+			}
+		}
 	}
 	x.mu.Unlock()
 	return oldest(out, MaxEventsPerObject)
@@ -214,13 +303,18 @@ func (x *eventIndex) overObject(obj string) []indexedEvent {
 // and need not start for every event past the bound).
 func (x *eventIndex) overAll() []indexedEvent {
 	x.mu.Lock()
-	if len(x.events) <= MaxEvents+MaxEvents/10 {
+	if x.n <= MaxEvents+MaxEvents/10 {
 		x.mu.Unlock()
 		return nil
 	}
-	out := make([]indexedEvent, 0, len(x.events))
-	for _, e := range x.events {
-		out = append(out, *e)
+	out := make([]indexedEvent, 0, x.n)
+	for obj, entries := range x.byObject {
+		for _, e := range entries {
+			out = append(out, indexedEvent{name: eventNameOf(obj, e.hash), rev: e.rev})
+		}
+	}
+	for name, rev := range x.odd {
+		out = append(out, indexedEvent{name: name, rev: rev})
 	}
 	x.mu.Unlock()
 	return oldest(out, MaxEvents)
