@@ -144,17 +144,25 @@ type figures struct {
 	applyFigures         // the large apply
 	afterRSS     float64 // MB, VmRSS after the lists and the idle wait
 	afterPeak    float64 // MB, VmHWM then
-	liveHeap     float64 // MB, the Go heap after a collection, then
-	idleCPU      float64 // ms of manager CPU per second of the idle wait
-	beatCPU      float64 // ms of manager CPU per heartbeat received in the idle wait
-	beatAlloc    float64 // KB the manager allocated per heartbeat received then
-	getTable     float64 // ms, median of 5
-	getJSON      float64 // ms, median of 5
-	applyFile    float64 // creates/s
-	applyErr     string
-	fileRun      float64 // s, from the start of mkctl apply -f to all its tasks Running
-	fileCPU      float64 // ms of mkctl's own CPU per document of the apply -f
-	small        float64 // s, 1,000 tasks apply to all Running
+	// afterTop is the reading with the highest RSS of those taken every
+	// peakSampleEvery from all Running until afterRSS, and afterTopAt
+	// how long after all Running it was taken: whether the peak after
+	// the lists came from the lists or from the apply's tail (the
+	// writes and collections that follow the last task's Running).
+	afterTop   mem
+	afterTopAt time.Duration
+	listsTook  time.Duration // the lists, from all Running
+	liveHeap   float64       // MB, the Go heap after a collection, then
+	idleCPU    float64       // ms of manager CPU per second of the idle wait
+	beatCPU    float64       // ms of manager CPU per heartbeat received in the idle wait
+	beatAlloc  float64       // KB the manager allocated per heartbeat received then
+	getTable   float64       // ms, median of 5
+	getJSON    float64       // ms, median of 5
+	applyFile  float64       // creates/s
+	applyErr   string
+	fileRun    float64 // s, from the start of mkctl apply -f to all its tasks Running
+	fileCPU    float64 // ms of mkctl's own CPU per document of the apply -f
+	small      float64 // s, 1,000 tasks apply to all Running
 }
 
 func run(c config) error {
@@ -197,11 +205,25 @@ func runOnce(c config, r int) (figures, error) {
 				return err
 			}
 		}
+		listsStart := time.Now()
+		stop := make(chan struct{})
+		highest := make(chan peakSampler, 1)
+		go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
+		// An error ends the sampling too; its reading is dropped.
+		defer func() {
+			select {
+			case <-stop:
+			default:
+				close(stop)
+				<-highest
+			}
+		}()
 		for range c.lists {
 			if _, err := cl.api.ListTasks(context.Background(), client.ListOptions{}); err != nil {
 				return fmt.Errorf("list tasks: %w", err)
 			}
 		}
+		f.listsTook = time.Since(listsStart)
 		idle0, err := cl.idleSample()
 		if err != nil {
 			return err
@@ -217,6 +239,9 @@ func runOnce(c config, r int) (figures, error) {
 			return err
 		}
 		f.afterRSS, f.afterPeak = st.rss, st.peak
+		close(stop)
+		after := <-highest
+		f.afterTop, f.afterTopAt = after.top, after.topAt.Sub(after.start)
 		if f.liveHeap, err = cl.liveHeap(); err != nil {
 			return err
 		}
@@ -628,11 +653,11 @@ func (cl *cluster) measureApply(c config) (applyFigures, error) {
 	if err != nil {
 		return a, err
 	}
-	stop, highest := make(chan struct{}), make(chan mem, 1)
+	stop, highest := make(chan struct{}), make(chan peakSampler, 1)
 	go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
 	elapsed, cpu, err := cl.applyAll(c, "task", n)
 	close(stop)
-	a.atPeak = <-highest
+	a.atPeak = (<-highest).top
 	if err != nil {
 		return a, err
 	}
@@ -984,34 +1009,37 @@ func processCPU(pid int) (time.Duration, error) {
 type mem struct{ rss, peak, anon, store, files float64 }
 
 // highestSample reads pid's memory (see memory) every peakSampleEvery
-// until stop is closed, and returns the reading with the highest RSS.
-func highestSample(pid int, storePath string, stop <-chan struct{}) mem {
-	s := peakSampler{pid: pid, storePath: storePath}
+// until stop is closed, and returns the sampler, which holds the reading
+// with the highest RSS.
+func highestSample(pid int, storePath string, stop <-chan struct{}) peakSampler {
+	s := peakSampler{pid: pid, storePath: storePath, start: time.Now()}
 	tick := time.NewTicker(peakSampleEvery)
 	defer tick.Stop()
 	for {
 		s.sample()
 		select {
 		case <-stop:
-			return s.top
+			return s
 		case <-tick.C:
 		}
 	}
 }
 
 // peakSampler keeps the reading of a process's memory with the highest
-// RSS.
+// RSS, and when it was taken.
 type peakSampler struct {
 	pid       int
 	storePath string
+	start     time.Time // when the sampling started
 	top       mem
+	topAt     time.Time
 }
 
 // sample reads the memory and keeps the reading if its RSS is the
 // highest yet.
 func (s *peakSampler) sample() {
 	if m, err := memory(s.pid, s.storePath); err == nil && m.rss > s.top.rss {
-		s.top = m
+		s.top, s.topAt = m, time.Now()
 	}
 }
 
@@ -1135,6 +1163,9 @@ func printTable(c config, all []figures) {
 	resident(fmt.Sprintf("at the apply's highest RSS, sampled every %s", peakSampleEvery), func(f figures) mem { return f.atPeak })
 	fmt.Printf("| manager RSS after %d lists and %s idle (MB) | %s | ≤ 100, flat |\n", c.lists, c.idle, col(func(f figures) float64 { return f.afterRSS }, "%.0f"))
 	fmt.Printf("| manager peak RSS after the lists (MB) | %s | ≤ 100, flat |\n", col(func(f figures) float64 { return f.afterPeak }, "%.0f"))
+	resident(fmt.Sprintf("at the highest RSS from all Running to the reading after the idle wait, sampled every %s", peakSampleEvery), func(f figures) mem { return f.afterTop })
+	fmt.Printf("| that reading's time after all Running (s) | %s | - |\n", col(func(f figures) float64 { return f.afterTopAt.Seconds() }, "%.1f"))
+	fmt.Printf("| the %d lists' time after all Running (s) | %s | - |\n", c.lists, col(func(f figures) float64 { return f.listsTook.Seconds() }, "%.1f"))
 	fmt.Printf("| manager Go heap then, after a collection (MB; what it holds live) | %s | - |\n", col(func(f figures) float64 { return f.liveHeap }, "%.1f"))
 	fmt.Printf("| manager CPU in the idle wait (ms per s; its workers' heartbeats, and collecting the lists' garbage) | %s | - |\n", col(func(f figures) float64 { return f.idleCPU }, "%.1f"))
 	fmt.Printf("| the same per heartbeat it received (ms) | %s | - |\n", col(func(f figures) float64 { return f.beatCPU }, "%.3f"))

@@ -145,6 +145,7 @@ func TestPeakSampler(t *testing.T) {
 	}
 	s := peakSampler{pid: os.Getpid(), storePath: storePath}
 	s.sample()
+	firstAt := s.topAt
 
 	f, err := os.Open(storePath)
 	if err != nil {
@@ -160,7 +161,9 @@ func TestPeakSampler(t *testing.T) {
 		sum += int(mapped[i])
 	}
 	heap := bytes.Repeat([]byte{1}, 64<<20)
+	sampled := time.Now()
 	s.sample()
+	highestAt := s.topAt
 	if err := syscall.Munmap(mapped); err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +174,9 @@ func TestPeakSampler(t *testing.T) {
 	s.sample()
 	top := s.top
 
+	if firstAt.IsZero() || !highestAt.After(sampled) || s.topAt != highestAt {
+		t.Errorf("the highest reading's time: %v (first reading %v, the highest taken after %v), want the second reading's", s.topAt, firstAt, sampled)
+	}
 	if sum != 8<<20/os.Getpagesize() {
 		t.Fatalf("read %d pages of the store file", sum)
 	}
