@@ -42,7 +42,9 @@ func TestSplitEventName(t *testing.T) {
 	}
 }
 
-func taskRefOf(name string) v1.ObjectReference { return v1.ObjectReference{Kind: v1.KindTask, Name: name} }
+func taskRefOf(name string) v1.ObjectReference {
+	return v1.ObjectReference{Kind: v1.KindTask, Name: name}
+}
 
 // TestEventIndex_AgreesWithAMap: through random writes, deletes and
 // lists of events of a few objects, with names eventName makes and a few
