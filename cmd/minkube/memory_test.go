@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The release follows a spell of few allocations with much to give back,
@@ -58,5 +61,84 @@ func TestHeapReadings(t *testing.T) {
 	}
 	if spare1 < 60<<20 {
 		t.Errorf("could give back %d bytes with 64 MiB of garbage not collected (%d before it)", spare1, spare0)
+	}
+}
+
+// The collector's goal follows the rate of allocation: the quiet goal
+// while the process allocates its live heap more slowly than over
+// quietSpan, the busy one as soon as it allocates faster, measured over
+// each look and, while quiet, between collections.
+func TestQuietCollector(t *testing.T) {
+	const mb = 1 << 20
+	var allocated uint64
+	live := uint64(32 * mb) // quiet below 2 MB a second
+	var set []int
+	q := &quietCollector{
+		read:        func() (uint64, uint64) { return allocated, live },
+		setPercent:  func(p int) int { set = append(set, p); return 0 },
+		busyPercent: 100,
+	}
+	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	q.lookAt = t0
+	steps := []struct {
+		what      string
+		gc        bool // a collection, not a look
+		s         float64
+		allocated uint64
+		want      []int
+	}{
+		{"busy to begin with: 8 MB in the first second", false, 1, 8 * mb, nil},
+		{"1 MB a second: quiet", false, 2, 9 * mb, []int{quietPercent}},
+		{"still quiet", false, 3, 10 * mb, nil},
+		{"a collection while quiet: the first, nothing to compare", true, 3.5, 10 * mb, nil},
+		{"a collection 4.5 s later after 4 MB: quiet", true, 8, 14 * mb, nil},
+		{"a burst: 8 MB a collection 0.1 s after it", true, 8.1, 22 * mb, []int{100}},
+		{"busy: collections do not decide", true, 8.15, 22*mb + 1, nil},
+		{"the look sees the burst", false, 9, 200 * mb, nil},
+		{"1.9 MB in the next second: quiet again", false, 10, 200*mb + 19*mb/10, []int{quietPercent}},
+		{"a look at the same instant decides nothing", false, 10, 300 * mb, nil},
+		{"2.1 MB a second over the next: busy", false, 11, 300*mb + 21*mb/10, []int{100}},
+	}
+	for _, s := range steps {
+		set = nil
+		allocated = s.allocated
+		if s.gc {
+			q.collected(at(s.s))
+		} else {
+			q.look(at(s.s))
+		}
+		if !slices.Equal(set, s.want) {
+			t.Errorf("%s: set %v, want %v", s.what, set, s.want)
+		}
+	}
+}
+
+// onCollection calls back after each collection, and no more once its
+// context ends.
+func TestOnCollection(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	calls := make(chan struct{}, 100)
+	onCollection(ctx, func() { calls <- struct{}{} })
+	for i := range 3 {
+		runtime.GC()
+		select {
+		case <-calls:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no call after collection %d", i+1)
+		}
+	}
+	cancel()
+	runtime.GC()
+	runtime.GC()
+	time.Sleep(100 * time.Millisecond) // the finalizer goroutine's turn
+	for len(calls) > 0 {
+		<-calls
+	}
+	runtime.GC()
+	select {
+	case <-calls:
+		t.Error("a call after the context ended")
+	case <-time.After(200 * time.Millisecond):
 	}
 }
