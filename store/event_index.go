@@ -3,9 +3,12 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,39 +72,25 @@ type indexedEvent struct {
 // a dot (see eventName).
 const eventHashDigits = 16
 
-// splitEventName returns the object part of an event's name and the
-// number its hex digits spell, and false for a name eventName did not
-// make.
-func splitEventName(name string) (obj string, hash uint64, ok bool) {
-	i := len(name) - eventHashDigits - 1
-	if i <= 0 || name[i] != '.' {
-		return "", 0, false
-	}
-	for _, c := range []byte(name[i+1:]) {
-		switch {
-		case '0' <= c && c <= '9':
-			hash = hash<<4 | uint64(c-'0')
-		case 'a' <= c && c <= 'f':
-			hash = hash<<4 | uint64(c-'a'+10)
-		default:
-			return "", 0, false
-		}
-	}
-	return name[:i], hash, true
+// eventNameOf is the name of the event of obj (see eventObjectOf) whose
+// hash is hash: obj, a dot and the hash in 16 lower-case hex digits.
+func eventNameOf(obj string, hash uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], hash)
+	return obj + "." + hex.EncodeToString(b[:])
 }
 
-// eventNameOf is the name of the event of obj whose name ends in hash:
-// what splitEventName took apart.
-func eventNameOf(obj string, hash uint64) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, len(obj)+1+eventHashDigits)
-	copy(b, obj)
-	b[len(obj)] = '.'
-	for i := len(b) - 1; i > len(obj); i-- {
-		b[i] = digits[hash&0xf]
-		hash >>= 4
+// splitEventName returns the object part of an event's name and its
+// hash, what eventNameOf put together, and false for a name eventNameOf
+// did not make.
+func splitEventName(name string) (obj string, hash uint64, ok bool) {
+	obj = eventObject(name)
+	digits := strings.TrimPrefix(name[len(obj):], ".")
+	if len(digits) != eventHashDigits || strings.ContainsAny(digits, "ABCDEF") {
+		return "", 0, false
 	}
-	return string(b)
+	hash, err := strconv.ParseUint(digits, 16, 64)
+	return obj, hash, err == nil
 }
 
 func newEventIndex(s Store, logger *slog.Logger) *eventIndex {
@@ -116,8 +105,7 @@ func newEventIndex(s Store, logger *slog.Logger) *eventIndex {
 // directory); they then share a bound, and a list filters on the event's
 // involvedObject.
 func eventObject(name string) string {
-	const hash = 1 + 16 // "." and 16 hex digits
-	if i := len(name) - hash; i > 0 && name[i] == '.' {
+	if i := len(name) - 1 - eventHashDigits; i > 0 && name[i] == '.' {
 		return name[:i]
 	}
 	return name

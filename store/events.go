@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -477,7 +477,7 @@ func eventName(obj v1.ObjectReference, typ, reason, message string) string {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return eventObjectOf(obj.Kind, obj.Name) + "." + hex.EncodeToString(h.Sum(nil)[:8])
+	return eventNameOf(eventObjectOf(obj.Kind, obj.Name), binary.BigEndian.Uint64(h.Sum(nil)))
 }
 
 // ListEvents returns the events about the object of kind and name (every

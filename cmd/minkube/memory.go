@@ -187,18 +187,12 @@ func onCollection(ctx context.Context, fn func()) {
 // may never run).
 type collectionSentinel struct{ _ [16]byte }
 
-// liveReadings reads the runtime's count of bytes allocated, and the heap
+// heapReading is what the runtime says of its heap (runtime/metrics):
+// the bytes allocated so far, the free heap, the heap objects, and those
 // the last collection found live.
-func liveReadings() (allocated, live uint64) {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
-}
+type heapReading struct{ allocated, free, objects, live uint64 }
 
-// heapReadings reads the runtime's count of bytes allocated, and what a
-// collection would give back: the free heap, and the heap objects beyond
-// those the last collection found live.
-func heapReadings() (allocated, spare uint64) {
+func readHeap() heapReading {
 	s := []metrics.Sample{
 		{Name: "/gc/heap/allocs:bytes"},
 		{Name: "/memory/classes/heap/free:bytes"},
@@ -206,6 +200,20 @@ func heapReadings() (allocated, spare uint64) {
 		{Name: "/gc/heap/live:bytes"},
 	}
 	metrics.Read(s)
-	allocated, free, objects, live := s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()
-	return allocated, free + objects - min(live, objects)
+	return heapReading{s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()}
+}
+
+// liveReadings reads the bytes allocated so far, and the heap the last
+// collection found live: the quiet collector's readings.
+func liveReadings() (allocated, live uint64) {
+	h := readHeap()
+	return h.allocated, h.live
+}
+
+// heapReadings reads the bytes allocated so far, and what a collection
+// would give back: the free heap, and the heap objects beyond those the
+// last collection found live.
+func heapReadings() (allocated, spare uint64) {
+	h := readHeap()
+	return h.allocated, h.free + h.objects - min(h.live, h.objects)
 }

@@ -206,18 +206,8 @@ func runOnce(c config, r int) (figures, error) {
 			}
 		}
 		listsStart := time.Now()
-		stop := make(chan struct{})
-		highest := make(chan peakSampler, 1)
-		go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
-		// An error ends the sampling too; its reading is dropped.
-		defer func() {
-			select {
-			case <-stop:
-			default:
-				close(stop)
-				<-highest
-			}
-		}()
+		stopSampling := cl.sampleMemory()
+		defer stopSampling() // on an error; the reading is dropped
 		for range c.lists {
 			if _, err := cl.api.ListTasks(context.Background(), client.ListOptions{}); err != nil {
 				return fmt.Errorf("list tasks: %w", err)
@@ -239,8 +229,7 @@ func runOnce(c config, r int) (figures, error) {
 			return err
 		}
 		f.afterRSS, f.afterPeak = st.rss, st.peak
-		close(stop)
-		after := <-highest
+		after := stopSampling()
 		f.afterTop, f.afterTopAt = after.top, after.topAt.Sub(after.start)
 		if f.liveHeap, err = cl.liveHeap(); err != nil {
 			return err
@@ -653,11 +642,9 @@ func (cl *cluster) measureApply(c config) (applyFigures, error) {
 	if err != nil {
 		return a, err
 	}
-	stop, highest := make(chan struct{}), make(chan peakSampler, 1)
-	go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
+	stopSampling := cl.sampleMemory()
 	elapsed, cpu, err := cl.applyAll(c, "task", n)
-	close(stop)
-	a.atPeak = (<-highest).top
+	a.atPeak = stopSampling().top
 	if err != nil {
 		return a, err
 	}
@@ -1007,6 +994,19 @@ func processCPU(pid int) (time.Duration, error) {
 // and what of its mapped files is resident: the store file, and the rest
 // (the binary's code and data).
 type mem struct{ rss, peak, anon, store, files float64 }
+
+// sampleMemory starts reading the manager's memory every
+// peakSampleEvery (see highestSample); the function it returns stops
+// the readings and returns the sampler, and returns it again when called
+// again.
+func (cl *cluster) sampleMemory() func() peakSampler {
+	stop, highest := make(chan struct{}), make(chan peakSampler, 1)
+	go func() { highest <- highestSample(cl.mgr.Process.Pid, cl.storeDB, stop) }()
+	return sync.OnceValue(func() peakSampler {
+		close(stop)
+		return <-highest
+	})
+}
 
 // highestSample reads pid's memory (see memory) every peakSampleEvery
 // until stop is closed, and returns the sampler, which holds the reading
