@@ -359,6 +359,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
 		Revision:          s.st.TaskCache.Revision(),
 		ClusterID:         s.cluster,
+		ChecksAnswered:    true,
 	}
 	now := s.now().UTC()
 	if err := s.recordHeartbeat(r, name, &rep, now); err != nil {
@@ -405,6 +406,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 			}
 		}
 	}
+	s.judgeAnswered(name, rep.Answered, recorded, &reply)
 	if err := s.writeReports(r.Context(), name, writes); err != nil {
 		return err
 	}
@@ -421,6 +423,27 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	reply.Managers = s.managerURLs(r.Context())
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// judgeAnswered checks the tasks a heartbeat names whose first status a
+// push's answer carried: one the manager records on the worker, under
+// that uid, in the phase the worker last reported, is acknowledged with
+// nothing; of any other, the reply asks for the status again (Resend),
+// and a task the manager records on the worker counts in the digest in
+// the phase the worker gives it, as when the heartbeat carried its
+// status: its status follows at once.
+func (s *Server) judgeAnswered(worker string, answered []v1.AnsweredTask, recorded map[string]reportedTask, reply *v1.StatusReply) {
+	for _, a := range answered {
+		t, ok := s.st.TaskCache.Get(a.Name)
+		mine := ok && t.Metadata.UID == a.UID && t.Status.Worker == worker
+		if mine && t.Status.Phase == a.Phase {
+			continue
+		}
+		reply.Resend = append(reply.Resend, a.UID)
+		if mine {
+			recorded[a.Name] = reportedTask{uid: a.UID, phase: a.Phase}
+		}
+	}
 }
 
 // RecordFirstStatus records the first status a worker answered the push

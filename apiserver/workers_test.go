@@ -494,10 +494,6 @@ func TestWorkers_RegisterThenHeartbeatAtOnce(t *testing.T) {
 	}
 }
 
-// TestWorkers_HeartbeatDigest: a heartbeat carries no task that did not
-// change, only the digest of those the worker reported Scheduled or
-// Running; the manager asks for a full report when its own record of the
-// worker's tasks differs, or when the worker comes back from being lost.
 // TestWorkers_FirstStatus: the first status a worker answered a push
 // with is recorded as its report would be (status, events, transition
 // events), but only over the assignment: a report of the same copy that
@@ -555,19 +551,19 @@ func TestWorkers_FirstStatus(t *testing.T) {
 	}
 }
 
+// TestWorkers_HeartbeatDigest: a heartbeat carries no task that did not
+// change, only the digest of those the worker reported Scheduled or
+// Running; the manager asks for a full report when its own record of the
+// worker's tasks differs, or when the worker comes back from being lost.
 func TestWorkers_HeartbeatDigest(t *testing.T) {
 	e := mustAPIEnv(t)
 	token := e.mustAPIWorker(t, "w1")
 	e.mustAPIWorker(t, "w2")
-	on := func(worker string, phase v1.Phase) v1.TaskStatus {
-		return v1.TaskStatus{Phase: phase, Worker: worker, Conditions: []v1.Condition{{
-			Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned", ObservedGeneration: 1}}}
-	}
-	running := e.mustStoredTask(t, "running", nil, on("w1", v1.PhaseRunning))
-	scheduled := e.mustStoredTask(t, "scheduled", nil, on("w1", v1.PhaseScheduled))
-	pending := e.mustStoredTask(t, "pending", nil, on("w1", v1.PhasePending))
-	e.mustStoredTask(t, "done", nil, on("w1", v1.PhaseSucceeded))
-	e.mustStoredTask(t, "elsewhere", nil, on("w2", v1.PhaseRunning))
+	running := e.mustStoredTask(t, "running", nil, assignedTo("w1", v1.PhaseRunning))
+	scheduled := e.mustStoredTask(t, "scheduled", nil, assignedTo("w1", v1.PhaseScheduled))
+	pending := e.mustStoredTask(t, "pending", nil, assignedTo("w1", v1.PhasePending))
+	e.mustStoredTask(t, "done", nil, assignedTo("w1", v1.PhaseSucceeded))
+	e.mustStoredTask(t, "elsewhere", nil, assignedTo("w2", v1.PhaseRunning))
 	digest := func(tasks ...*v1.Task) string {
 		var d v1.TaskDigest
 		for _, t := range tasks {
@@ -628,4 +624,71 @@ func (e *apiEnv) mustWorkerNotReady(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	mustCacheRevision(t, e.st.WorkerCache.WaitForRevision, out.Metadata.ResourceVersion)
+}
+
+// TestWorkers_HeartbeatAnswered: a heartbeat names the tasks whose first
+// status a push's answer carried. The manager acknowledges with nothing
+// those it records on the worker, under that uid, in the phase named, and
+// asks for the status of every other again (Resend): an answer it has not
+// recorded (the task is still Pending), a phase it does not hold, a task
+// on another worker, one of another uid, one it does not have. It writes
+// nothing for them, and the digest counts the worker's own tasks in the
+// phase the worker gives them, so no full report is asked for.
+func TestWorkers_HeartbeatAnswered(t *testing.T) {
+	e := mustAPIEnv(t)
+	token := e.mustAPIWorker(t, "w1")
+	e.mustAPIWorker(t, "w2")
+	recorded := e.mustStoredTask(t, "recorded", nil, assignedTo("w1", v1.PhaseRunning))
+	notYet := e.mustStoredTask(t, "not-yet", nil, assignedTo("w1", v1.PhasePending))
+	ended := e.mustStoredTask(t, "ended", nil, assignedTo("w1", v1.PhaseRunning))
+	moved := e.mustStoredTask(t, "moved", nil, assignedTo("w2", v1.PhaseRunning))
+	reborn := e.mustStoredTask(t, "reborn", nil, assignedTo("w1", v1.PhaseRunning))
+	named := func(t *v1.Task, phase v1.Phase) v1.AnsweredTask {
+		return v1.AnsweredTask{UID: t.Metadata.UID, Name: t.Metadata.Name, Phase: phase}
+	}
+	var digest v1.TaskDigest // what w1 reported Scheduled or Running
+	digest.Add(recorded.Metadata.UID)
+	digest.Add(notYet.Metadata.UID)
+	digest.Add(reborn.Metadata.UID)
+
+	reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest.String(), Answered: []v1.AnsweredTask{
+		named(recorded, v1.PhaseRunning),
+		named(notYet, v1.PhaseRunning),
+		named(ended, v1.PhaseFailed),
+		named(moved, v1.PhaseRunning),
+		{UID: "another-uid", Name: "reborn", Phase: v1.PhaseRunning},
+		{UID: "uid-of-none", Name: "none", Phase: v1.PhaseRunning},
+	}})
+	want := []string{notYet.Metadata.UID, ended.Metadata.UID, moved.Metadata.UID, "another-uid", "uid-of-none"}
+	if !slices.Equal(reply.Resend, want) {
+		t.Errorf("resend = %v, want %v", reply.Resend, want)
+	}
+	if reply.SendFull {
+		t.Error("the manager asks for a full report though the digest matches once the named tasks count in their phase")
+	}
+	if !reply.ChecksAnswered {
+		t.Error("the reply does not say the manager checks answered tasks: the worker would carry their statuses again")
+	}
+	for _, tc := range []struct {
+		task  *v1.Task
+		phase v1.Phase
+	}{{notYet, v1.PhasePending}, {ended, v1.PhaseRunning}, {moved, v1.PhaseRunning}, {reborn, v1.PhaseRunning}} {
+		if got := e.mustStoreTask(t, tc.task.Metadata.Name); got.Status.Phase != tc.phase || got.Metadata.ResourceVersion != tc.task.Metadata.ResourceVersion {
+			t.Errorf("%s after the heartbeat named it: %s at version %s; want %s at %s, not written", tc.task.Metadata.Name,
+				got.Status.Phase, got.Metadata.ResourceVersion, tc.phase, tc.task.Metadata.ResourceVersion)
+		}
+	}
+
+	// A heartbeat that names only what the manager records asks for
+	// nothing again.
+	if reply := e.mustHeartbeat(t, "w1", token, v1.StatusReport{Heartbeat: true, Digest: digest.String(),
+		Answered: []v1.AnsweredTask{named(recorded, v1.PhaseRunning)}}); len(reply.Resend) != 0 {
+		t.Errorf("resend = %v for a task the manager records so; want none", reply.Resend)
+	}
+}
+
+// assignedTo is the status of a task assigned to worker, in phase.
+func assignedTo(worker string, phase v1.Phase) v1.TaskStatus {
+	return v1.TaskStatus{Phase: phase, Worker: worker, Conditions: []v1.Condition{{
+		Type: v1.TaskScheduled, Status: v1.ConditionTrue, Reason: "Assigned", ObservedGeneration: 1}}}
 }

@@ -118,6 +118,8 @@ type fakeManager struct {
 	answers        []v1.TaskReport // the first statuses pushes were answered with (harness.mustAssign)
 	stop           []string        // the Stop list of the next successful report
 	sendFull       bool            // the next successful report asks for a full one
+	resendAnswered bool            // the next successful report naming answered tasks asks for their status again
+	older          bool            // its replies do not say it checks answered tasks (a manager from before)
 	bodyLimit      int             // a report encoded larger is refused with 413, as the manager does; 0: no limit
 	tasks          []v1.Task
 	tasksErr       error // every task list fails with it while set
@@ -196,8 +198,14 @@ func (m *fakeManager) ReportStatus(_ context.Context, worker string, report *v1.
 		return nil, answer
 	}
 	reply := &v1.StatusReply{Stop: m.stop, HeartbeatInterval: v1.Duration{Duration: m.interval}, Revision: m.revision,
-		Managers: slices.Clone(m.managers), ClusterID: clusterID, SendFull: m.sendFull}
+		Managers: slices.Clone(m.managers), ClusterID: clusterID, SendFull: m.sendFull, ChecksAnswered: !m.older}
 	m.stop, m.sendFull = nil, false
+	if m.resendAnswered && len(cp.Answered) > 0 {
+		for _, a := range cp.Answered {
+			reply.Resend = append(reply.Resend, a.UID)
+		}
+		m.resendAnswered = false
+	}
 	return reply, nil
 }
 

@@ -209,7 +209,7 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 	if mgr == nil {
 		return false
 	}
-	reps, digest := w.tasks.reports(kind)
+	reps, answered, digest := w.tasks.reports(kind, w.checksAnswered.Load())
 	if kind == reportChanges && len(reps) == 0 {
 		return false
 	}
@@ -218,11 +218,17 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 		w.log.Warn("sampling host stats failed", "err", err)
 	}
 	st.Tasks = w.tasks.len()
-	pages := reportPages(reps, reportPageBytes)
-	sent := 0 // the pages are reps in turn: reps[sent:] is what is not sent yet
+	pages := statusPages(reps, answered, reportPageBytes)
+	// The pages hold reps and answered in turn: reps[sent:] and
+	// answered[named:] are what is not sent yet.
+	sent, named := 0, 0
+	unsent := func() {
+		w.tasks.markDirty(reps[sent:])
+		w.tasks.confirmAgain(answered[named:])
+	}
 	for i, page := range pages {
 		last := i == len(pages)-1
-		rep := &v1.StatusReport{Stats: st, Full: kind == reportFull, More: !last, Tasks: page, Conditions: w.conditions()}
+		rep := &v1.StatusReport{Stats: st, Full: kind == reportFull, More: !last, Tasks: page.tasks, Answered: page.answered, Conditions: w.conditions()}
 		if last && kind == reportHeartbeat {
 			rep.Heartbeat, rep.Digest = true, digest
 		}
@@ -230,13 +236,14 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 		reply, err := mgr.ReportStatus(rctx, w.opts.Name, rep)
 		cancel()
 		if err != nil {
-			w.tasks.markDirty(reps[sent:])
-			w.reportFailed(ctx, err, len(page), len(pages))
+			unsent()
+			w.reportFailed(ctx, err, len(page.tasks), len(pages))
 			return false
 		}
-		sent += len(page)
+		sent += len(page.tasks)
+		named += len(page.answered)
 		if !w.replied(reply) {
-			w.tasks.markDirty(reps[sent:])
+			unsent()
 			return false
 		}
 		sendFull = sendFull || reply.SendFull
@@ -248,27 +255,54 @@ func (w *Worker) reportOnce(ctx context.Context, kind reportKind) (sendFull bool
 	return false
 }
 
-// reportPages splits reports into pages whose encoding stays under limit
-// bytes (a report larger than limit goes alone). There is always at least
-// one page, empty when there is nothing to report: a heartbeat is sent
-// even with no task.
-func reportPages(reps []v1.TaskReport, limit int) [][]v1.TaskReport {
-	if len(reps) <= 1 {
+// statusPage is what one request of a report carries.
+type statusPage struct {
+	tasks    []v1.TaskReport
+	answered []v1.AnsweredTask
+}
+
+// statusPages splits a report's task reports and answered tasks into
+// pages whose encoding stays under limit bytes each. The last page holds
+// the last of the task reports and of the answered tasks, with the
+// heartbeat's digest, which the manager judges with both; more answered
+// tasks than one page holds go on pages of their own before it. There is
+// always at least one page.
+func statusPages(reps []v1.TaskReport, answered []v1.AnsweredTask, limit int) []statusPage {
+	var pages []statusPage
+	for _, t := range splitPages(reps, limit) {
+		pages = append(pages, statusPage{tasks: t})
+	}
+	last := pages[len(pages)-1]
+	pages = pages[:len(pages)-1]
+	named := splitPages(answered, limit)
+	for _, a := range named[:len(named)-1] {
+		pages = append(pages, statusPage{tasks: []v1.TaskReport{}, answered: a})
+	}
+	last.answered = named[len(named)-1]
+	return append(pages, last)
+}
+
+// splitPages splits items into pages whose encoding stays under limit
+// bytes (an item larger than limit goes alone). There is always at least
+// one page, empty when there is nothing to say: a heartbeat is sent even
+// with no task.
+func splitPages[T any](items []T, limit int) [][]T {
+	if len(items) <= 1 {
 		// One page whatever its size: no need to encode it to measure it
 		// (most reports speak of the one task that changed).
-		return [][]v1.TaskReport{reps}
+		return [][]T{items}
 	}
-	var pages [][]v1.TaskReport
+	var pages [][]T
 	start, size := 0, 0
-	for i := range reps {
-		b, _ := json.Marshal(&reps[i]) // a TaskReport always encodes
+	for i := range items {
+		b, _ := json.Marshal(&items[i]) // a TaskReport or an AnsweredTask always encodes
 		if i > start && size+len(b) > limit {
-			pages = append(pages, reps[start:i])
+			pages = append(pages, items[start:i])
 			start, size = i, 0
 		}
 		size += len(b) + 1
 	}
-	return append(pages, reps[start:])
+	return append(pages, items[start:])
 }
 
 // reportFailed says why a report did not go through. A refusal (the
@@ -308,6 +342,11 @@ func (w *Worker) replied(reply *v1.StatusReply) bool {
 	}
 	w.contact.heard(w.now(), reply.HeartbeatInterval.Duration, reply.Revision)
 	w.learnManagers(reply.Managers)
+	w.checksAnswered.Store(reply.ChecksAnswered)
+	if w.tasks.resend(reply.Resend) > 0 {
+		w.log.Debug("the manager does not record the status a push was answered with; reporting it again", "tasks", len(reply.Resend))
+		w.wakeReporter()
+	}
 	for _, uid := range reply.Stop {
 		if _, ok := w.tasks.stop(uid); ok {
 			w.log.Info("the manager says this task is no longer ours; stopping it", "uid", uid)

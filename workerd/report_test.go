@@ -14,15 +14,71 @@ import (
 )
 
 // A task whose container starts at once is told to the manager Running in
-// the answer to its push: no report of its own carries it (nor the steps
-// on the way), the next heartbeat carries it again for the manager to
-// acknowledge, and the heartbeats' digest counts it.
+// the answer to its push: no report carries its status (nor the steps on
+// the way), the next heartbeat names it with its phase for the manager to
+// check, and the heartbeats' digest counts it.
 func TestReport_TaskThatStartsAtOnceIsAnsweredRunning(t *testing.T) {
 	t.Parallel()
-	fake := runtimetest.New(testImage)
 	mgr := &fakeManager{}
+	task := mustAnswerRunning(t, mgr)
+	var want v1.TaskDigest
+	want.Add(task.Metadata.UID)
+	n := heartbeats(mgr)
+	mustEventually(t, "two heartbeats after the answer", func() bool { return heartbeats(mgr) >= n+2 })
+	reps := mgr.succeeded()
+	if last := reps[len(reps)-1]; last.Heartbeat && last.Digest != want.String() {
+		t.Errorf("heartbeat digest = %s; want %s: the answered task counted", last.Digest, want.String())
+	}
+	carried, named := reportsOf(reps, task.Metadata.UID)
+	if len(carried) != 0 {
+		t.Errorf("reports carrying the answered task's status: %q; want none", carried)
+	}
+	if len(named) != 1 || named[0] != "heartbeat=true Running" {
+		t.Errorf("reports naming the answered task: %q; want one heartbeat, Running", named)
+	}
+}
+
+// To a manager that does not check the answered tasks a heartbeat names
+// (an older one), the next heartbeat carries the answered status again.
+func TestReport_AnsweredStatusGoesAgainToAnOlderManager(t *testing.T) {
+	t.Parallel()
+	mgr := &fakeManager{older: true}
+	task := mustAnswerRunning(t, mgr)
+	n := heartbeats(mgr)
+	mustEventually(t, "two heartbeats after the answer", func() bool { return heartbeats(mgr) >= n+2 })
+	carried, named := reportsOf(mgr.succeeded(), task.Metadata.UID)
+	if len(carried) != 1 || carried[0] != "heartbeat=true Running" || len(named) != 0 {
+		t.Errorf("reports carrying the answered task: %q, naming it: %q; want one heartbeat carrying it Running, none naming it", carried, named)
+	}
+}
+
+// When the manager does not record the status a push was answered with
+// (the heartbeat that names it is answered with Resend), the worker
+// reports that status again at once.
+func TestReport_AnsweredStatusTheManagerLacksIsReportedAgain(t *testing.T) {
+	t.Parallel()
+	mgr := &fakeManager{resendAnswered: true}
+	task := mustAnswerRunning(t, mgr)
+	mustEventually(t, "a report carrying the status again", func() bool {
+		carried, _ := reportsOf(mgr.succeeded(), task.Metadata.UID)
+		return len(carried) > 0
+	})
+	carried, named := reportsOf(mgr.succeeded(), task.Metadata.UID)
+	if carried[0] != "heartbeat=false Running" {
+		t.Errorf("reports carrying the status: %q; want first a report of changes, Running", carried)
+	}
+	if len(named) == 0 || named[0] != "heartbeat=true Running" {
+		t.Errorf("reports naming the answered task: %q; want a heartbeat first, Running", named)
+	}
+}
+
+// mustAnswerRunning starts a registered worker reporting to mgr with
+// heartbeats every 20 ms, whose pushes wait for Running, pushes it task
+// a (uid-a) and checks that the push was answered Running.
+func mustAnswerRunning(t *testing.T, mgr *fakeManager) *v1.Task {
+	t.Helper()
 	mgr.setReplies(20*time.Millisecond, 0)
-	h := mustStartWorker(t, fake, mgr, func(o *workerd.Options) {
+	h := mustStartWorker(t, runtimetest.New(testImage), mgr, func(o *workerd.Options) {
 		o.PendingReportDelay = time.Hour // the push waits for Running
 	})
 	token := h.mustRegistered(t, 1)
@@ -32,27 +88,25 @@ func TestReport_TaskThatStartsAtOnceIsAnsweredRunning(t *testing.T) {
 	if !ok || tr.Name != "a" || tr.Generation != 1 || tr.Status.Phase != v1.PhaseRunning || tr.Status.ContainerID == "" {
 		t.Fatalf("the push was answered with %+v (%v); want task a Running in its container", tr, ok)
 	}
-	var want v1.TaskDigest
-	want.Add(task.Metadata.UID)
-	n := heartbeats(mgr)
-	mustEventually(t, "two heartbeats after the answer", func() bool { return heartbeats(mgr) >= n+2 })
-	reps := mgr.succeeded()
-	if last := reps[len(reps)-1]; last.Heartbeat && last.Digest != want.String() {
-		t.Errorf("heartbeat digest = %s; want %s: the answered task counted", last.Digest, want.String())
-	}
-	// The first heartbeat after the answer carries it again, for the
-	// manager to acknowledge; no other report carries it.
-	var carried []string
+	return task
+}
+
+// reportsOf says which reports carried uid's status and which named it
+// as answered: "heartbeat=BOOL PHASE" for each, in order.
+func reportsOf(reps []v1.StatusReport, uid string) (carried, named []string) {
 	for _, r := range reps {
 		for _, tr := range r.Tasks {
-			if tr.UID == task.Metadata.UID {
-				carried = append(carried, fmt.Sprintf("heartbeat=%v full=%v %s", r.Heartbeat, r.Full, tr.Status.Phase))
+			if tr.UID == uid {
+				carried = append(carried, fmt.Sprintf("heartbeat=%v %s", r.Heartbeat, tr.Status.Phase))
+			}
+		}
+		for _, a := range r.Answered {
+			if a.UID == uid {
+				named = append(named, fmt.Sprintf("heartbeat=%v %s", r.Heartbeat, a.Phase))
 			}
 		}
 	}
-	if len(carried) != 1 || carried[0] != "heartbeat=true full=false Running" {
-		t.Errorf("reports carrying the answered task: %q; want one heartbeat, Running", carried)
-	}
+	return carried, named
 }
 
 // A task whose container takes long to create is answered on its way

@@ -77,8 +77,9 @@ type taskMap struct {
 	dirty   map[string]struct{}
 	// confirm holds the uids whose status a push's answer took: the worker
 	// cannot know that the manager recorded it, so the next heartbeat
-	// carries their status again, as a report the manager acknowledges
-	// (the manager writes nothing for a status it holds already).
+	// names them with the phase last reported (v1.AnsweredTask), and the
+	// manager asks again for the status of those it does not record so
+	// (StatusReply.Resend).
 	confirm map[string]struct{}
 	digest  v1.TaskDigest // of the uids whose reported phase is Scheduled or Running
 }
@@ -215,15 +216,18 @@ func (m *taskMap) len() int {
 }
 
 // reports returns what a report of kind carries: the status of every task
-// (reportFull), or of those changed since the last report (and, for a
-// heartbeat, of those a push's answer took since the last one), with the
-// events waiting, clearing their marks; and the digest of the tasks
-// reported Scheduled or Running once these reports are taken
-// (v1.TaskDigest).
-func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
+// (reportFull), or of those changed since the last report, with the
+// events waiting, clearing their marks; for a heartbeat, the tasks a
+// push's answer took since the last one and unchanged since, with the
+// phase last reported, for the manager to check (v1.AnsweredTask), or,
+// unless byName (the manager does not check them), their statuses again;
+// and the digest of the tasks reported Scheduled or Running once these
+// reports are taken (v1.TaskDigest).
+func (m *taskMap) reports(kind reportKind, byName bool) ([]v1.TaskReport, []v1.AnsweredTask, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]v1.TaskReport, 0)
+	var answered []v1.AnsweredTask
 	take := func(uid string, e *entry) { out = append(out, m.take(uid, e)) }
 	if kind == reportFull {
 		for uid, e := range m.entries {
@@ -234,11 +238,17 @@ func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
 	} else {
 		if kind == reportHeartbeat {
 			for uid := range m.confirm {
-				if e, ok := m.entries[uid]; ok {
+				e, ok := m.entries[uid]
+				switch {
+				case !ok, e.dirty: // a changed one goes whole with the dirty ones below
+				case byName:
+					answered = append(answered, v1.AnsweredTask{UID: uid, Name: e.task.Metadata.Name, Phase: e.reported})
+				default:
 					take(uid, e)
 				}
 			}
 			clear(m.confirm)
+			slices.SortFunc(answered, func(a, b v1.AnsweredTask) int { return strings.Compare(a.Name, b.Name) })
 		}
 		for uid := range m.dirty {
 			e, ok := m.entries[uid]
@@ -252,7 +262,36 @@ func (m *taskMap) reports(kind reportKind) ([]v1.TaskReport, string) {
 		}
 	}
 	slices.SortFunc(out, func(a, b v1.TaskReport) int { return strings.Compare(a.Name, b.Name) })
-	return out, m.digest.String()
+	return out, answered, m.digest.String()
+}
+
+// confirmAgain puts answered tasks back for the next heartbeat to name
+// (the heartbeat that named them failed).
+func (m *taskMap) confirmAgain(answered []v1.AnsweredTask) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range answered {
+		if _, ok := m.entries[a.UID]; ok {
+			m.confirm[a.UID] = struct{}{}
+		}
+	}
+}
+
+// resend marks the given uids to be reported again (the manager does not
+// record the status a push's answer carried: StatusReply.Resend); it
+// returns how many it holds.
+func (m *taskMap) resend(uids []string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, uid := range uids {
+		if e, ok := m.entries[uid]; ok {
+			e.dirty = true
+			m.noted(uid, e)
+			n++
+		}
+	}
+	return n
 }
 
 // settledChan returns the channel that closes once uid's status is past

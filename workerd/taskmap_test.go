@@ -107,7 +107,7 @@ func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 	m := newTaskMap()
 	m.put(mapTask("web", "u1", 1, "bad:1"), t0, false)
 	m.with("u1", func(e *entry) { e.hist.Failures, e.hist.Generation = 5, 1 })
-	_, _ = m.reports(reportFull) // clears dirty
+	_, _, _ = m.reports(reportFull, true) // clears dirty
 	m.put(mapTask("web", "u1", 2, "good:1"), t0, false)
 	m.with("u1", func(e *entry) {
 		if e.task.Metadata.Generation != 2 || e.hist.Failures != 5 {
@@ -117,7 +117,7 @@ func TestTaskMap_NewerGenerationIsTakenForTheSyncToSee(t *testing.T) {
 			t.Errorf("accepted = %s; want it kept at %s", e.accepted, t0)
 		}
 	})
-	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
+	if reps, _, _ := m.reports(reportChanges, true); len(reps) != 0 {
 		t.Errorf("partial reports after a newer generation = %+v; want none until the sync has observed it", reps)
 	}
 }
@@ -165,30 +165,30 @@ func TestTaskMap_ReportsAndList(t *testing.T) {
 	for _, task := range []*v1.Task{mapTask("c", "u3", 1, "a:1"), mapTask("a", "u9", 1, "a:1"), mapTask("b", "u1", 1, "a:1")} {
 		m.put(task, t0, false)
 	}
-	if got := reportNames(first(m.reports(reportChanges))); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(reportChanges, true))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("first partial reports = %q; want every new task, by name", got)
 	}
-	if got, _ := m.reports(reportChanges); len(got) != 0 {
+	if got, _, _ := m.reports(reportChanges, true); len(got) != 0 {
 		t.Errorf("second partial reports = %+v; want none (nothing changed)", got)
 	}
 	m.with("u1", func(e *entry) {
 		e.hist.Status.Phase, e.dirty = v1.PhaseRunning, true
 		e.events = []v1.ReportedEvent{{Type: v1.EventNormal, Reason: "R", Message: "m"}}
 	})
-	reps, _ := m.reports(reportChanges)
+	reps, _, _ := m.reports(reportChanges, true)
 	if got := reportNames(reps); !slices.Equal(got, []string{"b"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 1 {
 		t.Errorf("partial reports after a change = %+v; want b Running with its event", reps)
 	}
-	if again, _ := m.reports(reportFull); len(again[1].Events) != 0 {
+	if again, _, _ := m.reports(reportFull, true); len(again[1].Events) != 0 {
 		t.Errorf("an event was reported twice: %+v", again[1])
 	}
 	// A failed report is marked to go again, events included.
 	m.markDirty(append(reps, v1.TaskReport{UID: "not-held"}))
-	again, _ := m.reports(reportChanges)
+	again, _, _ := m.reports(reportChanges, true)
 	if got := reportNames(again); !slices.Equal(got, []string{"b"}) || len(again[0].Events) != 1 {
 		t.Errorf("partial reports after markDirty = %+v; want b with its event", again)
 	}
-	if got := reportNames(first(m.reports(reportFull))); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := reportNames(first(m.reports(reportFull, true))); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("full reports = %q; want every task", got)
 	}
 	if got := m.uids(); !slices.Equal(got, []string{"u1", "u3", "u9"}) {
@@ -313,7 +313,7 @@ func TestStatusEqualIgnoresTransitionTimes(t *testing.T) {
 }
 
 // first returns the first of two results.
-func first[A, B any](a A, _ B) A { return a }
+func first[A, B, C any](a A, _ B, _ C) A { return a }
 
 // TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest: a partial report
 // carries the entries marked dirty (by a sync, a put, a failed report),
@@ -334,24 +334,24 @@ func TestTaskMap_ReportsOnlyWhatChangedAndKeepsTheDigest(t *testing.T) {
 		}
 		return d.String()
 	}
-	reps, digest := m.reports(reportChanges)
+	reps, _, digest := m.reports(reportChanges, true)
 	if got := reportNames(reps); !slices.Equal(got, []string{"a", "b", "c", "d"}) || digest != want("ua", "ub", "uc", "ud") {
 		t.Fatalf("first report = %v, digest %s; want every new task, all Scheduled", got, digest)
 	}
 	setPhase("ub", v1.PhaseRunning)
 	setPhase("uc", v1.PhaseSucceeded)
 	m.with("ua", func(e *entry) {}) // looked at, not changed
-	reps, digest = m.reports(reportChanges)
+	reps, _, digest = m.reports(reportChanges, true)
 	if got := reportNames(reps); !slices.Equal(got, []string{"b", "c"}) || digest != want("ua", "ub", "ud") {
 		t.Errorf("report = %v, digest %s; want b and c, and c out of the digest", got, digest)
 	}
 	m.forget("ud")
 	m.markDirty([]v1.TaskReport{{UID: "ua"}})
-	reps, digest = m.reports(reportChanges)
+	reps, _, digest = m.reports(reportChanges, true)
 	if got := reportNames(reps); !slices.Equal(got, []string{"a"}) || digest != want("ua", "ub") {
 		t.Errorf("report = %v, digest %s; want a again, and d out of the digest", got, digest)
 	}
-	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
+	if reps, _, _ := m.reports(reportChanges, true); len(reps) != 0 {
 		t.Errorf("a report with nothing changed carries %v", reportNames(reps))
 	}
 }
@@ -367,7 +367,7 @@ func TestTaskMap_PushAnswersWithTheFirstStatus(t *testing.T) {
 	m.put(mapTask("a", "ua", 1, "img"), t0, true)
 	m.put(mapTask("b", "ub", 1, "img"), t0, false)
 	settled := m.settledChan("ua")
-	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"b"}) {
+	if reps, _, _ := m.reports(reportChanges, true); !slices.Equal(reportNames(reps), []string{"b"}) {
 		t.Fatalf("partial report while a's push waits = %v; want b alone", reportNames(reps))
 	}
 	m.with("ua", func(e *entry) {
@@ -381,14 +381,14 @@ func TestTaskMap_PushAnswersWithTheFirstStatus(t *testing.T) {
 	default:
 		t.Fatal("the settled channel is still open after settle")
 	}
-	if reps, _ := m.reports(reportChanges); len(reps) != 0 {
+	if reps, _, _ := m.reports(reportChanges, true); len(reps) != 0 {
 		t.Fatalf("partial report after a's change = %v; want none: the push answers with it", reportNames(reps))
 	}
 	tr, ok := m.answer("ua")
 	if !ok || tr.Name != "a" || tr.Generation != 1 || tr.Status.Phase != v1.PhaseRunning || len(tr.Events) != 1 {
 		t.Fatalf("answer = %+v, %v; want a Running with its event", tr, ok)
 	}
-	reps, digest := m.reports(reportChanges)
+	reps, _, digest := m.reports(reportChanges, true)
 	var want v1.TaskDigest
 	want.Add("ua")
 	want.Add("ub")
@@ -398,30 +398,58 @@ func TestTaskMap_PushAnswersWithTheFirstStatus(t *testing.T) {
 	if _, again := m.answer("ua"); again {
 		t.Error("a second answer took a's status again")
 	}
-	// The next heartbeat carries it again, for the manager to acknowledge;
-	// the one after does not.
-	if reps, _ := m.reports(reportHeartbeat); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 0 {
-		t.Errorf("heartbeat after the answer = %+v; want a Running again, without the events the answer carried", reps)
+	// A report of changes does not name it; the next heartbeat names it
+	// with its phase, for the manager to check, and carries no status of
+	// it; the one after does not name it.
+	if _, answered, _ := m.reports(reportChanges, true); len(answered) != 0 {
+		t.Errorf("report of changes after the answer names %v; want none", answered)
 	}
-	if reps, _ := m.reports(reportHeartbeat); len(reps) != 0 {
-		t.Errorf("second heartbeat after the answer = %v; want none", reportNames(reps))
+	wantNamed := []v1.AnsweredTask{{UID: "ua", Name: "a", Phase: v1.PhaseRunning}}
+	if reps, answered, _ := m.reports(reportHeartbeat, true); len(reps) != 0 || !slices.Equal(answered, wantNamed) {
+		t.Errorf("heartbeat after the answer = %v, answered %+v; want no status, a named Running", reportNames(reps), answered)
 	}
+	if reps, answered, _ := m.reports(reportHeartbeat, true); len(reps) != 0 || len(answered) != 0 {
+		t.Errorf("second heartbeat after the answer = %v, answered %+v; want nothing", reportNames(reps), answered)
+	}
+	// A heartbeat that failed names it again.
+	m.confirmAgain(wantNamed)
+	if _, answered, _ := m.reports(reportHeartbeat, true); !slices.Equal(answered, wantNamed) {
+		t.Errorf("heartbeat after a failed one names %+v; want %+v", answered, wantNamed)
+	}
+	// To a manager that does not check the names (an older one), the
+	// heartbeat carries the status again instead, without the events the
+	// answer carried.
+	m.confirmAgain(wantNamed)
+	if reps, answered, _ := m.reports(reportHeartbeat, false); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 0 || len(answered) != 0 {
+		t.Errorf("heartbeat to an older manager after the answer = %+v, answered %+v; want a Running, none named", reps, answered)
+	}
+	// The manager asks for its status again (it did not record the
+	// answer): the next report carries it whole, without the events the
+	// answer carried.
+	if n := m.resend([]string{"ua", "not-held"}); n != 1 {
+		t.Errorf("resend of a and a task not held = %d, want 1", n)
+	}
+	if reps, _, _ := m.reports(reportChanges, true); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseRunning || len(reps[0].Events) != 0 {
+		t.Errorf("report after the manager asked again = %+v; want a Running, without the events the answer carried", reps)
+	}
+	// One that changed since the answer goes whole, and is not named.
+	m.confirmAgain(wantNamed)
 	m.with("ua", func(e *entry) { e.hist.Status = v1.TaskStatus{Phase: v1.PhaseFailed}; e.dirty = true })
-	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseFailed {
-		t.Errorf("report after the answered task changed = %+v; want a Failed", reps)
+	if reps, answered, _ := m.reports(reportHeartbeat, true); !slices.Equal(reportNames(reps), []string{"a"}) || reps[0].Status.Phase != v1.PhaseFailed || len(answered) != 0 {
+		t.Errorf("heartbeat after the answered task changed = %+v, answered %+v; want a Failed, none named", reps, answered)
 	}
 
 	// A full report while the push waits takes the task: the push then
 	// answers nothing, and the task is no longer left to it.
 	m.put(mapTask("c", "uc", 1, "img"), t0, true)
-	if reps, _ := m.reports(reportFull); !slices.Contains(reportNames(reps), "c") {
+	if reps, _, _ := m.reports(reportFull, true); !slices.Contains(reportNames(reps), "c") {
 		t.Fatalf("full report = %v; want c in it", reportNames(reps))
 	}
 	if tr, ok := m.answer("uc"); ok {
 		t.Errorf("answer after a full report took c = %+v; want none", tr)
 	}
 	m.with("uc", func(e *entry) { e.hist.Status = v1.TaskStatus{Phase: v1.PhaseRunning}; e.dirty = true })
-	if reps, _ := m.reports(reportChanges); !slices.Equal(reportNames(reps), []string{"c"}) {
+	if reps, _, _ := m.reports(reportChanges, true); !slices.Equal(reportNames(reps), []string{"c"}) {
 		t.Errorf("report after c changed = %v; want c", reportNames(reps))
 	}
 	if _, ok := m.answer("not-held"); ok {

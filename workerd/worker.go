@@ -167,7 +167,10 @@ type Worker struct {
 	managerToken string
 	managers     []string // the failover list of the last reply
 	registered   atomic.Bool
-	execSessions atomic.Int32 // exec sessions running (exec.go)
+	// checksAnswered: the last reply said the manager checks the answered
+	// tasks a heartbeat names (v1.StatusReply.ChecksAnswered).
+	checksAnswered atomic.Bool
+	execSessions   atomic.Int32 // exec sessions running (exec.go)
 }
 
 // New checks the options and returns a Worker; Start runs it.

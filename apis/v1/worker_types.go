@@ -199,6 +199,22 @@ type StatusReport struct {
 	// Conditions are the worker's own conditions (RuntimeReady), in every
 	// report.
 	Conditions []Condition `json:"conditions,omitempty"`
+	// Answered, on a heartbeat, lists the tasks whose first status a
+	// push's answer carried since the last heartbeat, with the phase the
+	// worker last reported of each: the worker cannot know that the
+	// manager recorded an answer, so the manager checks that it records
+	// each task so on the worker, and names in StatusReply.Resend those it
+	// does not. A task whose status changed since goes in Tasks instead.
+	// Only to a manager whose last reply said StatusReply.ChecksAnswered.
+	Answered []AnsweredTask `json:"answered,omitempty"`
+}
+
+// AnsweredTask is a task of StatusReport.Answered: a task whose first
+// status a push's answer carried, and the phase the worker last reported.
+type AnsweredTask struct {
+	UID   string `json:"uid"`
+	Name  string `json:"name"`
+	Phase Phase  `json:"phase"`
 }
 
 // TaskDigest sums a set of task uids, in any order: the digest of a
@@ -266,4 +282,14 @@ type StatusReply struct {
 	// differ from those the manager records on it (Digest), or it is
 	// coming back from being lost.
 	SendFull bool `json:"sendFull,omitempty"`
+	// Resend lists the UIDs of the report's Answered tasks that the
+	// manager does not record on the worker in the phase given (the
+	// answer was lost, or is not recorded yet, or the task moved): the
+	// worker reports their status again at once.
+	Resend []string `json:"resend,omitempty"`
+	// ChecksAnswered says that the manager checks StatusReport.Answered.
+	// A worker names its answered tasks only to a manager that says so;
+	// to one that does not (an older one) its heartbeat carries their
+	// statuses again.
+	ChecksAnswered bool `json:"checksAnswered,omitempty"`
 }
