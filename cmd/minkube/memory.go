@@ -51,7 +51,7 @@ func (r *idleReleaser) look() bool {
 // collector (see quietCollector) unless GOGC or GOMEMLIMIT is set.
 func releaseIdleMemory(ctx context.Context) error {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		q := &quietCollector{read: liveReadings, setPercent: debug.SetGCPercent, busyPercent: 100}
+		q := &quietCollector{read: liveReadings, setPercent: debug.SetGCPercent, busy: busyPercent}
 		q.start(ctx)
 	}
 	r := &idleReleaser{read: heapReadings, release: debug.FreeOSMemory}
@@ -70,9 +70,10 @@ func releaseIdleMemory(ctx context.Context) error {
 // of the headroom (GOGC 25): the heartbeats' garbage is collected every
 // few seconds, and the heap stays near what is live (92-97 MB resident
 // in the same 90 seconds, for no more CPU). As soon as the process
-// allocates faster, the default comes back, so that a burst of work is
-// not slowed by collections. GOGC or GOMEMLIMIT in the environment
-// turns it off: whoever set them chose the collector's pace.
+// allocates faster, the busy goal comes back (see busyPercent), so that
+// a burst of work is not slowed by collections. GOGC or GOMEMLIMIT in
+// the environment turns it off: whoever set them chose the collector's
+// pace.
 const (
 	// quietLook is how often the quiet collector measures the rate of
 	// allocation.
@@ -84,23 +85,49 @@ const (
 	quietSpan = 16 * time.Second
 	// quietPercent is the collector's goal while quiet, as a GOGC.
 	quietPercent = 25
+	// busyHeadroom is how far the heap of a busy process may grow past
+	// what is live before a collection, as long as that is between half
+	// the live heap and all of it (GOGC 50 to 100): see busyPercent.
+	busyHeadroom = 16 << 20
 )
 
+// busyPercent is the collector's goal while busy, as a GOGC, for live
+// bytes live: busyHeadroom over the live heap, in steps of 10, between
+// 50 and Go's default of 100. The headroom is what a busy manager keeps
+// resident beyond what it holds live, and the collections it saves cost
+// CPU: while the heap is small (at most busyHeadroom, as in a burst of
+// 1,000 tasks) the default's headroom is small too and collections come
+// often enough; as it grows, the headroom is held to busyHeadroom (at
+// 10,000 tasks, about 30 MB live: GOGC 50 and a peak 10-15 MB lower),
+// and never less than half the live heap, so that the collections of a
+// larger cluster cost no more per task than those of a smaller one.
+func busyPercent(live uint64) int {
+	if live == 0 {
+		return 100
+	}
+	p := int(min(busyHeadroom*100/live, 100)) / 10 * 10
+	return max(p, 50)
+}
+
 // quietCollector sets the collector's goal from the rate of allocation:
-// quietPercent while quiet (see quietSpan), busyPercent otherwise. It
-// measures the rate every quietLook, and after every collection, so that
-// a burst that starts while quiet costs at most a collection or two at
-// the low goal. Its readings and the setting are functions so that a test
+// quietPercent while quiet (see quietSpan), busy's percent for the live
+// heap otherwise. It measures the rate every quietLook, and after every
+// collection, so that a burst that starts while quiet costs at most a
+// collection or two at the low goal, and a busy goal follows the live
+// heap. Its readings and the setting are functions so that a test
 // can drive it.
 type quietCollector struct {
 	// read returns the bytes allocated so far and those the last
 	// collection found live.
-	read        func() (allocated, live uint64)
-	setPercent  func(int) int
-	busyPercent int
+	read       func() (allocated, live uint64)
+	setPercent func(int) int
+	// busy returns the goal while busy for live bytes live.
+	busy func(live uint64) int
 
 	mu    sync.Mutex
 	quiet bool
+	// percent is the goal set last, 0 before the first.
+	percent int
 	// The readings at the last look and at the last collection.
 	lookAllocated, gcAllocated uint64
 	lookAt, gcAt               time.Time
@@ -116,14 +143,17 @@ func (q *quietCollector) look(now time.Time) {
 }
 
 // collected measures the rate since the last collection, called after
-// each. Only a quiet process heeds it: a busy one collects often anyway,
-// and the looks say when it is quiet again.
+// each. Only a quiet process heeds the rate: a busy one collects often
+// anyway, and the looks say when it is quiet again; a busy one's goal
+// follows the live heap the collection found.
 func (q *quietCollector) collected(now time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	allocated, live := q.read()
 	if q.quiet && !q.gcAt.IsZero() {
 		q.decide(allocated-q.gcAllocated, now.Sub(q.gcAt), live)
+	} else {
+		q.setGoal(live)
 	}
 	q.gcAllocated, q.gcAt = allocated, now
 }
@@ -131,36 +161,43 @@ func (q *quietCollector) collected(now time.Time) {
 // decide sets the goal for having allocated bytes over elapsed with live
 // bytes live. q.mu is held.
 func (q *quietCollector) decide(allocated uint64, elapsed time.Duration, live uint64) {
-	if elapsed <= 0 {
-		return
+	if elapsed > 0 {
+		q.quiet = float64(allocated)*quietSpan.Seconds() < float64(live)*elapsed.Seconds()
 	}
-	quiet := float64(allocated)*quietSpan.Seconds() < float64(live)*elapsed.Seconds()
-	if quiet == q.quiet {
-		return
+	q.setGoal(live)
+}
+
+// setGoal sets the goal for being quiet or not with live bytes live, if
+// it is not the one set last. q.mu is held.
+func (q *quietCollector) setGoal(live uint64) {
+	want := quietPercent
+	if !q.quiet {
+		want = q.busy(live)
 	}
-	q.quiet = quiet
-	if quiet {
-		q.setPercent(quietPercent)
-	} else {
-		q.setPercent(q.busyPercent)
+	if want != q.percent {
+		q.percent = want
+		q.setPercent(want)
 	}
 }
 
-// start takes the first readings, then looks every quietLook and after
-// every collection until ctx ends, when it sets the busy goal back.
+// start sets the busy goal (the runtime begins at its own default) and
+// takes the first readings, then looks every quietLook and after every
+// collection until ctx ends, when it sets the busy goal back.
 func (q *quietCollector) start(ctx context.Context) {
 	now := time.Now()
-	q.lookAllocated, _ = q.read()
-	q.lookAt = now
+	allocated, live := q.read()
+	q.mu.Lock()
+	q.setGoal(live)
+	q.lookAllocated, q.lookAt = allocated, now
+	q.mu.Unlock()
 	onCollection(ctx, func() { q.collected(time.Now()) })
 	go func() {
 		every(ctx, quietLook, func() { q.look(time.Now()) })
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		if q.quiet {
-			q.quiet = false
-			q.setPercent(q.busyPercent)
-		}
+		_, live := q.read()
+		q.quiet = false
+		q.setGoal(live)
 	}()
 }
 

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,16 +68,17 @@ func TestHeapReadings(t *testing.T) {
 // The collector's goal follows the rate of allocation: the quiet goal
 // while the process allocates its live heap more slowly than over
 // quietSpan, the busy one as soon as it allocates faster, measured over
-// each look and, while quiet, between collections.
+// each look and, while quiet, between collections; a busy goal follows
+// the live heap.
 func TestQuietCollector(t *testing.T) {
 	const mb = 1 << 20
 	var allocated uint64
 	live := uint64(32 * mb) // quiet below 2 MB a second
 	var set []int
 	q := &quietCollector{
-		read:        func() (uint64, uint64) { return allocated, live },
-		setPercent:  func(p int) int { set = append(set, p); return 0 },
-		busyPercent: 100,
+		read:       func() (uint64, uint64) { return allocated, live },
+		setPercent: func(p int) int { set = append(set, p); return 0 },
+		busy:       busyPercent,
 	}
 	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
@@ -86,23 +88,31 @@ func TestQuietCollector(t *testing.T) {
 		gc        bool // a collection, not a look
 		s         float64
 		allocated uint64
+		live      uint64 // 0: as before
 		want      []int
 	}{
-		{"busy to begin with: 8 MB in the first second", false, 1, 8 * mb, nil},
-		{"1 MB a second: quiet", false, 2, 9 * mb, []int{quietPercent}},
-		{"still quiet", false, 3, 10 * mb, nil},
-		{"a collection while quiet: the first, nothing to compare", true, 3.5, 10 * mb, nil},
-		{"a collection 4.5 s later after 4 MB: quiet", true, 8, 14 * mb, nil},
-		{"a burst: 8 MB a collection 0.1 s after it", true, 8.1, 22 * mb, []int{100}},
-		{"busy: collections do not decide", true, 8.15, 22*mb + 1, nil},
-		{"the look sees the burst", false, 9, 200 * mb, nil},
-		{"1.9 MB in the next second: quiet again", false, 10, 200*mb + 19*mb/10, []int{quietPercent}},
-		{"a look at the same instant decides nothing", false, 10, 300 * mb, nil},
-		{"2.1 MB a second over the next: busy", false, 11, 300*mb + 21*mb/10, []int{100}},
+		{"busy to begin with: 8 MB in the first second, the busy goal for 32 MB live", false, 1, 8 * mb, 0, []int{50}},
+		{"1 MB a second: quiet", false, 2, 9 * mb, 0, []int{quietPercent}},
+		{"still quiet", false, 3, 10 * mb, 0, nil},
+		{"a collection while quiet: the first, nothing to compare", true, 3.5, 10 * mb, 0, nil},
+		{"a collection 4.5 s later after 4 MB: quiet", true, 8, 14 * mb, 0, nil},
+		{"a burst: 8 MB a collection 0.1 s after it", true, 8.1, 22 * mb, 0, []int{50}},
+		{"busy: collections do not decide", true, 8.15, 22*mb + 1, 0, nil},
+		{"the look sees the burst", false, 9, 200 * mb, 0, nil},
+		{"1.9 MB in the next second: quiet again", false, 10, 200*mb + 19*mb/10, 0, []int{quietPercent}},
+		{"a look at the same instant decides nothing", false, 10, 300 * mb, 0, nil},
+		{"2.1 MB a second over the next: busy", false, 11, 300*mb + 21*mb/10, 0, []int{50}},
+		{"busy, a collection finds 20 MB live: the goal follows it", true, 11.1, 310 * mb, 20 * mb, []int{80}},
+		{"a collection finds 64 MB live: never under GOGC 50", true, 11.2, 320 * mb, 64 * mb, []int{50}},
+		{"a look, busy, 8 MB live: the default", false, 12, 400 * mb, 8 * mb, []int{100}},
+		{"a collection, the same live heap: nothing to set", true, 12.1, 410 * mb, 0, nil},
 	}
 	for _, s := range steps {
 		set = nil
 		allocated = s.allocated
+		if s.live != 0 {
+			live = s.live
+		}
 		if s.gc {
 			q.collected(at(s.s))
 		} else {
@@ -111,6 +121,49 @@ func TestQuietCollector(t *testing.T) {
 		if !slices.Equal(set, s.want) {
 			t.Errorf("%s: set %v, want %v", s.what, set, s.want)
 		}
+	}
+}
+
+// The busy goal holds busyHeadroom over the live heap, between GOGC 50
+// and 100, in steps of 10.
+func TestBusyPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100}, {1 * mb, 100}, {16 * mb, 100}, {17 * mb, 90}, {20 * mb, 80},
+		{30 * mb, 50}, {32 * mb, 50}, {33 * mb, 50}, {1 << 30, 50},
+	} {
+		if got := busyPercent(c.live); got != c.want {
+			t.Errorf("busyPercent(%d MB) = %d, want %d", c.live/mb, got, c.want)
+		}
+	}
+}
+
+// The busy goal holds from the start: the runtime begins at its own
+// default (GOGC 100), and a manager started right before a burst would
+// otherwise not have the busy goal until it had been quiet once.
+func TestQuietCollector_StartSetsTheBusyGoal(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	var set []int
+	q := &quietCollector{
+		read: func() (uint64, uint64) { return 0, 32 << 20 },
+		setPercent: func(p int) int {
+			mu.Lock()
+			defer mu.Unlock()
+			set = append(set, p)
+			return 0
+		},
+		busy: busyPercent,
+	}
+	q.start(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := busyPercent(32 << 20); len(set) == 0 || set[0] != want {
+		t.Errorf("set %v when started, want [%d] before any look", set, want)
 	}
 }
 
