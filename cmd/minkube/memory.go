@@ -51,7 +51,7 @@ func (r *idleReleaser) look() bool {
 // collector (see quietCollector) unless GOGC or GOMEMLIMIT is set.
 func releaseIdleMemory(ctx context.Context) error {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		q := &quietCollector{read: liveReadings, setPercent: debug.SetGCPercent, busy: busyPercent}
+		q := &quietCollector{read: liveReadings, setPercent: debug.SetGCPercent}
 		q.start(ctx)
 	}
 	r := &idleReleaser{read: heapReadings, release: debug.FreeOSMemory}
@@ -110,7 +110,7 @@ func busyPercent(live uint64) int {
 }
 
 // quietCollector sets the collector's goal from the rate of allocation:
-// quietPercent while quiet (see quietSpan), busy's percent for the live
+// quietPercent while quiet (see quietSpan), busyPercent of the live
 // heap otherwise. It measures the rate every quietLook, and after every
 // collection, so that a burst that starts while quiet costs at most a
 // collection or two at the low goal, and a busy goal follows the live
@@ -121,8 +121,6 @@ type quietCollector struct {
 	// collection found live.
 	read       func() (allocated, live uint64)
 	setPercent func(int) int
-	// busy returns the goal while busy for live bytes live.
-	busy func(live uint64) int
 
 	mu    sync.Mutex
 	quiet bool
@@ -172,7 +170,7 @@ func (q *quietCollector) decide(allocated uint64, elapsed time.Duration, live ui
 func (q *quietCollector) setGoal(live uint64) {
 	want := quietPercent
 	if !q.quiet {
-		want = q.busy(live)
+		want = busyPercent(live)
 	}
 	if want != q.percent {
 		q.percent = want

@@ -78,7 +78,6 @@ func TestQuietCollector(t *testing.T) {
 	q := &quietCollector{
 		read:       func() (uint64, uint64) { return allocated, live },
 		setPercent: func(p int) int { set = append(set, p); return 0 },
-		busy:       busyPercent,
 	}
 	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
@@ -157,7 +156,6 @@ func TestQuietCollector_StartSetsTheBusyGoal(t *testing.T) {
 			set = append(set, p)
 			return 0
 		},
-		busy: busyPercent,
 	}
 	q.start(ctx)
 	mu.Lock()
