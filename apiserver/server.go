@@ -76,7 +76,11 @@ type Options struct {
 	// Stats asks workers for their usage and metrics (mkctl top, GET
 	// /api/v1/workers/:name/metrics); nil answers that workers cannot be
 	// reached.
-	Stats   WorkerStats
+	Stats WorkerStats
+	// Reach calls a worker back before the manager calls it Ready (the
+	// Reachable condition, reach.go); nil checks nothing, and a worker is
+	// Ready on its own word.
+	Reach   WorkerReach
 	Version VersionInfo
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -126,6 +130,7 @@ type Server struct {
 	logs     WorkerLogs
 	exec     WorkerExec
 	stats    WorkerStats
+	reach    WorkerReach
 	version  VersionInfo
 	log      *slog.Logger
 	now      func() time.Time
@@ -174,6 +179,7 @@ func New(opts Options) (*Server, error) {
 		logs:      opts.Logs,
 		exec:      opts.Exec,
 		stats:     opts.Stats,
+		reach:     opts.Reach,
 		version:   opts.Version,
 		log:       opts.Logger,
 		now:       opts.Now,

@@ -143,8 +143,9 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 	}
 
 	created := false
+	checks := s.reach != nil
 	out, err := s.st.Workers.GuaranteedUpdate(r.Context(), req.Name, func(wk *v1.Worker) (*v1.Worker, error) {
-		applyRegistration(wk, &req, now)
+		applyRegistration(wk, &req, now, checks)
 		return wk, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -152,7 +153,7 @@ func (s *Server) registerWorker(w http.ResponseWriter, r *http.Request, _ httpro
 			TypeMeta: v1.TypeMeta{APIVersion: v1.APIVersion, Kind: v1.KindWorker},
 			Metadata: v1.ObjectMeta{Name: req.Name, UID: store.NewUID(), CreationTimestamp: &now},
 		}
-		applyRegistration(wk, &req, now)
+		applyRegistration(wk, &req, now, checks)
 		out, err = s.st.Workers.Create(r.Context(), wk)
 		created = true
 	}
@@ -236,24 +237,38 @@ func (s *Server) deleteWorker(w http.ResponseWriter, r *http.Request, p httprout
 	return nil
 }
 
-// applyRegistration records what a registering worker says of itself.
-func applyRegistration(wk *v1.Worker, req *v1.RegisterRequest, now time.Time) {
+// applyRegistration records what a registering worker says of itself;
+// with checks, a new address is not Reachable until a manager has called
+// the worker back there (reach.go).
+func applyRegistration(wk *v1.Worker, req *v1.RegisterRequest, now time.Time, checks bool) {
+	reach := registeredReach(wk, req.Address, checks)
 	wk.Metadata.Labels = registeredLabels(wk, req.Labels)
 	wk.Status.RegisteredLabels = req.Labels
 	wk.Spec.Address = req.Address
 	wk.Status.LastHeartbeatTime = &now
 	wk.Status.Stats = req.Stats
 	wk.Status.Capacity = capacity(req.Stats)
-	setWorkerConditions(&wk.Status, req.Conditions)
+	setWorkerConditions(&wk.Status, req.Conditions, reach, now)
 }
 
 // setWorkerConditions records the conditions a live worker reports of
-// itself, and the phase they give it: Ready unless one of them is False.
-func setWorkerConditions(st *v1.WorkerStatus, conds []v1.Condition) {
+// itself, with the manager's own Reachable condition (reach when a call
+// back just gave it, or else the one the worker holds), and the phase
+// they give it: Ready unless one of them is False or the manager has not
+// reached the worker yet.
+func setWorkerConditions(st *v1.WorkerStatus, reported []v1.Condition, reach *v1.Condition, now time.Time) {
+	conds := make([]v1.Condition, len(reported), len(reported)+1)
+	copy(conds, reported)
+	if held := v1.FindCondition(st.Conditions, v1.WorkerReachable); held != nil {
+		conds = append(conds, *held)
+	}
+	if reach != nil {
+		conds = v1.SetCondition(conds, *reach, now)
+	}
 	st.Conditions = conds
 	st.Phase = v1.WorkerReady
 	for _, c := range conds {
-		if c.Status == v1.ConditionFalse {
+		if c.Status == v1.ConditionFalse || (c.Type == v1.WorkerReachable && c.Status != v1.ConditionTrue) {
 			st.Phase = v1.WorkerNotReady
 		}
 	}
@@ -271,6 +286,8 @@ func validateWorkerConditions(conds []v1.Condition, field string) v1.FieldErrors
 			causes = append(causes, v1.FieldError{Field: path + ".type", Message: "required"})
 		case seen[c.Type]:
 			causes = append(causes, v1.FieldError{Field: path + ".type", Message: "duplicate condition " + c.Type})
+		case c.Type == v1.WorkerReachable:
+			causes = append(causes, v1.FieldError{Field: path + ".type", Message: v1.WorkerReachable + " is the manager's own condition: it says whether a manager has called the worker back, and no worker reports it"})
 		}
 		seen[c.Type] = true
 		switch c.Status {
@@ -330,6 +347,9 @@ func (s *Server) workerTasks(w http.ResponseWriter, _ *http.Request, p httproute
 // and the task revision the answer was made at.
 func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 	name := p.ByName("name")
+	// Before the gate: a call back that waits for its timeout holds up no
+	// other worker's report.
+	reach := s.checkReach(r.Context(), name)
 	release, err := s.reports.enter(r)
 	if err != nil {
 		// The worker gave up (its request's deadline passed) while the
@@ -354,7 +374,10 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 	if !ok {
 		return errNotFound("worker", name)
 	}
-	returning := wk.Status.Phase != v1.WorkerReady
+	// A worker not Ready was judged lost, or reported a condition False,
+	// or could not be reached; one that registered and has not been
+	// called back yet is as Ready as its registration made it before.
+	returning := wk.Status.Phase != v1.WorkerReady && !notCheckedYet(wk)
 	reply := v1.StatusReply{
 		HeartbeatInterval: v1.Duration{Duration: s.heartbeat},
 		Revision:          s.st.TaskCache.Revision(),
@@ -362,7 +385,7 @@ func (s *Server) reportStatus(w http.ResponseWriter, r *http.Request, p httprout
 		ChecksAnswered:    true,
 	}
 	now := s.now().UTC()
-	if err := s.recordHeartbeat(r, name, &rep, now); err != nil {
+	if err := s.recordHeartbeat(r, name, &rep, reach, now); err != nil {
 		return err
 	}
 
@@ -515,15 +538,16 @@ func judgeCopy(t *v1.Task, tr v1.TaskReport, worker string, returning bool) copy
 	return copyIgnore
 }
 
-// recordHeartbeat records the worker's latest stats and conditions, and
-// the phase they give it (Ready unless a condition it reports is False). A
-// report that is neither a heartbeat nor the end of a full report
-// refreshes the worker object only when it is not Ready or its conditions
-// changed.
-func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, now time.Time) error {
+// recordHeartbeat records the worker's latest stats and conditions, with
+// reach, what a call back just observed (nil: none was made), and the
+// phase they give it (Ready unless a condition is False or the manager
+// has not reached the worker). A report that is neither a heartbeat nor
+// the end of a full report refreshes the worker object only when it is
+// not Ready or its conditions changed.
+func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusReport, reach *v1.Condition, now time.Time) error {
 	periodic := rep.Heartbeat || (rep.Full && !rep.More)
 	cur, ok := s.st.WorkerCache.Get(name)
-	refresh := ok && cur.Status.Phase == v1.WorkerReady && sameConditions(cur.Status.Conditions, rep.Conditions)
+	refresh := ok && cur.Status.Phase == v1.WorkerReady && sameReported(cur.Status.Conditions, rep.Conditions)
 	if refresh && !periodic {
 		return nil
 	}
@@ -548,7 +572,7 @@ func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusRep
 		wk.Status.Capacity = capacity(rep.Stats)
 		wk.Status.Allocated = usage.allocated()
 		wk.Status.Tasks = usage.tasks
-		setWorkerConditions(&wk.Status, rep.Conditions)
+		setWorkerConditions(&wk.Status, rep.Conditions, reach, now)
 		return wk, nil
 	})
 	if err == nil {
@@ -557,12 +581,26 @@ func (s *Server) recordHeartbeat(r *http.Request, name string, rep *v1.StatusRep
 	return err
 }
 
-// sameConditions compares condition lists, ignoring transition times.
-func sameConditions(a, b []v1.Condition) bool {
-	return slices.EqualFunc(a, b, func(x, y v1.Condition) bool {
+// sameReported reports whether a worker's reported conditions are those
+// held of it, the manager's own Reachable aside, ignoring transition
+// times.
+func sameReported(held, reported []v1.Condition) bool {
+	i := 0
+	for _, h := range held {
+		if h.Type == v1.WorkerReachable {
+			continue
+		}
+		if i == len(reported) {
+			return false
+		}
+		x, y := h, reported[i]
 		x.LastTransitionTime, y.LastTransitionTime = nil, nil
-		return x == y
-	})
+		if x != y {
+			return false
+		}
+		i++
+	}
+	return i == len(reported)
 }
 
 // recordWorkerTransitions records an event for each condition the worker

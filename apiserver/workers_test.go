@@ -330,20 +330,7 @@ func TestWorkers_RuntimeUnreachable(t *testing.T) {
 		}
 	}
 	// One event for each change a heartbeat reported: back twice, down once.
-	want := map[string]int32{"RuntimeReachable": 2, v1.ReasonRuntimeUnreachable: 1}
-	var got map[string]int32
-	for deadline := time.Now().Add(apiWaitTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		got = map[string]int32{}
-		for _, ev := range statetest.Events(t, e.st, v1.KindWorker, "w1") {
-			got[ev.Reason] += ev.Count
-		}
-		if maps.Equal(got, want) {
-			break
-		}
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("worker events by reason %v; want %v", got, want)
-	}
+	e.mustWorkerEvents(t, "w1", map[string]int32{"RuntimeReachable": 2, v1.ReasonRuntimeUnreachable: 1})
 	bad := v1.StatusReport{Conditions: []v1.Condition{{Type: v1.WorkerRuntimeReady, Status: "Maybe"}}}
 	mustStatusError(t, e.do(t, http.MethodPut, "/api/v1/workers/w1/status", reg.Token, bad), http.StatusUnprocessableEntity, v1.StatusReasonInvalid)
 }
@@ -610,6 +597,23 @@ func TestWorkers_RefusedReportIsLogged(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "status report is refused") || !strings.Contains(got, "worker=w1") {
 		t.Errorf("the refusal is not logged as an error naming the worker; log:\n%s", got)
 	}
+}
+
+// mustWorkerEvents waits until the events about worker name count want
+// by reason, and fails with what they count otherwise.
+func (e *apiEnv) mustWorkerEvents(t *testing.T, name string, want map[string]int32) {
+	t.Helper()
+	var got map[string]int32
+	for deadline := time.Now().Add(apiWaitTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = map[string]int32{}
+		for _, ev := range statetest.Events(t, e.st, v1.KindWorker, name) {
+			got[ev.Reason] += ev.Count
+		}
+		if maps.Equal(got, want) {
+			return
+		}
+	}
+	t.Errorf("worker %s: events by reason %v; want %v", name, got, want)
 }
 
 // mustWorkerNotReady marks the worker NotReady, as the lifecycle does when

@@ -304,11 +304,11 @@ var explainTypes = map[string]*ExplainType{
 		Doc:  "WorkerStatus is the observed state of a worker.",
 		Fields: []ExplainField{
 			{Name: "phase", Type: "string", Enum: []string{"Ready", "NotReady"},
-				Doc: "Phase is Ready while the worker's heartbeats arrive and none of its\nconditions is False; NotReady once they have stopped for the\nmanager's --worker-timeout, or while its runtime does not answer."},
+				Doc: "Phase is Ready while the worker's heartbeats arrive, none of its\nconditions is False and the manager has reached it (Reachable\nTrue); NotReady once they have stopped for the manager's\n--worker-timeout, while its runtime does not answer, or while the\nmanager has not reached it."},
 			{Name: "lastHeartbeatTime", Type: "string",
 				Doc: "LastHeartbeatTime is when the last heartbeat arrived, in RFC 3339."},
 			{Name: "conditions", Type: "[]Condition", Ref: "Condition",
-				Doc: "Conditions are what the worker reports of itself (RuntimeReady)."},
+				Doc: "Conditions are what the worker reports of itself (RuntimeReady),\nand what the manager observes of it (Reachable)."},
 			{Name: "capacity", Type: "map[string]string",
 				Doc: "Capacity is what the host has: cpu, memory, disk."},
 			{Name: "allocated", Type: "map[string]string",

@@ -43,15 +43,40 @@ const (
 	WorkerRuntimeReady = "RuntimeReady"
 )
 
+// WorkerReachable is the condition the manager sets on a Worker, never
+// the worker itself: True once a manager has called the worker's API at
+// its address, verified its certificate and been answered with the
+// manager token, as a push is; False, with the error, when it could not.
+// A worker is Ready only while it is True. A manager checks it on the
+// worker's first report after a registration that gave a new address, and
+// again on each report while it is not True.
+const WorkerReachable = "Reachable"
+
+// Reasons of the Reachable condition.
+const (
+	// ReasonNotCheckedYet: the worker registered at this address and no
+	// manager has called it back yet.
+	ReasonNotCheckedYet = "NotCheckedYet"
+	// ReasonReached: a manager called the worker's API and was answered.
+	ReasonReached = "Reached"
+	// ReasonWorkerUnreachable: a manager could not call the worker's API
+	// (the message says why: no connection, a certificate that is not
+	// the worker's, the manager token refused, no answer in time).
+	ReasonWorkerUnreachable = "Unreachable"
+)
+
 // WorkerStatus is the observed state of a worker.
 type WorkerStatus struct {
-	// Phase is Ready while the worker's heartbeats arrive and none of its
-	// conditions is False; NotReady once they have stopped for the
-	// manager's --worker-timeout, or while its runtime does not answer.
+	// Phase is Ready while the worker's heartbeats arrive, none of its
+	// conditions is False and the manager has reached it (Reachable
+	// True); NotReady once they have stopped for the manager's
+	// --worker-timeout, while its runtime does not answer, or while the
+	// manager has not reached it.
 	Phase WorkerPhase `json:"phase,omitempty"`
 	// LastHeartbeatTime is when the last heartbeat arrived, in RFC 3339.
 	LastHeartbeatTime *time.Time `json:"lastHeartbeatTime,omitempty"`
-	// Conditions are what the worker reports of itself (RuntimeReady).
+	// Conditions are what the worker reports of itself (RuntimeReady),
+	// and what the manager observes of it (Reachable).
 	Conditions []Condition `json:"conditions,omitempty"`
 	// Capacity is what the host has: cpu, memory, disk.
 	Capacity ResourceList `json:"capacity,omitempty"`

@@ -222,7 +222,7 @@ func newManager(ctx context.Context, cfg managerConfig, log *slog.Logger) (*mana
 		return fail(err)
 	}
 	opts := apiserver.Options{
-		State: m.state, AdminToken: token, JoinToken: m.join.Secret, Signer: m.tls.cluster, Logs: m.pool, Exec: m.pool, Stats: m.pool,
+		State: m.state, AdminToken: token, JoinToken: m.join.Secret, Signer: m.tls.cluster, Logs: m.pool, Exec: m.pool, Stats: m.pool, Reach: m.pool,
 		Logger: log, Managers: m.managers,
 		Endpoints: m.endpoints, ClusterID: m.clusterID, Version: buildinfo.Get(version, gitCommit),
 		HeartbeatInterval: workers.HeartbeatInterval(cfg.workerTimeout),

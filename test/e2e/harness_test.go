@@ -202,6 +202,15 @@ func (c *cluster) addPlainWorker(short string, extra ...string) string {
 // environment.
 func (c *cluster) addPlainWorkerEnv(short string, env []string, extra ...string) string {
 	c.t.Helper()
+	name := c.startWorker(short, env, extra...)
+	c.waitWorkerReady(name)
+	return name
+}
+
+// startWorker starts a worker named short-SUFFIX as addPlainWorkerEnv
+// does, without waiting for it to be Ready.
+func (c *cluster) startWorker(short string, env []string, extra ...string) string {
+	c.t.Helper()
 	name := c.workerName(short)
 	args := append([]string{"worker",
 		"--manager", c.server,
@@ -216,7 +225,6 @@ func (c *cluster) addPlainWorkerEnv(short string, env []string, extra ...string)
 		"--dns-server=",
 	}, extra...)
 	c.workers[name] = c.startEnv(name, env, args...)
-	c.waitWorkerReady(name)
 	return name
 }
 
