@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +16,8 @@ type WorkerReach interface {
 	// makes it: over a connection to that address, verifying the
 	// worker's certificate, with the manager token of cred. It returns
 	// nil once the worker has answered, and otherwise the error that
-	// says why it did not.
+	// says why it did not; an answer with an error status wraps a
+	// *v1.Status, and one of 5xx counts as reached.
 	Reach(ctx context.Context, w *v1.Worker, cred *v1.Credential) error
 }
 
@@ -50,6 +52,12 @@ func (s *Server) checkReach(ctx context.Context, name string) *v1.Condition {
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
 	err := s.reach.Reach(ctx, wk, cred)
+	var st *v1.Status
+	if errors.As(err, &st) && st.Code >= 500 {
+		// The worker's own trouble (its stats could not be read): it
+		// answered, past its certificate and the manager token.
+		err = nil
+	}
 	if err == nil {
 		return &v1.Condition{
 			Type: v1.WorkerReachable, Status: v1.ConditionTrue, Reason: v1.ReasonReached,

@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,12 +96,19 @@ func TestWorkers_Reachable(t *testing.T) {
 	// Each report calls again while it cannot be reached.
 	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
 	mustReachable(t, "second report, unreachable", e.mustWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "connection refused")
-	reach.set(nil)
+	// The manager token refused is not reached either; an answer of
+	// 5xx is the worker's own trouble, past its certificate and the
+	// token: reached.
+	reach.set(fmt.Errorf("the worker refused the request: %w", &v1.Status{Code: http.StatusUnauthorized, Message: "bad token"}))
+	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
+	mustReachable(t, "token refused", e.mustWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "bad token")
+	reach.set(fmt.Errorf("the worker failed: %w", &v1.Status{Code: http.StatusInternalServerError, Message: "sampling stats"}))
 	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
 	mustReachable(t, "reached", e.mustWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7071")
-	if got := len(reach.called()); got != 3 {
-		t.Errorf("%d calls back after three reports, want 3", got)
+	if got := len(reach.called()); got != 4 {
+		t.Errorf("%d calls back after four reports, want 4", got)
 	}
+	reach.set(nil)
 
 	// Reached: later reports, and a registration at the same address (a
 	// restarted worker), call nothing.
@@ -108,8 +116,8 @@ func TestWorkers_Reachable(t *testing.T) {
 	again := e.mustRegisterWith(t, reg.Token, registerRequest("w1"), http.StatusOK)
 	mustReachable(t, "registered again where it was", &again.Worker, v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7071")
 	e.mustHeartbeat(t, "w1", again.Token, v1.StatusReport{Heartbeat: true})
-	if got := len(reach.called()); got != 3 {
-		t.Errorf("%d calls back, want still 3: a worker reached at its address is not called again", got)
+	if got := len(reach.called()); got != 4 {
+		t.Errorf("%d calls back, want still 4: a worker reached at its address is not called again", got)
 	}
 
 	// A registration at another address is checked anew.
@@ -119,8 +127,8 @@ func TestWorkers_Reachable(t *testing.T) {
 	mustReachable(t, "registered at a new address", &third.Worker, v1.WorkerNotReady, v1.ConditionUnknown, v1.ReasonNotCheckedYet, "127.0.0.1:7072")
 	e.mustHeartbeat(t, "w1", third.Token, v1.StatusReport{Heartbeat: true})
 	mustReachable(t, "reached at the new address", e.mustWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7072")
-	if got := reach.called(); len(got) != 4 || got[3] != "w1@127.0.0.1:7072/"+third.ManagerToken {
-		t.Errorf("calls back %v, want a fourth at the new address with the new manager token", got)
+	if got := reach.called(); len(got) != 5 || got[4] != "w1@127.0.0.1:7072/"+third.ManagerToken {
+		t.Errorf("calls back %v, want a fifth at the new address with the new manager token", got)
 	}
 
 	// The transitions are events: unreachable once, reached twice.

@@ -79,18 +79,13 @@ func pushError(err error) error {
 // Reach implements apiserver.WorkerReach with the worker's stats: the
 // cheapest call that goes the way a push goes (the same client, so the
 // same keep-alive connection, the worker's certificate and the manager
-// token). An answer of 5xx is the worker's own trouble, and it did
-// answer.
+// token).
 func (p *workerPool) Reach(ctx context.Context, w *v1.Worker, cred *v1.Credential) error {
 	c, err := p.client(w, cred)
 	if err != nil {
 		return err
 	}
 	_, err = c.Stats(ctx)
-	var st *v1.Status
-	if errors.As(err, &st) && st.Code >= 500 {
-		return nil
-	}
 	return err
 }
 
