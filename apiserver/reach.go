@@ -87,16 +87,13 @@ func notCheckedYet(wk *v1.Worker) bool {
 }
 
 // registeredReach is the Reachable condition a registration at address
-// leaves: the one a worker held at that same address stands (a restarted
-// worker is where it was); a new address, or a new worker, has not been
-// checked yet.
+// sets: nil keeps the one the worker holds, as at that same address (a
+// restarted worker is where it was) or when the manager checks nothing;
+// a new address, or a new worker, has not been checked yet.
 func registeredReach(wk *v1.Worker, address string, checks bool) *v1.Condition {
-	old := v1.FindCondition(wk.Status.Conditions, v1.WorkerReachable)
-	switch {
-	case !checks:
+	held := v1.FindCondition(wk.Status.Conditions, v1.WorkerReachable)
+	if !checks || (held != nil && wk.Spec.Address == address) {
 		return nil
-	case old != nil && wk.Spec.Address == address:
-		return old
 	}
 	return &v1.Condition{
 		Type: v1.WorkerReachable, Status: v1.ConditionUnknown, Reason: v1.ReasonNotCheckedYet,

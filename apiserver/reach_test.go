@@ -40,16 +40,6 @@ func (f *fakeReach) called() []string {
 	return append([]string(nil), f.calls...)
 }
 
-// mustWorker reads a worker from the store.
-func (e *apiEnv) mustWorker(t *testing.T, name string) *v1.Worker {
-	t.Helper()
-	w, err := e.st.Workers.Get(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
 // mustReachable checks a worker's phase and Reachable condition.
 func mustReachable(t *testing.T, step string, w *v1.Worker, phase v1.WorkerPhase, status v1.ConditionStatus, reason, message string) {
 	t.Helper()
@@ -87,7 +77,7 @@ func TestWorkers_Reachable(t *testing.T) {
 	if reply := e.mustHeartbeat(t, "w1", reg.Token, report); len(reply.Stop) != 0 {
 		t.Errorf("the first report after registering is told to stop %v, want nothing", reply.Stop)
 	}
-	mustReachable(t, "first report, unreachable", e.mustWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "connection refused")
+	mustReachable(t, "first report, unreachable", e.mustGetWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "connection refused")
 	want := []string{"w1@127.0.0.1:7071/" + reg.ManagerToken}
 	if got := reach.called(); !slices.Equal(got, want) {
 		t.Errorf("calls back %v, want %v", got, want)
@@ -95,16 +85,16 @@ func TestWorkers_Reachable(t *testing.T) {
 
 	// Each report calls again while it cannot be reached.
 	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
-	mustReachable(t, "second report, unreachable", e.mustWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "connection refused")
+	mustReachable(t, "second report, unreachable", e.mustGetWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "connection refused")
 	// The manager token refused is not reached either; an answer of
 	// 5xx is the worker's own trouble, past its certificate and the
 	// token: reached.
 	reach.set(fmt.Errorf("the worker refused the request: %w", &v1.Status{Code: http.StatusUnauthorized, Message: "bad token"}))
 	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
-	mustReachable(t, "token refused", e.mustWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "bad token")
+	mustReachable(t, "token refused", e.mustGetWorker(t, "w1"), v1.WorkerNotReady, v1.ConditionFalse, v1.ReasonWorkerUnreachable, "bad token")
 	reach.set(fmt.Errorf("the worker failed: %w", &v1.Status{Code: http.StatusInternalServerError, Message: "sampling stats"}))
 	e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Heartbeat: true})
-	mustReachable(t, "reached", e.mustWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7071")
+	mustReachable(t, "reached", e.mustGetWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7071")
 	if got := len(reach.called()); got != 4 {
 		t.Errorf("%d calls back after four reports, want 4", got)
 	}
@@ -126,7 +116,7 @@ func TestWorkers_Reachable(t *testing.T) {
 	third := e.mustRegisterWith(t, again.Token, moved, http.StatusOK)
 	mustReachable(t, "registered at a new address", &third.Worker, v1.WorkerNotReady, v1.ConditionUnknown, v1.ReasonNotCheckedYet, "127.0.0.1:7072")
 	e.mustHeartbeat(t, "w1", third.Token, v1.StatusReport{Heartbeat: true})
-	mustReachable(t, "reached at the new address", e.mustWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7072")
+	mustReachable(t, "reached at the new address", e.mustGetWorker(t, "w1"), v1.WorkerReady, v1.ConditionTrue, v1.ReasonReached, "127.0.0.1:7072")
 	if got := reach.called(); len(got) != 5 || got[4] != "w1@127.0.0.1:7072/"+third.ManagerToken {
 		t.Errorf("calls back %v, want a fifth at the new address with the new manager token", got)
 	}
@@ -160,7 +150,7 @@ func TestWorkers_ReachableKeepsReportedConditions(t *testing.T) {
 		{up, v1.WorkerReady},
 	} {
 		e.mustHeartbeat(t, "w1", reg.Token, v1.StatusReport{Conditions: step.conds})
-		w := e.mustWorker(t, "w1")
+		w := e.mustGetWorker(t, "w1")
 		runtime, reached := v1.FindCondition(w.Status.Conditions, v1.WorkerRuntimeReady), v1.FindCondition(w.Status.Conditions, v1.WorkerReachable)
 		if w.Status.Phase != step.want || len(w.Status.Conditions) != 2 || runtime == nil || runtime.Status != step.conds[0].Status ||
 			reached == nil || reached.Status != v1.ConditionTrue {

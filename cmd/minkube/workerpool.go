@@ -81,11 +81,7 @@ func pushError(err error) error {
 // same keep-alive connection, the worker's certificate and the manager
 // token).
 func (p *workerPool) Reach(ctx context.Context, w *v1.Worker, cred *v1.Credential) error {
-	c, err := p.client(w, cred)
-	if err != nil {
-		return err
-	}
-	_, err = c.Stats(ctx)
+	_, err := p.Stats(ctx, w, cred)
 	return err
 }
 

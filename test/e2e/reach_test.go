@@ -71,26 +71,19 @@ func relay(t *testing.T, from, to string) {
 	if err != nil {
 		t.Fatalf("relay on %s: %v", from, err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	track := func(cs ...net.Conn) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if conns == nil {
-			return false // closed
-		}
-		conns = append(conns, cs...)
-		return true
-	}
-	conns = []net.Conn{}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool
+	)
 	t.Cleanup(func() {
 		l.Close()
 		mu.Lock()
+		closed = true
 		for _, c := range conns {
 			c.Close()
 		}
-		conns = nil
 		mu.Unlock()
 		wg.Wait()
 	})
@@ -104,13 +97,19 @@ func relay(t *testing.T, from, to string) {
 				continue
 			}
 			out, err := net.Dial("tcp", to)
-			if err != nil || !track(in, out) {
+			if err != nil {
 				in.Close()
-				if out != nil {
-					out.Close()
-				}
 				continue
 			}
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				in.Close()
+				out.Close()
+				return
+			}
+			conns = append(conns, in, out)
+			mu.Unlock()
 			wg.Go(func() { _, _ = io.Copy(out, in); out.Close() })
 			wg.Go(func() { _, _ = io.Copy(in, out); in.Close() })
 		}
